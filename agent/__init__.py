@@ -1,0 +1,3 @@
+"""Policies, the observe-think-act loop, trajectories and reports, and the CLI."""
+
+__all__: list[str] = []

@@ -1,0 +1,150 @@
+"""The ``qvl-agent`` command line. Thin: options are validated here, work happens elsewhere.
+
+Every failure a user can cause or meet prints one line (what went wrong, what to do) and
+exits non-zero; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from envs.errors import ConfigError, QvlError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="qvl-agent",
+    help="Let Qwen2.5-VL operate real screens: Android over adb, desktops, browsers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    _state["debug"] = debug
+
+
+# Options shared by every command that talks to the model.
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", help="Hub id or checkpoint folder [default: Qwen/Qwen2.5-VL-3B-Instruct].")]
+EndpointOpt = Annotated[Optional[str], typer.Option(
+    "--endpoint", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (instead of --model).")]
+ServedModelOpt = Annotated[Optional[str], typer.Option(
+    "--served-model", help="Model name on the server [default: the server's only model].")]
+MinPixelsOpt = Annotated[int, typer.Option("--min-pixels", help="Smallest frame area in pixels.")]
+MaxPixelsOpt = Annotated[int, typer.Option(
+    "--max-pixels", help="Largest frame area in pixels; 1003520 (1280*28*28) is OSWorld's cap.")]
+DeviceOpt = Annotated[Optional[str], typer.Option(
+    "--torch-device", help="cuda, cpu or mps for --model [default: the best available].")]
+
+
+def _model_options(model, endpoint, served_model, min_pixels, max_pixels, torch_device):
+    from model.loader import load_backend
+
+    if model and endpoint:
+        raise typer.BadParameter("give --model or --endpoint, not both")
+    return load_backend(model=model, endpoint=endpoint, served_model=served_model,
+                        min_pixels=min_pixels, max_pixels=max_pixels, device=torch_device)
+
+
+@app.command()
+def ground(
+    image: Annotated[Path, typer.Argument(help="Screenshot to look at.")],
+    query: Annotated[str, typer.Argument(help="What to find, e.g. 'the Submit button'.")],
+    box: Annotated[bool, typer.Option("--box/--point", help="Ask for a box (default) or a point.")] = True,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the image with the answer drawn.")] = None,
+    model: ModelOpt = None,
+    endpoint: EndpointOpt = None,
+    served_model: ServedModelOpt = None,
+    min_pixels: MinPixelsOpt = 3136,
+    max_pixels: MaxPixelsOpt = 12845056,
+    torch_device: DeviceOpt = None,
+) -> None:
+    """Locate QUERY on IMAGE; print the answer as JSON in the image's pixel coordinates."""
+    from model.grounding import locate
+
+    picture = _read_image(image)
+    backend = _model_options(model, endpoint, served_model, min_pixels, max_pixels, torch_device)
+    result = locate(backend, picture, query, shape="box" if box else "point")
+    report = {
+        "query": query,
+        "shape": "box" if box else "point",
+        "image": list(picture.size),
+        "frame": list(result.frame),
+        "items": [
+            {"label": item.label, "point": [round(item.point.x, 1), round(item.point.y, 1)]}
+            | ({"box": [round(v, 1) for v in item.box]} if item.box else {})
+            for item in result.items
+        ],
+        "raw": result.raw,
+    }
+    if out is not None:
+        from agent.annotate import draw_marks
+
+        marked = draw_marks(picture, boxes=[i.box for i in result.items if i.box],
+                            points=[(i.point.x, i.point.y) for i in result.items],
+                            labels=[i.label for i in result.items])
+        marked.save(out)
+        report["annotated"] = str(out)
+    typer.echo(json.dumps(report, ensure_ascii=False))
+
+
+@app.command("tiny-model")
+def tiny_model(
+    folder: Annotated[Path, typer.Argument(help="Where to write the checkpoint.")],
+    seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
+) -> None:
+    """Write a tiny random Qwen2.5-VL checkpoint (for trying the pipeline without weights)."""
+    from model.tiny import write_tiny_checkpoint
+
+    path = write_tiny_checkpoint(folder, seed=seed)
+    typer.echo(f"wrote a tiny random Qwen2.5-VL to {path}; try: qvl-agent ground IMG 'x' --model {path}")
+
+
+def _read_image(path: Path):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.convert("RGB")
+    except FileNotFoundError:
+        raise ConfigError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ConfigError(f"cannot read {path} as an image ({exc.__class__.__name__}); "
+                             "give a PNG or JPEG screenshot") from None
+
+
+def main() -> None:
+    """Console entry point: one clear line for every expected failure."""
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except QvlError as exc:
+        if _state["debug"]:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        if _state["debug"]:
+            raise
+        print(f"internal error: {exc.__class__.__name__}: {exc} (run with --debug for the "
+              "traceback and please report it)", file=sys.stderr)
+        sys.exit(70)

@@ -1,0 +1,28 @@
+"""Where actions happen: the Action vocabulary, observations, the Env contract, the backends.
+
+Backends that need a browser, a display or adb (``envs.browser.BrowserEnv``,
+``envs.android.AndroidEnv``) are imported from their own modules, so that importing
+``envs`` never starts or needs any of them.
+"""
+
+from envs.actions import (
+    ACTION_TYPES, Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point,
+    Scroll, Swipe, SystemButton, Terminate, TypeText, Wait, parse_action,
+)
+from envs.base import Env, EnvBase, EnvKind, Observation, Size
+from envs.errors import (
+    ActionParseError, ActionRejectedError, ConfigError, EnvDisconnectedError, EnvError,
+    EnvNotFoundError, EvalError, ModelBehaviorError, ModelUnavailableError, QvlError,
+    TaskError, UnsupportedActionError,
+)
+from envs.fake import FakeEnv
+from envs.keys import normalize_key
+
+__all__ = [
+    "ACTION_TYPES", "Action", "Answer", "Click", "Drag", "KeyPress", "LongPress", "MoveTo",
+    "OpenApp", "Point", "Scroll", "Swipe", "SystemButton", "Terminate", "TypeText", "Wait",
+    "parse_action", "Env", "EnvBase", "EnvKind", "Observation", "Size", "FakeEnv",
+    "normalize_key", "QvlError", "ConfigError", "ModelBehaviorError", "ActionParseError",
+    "ActionRejectedError", "ModelUnavailableError", "EnvError", "EnvNotFoundError",
+    "EnvDisconnectedError", "UnsupportedActionError", "TaskError", "EvalError",
+]

@@ -1,0 +1,44 @@
+"""The one protocol every way of running Qwen2.5-VL implements, and what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol, runtime_checkable
+
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from model.prompts import Message
+
+__all__ = ["Generation", "VLMBackend", "images_in"]
+
+
+class Generation(BaseModel):
+    """One answer of the model, with what it cost."""
+
+    text: str
+    model_s: float = Field(0.0, description="wall time of the request or generate call")
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@runtime_checkable
+class VLMBackend(Protocol):
+    """Turns chat messages (images already resized to their Frame) into the model's text."""
+
+    name: str
+    min_pixels: int
+    max_pixels: int
+
+    def generate(self, messages: list[Message], *, max_new_tokens: int = 256) -> Generation: ...
+
+
+def images_in(messages: list[Message]) -> Iterator[Image.Image]:
+    """The images of ``messages`` in the order the chat template places them."""
+    for message in messages:
+        content: Any = message["content"]
+        if isinstance(content, str):
+            continue
+        for part in content:
+            if part.get("type") == "image":
+                yield part["image"]

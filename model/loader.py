@@ -1,0 +1,26 @@
+"""``load_backend``: the backend a user's options ask for (a local checkpoint or a server)."""
+
+from __future__ import annotations
+
+from model.backend import VLMBackend
+from model.frame import MAX_PIXELS, MIN_PIXELS, check_pixel_limits
+from model.transformers_backend import DEFAULT_MODEL
+
+__all__ = ["load_backend"]
+
+
+def load_backend(*, model: str | None = None, endpoint: str | None = None,
+                 served_model: str | None = None, min_pixels: int = MIN_PIXELS,
+                 max_pixels: int = MAX_PIXELS, device: str | None = None,
+                 dtype: str | None = None) -> VLMBackend:
+    """``OpenAIBackend`` when ``endpoint`` is given, else ``TransformersBackend(model)``."""
+    check_pixel_limits(min_pixels, max_pixels)
+    if endpoint:
+        from model.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(endpoint, model=served_model or None, min_pixels=min_pixels,
+                             max_pixels=max_pixels)
+    from model.transformers_backend import TransformersBackend
+
+    return TransformersBackend(model or DEFAULT_MODEL, device=device, dtype=dtype,
+                               min_pixels=min_pixels, max_pixels=max_pixels)

@@ -1,0 +1,159 @@
+"""``TransformersBackend``: Qwen2.5-VL run in this process with Hugging Face transformers."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+from typing import Any
+
+from envs.errors import ModelUnavailableError
+from model.backend import Generation, images_in
+from model.frame import MAX_PIXELS, MIN_PIXELS
+from model.prompts import Message
+
+__all__ = ["TransformersBackend", "DEFAULT_MODEL", "resolve_weights"]
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
+_PATCH = 14
+
+
+def resolve_weights(model: str) -> Path:
+    """A local folder with the checkpoint: ``model`` itself, the HF cache, or a download.
+
+    Raises ``ModelUnavailableError`` with the three ways forward when none works.
+    """
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelUnavailableError(
+                f"{path} has no config.json, so it is not a Qwen2.5-VL checkpoint folder; "
+                "point --model at the folder that holds config.json and the safetensors files"
+            )
+        return path
+    if path.exists() or model.count("/") != 1 or model.startswith((".", "/", "~")):
+        raise ModelUnavailableError(
+            f"no Qwen2.5-VL checkpoint at {model!r}: not a folder and not a hub id like "
+            f"{DEFAULT_MODEL!r}. {_WAYS_FORWARD.format(model=DEFAULT_MODEL)}"
+        )
+    from huggingface_hub import constants, snapshot_download
+
+    try:
+        return Path(snapshot_download(model, allow_patterns=_WEIGHT_FILES))
+    except Exception as exc:  # noqa: BLE001 - any hub failure means the same to the user
+        lines = str(exc).strip().splitlines() or [exc.__class__.__name__]
+        reason = lines[0].removeprefix("Got: ")[:120]
+        raise ModelUnavailableError(
+            f"no Qwen2.5-VL weights for {model!r}: not a local folder, not in the Hugging Face "
+            f"cache ({constants.HF_HUB_CACHE}), and the hub could not be reached ({reason}). "
+            + _WAYS_FORWARD.format(model=model)
+        ) from None
+
+
+_WAYS_FORWARD = (
+    "Use --model PATH for a checkpoint on disk, --endpoint URL for an OpenAI-compatible "
+    "server (vLLM, SGLang), or download on a connected machine: hf download {model}"
+)
+_WEIGHT_FILES = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.model", "merges.txt"]
+
+
+class TransformersBackend:
+    """Qwen2.5-VL loaded with ``from_pretrained`` from a hub id or a local folder.
+
+    Args:
+        model: hub id (``Qwen/Qwen2.5-VL-7B-Instruct``) or a checkpoint folder.
+        device: ``cuda``, ``cpu``, ``mps`` or None for the best available.
+        dtype: ``bfloat16``, ``float16``, ``float32`` or None (bf16 on a GPU that has it,
+            else fp16 on GPU, fp32 on CPU).
+        min_pixels, max_pixels: the processor's limits; the Frame must use the same.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str | None = None,
+                 dtype: str | None = None, min_pixels: int = MIN_PIXELS,
+                 max_pixels: int = MAX_PIXELS) -> None:
+        self.path = resolve_weights(model)  # first: a missing model should fail in a second
+        import torch
+        from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+
+        self.name = model
+        self.min_pixels, self.max_pixels = min_pixels, max_pixels
+        self.device = device or _best_device(torch)
+        self.dtype = getattr(torch, dtype) if dtype else _best_dtype(torch, self.device)
+        self.attn_implementation = _attention(self.device)
+        try:
+            self.model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+                self.path, dtype=self.dtype, attn_implementation=self.attn_implementation,
+            ).to(self.device).eval()
+            self.processor = AutoProcessor.from_pretrained(self.path)
+        except (OSError, ValueError, KeyError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise ModelUnavailableError(f"cannot load Qwen2.5-VL from {self.path}: {reason}") from None
+        _set_pixel_limits(self.processor.image_processor, min_pixels, max_pixels)
+        self._torch = torch
+
+    def generate(self, messages: list[Message], *, max_new_tokens: int = 256) -> Generation:
+        """Greedy generation; returns the text after the prompt, special tokens removed."""
+        images = list(images_in(messages))
+        text = self.processor.apply_chat_template(messages, tokenize=False,
+                                                  add_generation_prompt=True)
+        inputs = self.processor(text=[text], images=images or None, return_tensors="pt")
+        if images:
+            check_no_resize(images, inputs["image_grid_thw"].tolist())
+        inputs = inputs.to(self.device)
+        started = time.perf_counter()
+        with self._torch.inference_mode():
+            output = self.model.generate(**inputs, max_new_tokens=max_new_tokens,
+                                         do_sample=False)
+        elapsed = time.perf_counter() - started
+        prompt_len = inputs["input_ids"].shape[1]
+        new_tokens = output[0, prompt_len:]
+        answer = self.processor.decode(new_tokens, skip_special_tokens=True,
+                                       clean_up_tokenization_spaces=False)
+        return Generation(text=answer, model_s=elapsed, prompt_tokens=int(prompt_len),
+                          completion_tokens=int(new_tokens.shape[0]))
+
+    def preprocess(self, messages: list[Message]) -> Any:
+        """The processor's inputs for ``messages`` (for benchmarks and the frame check)."""
+        text = self.processor.apply_chat_template(messages, tokenize=False,
+                                                  add_generation_prompt=True)
+        images = list(images_in(messages))
+        return self.processor(text=[text], images=images or None, return_tensors="pt")
+
+
+def check_no_resize(images: list[Any], grid_thw: list[list[int]]) -> None:
+    """Invariant 1: the processor fed each image at exactly its size (grid x 14 = frame)."""
+    for image, (_, rows, cols) in zip(images, grid_thw, strict=True):
+        if (cols * _PATCH, rows * _PATCH) != image.size:
+            raise RuntimeError(
+                f"the processor resized a {image.size[0]}x{image.size[1]} frame to "
+                f"{cols * _PATCH}x{rows * _PATCH}: its min/max pixels differ from the Frame's"
+            )
+
+
+def _set_pixel_limits(image_processor: Any, min_pixels: int, max_pixels: int) -> None:
+    # transformers 5 reads size; 4.x reads min_pixels/max_pixels as well.
+    image_processor.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
+    if hasattr(image_processor, "min_pixels"):
+        image_processor.min_pixels, image_processor.max_pixels = min_pixels, max_pixels
+
+
+def _best_device(torch: Any) -> str:
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _best_dtype(torch: Any, device: str) -> Any:
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def _attention(device: str) -> str:
+    if device == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"

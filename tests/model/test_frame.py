@@ -1,0 +1,59 @@
+import json
+
+import pytest
+from PIL import Image
+
+from envs.base import Size
+from envs.errors import ConfigError
+from model.frame import FACTOR, Frame, frame_size
+from tests.conftest import DATA
+
+CASES = json.loads((DATA / "qwen25vl" / "smart_resize_cases.json").read_text())
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['width']}x{c['height']}@{c['max_pixels']}")
+def test_frame_matches_the_reference_resize_cases(case):
+    frame = Frame.for_image((case["width"], case["height"]), (case["width"], case["height"]),
+                            min_pixels=case["min_pixels"], max_pixels=case["max_pixels"])
+    assert frame.size == (case["resized_width"], case["resized_height"])
+    assert frame.image_tokens == case["llm_image_tokens"]
+
+
+def test_frame_uses_qwen_vl_utils_own_smart_resize():
+    from qwen_vl_utils import smart_resize
+
+    for w, h in [(1280, 720), (390, 844), (2560, 1600), (100, 3000)]:
+        assert frame_size(w, h, 3136, 1003520) == smart_resize(h, w, factor=FACTOR, min_pixels=3136, max_pixels=1003520)[::-1]
+
+
+def test_hidpi_screenshot_maps_back_to_css_pixels():
+    # A 1280x720 CSS viewport at device scale 2 gives a 2560x1440 screenshot.
+    frame = Frame.for_image((2560, 1440), Size(width=1280, height=720), max_pixels=1003520)
+    assert frame.size == (1316, 728)
+    point = frame.to_screen(658, 364)  # the middle of the frame
+    assert (point.x, point.y) == (640, 360)
+    assert frame.to_frame(point) == (658, 364)
+
+
+def test_resize_gives_exactly_the_frame():
+    image = Image.new("RGBA", (1920, 1080))
+    frame = Frame.for_image(image, (1920, 1080), max_pixels=1003520)
+    resized = frame.resize(image)
+    assert resized.size == (1316, 728) and resized.mode == "RGB"
+    same = Image.new("RGB", frame.size)
+    assert frame.resize(same) is same  # a frame-sized image is a fixed point
+
+
+def test_contains_is_half_open():
+    frame = Frame.for_image((56, 56), (56, 56))
+    assert frame.size == (56, 56)
+    assert frame.contains(0, 0) and frame.contains(55.9, 55.9)
+    assert not frame.contains(56, 0) and not frame.contains(-0.1, 3)
+    assert not frame.contains(float("nan"), 1)
+
+
+def test_bad_pixel_limits_are_config_errors():
+    with pytest.raises(ConfigError, match="min_pixels"):
+        Frame.for_image((100, 100), (100, 100), min_pixels=5000, max_pixels=4000)
+    with pytest.raises(ConfigError, match="aspect ratio"):
+        Frame.for_image((10, 5000), (10, 5000))

@@ -1,0 +1,101 @@
+"""OpenAIBackend against a local OpenAI-compatible server that answers like Qwen."""
+
+import socket
+
+import pytest
+from PIL import Image, ImageDraw
+
+from envs.actions import Click, Point
+from envs.base import Size
+from envs.errors import ModelUnavailableError
+from model.convert import to_action
+from model.frame import Frame
+from model.openai_backend import OpenAIBackend
+from model.parsing import parse_tool_call
+from model.prompts import agent_messages
+from tests.fakeqwen import FakeQwen, tool_call
+
+SCREEN = (1920, 1080)
+BUTTON = (1500, 900)  # where the target is, in screen coordinates
+
+
+def screenshot():
+    image = Image.new("RGB", SCREEN, "white")
+    ImageDraw.Draw(image).rectangle([BUTTON[0] - 40, BUTTON[1] - 20, BUTTON[0] + 40, BUTTON[1] + 20], fill="blue")
+    return image
+
+
+def find_blue(image):
+    """What a model does: look at the image it was sent and name a point in it."""
+    xs, ys = [], []
+    pixels = image.load()
+    for y in range(0, image.height, 2):
+        for x in range(0, image.width, 2):
+            r, g, b = pixels[x, y]
+            if b > 200 and r < 60:
+                xs.append(x)
+                ys.append(y)
+    return [round(sum(xs) / len(xs)), round(sum(ys) / len(ys))]
+
+
+@pytest.mark.parametrize("max_pixels", [12845056, 1003520])
+def test_request_carries_the_frame_and_the_answer_becomes_the_screen_action(max_pixels):
+    def respond(request):
+        return "Thought: the blue button.\n" + tool_call(request.tool, action="left_click",
+                                                         coordinate=find_blue(request.image))
+
+    with FakeQwen(respond) as server:
+        backend = OpenAIBackend(server.url, max_pixels=max_pixels)
+        frame = Frame.for_image(screenshot(), Size(width=SCREEN[0], height=SCREEN[1]), max_pixels=max_pixels)
+        generation = backend.generate(agent_messages("computer_use", frame.size, "press the button",
+                                                     frame.resize(screenshot())))
+    request, = server.requests
+    assert request.image.size == frame.size  # the server got exactly the frame...
+    assert request.frame == frame.size  # ...and the prompt states that size
+    assert not server.violations
+    assert request.body["model"] == "Qwen2.5-VL-7B-Instruct"  # asked the server for its model
+    assert request.body["temperature"] == 0.0
+    action = to_action(parse_tool_call(generation.text), frame)
+    assert isinstance(action, Click)
+    assert abs(action.at.x - BUTTON[0]) <= 4 and abs(action.at.y - BUTTON[1]) <= 4
+    assert generation.prompt_tokens == 1000 and generation.completion_tokens == 20
+
+
+def test_server_errors_are_retried_then_succeed():
+    with FakeQwen(lambda r: tool_call(action="wait", time=1), failures=[503, 502]) as server:
+        backend = OpenAIBackend(server.url, model="m", max_retries=3)
+        generation = backend.generate([{"role": "user", "content": "hi"}])
+    assert "wait" in generation.text
+    assert len(server.requests) == 1 and not server.failures
+
+
+def test_client_errors_are_one_clear_line_without_retry():
+    with FakeQwen(lambda r: "x", failures=[400, 400]) as server:
+        backend = OpenAIBackend(server.url, model="m", max_retries=3)
+        with pytest.raises(ModelUnavailableError, match=r"refused the request \(400\): injected failure 400"):
+            backend.generate([{"role": "user", "content": "hi"}])
+    assert server.failures == [400]  # only one request was made
+
+
+def test_persistent_server_errors_give_up():
+    with FakeQwen(lambda r: "x", failures=[500] * 5) as server:
+        backend = OpenAIBackend(server.url, model="m", max_retries=1)
+        with pytest.raises(ModelUnavailableError, match="failed with 500 after 1 retries"):
+            backend.generate([{"role": "user", "content": "hi"}])
+
+
+def test_unreachable_server_says_so():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ModelUnavailableError, match="cannot reach the model server"):
+        OpenAIBackend(f"http://127.0.0.1:{port}/v1", max_retries=0)
+
+
+def test_api_key_comes_from_the_environment(monkeypatch):
+    seen = []
+    with FakeQwen(lambda r: "x") as server:
+        monkeypatch.setenv("MY_KEY", "sekret")
+        backend = OpenAIBackend(server.url, model="m", api_key_env="MY_KEY")
+        seen.append(backend.client.api_key)
+    assert seen == ["sekret"]

@@ -1,0 +1,168 @@
+"""The parser against answers seen in the wild: a table, and arbitrary text."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envs.errors import ActionParseError
+from model.parsing import parse_grounding, parse_tool_call, parse_tool_calls
+
+CLICK = {"action": "click", "coordinate": [935, 406]}
+CLICK_JSON = json.dumps({"name": "mobile_use", "arguments": CLICK})
+
+# (answer, expected arguments) -- all must parse.
+GOOD = [
+    (f"<tool_call>\n{CLICK_JSON}\n</tool_call>", CLICK),
+    (f"<tool_call>{CLICK_JSON}</tool_call>", CLICK),
+    (f"I will tap the icon.\n<tool_call>\n{CLICK_JSON}\n</tool_call>", CLICK),
+    (f"Thought: the Clock app is on the home screen.\nAction:\n<tool_call>\n{CLICK_JSON}\n</tool_call>", CLICK),
+    (f"<tool_call>\n{CLICK_JSON}\n", CLICK),  # missing closing tag
+    (f"<tool_call>\n{CLICK_JSON}", CLICK),
+    (f"```json\n{CLICK_JSON}\n```", CLICK),
+    (f"<tool_call>\n```json\n{CLICK_JSON}\n```\n</tool_call>", CLICK),
+    (f"```\n{CLICK_JSON}\n```", CLICK),
+    (CLICK_JSON, CLICK),  # bare JSON
+    (f"  \n{CLICK_JSON}  \n", CLICK),
+    ('<tool_call>\n{"name": "mobile_use", "arguments": "{\\"action\\": \\"click\\", \\"coordinate\\": [935, 406]}"}\n</tool_call>', CLICK),
+    ('<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [10.5, 20.25]}}\n</tool_call>',
+     {"action": "left_click", "coordinate": [10.5, 20.25]}),
+    ('<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click"}}\n</tool_call>',
+     {"action": "left_click"}),
+    ('<tool_call>\n{"name": "computer_use", "arguments": {"action": "key", "keys": ["ctrl", "c"]}}\n</tool_call>',
+     {"action": "key", "keys": ["ctrl", "c"]}),
+    ('<tool_call>\n{"name": "computer_use", "arguments": {"action": "type", "text": "日本語 </tool_call> ok"}}\n</tool_call>',
+     None),  # a closing tag inside the text ends the block early: not a valid call
+    ('<tool_call>\n{"name": "mobile_use", "arguments": {"action": "terminate", "status": "success"}}\n</tool_call>',
+     {"action": "terminate", "status": "success"}),
+    ('<tool_call>\n{"name": "mobile_use", "arguments": {"action": "system_button", "button": "Back"}}\n</tool_call>',
+     {"action": "system_button", "button": "Back"}),
+    ('Sure! Here is the call: {"name": "mobile_use", "arguments": {"action": "open", "text": "Clock"}} Done.',
+     {"action": "open", "text": "Clock"}),
+    (f"<tool_call>\n{CLICK_JSON}\n</tool_call>\n<tool_call>\n{json.dumps({'name': 'mobile_use', 'arguments': {'action': 'wait', 'time': 1}})}\n</tool_call>",
+     CLICK),  # several blocks: the first one
+    (f"<tool_call>\nnot json\n</tool_call>\n<tool_call>\n{CLICK_JSON}\n</tool_call>", CLICK),
+]
+
+# Malformed: each must raise ActionParseError and nothing else.
+BAD = [
+    "",
+    "   ",
+    "I cannot help with that.",
+    "<tool_call>\n</tool_call>",
+    "<tool_call>\n{\"name\": \"mobile_use\", \"arguments\": {\"action\": \"click\", \"coordinate\": [1, 2]}\n</tool_call>",
+    "<tool_call>\n{'name': 'mobile_use', 'arguments': {'action': 'click'}}\n</tool_call>",  # python dict
+    '<tool_call>\n{"name": "mobile_use"}\n</tool_call>',
+    '<tool_call>\n{"arguments": {"action": "click"}}\n</tool_call>',
+    '<tool_call>\n{"name": "mobile_use", "arguments": {"coordinate": [1, 2]}}\n</tool_call>',
+    '<tool_call>\n{"name": "mobile_use", "arguments": {"action": 7}}\n</tool_call>',
+    '<tool_call>\n{"name": "mobile_use", "arguments": "not json"}\n</tool_call>',
+    '<tool_call>\n{"name": "mobile_use", "arguments": [1, 2]}\n</tool_call>',
+    '<tool_call>\n{"name": 5, "arguments": {"action": "click"}}\n</tool_call>',
+    '<tool_call>\n[1, 2, 3]\n</tool_call>',
+    "```json\n{}\n```",
+    "{" * 5000,
+    "[" * 100000,
+    "x{" * 300,
+    "<tool_call>" * 3,
+    '{"name": "mobile_use", "arguments": {"action": ""}}',
+    '{"a": ' * 3000 + "1" + "}" * 3000,
+    "1" * 5000,
+    "null",
+    '"just a string"',
+]
+
+
+@pytest.mark.parametrize("answer,expected", GOOD)
+def test_good_answers_parse(answer, expected):
+    if expected is None:
+        with pytest.raises(ActionParseError):
+            parse_tool_call(answer)
+        return
+    call = parse_tool_call(answer)
+    assert call.arguments == expected
+    assert call.name in ("mobile_use", "computer_use")
+
+
+@pytest.mark.parametrize("answer", BAD)
+def test_malformed_answers_raise_action_parse_error(answer):
+    with pytest.raises(ActionParseError) as info:
+        parse_tool_call(answer)
+    message = str(info.value)
+    assert 0 < len(message) < 600 and "\n" not in message.split(". ")[0]
+
+
+def test_table_is_big_enough():
+    assert len(GOOD) + len(BAD) >= 30
+
+
+def test_all_blocks_are_returned_in_order():
+    text = "".join(f"<tool_call>\n{json.dumps({'name': 'computer_use', 'arguments': {'action': 'wait', 'time': i}})}\n</tool_call>"
+                   for i in range(3))
+    assert [c.arguments["time"] for c in parse_tool_calls(text)] == [0, 1, 2]
+
+
+def test_error_message_tells_the_model_the_format():
+    with pytest.raises(ActionParseError, match="<tool_call>"):
+        parse_tool_call("click the button please")
+
+
+def test_tool_call_json_is_the_cookbook_history_form():
+    call = parse_tool_call(f"<tool_call>\n{CLICK_JSON}\n</tool_call>")
+    assert call.to_json() == CLICK_JSON
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text())
+def test_arbitrary_text_raises_only_action_parse_error(text):
+    try:
+        parse_tool_call(text)
+    except ActionParseError:
+        pass
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(json_values, st.fixed_dictionaries({"name": json_values, "arguments": json_values})),
+       st.sampled_from(["{}", "<tool_call>\n{}\n</tool_call>", "```json\n{}\n```", "x {} y", "<tool_call>{}"]))
+def test_arbitrary_json_in_any_wrapper_raises_only_action_parse_error(value, wrapper):
+    text = wrapper.replace("{}", json.dumps(value))
+    try:
+        parse_tool_call(text)
+    except ActionParseError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_arbitrary_text_in_grounding_raises_only_action_parse_error(text):
+    try:
+        parse_grounding(text)
+    except ActionParseError:
+        pass
+
+
+@pytest.mark.parametrize("answer,shapes,centers", [
+    ('```json\n[\n\t{"bbox_2d": [10, 20, 30, 40], "label": "Submit"}\n]\n```', ["box"], [(20, 30)]),
+    ('[{"bbox_2d": [0, 0, 10, 10], "label": "a"}, {"bbox_2d": [10, 10, 20, 20], "label": "b"}]', ["box", "box"], [(5, 5), (15, 15)]),
+    ('{"point_2d": [7, 9], "label": "icon"}', ["point"], [(7, 9)]),
+    ('```json\n[{"point_2d": [1, 2]}, {"point_2d": [3, 4]}]\n```', ["point", "point"], [(1, 2), (3, 4)]),
+    ('The button is at {"bbox_2d": [2, 2, 4, 4], "label": "ok"}.', ["box"], [(3, 3)]),
+    ('```json\n[{"bbox_2d": [0, 0, 2, 2], "label": "a"}, {"bbox_2d": [4, 4, 6', ["box"], [(1, 1)]),  # cut off
+])
+def test_grounding_answers(answer, shapes, centers):
+    found = parse_grounding(answer)
+    assert [g.shape for g in found] == shapes
+    assert [g.center for g in found] == centers
+
+
+def test_grounding_without_coordinates_is_an_error():
+    with pytest.raises(ActionParseError, match="bbox_2d"):
+        parse_grounding('[{"label": "nothing"}]')
