@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -36,16 +37,16 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
 
 # Options shared by every command that talks to the model.
 ModelOpt = Annotated[Optional[str], typer.Option(
-    "--model", help="Hub id or checkpoint folder [default: Qwen/Qwen2.5-VL-3B-Instruct].")]
+    "--model", help="Hub id or checkpoint folder (default: Qwen/Qwen2.5-VL-3B-Instruct).")]
 EndpointOpt = Annotated[Optional[str], typer.Option(
     "--endpoint", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (instead of --model).")]
 ServedModelOpt = Annotated[Optional[str], typer.Option(
-    "--served-model", help="Model name on the server [default: the server's only model].")]
+    "--served-model", help="Model name on the server (default: the server's only model).")]
 MinPixelsOpt = Annotated[int, typer.Option("--min-pixels", help="Smallest frame area in pixels.")]
 MaxPixelsOpt = Annotated[int, typer.Option(
     "--max-pixels", help="Largest frame area in pixels; 1003520 (1280*28*28) is OSWorld's cap.")]
 DeviceOpt = Annotated[Optional[str], typer.Option(
-    "--torch-device", help="cuda, cpu or mps for --model [default: the best available].")]
+    "--torch-device", help="cuda, cpu or mps for --model (default: the best available).")]
 
 
 def _model_options(model, endpoint, served_model, min_pixels, max_pixels, torch_device):
@@ -111,6 +112,88 @@ def tiny_model(
     typer.echo(f"wrote a tiny random Qwen2.5-VL to {path}; try: qvl-agent ground IMG 'x' --model {path}")
 
 
+class EnvChoice(str, Enum):
+    browser = "browser"
+
+
+_OUTCOME = {
+    "success": "the agent finished the task (terminate: success)",
+    "failure": "the agent gave up (terminate: failure)",
+    "answered": "the agent answered",
+    "env_done": "the environment ended the episode",
+    "max_steps": "the step budget ran out before the agent finished",
+    "model_errors": "the model's answers could not be used",
+    "error": "the run failed",
+    "interrupted": "the run was interrupted",
+}
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Argument(help="What to do, in plain words.")],
+    env: Annotated[EnvChoice, typer.Option("--env", help="Which screen to drive.")] = EnvChoice.browser,
+    url: Annotated[Optional[str], typer.Option(help="Browser: the page to start from.")] = None,
+    viewport: Annotated[str, typer.Option(help="Browser: viewport in CSS pixels, WxH.")] = "1280x720",
+    device_scale: Annotated[float, typer.Option("--device-scale", help="Browser: device pixels per CSS pixel (2 = HiDPI).")] = 1.0,
+    headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,
+    browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser: Chromium/Chrome binary (default: found).")] = None,
+    allow_domain: Annotated[Optional[list[str]], typer.Option("--allow-domain", help="Browser: only these hosts may be opened (repeat).")] = None,
+    model: ModelOpt = None,
+    endpoint: EndpointOpt = None,
+    served_model: ServedModelOpt = None,
+    min_pixels: MinPixelsOpt = 3136,
+    max_pixels: MaxPixelsOpt = 12845056,
+    torch_device: DeviceOpt = None,
+    history_images: Annotated[int, typer.Option("--history-images", help="Show the model its last K screenshots as real turns (OSWorld form).")] = 0,
+    max_steps: Annotated[int, typer.Option("--max-steps", help="Step budget.")] = 15,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-<goal>).")] = None,
+) -> None:
+    """Let Qwen2.5-VL work on GOAL; writes a run directory with report.html."""
+    from agent.runner import EnvOptions, ModelOptions, RunOptions, run_goal
+    from envs.browser import parse_viewport
+
+    if model and endpoint:
+        raise typer.BadParameter("give --model or --endpoint, not both")
+    options = _validated(RunOptions, goal=goal, max_steps=max_steps, out=out,
+                         env=dict(env=env.value, url=url, viewport=parse_viewport(viewport),
+                                  device_scale_factor=device_scale, headed=headed,
+                                  browser_path=browser_path, allowed_domains=allow_domain),
+                         model=dict(model=model, endpoint=endpoint, served_model=served_model,
+                                    min_pixels=min_pixels, max_pixels=max_pixels,
+                                    torch_device=torch_device, history_images=history_images))
+    trajectory, report = run_goal(options)
+    meta = trajectory.meta
+    line = f"{meta.status}: {_OUTCOME[meta.status]} after {meta.steps} step(s)"
+    if meta.answer is not None:
+        line += f"; answer: {meta.answer}"
+    if meta.message and meta.status not in ("success", "answered"):
+        line += f" ({meta.message})"
+    typer.echo(line)
+    typer.echo(f"report: {report}")
+    if meta.status == "interrupted":
+        raise typer.Exit(130)
+    raise typer.Exit(0 if trajectory.succeeded else 1)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory (it holds meta.json).")]) -> None:
+    """Rebuild RUN_DIR/report.html from the run's files."""
+    from agent.report import write_report
+
+    typer.echo(f"report: {write_report(run_dir)}")
+
+
+def _validated(model_class, **values):
+    from pydantic import ValidationError
+
+    try:
+        return model_class.model_validate(values)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise ConfigError(f"invalid option {where}: {problem['msg']}") from None
+
+
 def _read_image(path: Path):
     from PIL import Image, UnidentifiedImageError
 
@@ -128,7 +211,8 @@ def _read_image(path: Path):
 def main() -> None:
     """Console entry point: one clear line for every expected failure."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns a typer.Exit's code instead of exiting
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

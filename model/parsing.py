@@ -25,8 +25,8 @@ __all__ = ["ToolCall", "parse_tool_call", "parse_tool_calls", "Grounding", "pars
 _BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", re.DOTALL)
 _FORMAT_HINT = (
-    'Answer with exactly one tool call: <tool_call>\n{"name": "<tool>", "arguments": '
-    '{"action": ...}}\n</tool_call>'
+    'Answer with exactly one tool call: <tool_call> {"name": "<tool>", "arguments": '
+    '{"action": ...}} </tool_call>'
 )
 _MAX_SHOWN = 120
 

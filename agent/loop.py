@@ -1,0 +1,174 @@
+"""``run_episode``: observe, decide, act, record; until the goal is done or a limit is hit.
+
+Who is to blame decides what happens to an error:
+- the model's (``ModelBehaviorError``: bad JSON, an off-screen point, an action this env
+  cannot do) is recorded on its step, shown to the model next time, and tolerated up to
+  ``max_model_errors`` times in a row;
+- the world's (any other ``QvlError``: the browser died, the server is down) ends the run
+  with status ``error`` and its message;
+- a bug (any other exception) ends the run too, is recorded, and is raised again.
+Whatever happens, the run directory is complete: meta, steps, screenshots and report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from agent.policy import Decision, Policy
+from agent.recorder import RunRecorder
+from agent.trajectory import RunMeta, Step, Timings, Trajectory, now_iso
+from envs.actions import Answer, Terminate
+from envs.base import Env
+from envs.errors import ModelBehaviorError, QvlError, UnsupportedActionError
+
+__all__ = ["run_episode", "StepCallback"]
+
+StepCallback = Callable[[Step, Trajectory], None]
+
+
+def run_episode(
+    env: Env,
+    policy: Policy,
+    goal: str,
+    *,
+    max_steps: int = 15,
+    recorder: RunRecorder | None = None,
+    meta: RunMeta | None = None,
+    max_model_errors: int = 3,
+    stop_when: Callable[[], bool] | None = None,
+    on_step: StepCallback | None = None,
+) -> Trajectory:
+    """Run one episode of ``goal`` on ``env`` and return its trajectory.
+
+    Args:
+        max_steps: the step budget (each model answer, good or bad, is a step).
+        recorder: where the run directory is written (None: nothing is written).
+        meta: the run's description; made from the env and policy if not given.
+        max_model_errors: unusable answers tolerated in a row before giving up.
+        stop_when: checked after each executed action; True ends the episode with status
+            ``env_done`` (the environment ended it itself, as a MiniWoB page does).
+        on_step: called after each step (progress display).
+    """
+    meta = meta or RunMeta(goal=goal, env=env.kind.value, tool=env.kind.tool,
+                           model=getattr(policy, "name", type(policy).__name__),
+                           started_at=now_iso())
+    trajectory = Trajectory(meta=meta)
+    if recorder:
+        recorder.start(meta)
+    policy.reset(goal)
+    in_a_row = 0
+    try:
+        for index in range(1, max_steps + 1):
+            step, decision = _step(env, policy, goal, index, trajectory, recorder)
+            _add(trajectory, step, recorder, on_step)
+            if decision is None or step.error is not None:
+                in_a_row += 1
+                if in_a_row >= max_model_errors:
+                    _end(meta, "model_errors", f"{in_a_row} unusable answers in a row; "
+                         f"the last: {step.error}")
+                    break
+                continue
+            in_a_row = 0
+            action = decision.action
+            if isinstance(action, Terminate):
+                _end(meta, action.status)
+                break
+            if isinstance(action, Answer):
+                meta.answer = action.text
+                _end(meta, "answered")
+                break
+            if stop_when is not None and stop_when():
+                _end(meta, "env_done")
+                break
+        else:
+            _end(meta, "max_steps", f"no answer after {max_steps} steps")
+    except KeyboardInterrupt:
+        _end(meta, "interrupted", "stopped by the user (Ctrl-C)")
+    except QvlError as exc:
+        _end(meta, "error", str(exc))
+    except Exception as exc:
+        _end(meta, "error", f"internal error: {exc.__class__.__name__}: {exc}")
+        raise
+    finally:
+        meta.steps = len(trajectory.steps)
+        if meta.status == "running":
+            _end(meta, "error", "the run stopped unexpectedly")
+        if recorder:
+            recorder.finish(meta)
+    return trajectory
+
+
+def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajectory,
+          recorder: RunRecorder | None) -> tuple[Step, Decision | None]:
+    timings = Timings()
+    step = Step(index=index, started_at=now_iso(), timings=timings)
+    started = time.perf_counter()
+    observation = env.observe()
+    timings.observe_s = time.perf_counter() - started
+    step.screen = observation.screen
+    step.screenshot_size = observation.screenshot.size
+    step.extras = _small(observation.extras)
+    if recorder:
+        step.screenshot = recorder.save_screenshot(index, observation.screenshot)
+
+    started = time.perf_counter()
+    decision = policy.decide(goal, observation, trajectory.steps)
+    timings.think_s = time.perf_counter() - started
+    _fill(step, decision)
+    if decision.error is not None:
+        return _failed(step, decision.error), decision
+    action = decision.action
+    if action is None:
+        return _failed(step, ModelBehaviorError("the policy returned no action")), decision
+    if isinstance(action, (Terminate, Answer)):
+        return step, decision
+    started = time.perf_counter()
+    try:
+        if not env.supports(action):
+            raise UnsupportedActionError(f"this {env.kind.value} cannot do '{action.kind}'")
+        env.execute(action)
+    except ModelBehaviorError as exc:
+        return _failed(step, exc), decision
+    finally:
+        timings.execute_s = time.perf_counter() - started
+    return step, decision
+
+
+def _fill(step: Step, decision: Decision) -> None:
+    step.raw = decision.raw
+    step.call = decision.call.model_dump() if decision.call else None
+    step.action = decision.action
+    step.frame = decision.frame.size if decision.frame else None
+    if decision.generation:
+        step.timings.model_s = decision.generation.model_s
+        step.prompt_tokens = decision.generation.prompt_tokens
+        step.completion_tokens = decision.generation.completion_tokens
+
+
+def _failed(step: Step, error: ModelBehaviorError) -> Step:
+    step.error = str(error)
+    step.error_kind = type(error).__name__
+    return step
+
+
+def _add(trajectory: Trajectory, step: Step, recorder: RunRecorder | None,
+         on_step: StepCallback | None) -> None:
+    trajectory.steps.append(step)
+    trajectory.meta.steps = len(trajectory.steps)
+    if recorder:
+        recorder.add(step)
+    if on_step:
+        on_step(step, trajectory)
+
+
+def _end(meta: RunMeta, status: str, message: str | None = None) -> None:
+    meta.status = status  # type: ignore[assignment]
+    meta.message = message
+    meta.finished_at = now_iso()
+
+
+def _small(extras: dict) -> dict:
+    """The env facts worth keeping on every step line (short scalars only)."""
+    return {k: v for k, v in extras.items()
+            if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 500}

@@ -1,0 +1,148 @@
+"""Policies: who decides the next Action. ``QwenPolicy`` asks the model; ``ScriptedPolicy``
+replays a list or a generator (tests, oracles, RPA).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from PIL import Image
+
+from agent.trajectory import Step
+from envs.actions import Action
+from envs.base import Observation
+from envs.errors import ModelBehaviorError, QvlError
+from model.backend import Generation, VLMBackend
+from model.convert import to_action
+from model.frame import Frame
+from model.parsing import ToolCall, parse_tool_call
+from model.prompts import TOOLS, PastStep, agent_messages
+
+__all__ = ["Decision", "Policy", "QwenPolicy", "ScriptedPolicy", "PolicyExhausted"]
+
+
+@dataclass
+class Decision:
+    """What a policy decided for one step: an Action, or the model's error."""
+
+    action: Action | None
+    raw: str | None = None
+    call: ToolCall | None = None
+    error: ModelBehaviorError | None = None
+    frame: Frame | None = None
+    generation: Generation | None = None
+
+
+@runtime_checkable
+class Policy(Protocol):
+    name: str
+
+    def reset(self, goal: str) -> None:
+        """Forget the previous episode."""
+
+    def decide(self, goal: str, observation: Observation, history: Sequence[Step]) -> Decision:
+        """The next Action for ``goal`` given the screen and the steps so far."""
+
+
+class PolicyExhausted(QvlError):
+    """A scripted policy was asked for more actions than it has."""
+
+
+class QwenPolicy:
+    """Qwen2.5-VL through any backend: frame, cookbook prompt, generate, parse, to_action.
+
+    Args:
+        backend: where the model runs; its min/max pixels define the Frame.
+        tool: ``computer_use`` or ``mobile_use`` (pick with ``EnvKind.tool``).
+        history_images: keep the last K screenshots as real turns (OSWorld's form); 0 is
+            the cookbook form.
+        max_new_tokens: the generation budget of one answer.
+    """
+
+    def __init__(self, backend: VLMBackend, tool: str, *, history_images: int = 0,
+                 max_new_tokens: int = 256) -> None:
+        if tool not in TOOLS:
+            raise ValueError(f"tool must be one of {TOOLS}, got {tool!r}")
+        self.backend = backend
+        self.tool = tool
+        self.history_images = max(0, history_images)
+        self.max_new_tokens = max_new_tokens
+        self.name = backend.name
+        self._images: dict[int, Image.Image] = {}
+
+    def reset(self, goal: str) -> None:
+        self._images.clear()
+
+    def decide(self, goal: str, observation: Observation, history: Sequence[Step]) -> Decision:
+        frame = Frame.for_image(observation.screenshot, observation.screen,
+                                min_pixels=self.backend.min_pixels,
+                                max_pixels=self.backend.max_pixels)
+        image = frame.resize(observation.screenshot)
+        past = [PastStep(call=_call_json(step), answer=step.raw or "",
+                         image=self._images.get(step.index)) for step in history]
+        messages = agent_messages(self.tool, frame.size, goal, image, past,
+                                  history_images=self.history_images,
+                                  feedback=_feedback(history))
+        self._remember(len(history) + 1, image)
+        generation = self.backend.generate(messages, max_new_tokens=self.max_new_tokens)
+        decision = Decision(action=None, raw=generation.text, frame=frame, generation=generation)
+        try:
+            decision.call = parse_tool_call(generation.text)
+            decision.action = to_action(decision.call, frame)
+        except ModelBehaviorError as exc:
+            decision.error = exc
+        return decision
+
+    def _remember(self, index: int, image: Image.Image) -> None:
+        if not self.history_images:
+            return
+        self._images[index] = image
+        for old in [i for i in self._images if i <= index - self.history_images]:
+            del self._images[old]
+
+
+def _call_json(step: Step) -> str | None:
+    """The step's call as the task progress shows it; None for steps that did nothing."""
+    if step.call is None or step.error is not None:
+        return None
+    return json.dumps(step.call, ensure_ascii=False)
+
+
+def _feedback(history: Sequence[Step]) -> str | None:
+    if not history or history[-1].error is None:
+        return None
+    return (f"Your previous answer could not be executed: {history[-1].error}. "
+            "Look at the screenshot again and answer with one valid tool call.")
+
+
+class ScriptedPolicy:
+    """Plays Actions from a list, an iterator, or ``fn(observation, history) -> Action``.
+
+    An iterator can be a generator that reads the env between yields (that is how task
+    oracles work). Asking for more than it has raises ``PolicyExhausted``.
+    """
+
+    def __init__(self, actions: Iterable[Action] | Callable[[Observation, Sequence[Step]], Action],
+                 *, name: str = "scripted") -> None:
+        self.name = name
+        self._fn = actions if callable(actions) and not isinstance(actions, Iterator) else None
+        self._source = None if self._fn else actions
+        self._iter: Iterator[Action] | None = None
+
+    def reset(self, goal: str) -> None:
+        if self._source is not None:
+            self._iter = iter(self._source)
+
+    def decide(self, goal: str, observation: Observation, history: Sequence[Step]) -> Decision:
+        if self._fn is not None:
+            return Decision(action=self._fn(observation, history))
+        if self._iter is None:
+            self.reset(goal)
+        try:
+            return Decision(action=next(self._iter))  # type: ignore[arg-type]
+        except StopIteration:
+            raise PolicyExhausted(
+                f"the {self.name} policy has no action left after {len(history)} steps") from None

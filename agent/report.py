@@ -1,0 +1,206 @@
+"""``report.html``: one self-contained page that shows what the agent saw and did.
+
+Each step shows its screenshot with the action drawn on it (an SVG layer in screen
+coordinates over the image, so no pixel maths), the model's raw answer, the parsed call,
+the executed Action, any error, and the timings. Everything the model wrote is escaped:
+the report never runs model output. Screenshots are embedded as JPEG so the file stays
+openable by mail; the lossless PNGs stay next to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from agent.describe import describe
+from agent.trajectory import Step, Trajectory, load_run
+from envs.actions import Click, Drag, LongPress, MoveTo, Point, Scroll, Swipe
+
+__all__ = ["write_report", "render_report"]
+
+_STATUS_COLOR = {
+    "success": "#1a7f37", "answered": "#1a7f37", "env_done": "#1f6feb", "failure": "#bf8700",
+    "max_steps": "#bf8700", "model_errors": "#cf222e", "error": "#cf222e",
+    "interrupted": "#6e7781", "running": "#6e7781",
+}
+
+_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f6f8fa;color:#1f2328}
+header{background:#fff;border-bottom:1px solid #d0d7de;padding:16px 24px}
+h1{font-size:20px;margin:0 0 6px}
+.meta{color:#57606a}.meta b{color:#1f2328}
+.badge{display:inline-block;color:#fff;border-radius:12px;padding:1px 10px;font-weight:600}
+main{padding:16px 24px;max-width:1500px}
+.step{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:0 0 16px;padding:12px 16px}
+.step h2{font-size:16px;margin:0 0 8px}
+.grid{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px}
+.shot{position:relative;line-height:0}
+.shot img{width:100%;border:1px solid #d0d7de}
+.shot svg{position:absolute;left:0;top:0;width:100%;height:100%}
+pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px;white-space:pre-wrap;
+word-break:break-word;margin:4px 0 10px;font-size:12px}
+.err{color:#cf222e;font-weight:600}
+table{border-collapse:collapse;font-size:12px}td{padding:1px 10px 1px 0}
+.label{font-size:12px;color:#57606a;text-transform:uppercase;letter-spacing:.04em}
+"""
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """(Re)build ``report.html`` in ``run_dir`` from its meta, steps and screenshots."""
+    run_dir = Path(run_dir)
+    page = render_report(load_run(run_dir), run_dir)
+    path = run_dir / "report.html"
+    tmp = run_dir / "report.html.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def render_report(trajectory: Trajectory, run_dir: Path) -> str:
+    meta = trajectory.meta
+    color = _STATUS_COLOR.get(meta.status, "#6e7781")
+    e = html.escape
+    summary = [
+        f"<b>status</b> <span class='badge' style='background:{color}'>{e(meta.status)}</span>",
+        f"<b>steps</b> {len(trajectory.steps)}",
+        f"<b>env</b> {e(meta.env)} ({e(meta.tool)})",
+        f"<b>model</b> {e(meta.model)}",
+        f"<b>started</b> {e(meta.started_at)}",
+    ]
+    if meta.finished_at:
+        summary.append(f"<b>finished</b> {e(meta.finished_at)}")
+    lines = [f"<p class='meta'>{' &middot; '.join(summary)}</p>"]
+    if meta.answer is not None:
+        lines.append(f"<p><b>answer:</b> {e(meta.answer)}</p>")
+    if meta.message:
+        lines.append(f"<p class='err'>{e(meta.message)}</p>")
+    if meta.options:
+        options = ", ".join(f"{e(str(k))}={e(str(v))}" for k, v in meta.options.items() if v is not None)
+        lines.append(f"<p class='meta'>{options}</p>")
+    sections, pointer = [], None
+    for step in trajectory.steps:
+        sections.append(_step_html(step, run_dir, pointer))
+        pointer = _pointer_after(step, pointer)
+    steps = "\n".join(sections) or "<p>No step was taken.</p>"
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>qvl-agent: {e(meta.goal[:80])}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{e(meta.goal)}</h1>{''.join(lines)}</header><main>{steps}</main></body></html>"
+    )
+
+
+def _pointer_after(step: Step, pointer: Point | None) -> Point | None:
+    """Where the mouse is after ``step`` (a computer_use drag starts there)."""
+    if step.error is not None:
+        return pointer
+    match step.action:
+        case Click(at=at) | LongPress(at=at) | MoveTo(at=at) | Scroll(at=at) if at is not None:
+            return at
+        case Drag(end=end):
+            return end
+    return pointer
+
+
+def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
+    e = html.escape
+    if step.error:
+        title = f"Step {step.index}: unusable answer ({e(step.error_kind or 'error')})"
+    else:
+        title = f"Step {step.index}: {e(describe(step.action))}"
+    shot = _screenshot_html(step, run_dir, pointer)
+    details = []
+    if step.error:
+        details.append(f"<div class='label'>error</div><p class='err'>{e(step.error_kind or '')}: "
+                       f"{e(step.error)}</p>")
+    if step.raw is not None:
+        details.append(f"<div class='label'>model answer (raw)</div><pre>{e(step.raw)}</pre>")
+    if step.call is not None:
+        details.append("<div class='label'>parsed call (frame pixels)</div>"
+                       f"<pre>{e(json.dumps(step.call, ensure_ascii=False))}</pre>")
+    if step.action is not None:
+        details.append("<div class='label'>action (screen coordinates)</div>"
+                       f"<pre>{e(step.action.model_dump_json())}</pre>")
+    t = step.timings
+    rows = [("observe", f"{t.observe_s * 1000:.0f} ms"), ("think", f"{t.think_s * 1000:.0f} ms"),
+            ("model", f"{t.model_s * 1000:.0f} ms"), ("execute", f"{t.execute_s * 1000:.0f} ms")]
+    if step.prompt_tokens is not None:
+        rows.append(("tokens", f"{step.prompt_tokens} in / {step.completion_tokens} out"))
+    if step.screen:
+        sizes = f"screen {step.screen}"
+        if step.frame:
+            sizes += f", frame {step.frame[0]}x{step.frame[1]}"
+        rows.append(("sizes", sizes))
+    if step.extras.get("url"):
+        rows.append(("url", str(step.extras["url"])))
+    details.append("<table>" + "".join(f"<tr><td class='label'>{e(k)}</td><td>{e(v)}</td></tr>"
+                                       for k, v in rows) + "</table>")
+    return (f"<section class='step' id='step-{step.index}'><h2>{title}</h2><div class='grid'>"
+            f"<div>{shot}</div><div>{''.join(details)}</div></div></section>")
+
+
+def _screenshot_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
+    if not step.screenshot or not (run_dir / step.screenshot).is_file():
+        return "<p class='meta'>(no screenshot)</p>"
+    try:
+        with Image.open(run_dir / step.screenshot) as image:
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, format="JPEG", quality=80)
+    except OSError:
+        return "<p class='meta'>(screenshot unreadable)</p>"
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    overlay = _overlay(step, pointer)
+    name = html.escape(step.screenshot)
+    return (f"<div class='shot'><img alt='step {step.index}' src='data:image/jpeg;base64,{data}'>"
+            f"{overlay}</div><a class='meta' href='{name}'>{name}</a>")
+
+
+def _overlay(step: Step, pointer: Point | None) -> str:
+    """SVG in screen coordinates, stretched over the screenshot."""
+    if step.screen is None or step.action is None:
+        return ""
+    w, h = step.screen.width, step.screen.height
+    r = max(w, h) / 90
+    marks: list[str] = []
+
+    def target(p: Point, label: str = "") -> None:
+        marks.append(f"<circle cx='{p.x:.1f}' cy='{p.y:.1f}' r='{r:.1f}' fill='rgba(255,0,0,.25)' "
+                     f"stroke='red' stroke-width='{r / 4:.1f}'/>")
+        marks.append(f"<path d='M{p.x - 2 * r:.1f} {p.y:.1f}H{p.x + 2 * r:.1f}M{p.x:.1f} "
+                     f"{p.y - 2 * r:.1f}V{p.y + 2 * r:.1f}' stroke='red' stroke-width='{r / 6:.1f}'/>")
+        if label:
+            marks.append(f"<text x='{p.x + 1.5 * r:.1f}' y='{p.y - 1.5 * r:.1f}' fill='red' "
+                         f"font-size='{2 * r:.1f}' font-family='sans-serif'>{html.escape(label)}</text>")
+
+    def arrow(a: Point, b: Point) -> None:
+        marks.append(f"<line x1='{a.x:.1f}' y1='{a.y:.1f}' x2='{b.x:.1f}' y2='{b.y:.1f}' stroke='red' "
+                     f"stroke-width='{r / 3:.1f}' marker-end='url(#head)'/>")
+
+    action = step.action
+    match action:
+        case Click(at=at, count=count) if at is not None:
+            target(at, "x2" if count == 2 else "")
+        case LongPress(at=at):
+            target(at, "hold")
+        case MoveTo(at=at):
+            target(at, "move")
+        case Drag(start=start, end=end):
+            if start or pointer:
+                arrow(start or pointer, end)
+            target(end, "drop")
+        case Swipe(start=start, end=end):
+            target(start)
+            arrow(start, end)
+        case Scroll(dy=dy, at=at):
+            p = at or Point(x=w / 2, y=h / 2)
+            arrow(p, Point(x=p.x, y=max(0.0, min(h, p.y + (4 * r if dy > 0 else -4 * r)))))
+        case _:
+            return ""
+    head = (f"<defs><marker id='head' viewBox='0 0 10 10' refX='8' refY='5' markerWidth='4' "
+            f"markerHeight='4' orient='auto'><path d='M0 0L10 5L0 10z' fill='red'/></marker></defs>")
+    return (f"<svg viewBox='0 0 {w} {h}' preserveAspectRatio='none' "
+            f"xmlns='http://www.w3.org/2000/svg'>{head}{''.join(marks)}</svg>")

@@ -1,0 +1,107 @@
+"""``run_goal``: everything ``qvl-agent run`` does, as a function (the CLI only parses flags)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.loop import run_episode
+from agent.policy import QwenPolicy
+from agent.progress import StepProgress
+from agent.recorder import RunRecorder
+from agent.trajectory import RunMeta, Trajectory, now_iso
+from envs.base import Env, EnvKind
+from model.frame import MAX_PIXELS, MIN_PIXELS
+
+__all__ = ["ModelOptions", "EnvOptions", "RunOptions", "run_goal", "open_env", "default_run_dir"]
+
+
+class ModelOptions(BaseModel):
+    """Which Qwen2.5-VL to ask and how."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str | None = Field(None, description="hub id or checkpoint folder")
+    endpoint: str | None = Field(None, description="OpenAI-compatible server URL")
+    served_model: str | None = None
+    min_pixels: int = MIN_PIXELS
+    max_pixels: int = MAX_PIXELS
+    torch_device: str | None = None
+    history_images: int = Field(0, ge=0, le=10)
+    max_new_tokens: int = Field(256, ge=16, le=4096)
+
+    def backend(self) -> Any:
+        from model.loader import load_backend
+
+        return load_backend(model=self.model, endpoint=self.endpoint,
+                            served_model=self.served_model, min_pixels=self.min_pixels,
+                            max_pixels=self.max_pixels, device=self.torch_device)
+
+    def policy(self, tool: str, backend: Any = None) -> QwenPolicy:
+        return QwenPolicy(backend or self.backend(), tool, history_images=self.history_images,
+                          max_new_tokens=self.max_new_tokens)
+
+
+class EnvOptions(BaseModel):
+    """Which screen to drive."""
+
+    model_config = ConfigDict(extra="forbid")
+    env: Literal["browser"] = "browser"
+    url: str | None = None
+    viewport: tuple[int, int] = (1280, 720)
+    device_scale_factor: float = 1.0
+    headed: bool = False
+    browser_path: str | None = None
+    allowed_domains: list[str] | None = None
+
+
+class RunOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    goal: str = Field(min_length=1)
+    env: EnvOptions = Field(default_factory=EnvOptions)
+    model: ModelOptions = Field(default_factory=ModelOptions)
+    max_steps: int = Field(15, ge=1, le=500)
+    out: Path | None = None
+    progress: bool = True
+
+
+def open_env(options: EnvOptions) -> Env:
+    """Start the screen ``options`` describe."""
+    from envs.browser import BrowserConfig, BrowserEnv
+
+    return BrowserEnv(BrowserConfig(
+        url=options.url, width=options.viewport[0], height=options.viewport[1],
+        device_scale_factor=options.device_scale_factor, headless=not options.headed,
+        browser_path=options.browser_path, allowed_domains=options.allowed_domains))
+
+
+def default_run_dir(goal: str, root: Path = Path("runs")) -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "-", goal.lower()).strip("-")[:40] or "run"
+    return root / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{slug}"
+
+
+def run_goal(options: RunOptions) -> tuple[Trajectory, Path]:
+    """Run one goal end to end; return the trajectory and the report's path.
+
+    The model is loaded before the screen starts, so a missing model fails in a second.
+    """
+    kind = EnvKind(options.env.env)
+    policy = options.model.policy(kind.tool)
+    out = options.out or default_run_dir(options.goal)
+    meta = RunMeta(goal=options.goal, env=kind.value, tool=kind.tool, model=policy.name,
+                   started_at=now_iso(),
+                   options={"max_steps": options.max_steps, **options.env.model_dump(exclude_none=True),
+                            **options.model.model_dump(exclude_none=True)})
+    with open_env(options.env) as env:
+        recorder = RunRecorder(out)
+        if options.progress:
+            with StepProgress(options.max_steps) as progress:
+                trajectory = run_episode(env, policy, options.goal, max_steps=options.max_steps,
+                                         recorder=recorder, meta=meta, on_step=progress)
+        else:
+            trajectory = run_episode(env, policy, options.goal, max_steps=options.max_steps,
+                                     recorder=recorder, meta=meta)
+    return trajectory, out / "report.html"

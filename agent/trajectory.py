@@ -1,0 +1,119 @@
+"""What a run leaves behind, as data: ``Step``, ``Trajectory``, ``RunMeta``.
+
+A run directory holds ``meta.json`` (a ``RunMeta``), ``trajectory.jsonl`` (one ``Step`` per
+line, appended as the run goes), ``step_NNN.png`` screenshots and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from envs.actions import Action
+from envs.base import Size
+from envs.errors import ConfigError
+
+__all__ = [
+    "Status", "Timings", "Step", "RunMeta", "Trajectory", "load_run", "now_iso", "SUCCESS_STATUSES",
+]
+
+Status = Literal[
+    "running",      # not finished (or the process died before it could say)
+    "success",      # the agent terminated with status success
+    "failure",      # the agent terminated with status failure (it judged the goal impossible)
+    "answered",     # the agent gave an answer
+    "env_done",     # the environment ended the episode itself (e.g. a MiniWoB page)
+    "max_steps",    # the step budget ran out
+    "model_errors",  # too many unusable answers in a row
+    "error",        # the env or the model server failed; see ``message``
+    "interrupted",  # Ctrl-C, or killed by a time limit
+]
+SUCCESS_STATUSES = frozenset({"success", "answered"})
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Timings(BaseModel):
+    """Seconds spent in each part of a step."""
+
+    observe_s: float = 0.0
+    think_s: float = Field(0.0, description="frame, prompt, model and parse together")
+    model_s: float = Field(0.0, description="the backend's generate call alone")
+    execute_s: float = 0.0
+
+
+class Step(BaseModel):
+    """One observe-think-act step."""
+
+    model_config = ConfigDict(extra="forbid")
+    index: int = Field(ge=1)
+    started_at: str
+    screenshot: str | None = Field(None, description="PNG file name in the run directory")
+    screen: Size | None = None
+    screenshot_size: tuple[int, int] | None = None
+    frame: tuple[int, int] | None = Field(None, description="the image size the model saw")
+    raw: str | None = Field(None, description="the model's text, verbatim")
+    call: dict[str, Any] | None = Field(None, description="the parsed tool call (frame pixels)")
+    action: Action | None = Field(None, description="what was executed (screen coordinates)")
+    error: str | None = None
+    error_kind: str | None = Field(None, description="the error's class, e.g. ActionParseError")
+    timings: Timings = Field(default_factory=Timings)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    extras: dict[str, Any] = Field(default_factory=dict, description="env facts, e.g. the URL")
+
+
+class RunMeta(BaseModel):
+    """The run as a whole: what was asked, with what, and how it ended."""
+
+    model_config = ConfigDict(extra="forbid")
+    goal: str
+    env: str
+    tool: str
+    model: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    started_at: str
+    finished_at: str | None = None
+    status: Status = "running"
+    answer: str | None = None
+    message: str | None = Field(None, description="why it ended, for error and model_errors")
+    steps: int = 0
+
+
+class Trajectory(BaseModel):
+    meta: RunMeta
+    steps: list[Step] = Field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        return self.meta.status
+
+    @property
+    def succeeded(self) -> bool:
+        return self.meta.status in SUCCESS_STATUSES
+
+
+def load_run(run_dir: str | Path) -> Trajectory:
+    """Read a run directory back. A line cut off by a crash is skipped, not fatal."""
+    run_dir = Path(run_dir)
+    meta_file = run_dir / "meta.json"
+    if not meta_file.is_file():
+        raise ConfigError(f"{run_dir} is not a run directory: it has no meta.json")
+    meta = RunMeta.model_validate_json(meta_file.read_text(encoding="utf-8"))
+    steps: list[Step] = []
+    lines_file = run_dir / "trajectory.jsonl"
+    if lines_file.is_file():
+        for line in lines_file.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                steps.append(Step.model_validate(json.loads(line)))
+            except ValueError:
+                continue  # the last line of a run killed mid-write
+    return Trajectory(meta=meta, steps=steps)

@@ -1,0 +1,179 @@
+"""BrowserEnv on Debian's Chromium: every action, checked by what the page received."""
+
+import io
+import os
+
+import pytest
+from PIL import Image, ImageChops
+
+from envs.actions import (
+    Click, Drag, KeyPress, LongPress, MoveTo, Point, Scroll, Swipe, SystemButton, TypeText, Wait,
+)
+from envs.browser import BrowserConfig, BrowserEnv
+from envs.chromium import find_chromium
+from envs.conformance import check_env
+from envs.errors import EnvDisconnectedError, EnvNotFoundError, UnsupportedActionError
+from tests.pages import PageServer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def pages():
+    with PageServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(pages):
+    with BrowserEnv(url=pages.url("form.html")) as env:
+        yield env
+
+
+@pytest.fixture
+def page(browser, pages):
+    browser.goto(pages.url("form.html"))
+    pages.of_type("load")
+    pages.events.clear()
+    return browser
+
+
+def test_conformance(pages):
+    env = BrowserEnv(url=pages.url("form.html"))
+    assert check_env(env) == []
+
+
+def test_observation_is_the_viewport(page):
+    obs = page.observe()
+    assert obs.screen.width == 1280 and obs.screen.height == 720
+    assert obs.screenshot.size == (1280, 720)
+    assert obs.extras["url"].endswith("/form.html") and obs.extras["title"] == "Test form"
+
+
+def test_click_lands_on_the_element(page, pages):
+    page.execute(Click(at=Point(x=580, y=425)))
+    click, = pages.of_type("click")
+    assert click["target"] == "submit" and (click["x"], click["y"]) == (580, 425)
+
+
+@pytest.mark.parametrize("action,event,check", [
+    (Click(at=Point(x=580, y=425), button="right"), "contextmenu", {"button": 2}),
+    (Click(at=Point(x=580, y=425), button="middle"), "auxclick", {"button": 1}),
+    (Click(at=Point(x=580, y=425), count=2), "dblclick", {"target": "submit", "detail": 2}),
+])
+def test_buttons_and_double_click(page, pages, action, event, check):
+    page.execute(action)
+    got, = pages.of_type(event)
+    assert {k: got[k] for k in check} == check
+
+
+def test_click_without_coordinates_uses_the_pointer(page, pages):
+    page.execute(MoveTo(at=Point(x=880, y=425)))
+    assert pages.of_type("click", wait=0.3) == []  # moving is not clicking
+    page.execute(Click())
+    click, = pages.of_type("click")
+    assert click["target"] == "other"
+
+
+def test_typing_unicode_and_key_chords(page, pages):
+    page.execute(Click(at=Point(x=250, y=120)))
+    page.execute(TypeText(text="héllo wörld ✓ 日本"))
+    page.execute(KeyPress(keys=["ctrl", "a"]))
+    page.execute(TypeText(text="Ada Lovelace"))
+    page.execute(KeyPress(keys=["Return"]))
+    value = page.page.eval_on_selector("#name", "e => e.value")
+    assert value == "Ada Lovelace"
+    keys = pages.of_type("keydown")
+    assert {"key": "a", "ctrl": True} in [{"key": k["key"], "ctrl": k["ctrl"]} for k in keys]
+    assert keys[-1]["key"] == "Enter" and keys[-1]["target"] == "name"
+
+
+def test_qwen_key_names_are_mapped(page, pages):
+    page.execute(Click(at=Point(x=250, y=120)))
+    for key in ["pagedown", "esc", "cmd", "tab"]:
+        page.execute(KeyPress(keys=[key]))
+    assert [k["key"] for k in pages.of_type("keydown")] == ["PageDown", "Escape", "Meta", "Tab"]
+
+
+def test_scroll_follows_qwen_sign_and_position(page, pages):
+    page.execute(Scroll(dy=300, at=Point(x=640, y=300)))
+    wheel, = pages.of_type("wheel")
+    assert wheel["dy"] == 300 and (wheel["x"], wheel["y"]) == (640, 300)
+    assert page.page.evaluate("window.scrollY") > 0
+
+
+def test_drag_from_the_pointer(page, pages):
+    page.execute(MoveTo(at=Point(x=150, y=550)))
+    page.execute(Drag(end=Point(x=400, y=560)))
+    drop, = pages.of_type("drop")
+    assert drop["from"] == {"x": 150, "y": 550} and (drop["x"], drop["y"]) == (400, 560)
+
+
+def test_long_press_and_wait(page, pages):
+    page.execute(LongPress(at=Point(x=580, y=425), seconds=0.3))
+    page.execute(Wait(seconds=0.05))
+    assert pages.of_type("click")[0]["target"] == "submit"
+
+
+@pytest.mark.parametrize("action", [
+    Swipe(start=Point(x=1, y=1), end=Point(x=2, y=2)),
+    SystemButton(button="home"),
+    KeyPress(keys=["volume_up"]),
+])
+def test_what_a_browser_cannot_do_is_refused(page, pages, action):
+    with pytest.raises(UnsupportedActionError):
+        page.execute(action)
+
+
+def test_hidpi_screenshot_is_larger_than_the_css_screen(pages):
+    with BrowserEnv(url=pages.url("form.html"), device_scale_factor=2) as env:
+        obs = env.observe()
+        assert obs.screen.width == 1280 and obs.screenshot.size == (2560, 1440)
+        pages.events.clear()
+        env.execute(Click(at=Point(x=580, y=425)))
+        assert pages.of_type("click")[0]["target"] == "submit"
+        env.execute(Scroll(dy=400, at=Point(x=640, y=300)))
+        scrolled = env.observe().screenshot
+        reference = Image.open(io.BytesIO(env.page.screenshot())).convert("RGB")
+        assert ImageChops.difference(scrolled, reference).getbbox() is None  # what the user sees
+
+
+def test_allowed_domains_block_other_hosts(pages):
+    with BrowserEnv(url=pages.url("form.html"), allowed_domains=["127.0.0.1"]) as env:
+        env.execute(Click(at=Point(x=120, y=660)))  # the link to blocked.example
+        obs = env.observe()
+        assert obs.extras["url"].endswith("/form.html")
+        assert obs.extras["blocked_navigations"] == ["http://blocked.example/"]
+
+
+def test_a_closed_browser_is_a_disconnect(pages):
+    env = BrowserEnv(url=pages.url("form.html"))
+    env._browser.close()
+    with pytest.raises(EnvDisconnectedError):
+        env.observe()
+    env.close()
+
+
+def test_missing_browser_names_what_was_tried(monkeypatch, tmp_path):
+    with pytest.raises(EnvNotFoundError, match="--browser-path"):
+        find_chromium(str(tmp_path / "nope"))
+    monkeypatch.setenv("QVL_BROWSER", str(tmp_path / "nope"))
+    with pytest.raises(EnvNotFoundError, match="QVL_BROWSER"):
+        find_chromium()
+    monkeypatch.delenv("QVL_BROWSER")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("envs.chromium._SYSTEM_PATHS", [])
+    with pytest.raises(EnvNotFoundError, match="no Chromium found .*Playwright's Chromium"):
+        find_chromium(playwright_path=str(tmp_path / "ms-playwright" / "chrome"))
+
+
+def test_system_chromium_is_found():
+    assert find_chromium(playwright_path="/nonexistent/chrome") == os.path.realpath("/usr/bin/chromium") or \
+        find_chromium(playwright_path="/nonexistent/chrome").endswith("chromium")
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(ValueError):
+        BrowserConfig(width=10)
+    with pytest.raises(ValueError):
+        BrowserConfig(viewport="1280x720")
