@@ -60,7 +60,11 @@ def run_episode(
     in_a_row = 0
     try:
         for index in range(1, max_steps + 1):
-            step, decision = _step(env, policy, goal, index, trajectory, recorder)
+            try:
+                step, decision = _step(env, policy, goal, index, trajectory, recorder)
+            except _StepFailed as failed:
+                _add(trajectory, failed.step, recorder, on_step)  # keep what the step saw
+                raise failed.error from None
             _add(trajectory, step, recorder, on_step)
             if decision is None or step.error is not None:
                 in_a_row += 1
@@ -130,9 +134,18 @@ def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajector
         env.execute(action)
     except ModelBehaviorError as exc:
         return _failed(step, exc), decision
+    except QvlError as exc:  # the screen failed while acting: the run ends, the step stays
+        step.error, step.error_kind = str(exc), type(exc).__name__
+        raise _StepFailed(step, exc) from None
     finally:
         timings.execute_s = time.perf_counter() - started
     return step, decision
+
+
+class _StepFailed(Exception):
+    def __init__(self, step: Step, error: QvlError) -> None:
+        super().__init__(str(error))
+        self.step, self.error = step, error
 
 
 def _fill(step: Step, decision: Decision) -> None:

@@ -8,6 +8,8 @@ The contract, in one place (``envs.conformance.check_env`` tests it for every ba
 - ``execute(action)`` performs one Action. An Action kind the env does not support, or a
   key it does not have, raises ``UnsupportedActionError`` before anything happens.
   Terminate and Answer are the loop's business and never reach an env.
+- ``settle()`` waits until the effects of the last action have landed (a navigation a
+  click started, an app that is launching); tasks call it before reading the state.
 - ``close()`` releases everything and may be called more than once. Envs are context
   managers.
 
@@ -70,6 +72,8 @@ class Env(Protocol):
 
     def execute(self, action: Action) -> None: ...
 
+    def settle(self) -> None: ...
+
     def close(self) -> None: ...
 
     def __enter__(self) -> "Env": ...
@@ -109,6 +113,9 @@ class EnvBase:
 
     def observe(self) -> Observation:
         raise NotImplementedError
+
+    def settle(self) -> None:
+        """Wait until the last action's effects have landed (before a task reads the state)."""
 
     def close(self) -> None:
         if not self._closed:

@@ -7,7 +7,6 @@ the model layer's Frame handles the ratio.
 
 from __future__ import annotations
 
-import base64
 import io
 import threading
 import time
@@ -88,7 +87,6 @@ class BrowserEnv(EnvBase):
         self._page = self._context.new_page()
         self._context.on("page", self._follow)
         self._pointer = (0.0, 0.0)
-        self._cdp = self._context.new_cdp_session(self._page)
         if self.config.url:
             self.goto(self.config.url)
 
@@ -98,7 +96,7 @@ class BrowserEnv(EnvBase):
         try:
             self._settle()
             image = self._capture()
-            extras = {"url": self._page.url, "title": self._page.title()}
+            extras = {"url": self._page.url}
         except self._error as exc:
             raise self._lost(exc) from None
         if self.blocked:
@@ -171,6 +169,14 @@ class BrowserEnv(EnvBase):
         except self._error as exc:
             raise EnvError(f"cannot open {url}: {_first_line(exc)}") from None
 
+    def resize(self, width: int, height: int) -> None:
+        """Change the viewport (CSS pixels); later observations use the new screen size."""
+        self.config = self.config.model_copy(update={"width": width, "height": height})
+        try:
+            self._page.set_viewport_size({"width": width, "height": height})
+        except self._error as exc:
+            raise self._lost(exc) from None
+
     def _move_to(self, at: Any) -> tuple[float, float]:
         if at is not None:
             self._page.mouse.move(at.x, at.y)
@@ -185,17 +191,28 @@ class BrowserEnv(EnvBase):
         raise UnsupportedActionError(f"a browser has no key {key!r}")
 
     def _capture(self) -> Image.Image:
-        # CDP's own capture with optimizeForSpeed is ~40% faster than page.screenshot().
-        params: dict[str, Any] = {"format": "png", "optimizeForSpeed": True}
-        scale = self.config.device_scale_factor
-        if scale != 1:
-            # A CDP session of our own captures at CSS size unless the clip asks for device
-            # pixels; the clip is in page coordinates, so it follows the scroll position.
-            view = self._cdp.send("Page.getLayoutMetrics")["cssVisualViewport"]
-            params["clip"] = {"x": view["pageX"], "y": view["pageY"], "width": self.config.width,
-                              "height": self.config.height, "scale": scale}
-        shot = self._cdp.send("Page.captureScreenshot", params)
-        return Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
+        # Playwright's screenshot, not a raw CDP capture: a raw Page.captureScreenshot sent
+        # while a navigation commits can hang for ever, and Playwright's waits that out.
+        # caret="initial" skips the caret-hiding style (~30 ms a shot); the model should see
+        # the caret anyway, it tells where typing goes.
+        for attempt in range(3):
+            try:
+                shot = self._page.screenshot(type="png", caret="initial", timeout=30_000)
+                return _decode(shot)
+            except self._error:
+                if attempt == 2 or self._page.is_closed():
+                    raise
+                # "Unable to capture screenshot" while a new document is being painted.
+                self._page.wait_for_timeout(200)
+        raise AssertionError("unreachable")
+
+    def settle(self, quiet_s: float = 0.3) -> None:
+        """Give a navigation the last click started time to commit, then wait for it to load."""
+        try:
+            self._page.wait_for_timeout(quiet_s * 1000)  # also lets Playwright see the events
+        except self._error as exc:
+            raise self._lost(exc) from None
+        self._settle()
 
     def _settle(self) -> None:
         try:
@@ -206,13 +223,14 @@ class BrowserEnv(EnvBase):
     def _follow(self, page: Any) -> None:
         """A link that opens a new tab: keep working in the newest tab."""
         self._page = page
-        self._cdp = self._context.new_cdp_session(page)
 
     def _guard(self, route: Any) -> None:
         request = route.request
         if request.is_navigation_request() and not self._allowed(request.url):
             self.blocked.append(request.url)
-            route.abort("blockedbyclient")
+            # 204 No Content cancels a navigation and keeps the current page (an abort
+            # would show Chromium's error page instead).
+            route.fulfill(status=204, body="")
         else:
             route.continue_()
 
@@ -261,6 +279,12 @@ class _Driver(threading.local):
 
 
 _driver = _Driver()
+
+
+def _decode(png: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _first_line(exc: Exception) -> str:

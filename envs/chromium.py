@@ -58,7 +58,8 @@ def launch_args() -> list[str]:
     """Flags that keep Chromium quiet and working on a locked-down machine."""
     args = ["--disable-gpu", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--disable-quic",
-            "--disable-dev-shm-usage", "--disable-smooth-scrolling"]
+            "--disable-dev-shm-usage", "--disable-smooth-scrolling",
+            "--disable-features=BackForwardCache"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to start as root with the sandbox
     return args

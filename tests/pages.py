@@ -41,12 +41,13 @@ class PageServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/{page}"
 
-    def of_type(self, *types: str, wait: float = 2.0) -> list[dict[str, Any]]:
-        """The events of these types; waits briefly because beacons arrive asynchronously."""
+    def of_type(self, *types: str, count: int = 1, wait: float = 5.0) -> list[dict[str, Any]]:
+        """The events of these types, once at least ``count`` have arrived (beacons are
+        asynchronous) or ``wait`` seconds have passed."""
         deadline = time.monotonic() + wait
         while True:
             found = [e for e in self.events if e.get("type") in types]
-            if found or time.monotonic() > deadline:
+            if len(found) >= count or time.monotonic() > deadline:
                 return found
             time.sleep(0.05)
 

@@ -39,6 +39,7 @@ def test_run_fills_a_real_page(tmp_path, extra, frame):
         result = run_cli("run", "fill in the form with hello world and submit", "--env", "browser",
                          "--url", pages.url("form.html"), "--viewport", "1000x600",
                          "--endpoint", qwen.url, "--out", str(out), *extra)
+        pages.of_type("click", count=2)
         events = pages.events
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
