@@ -114,6 +114,7 @@ def tiny_model(
 
 class EnvChoice(str, Enum):
     browser = "browser"
+    android = "android"
 
 
 _OUTCOME = {
@@ -138,6 +139,7 @@ def run(
     headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser: Chromium/Chrome binary (default: found).")] = None,
     allow_domain: Annotated[Optional[list[str]], typer.Option("--allow-domain", help="Browser: only these hosts may be opened (repeat).")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="Android: adb serial, or 'sim' for the built-in virtual phone (default: the only device connected).")] = None,
     model: ModelOpt = None,
     endpoint: EndpointOpt = None,
     served_model: ServedModelOpt = None,
@@ -157,7 +159,8 @@ def run(
     options = _validated(RunOptions, goal=goal, max_steps=max_steps, out=out,
                          env=dict(env=env.value, url=url, viewport=parse_viewport(viewport),
                                   device_scale_factor=device_scale, headed=headed,
-                                  browser_path=browser_path, allowed_domains=allow_domain),
+                                  browser_path=browser_path, allowed_domains=allow_domain,
+                                  device=device),
                          model=dict(model=model, endpoint=endpoint, served_model=served_model,
                                     min_pixels=min_pixels, max_pixels=max_pixels,
                                     torch_device=torch_device, history_images=history_images))
@@ -173,6 +176,65 @@ def run(
     if meta.status == "interrupted":
         raise typer.Exit(130)
     raise typer.Exit(0 if trajectory.succeeded else 1)
+
+
+class PolicyChoice(str, Enum):
+    qwen = "qwen"
+    oracle = "oracle"
+    random = "random"
+
+
+@app.command("eval")
+def eval_(
+    suite: Annotated[str, typer.Option("--suite", help="A suite name (see `qvl-agent suites`) or a folder of task JSON files.")],
+    tasks: Annotated[Optional[str], typer.Option("--tasks", help="Regular expression over task ids.")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 of every task.")] = 1,
+    policy: Annotated[PolicyChoice, typer.Option("--policy", help="qwen (the model), oracle (the tasks' own solvers) or random (a baseline).")] = PolicyChoice.qwen,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes, each with its own env.")] = 1,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/eval-<suite>-<time>).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish the run in --out: run only what has no result yet.")] = False,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per instance before its worker is killed.")] = 600.0,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Override each task's step budget.")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="Android suites: adb serial, or 'sim' for the built-in virtual phone.")] = None,
+    browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser suites: Chromium/Chrome binary (default: found).")] = None,
+    model: ModelOpt = None,
+    endpoint: EndpointOpt = None,
+    served_model: ServedModelOpt = None,
+    min_pixels: MinPixelsOpt = 3136,
+    max_pixels: MaxPixelsOpt = 12845056,
+    torch_device: DeviceOpt = None,
+    history_images: Annotated[int, typer.Option("--history-images", help="Show the model its last K screenshots as real turns.")] = 0,
+) -> None:
+    """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
+    from eval.command import run_eval_command
+
+    if model and endpoint:
+        raise typer.BadParameter("give --model or --endpoint, not both")
+    if resume and out is None:
+        raise typer.BadParameter("--resume needs the --out of the run to finish")
+    env_options = {k: v for k, v in {"device": device, "browser_path": browser_path}.items() if v}
+    code = run_eval_command(dict(
+        suite=suite, tasks=tasks, seeds=seeds, workers=workers, resume=resume,
+        time_limit_s=time_limit, max_steps=max_steps, env_options=env_options, out=out,
+        policy=dict(kind=policy.value, model=dict(
+            model=model, endpoint=endpoint, served_model=served_model, min_pixels=min_pixels,
+            max_pixels=max_pixels, torch_device=torch_device, history_images=history_images))))
+    raise typer.Exit(code)
+
+
+@app.command()
+def suites() -> None:
+    """List the built-in suites with their task counts."""
+    from tasks.registry import list_suites
+
+    rows = [(s.name, s.env_kind.value, str(len(s.tasks)), str(len(s.with_oracle)), s.description)
+            for s in list_suites()]
+    widths = [max(len(r[i]) for r in rows + [("suite", "env", "tasks", "oracle", "")]) for i in range(4)]
+    typer.echo(f"{'suite':<{widths[0]}}  {'env':<{widths[1]}}  {'tasks':>{widths[2]}}  "
+               f"{'oracle':>{widths[3]}}  description")
+    for name, env, count, oracles, description in rows:
+        typer.echo(f"{name:<{widths[0]}}  {env:<{widths[1]}}  {count:>{widths[2]}}  "
+                   f"{oracles:>{widths[3]}}  {description}")
 
 
 @app.command()

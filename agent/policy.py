@@ -5,6 +5,7 @@ replays a list or a generator (tests, oracles, RPA).
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -12,7 +13,7 @@ from typing import Protocol, runtime_checkable
 from PIL import Image
 
 from agent.trajectory import Step
-from envs.actions import Action
+from envs.actions import Action, Click, Point, Terminate
 from envs.base import Observation
 from envs.errors import ModelBehaviorError, QvlError
 from model.backend import Generation, VLMBackend
@@ -21,7 +22,7 @@ from model.frame import Frame
 from model.parsing import ToolCall, parse_tool_call
 from model.prompts import TOOLS, PastStep, agent_messages
 
-__all__ = ["Decision", "Policy", "QwenPolicy", "ScriptedPolicy", "PolicyExhausted"]
+__all__ = ["Decision", "Policy", "QwenPolicy", "ScriptedPolicy", "PolicyExhausted", "RandomPolicy"]
 
 
 @dataclass
@@ -146,3 +147,27 @@ class ScriptedPolicy:
         except StopIteration:
             raise PolicyExhausted(
                 f"the {self.name} policy has no action left after {len(history)} steps") from None
+
+
+class RandomPolicy:
+    """A baseline that knows nothing: random clicks, then it claims success.
+
+    Useful as a floor for a suite and as proof that a checker cannot be fooled by an agent
+    that merely says it is done.
+    """
+
+    def __init__(self, seed: int = 0, *, clicks: int = 3) -> None:
+        self.name = "random"
+        self.seed = seed
+        self.clicks = clicks
+        self._rng = random.Random(seed)
+
+    def reset(self, goal: str) -> None:
+        self._rng = random.Random(f"{self.seed}:{goal}")
+
+    def decide(self, goal: str, observation: Observation, history: Sequence[Step]) -> Decision:
+        if len(history) >= self.clicks:
+            return Decision(action=Terminate(status="success"))
+        screen = observation.screen
+        at = Point(x=self._rng.uniform(0, screen.width - 1), y=self._rng.uniform(0, screen.height - 1))
+        return Decision(action=Click(at=at))

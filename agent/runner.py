@@ -40,6 +40,20 @@ class ModelOptions(BaseModel):
                             served_model=self.served_model, min_pixels=self.min_pixels,
                             max_pixels=self.max_pixels, device=self.torch_device)
 
+    def preflight(self) -> None:
+        """Fail in a second, with the one-line error, if the model cannot be reached."""
+        from model.frame import check_pixel_limits
+
+        check_pixel_limits(self.min_pixels, self.max_pixels)
+        if self.endpoint:
+            from model.openai_backend import OpenAIBackend
+
+            OpenAIBackend(self.endpoint, model=self.served_model, max_retries=1)
+        else:
+            from model.transformers_backend import DEFAULT_MODEL, resolve_weights
+
+            resolve_weights(self.model or DEFAULT_MODEL)
+
     def policy(self, tool: str, backend: Any = None) -> QwenPolicy:
         return QwenPolicy(backend or self.backend(), tool, history_images=self.history_images,
                           max_new_tokens=self.max_new_tokens)
@@ -49,13 +63,14 @@ class EnvOptions(BaseModel):
     """Which screen to drive."""
 
     model_config = ConfigDict(extra="forbid")
-    env: Literal["browser"] = "browser"
+    env: Literal["browser", "android"] = "browser"
     url: str | None = None
     viewport: tuple[int, int] = (1280, 720)
     device_scale_factor: float = 1.0
     headed: bool = False
     browser_path: str | None = None
     allowed_domains: list[str] | None = None
+    device: str | None = Field(None, description="adb serial, or 'sim' for the virtual phone")
 
 
 class RunOptions(BaseModel):
@@ -70,6 +85,10 @@ class RunOptions(BaseModel):
 
 def open_env(options: EnvOptions) -> Env:
     """Start the screen ``options`` describe."""
+    if options.env == "android":
+        from envs.android import open_android
+
+        return open_android(options.device)
     from envs.browser import BrowserConfig, BrowserEnv
 
     return BrowserEnv(BrowserConfig(

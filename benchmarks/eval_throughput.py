@@ -1,0 +1,59 @@
+"""Evaluation throughput: MiniWoB++ instances per minute with the oracle policy, 1 vs 2 workers.
+
+Each configuration runs the oracle-covered MiniWoB tasks (one seed each, or those matching
+--tasks) through the real harness (spawned workers, each with its own Chromium) in a fresh
+output folder; the table shows the median over --repeats runs of each, in one run of
+this script, and the ratio against 1 worker.
+
+    .venv/bin/python benchmarks/eval_throughput.py [--repeats 3] [--tasks REGEX]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eval.config import EvalConfig, PolicySpec  # noqa: E402
+from eval.runner import run_eval  # noqa: E402
+
+
+def one_run(workers: int, tasks: str | None) -> tuple[float, int, int]:
+    with tempfile.TemporaryDirectory() as folder:
+        config = EvalConfig(suite="miniwob", tasks=tasks, workers=workers, out=Path(folder) / "out",
+                            policy=PolicySpec(kind="oracle"))
+        started = time.perf_counter()
+        results = run_eval(config)
+        elapsed = time.perf_counter() - started
+    return len(results) / (elapsed / 60), len(results), sum(r.outcome == "success" for r in results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tasks", default=None, help="regular expression over task ids")
+    args = parser.parse_args()
+
+    rows = []
+    for workers in (1, 2):
+        rates, count, solved = [], 0, 0
+        for _ in range(args.repeats):
+            per_minute, count, solved = one_run(workers, args.tasks)
+            rates.append(per_minute)
+        rows.append((workers, statistics.median(rates), count, solved, rates))
+    base = rows[0][1]
+    print(f"MiniWoB++ oracle policy, {rows[0][2]} instances per run, median of {args.repeats} runs "
+          "(worker start-up included)\n")
+    print(f"{'workers':>7}  {'instances/min':>13}  {'ratio':>5}  {'solved':>7}  runs")
+    for workers, median, count, solved, rates in rows:
+        print(f"{workers:>7}  {median:>13.1f}  {median / base:>5.2f}  {solved:>3}/{count:<3}  "
+              + ", ".join(f"{r:.1f}" for r in rates))
+
+
+if __name__ == "__main__":
+    main()

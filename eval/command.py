@@ -1,0 +1,62 @@
+"""``qvl-agent eval``: validate the flags, run with a live view, print and write the summary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+
+from envs.errors import ConfigError
+from eval.config import EvalConfig
+from eval.progress import EvalView, summary_table
+from eval.runner import plan, run_eval
+from eval.summary import write_summary_md
+from tasks.registry import get_suite
+
+__all__ = ["run_eval_command"]
+
+
+def run_eval_command(values: dict[str, Any]) -> int:
+    """Run the evaluation the CLI asked for; returns the exit code."""
+    if values.get("out") is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = Path(values["suite"]).name or "suite"
+        values["out"] = Path("runs") / f"eval-{name}-{stamp}"
+    try:
+        config = EvalConfig.model_validate(values)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        raise ConfigError(f"invalid option {'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
+    suite = get_suite(config.suite)
+    planned = len(plan(config, suite))
+    if suite.check_options:
+        suite.check_options(config.env_options, config.workers)
+    if config.policy.kind == "qwen":
+        config.policy.model.preflight()  # before any worker starts: a missing model is one line
+    console = Console(stderr=True, highlight=False)
+    console.print(f"eval: suite {suite.name} ({suite.env_kind.value}), policy {config.policy.kind}, "
+                  f"{planned} instances, {config.workers} worker(s) -> {config.out}")
+    interrupted = False
+    try:
+        with EvalView(console) as view:
+            results = run_eval(config, progress=view)
+    except KeyboardInterrupt:
+        interrupted = True
+        from eval.results import ResultsFile
+
+        file = ResultsFile(config.out / "results.jsonl")
+        results = list(file.results.values())
+        file.close()
+    summary = write_summary_md(config.out / "summary.md", f"qvl-agent eval: {suite.name}",
+                               results, planned, config.policy.kind)
+    Console(highlight=False).print(summary_table(results))
+    print(f"results: {config.out / 'results.jsonl'}")
+    print(f"report: {summary} (each instance links to its own report.html)")
+    if interrupted or len(results) < planned:
+        print(f"interrupted with {len(results)} of {planned} instances done; finish with: "
+              f"qvl-agent eval --suite {config.suite} --out {config.out} --resume (and the same options)")
+        return 130
+    return 0

@@ -1,0 +1,62 @@
+"""What an evaluation run is asked to do, and what one instance's result is (the JSONL line)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.runner import ModelOptions
+
+__all__ = ["PolicySpec", "EvalConfig", "InstanceResult", "instance_id", "Outcome"]
+
+Outcome = Literal["success", "failure", "error"]
+
+
+def instance_id(task_id: str, seed: int) -> str:
+    return f"{task_id}#{seed}"
+
+
+class PolicySpec(BaseModel):
+    """Which policy the workers build (each worker builds its own)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["qwen", "oracle", "random"] = "qwen"
+    model: ModelOptions = Field(default_factory=ModelOptions)
+    seed: int = 0
+
+
+class EvalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    suite: str
+    tasks: str | None = Field(None, description="regular expression over task ids")
+    seeds: int = Field(1, ge=1, le=10_000)
+    policy: PolicySpec = Field(default_factory=PolicySpec)
+    workers: int = Field(1, ge=1, le=64)
+    out: Path
+    resume: bool = False
+    time_limit_s: float = Field(600.0, gt=0, description="per instance; the worker is killed after it")
+    max_steps: int | None = Field(None, ge=1, description="overrides each task's own step budget")
+    env_options: dict[str, Any] = Field(default_factory=dict, description="e.g. device, browser_path")
+
+
+class InstanceResult(BaseModel):
+    """One line of results.jsonl."""
+
+    model_config = ConfigDict(extra="forbid")
+    instance: str
+    task: str
+    family: str
+    seed: int
+    outcome: Outcome = Field(description="error: the harness, the env or a crash, not the agent")
+    score: float = 0.0
+    status: str = Field(description="how the episode ended (trajectory status, timeout, crashed)")
+    steps: int = 0
+    duration_s: float = 0.0
+    goal: str | None = None
+    answer: str | None = None
+    message: str | None = None
+    report: str | None = Field(None, description="the instance's report.html, relative to the run dir")
+    worker: int | None = None
+    finished_at: str

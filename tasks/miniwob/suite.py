@@ -1,0 +1,131 @@
+"""MiniWoB++ as a suite: every task page the ``miniwob`` package ships, in our browser env.
+
+Episodes start as the package's own environment starts them: load the page, seed
+``Math.random`` with ``Math.seedrandom(seed)``, then ``core.startEpisodeReal()``. The goal
+is the page's utterance; the score is read from the page (raw reward > 0 is a success);
+the page's own end of the episode counts as the agent's. The page's 10-second limit is
+lifted so a slow model is not cut off, and the viewport is exactly the task area shown at
+device scale 3, so the model reads 10px text as 30px.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from envs.actions import Action
+from envs.base import Env, EnvKind
+from envs.errors import TaskError
+from tasks.base import Task
+from tasks.miniwob.server import base_url, html_root
+from tasks.registry import Suite, register_suite
+
+__all__ = ["MiniWoBTask", "MINIWOB_TASKS", "SCALE", "open_miniwob_env", "page_state"]
+
+SCALE = 3.0
+_NO_LIMIT_MS = 24 * 3600 * 1000
+_FLIGHTS = {"flight.AA": "flight/AA/wrapper.html", "flight.Alaska": "flight/Alaska/wrapper.html",
+            "flight.Alaska-auto": "flight/Alaska-auto/wrapper.html"}
+
+
+def page_state(env: Any) -> dict[str, Any]:
+    """The page's episode globals: done, raw reward, reason."""
+    return env.page.evaluate(
+        "() => ({done: WOB_DONE_GLOBAL, raw: WOB_RAW_REWARD_GLOBAL, reward: WOB_REWARD_GLOBAL,"
+        " reason: WOB_REWARD_REASON === null ? null : String(WOB_REWARD_REASON)})")
+
+
+class MiniWoBTask(Task):
+    """One MiniWoB++ page; the seed picks the problem the page generates."""
+
+    family = "miniwob"
+    env_kind = EnvKind.browser
+    max_steps = 15
+    path: ClassVar[str]
+    viewport: ClassVar[tuple[int, int]] = (160, 210)
+
+    @property
+    def goal(self) -> str:
+        if not hasattr(self, "_utterance"):
+            raise TaskError(f"{self.id}: the goal is the page's utterance, known after setup()")
+        return self._utterance
+
+    def _setup(self, env: Env) -> None:
+        browser: Any = env
+        browser.resize(*self.viewport)
+        url = base_url() + self.path
+        if browser.page.url != url:
+            browser.goto(url)
+        browser.page.evaluate(
+            """([seed, limit]) => {
+                Math.seedrandom(seed);
+                core.EPISODE_MAX_TIME = limit;
+                core.startEpisodeReal();
+            }""", [self.seed if self.seed is not None else 0, _NO_LIMIT_MS])
+        for _ in range(100):
+            if browser.page.evaluate("() => WOB_TASK_READY"):
+                break
+            time.sleep(0.05)
+        else:
+            raise TaskError(f"{self.id}: the page did not get ready in 5 s")
+        utterance = browser.page.evaluate("() => core.getUtterance()")
+        self._utterance = utterance["utterance"] if isinstance(utterance, dict) else str(utterance)
+        self.fields = utterance.get("fields", {}) if isinstance(utterance, dict) else {}
+
+    def episode_over(self, env: Env) -> bool:
+        return bool(page_state(env)["done"])
+
+    def check(self, env: Env, trajectory: Any) -> float:
+        state = page_state(env)
+        return 1.0 if state["done"] and state["raw"] > 0 else 0.0
+
+    @classmethod
+    def has_oracle(cls) -> bool:
+        from tasks.miniwob.oracles import ORACLES
+
+        return cls.name in ORACLES
+
+    def oracle(self, env: Env) -> Iterator[Action]:
+        from tasks.miniwob.oracles import ORACLES
+
+        if self.name not in ORACLES:
+            raise TaskError(f"{self.id} has no oracle")
+        return ORACLES[self.name](env, self)
+
+    name: ClassVar[str]
+
+
+def _task_class(name: str, path: str, viewport: tuple[int, int]) -> type[MiniWoBTask]:
+    cls_name = "MiniWoB_" + "".join(c if c.isalnum() else "_" for c in name)
+    return type(cls_name, (MiniWoBTask,), {"id": f"miniwob/{name}", "name": name, "path": path,
+                                           "viewport": viewport, "__module__": __name__})
+
+
+def _discover() -> list[type[MiniWoBTask]]:
+    root = html_root()
+    tasks = [_task_class(page.stem, f"miniwob/{page.name}", (160, 210))
+             for page in sorted((root / "miniwob").glob("*.html"))]
+    tasks += [_task_class(name, path, (375, 667)) for name, path in _FLIGHTS.items()
+              if (root / path).is_file()]
+    return tasks
+
+
+MINIWOB_TASKS = _discover()
+
+
+def open_miniwob_env(options: dict[str, Any]) -> Env:
+    from envs.browser import BrowserConfig, BrowserEnv
+
+    return BrowserEnv(BrowserConfig(width=160, height=210, device_scale_factor=SCALE,
+                                    browser_path=options.get("browser_path"),
+                                    allowed_domains=["127.0.0.1"]))
+
+
+register_suite(Suite(
+    name="miniwob",
+    description="MiniWoB++ web tasks (the miniwob package's pages, served on 127.0.0.1)",
+    env_kind=EnvKind.browser,
+    tasks=MINIWOB_TASKS,
+    open_env=open_miniwob_env,
+))

@@ -1,0 +1,89 @@
+"""The registry of suites: a name, how to open its env, and its tasks.
+
+Built-in suites register themselves when their module is imported; ``get_suite`` imports
+the built-in modules on first use, and a folder of declarative JSON task files is a suite
+too (``get_suite("path/to/folder")``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from envs.base import Env, EnvKind
+from envs.errors import ConfigError
+from tasks.base import Task
+
+__all__ = ["Suite", "register_suite", "get_suite", "list_suites", "BUILTIN_SUITE_MODULES"]
+
+BUILTIN_SUITE_MODULES = ("tasks.miniwob.suite", "tasks.web.suite", "tasks.android.suite")
+
+
+@dataclass
+class Suite:
+    """A named set of tasks that share one kind of env.
+
+    ``open_env(options)`` starts an env for the suite; ``options`` holds the env flags the
+    user gave (e.g. ``device`` for android). A worker opens one env and reuses it.
+    ``check_options(options, workers)`` refuses combinations that cannot work.
+    """
+
+    name: str
+    description: str
+    env_kind: EnvKind
+    tasks: Sequence[type[Task]]
+    open_env: Callable[[dict[str, Any]], Env]
+    check_options: Callable[[dict[str, Any], int], None] | None = None
+
+    def task(self, task_id: str) -> type[Task]:
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise ConfigError(f"suite {self.name!r} has no task {task_id!r}")
+
+    @property
+    def with_oracle(self) -> list[type[Task]]:
+        return [t for t in self.tasks if t.has_oracle()]
+
+
+_SUITES: dict[str, Suite] = {}
+_loaded = False
+
+
+def register_suite(suite: Suite) -> Suite:
+    ids = [t.id for t in suite.tasks]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ValueError(f"suite {suite.name!r} has duplicate task ids: {sorted(duplicates)}")
+    _SUITES[suite.name] = suite
+    return suite
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in BUILTIN_SUITE_MODULES:
+            importlib.import_module(module)
+
+
+def list_suites() -> list[Suite]:
+    _load_builtins()
+    return sorted(_SUITES.values(), key=lambda s: s.name)
+
+
+def get_suite(name: str) -> Suite:
+    """A registered suite by name, or a folder of declarative task files."""
+    _load_builtins()
+    if name in _SUITES:
+        return _SUITES[name]
+    path = Path(name)
+    if path.is_dir() or path.suffix == ".json":
+        from tasks.declarative import suite_from_path
+
+        return suite_from_path(path)
+    known = ", ".join(sorted(_SUITES)) or "none"
+    raise ConfigError(f"unknown suite {name!r}; known suites: {known} (or a folder of task JSON files)")

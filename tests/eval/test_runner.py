@@ -1,0 +1,142 @@
+"""The evaluation harness: workers, crashes, time limits, kills and --resume."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from envs.errors import ConfigError
+from eval.config import EvalConfig, PolicySpec
+from eval.runner import run_eval
+from tasks.registry import get_suite
+from tests.conftest import run_cli
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WEB_PAGES = Path(__file__).parents[2] / "tasks" / "web" / "tasks" / "pages"
+
+
+def slow_suite(folder: Path, count: int = 4, sleep: float = 3.0) -> Path:
+    """A declarative suite whose instances each take a few seconds (to kill them mid-run)."""
+    folder.mkdir(parents=True)
+    shutil.copytree(WEB_PAGES, folder / "pages")
+    for i in range(count):
+        (folder / f"t{i}.json").write_text(json.dumps({
+            "id": f"slow/t{i}", "instruction": "Turn on dark mode and save.",
+            "config": [{"type": "open_page", "parameters": {"page": "settings.html"}},
+                       {"type": "sleep", "parameters": {"seconds": sleep}}],
+            "evaluator": {"func": "contains", "result": {"type": "element_text", "selector": "#status"},
+                          "expected": {"type": "rule", "rules": {"expected": "dark=on"}}},
+            "oracle": [{"action": "click", "selector": "#dark"}, {"action": "click", "selector": "#save"},
+                       {"action": "terminate", "status": "success"}]}))
+    return folder
+
+
+def lines(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+def test_oracle_run_with_two_workers_writes_one_line_per_instance(tmp_path):
+    config = EvalConfig(suite="web", seeds=2, workers=2, out=tmp_path / "out",
+                        policy=PolicySpec(kind="oracle"))
+    results = run_eval(config)
+    assert len(results) == 12 and all(r.outcome == "success" for r in results)
+    assert {r.worker for r in results} == {0, 1}
+    got = lines(tmp_path / "out")
+    assert sorted(r["instance"] for r in got) == sorted({r["instance"] for r in got})
+    for r in got:
+        assert (tmp_path / "out" / r["report"]).is_file()
+    with pytest.raises(ConfigError, match="--resume"):
+        run_eval(config)  # never silently appends to a finished run
+
+
+def test_a_policy_that_claims_success_scores_nothing(tmp_path):
+    results = run_eval(EvalConfig(suite="web", out=tmp_path / "out", policy=PolicySpec(kind="random")))
+    solved = [r.instance for r in results if r.outcome == "success"]
+    # Only the infeasible task can be "solved" by luck, and a claim of success is not a failure.
+    assert solved == []
+
+
+def test_a_killed_worker_is_an_error_and_the_run_goes_on(tmp_path):
+    suite = slow_suite(tmp_path / "suite")
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "agent", "eval", "--suite", str(suite),
+                                "--policy", "oracle", "--workers", "2", "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = None
+    deadline = time.monotonic() + 60
+    while victim is None and time.monotonic() < deadline:
+        runs = list((out / "runs").glob("*")) if (out / "runs").exists() else []
+        if runs and (out / "workers.json").exists():
+            victim = json.loads((out / "workers.json").read_text())["0"]
+        time.sleep(0.2)
+    assert victim, "no worker started"
+    os.kill(victim, signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stderr
+    got = lines(out)
+    assert sorted(r["instance"] for r in got) == [f"slow/t{i}#0" for i in range(4)]
+    killed = [r for r in got if r["outcome"] == "error"]
+    assert len(killed) == 1 and killed[0]["status"] == "crashed"
+    assert "killed (signal 9)" in killed[0]["message"]
+    assert sum(r["outcome"] == "success" for r in got) == 3
+    assert f"report: {out / 'summary.md'}" in stdout
+
+    again = run_cli("eval", "--suite", str(suite), "--policy", "oracle", "--out", str(out), "--resume")
+    assert again.returncode == 0
+    assert len(lines(out)) == 4  # nothing duplicated, nothing re-run
+
+
+def test_a_killed_run_resumes_with_exactly_one_line_per_instance(tmp_path):
+    suite = slow_suite(tmp_path / "suite", count=4, sleep=2.0)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "agent", "eval", "--suite", str(suite), "--policy", "oracle",
+            "--seeds", "2", "--workers", "2", "--out", str(out)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if (out / "results.jsonl").exists() and len((out / "results.jsonl").read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)  # the whole run: parent and workers
+    process.wait(timeout=30)
+    before = lines(out)
+    assert 2 <= len(before) < 8
+
+    result = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"resuming: {len(before)} of 8 instances already done" in result.stderr
+    after = lines(out)
+    instances = [r["instance"] for r in after]
+    assert sorted(instances) == sorted(f"slow/t{i}#{s}" for i in range(4) for s in range(2))
+    assert after[:len(before)] == before  # what was done is kept as it was
+    summary = (out / "summary.md").read_text()
+    assert "8 of 8 planned" in summary and "[report](runs/" in summary
+
+
+def test_a_hanging_instance_is_killed_at_the_time_limit(tmp_path):
+    suite = slow_suite(tmp_path / "suite", count=2, sleep=60)
+    config = EvalConfig(suite=str(suite), out=tmp_path / "out", time_limit_s=4,
+                        policy=PolicySpec(kind="oracle"))
+    started = time.monotonic()
+    results = run_eval(config)
+    assert time.monotonic() - started < 60
+    assert [r.status for r in results] == ["timeout", "timeout"]
+    assert "time limit of 4 s" in results[0].message
+
+
+def test_plan_errors_are_one_line():
+    with pytest.raises(ConfigError, match="not a valid regular expression"):
+        run_eval(EvalConfig(suite="web", tasks="(", out=Path("/tmp/never")))
+    with pytest.raises(ConfigError, match="no task with an oracle"):
+        run_eval(EvalConfig(suite="web", tasks="nothing-matches", out=Path("/tmp/never"),
+                            policy=PolicySpec(kind="oracle")))
+    with pytest.raises(ConfigError, match="unknown suite 'nope'"):
+        get_suite("nope")

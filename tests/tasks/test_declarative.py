@@ -1,0 +1,116 @@
+"""OSWorld-style task files: validation errors, metrics, and the built-in web suite."""
+
+import json
+
+import pytest
+
+from agent.loop import run_episode
+from agent.policy import ScriptedPolicy
+from envs.actions import Terminate
+from envs.errors import ConfigError
+from tasks.declarative import METRICS, load_task_file
+from tasks.registry import get_suite
+
+GOOD = {
+    "id": "t/one", "instruction": "do it", "config": [{"type": "sleep", "parameters": {"seconds": 0}}],
+    "evaluator": {"func": "exact_match", "result": {"type": "answer"},
+                  "expected": {"type": "rule", "rules": {"expected": "42"}}},
+}
+
+
+def write(tmp_path, data, name="task.json"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def bad(**changes):
+    data = json.loads(json.dumps(GOOD))
+    for dotted, value in changes.items():
+        target = data
+        *parents, last = dotted.split(".")
+        for key in parents:
+            target = target[int(key) if key.isdigit() else key]
+        if value is ...:
+            del target[last]
+        else:
+            target[last] = value
+    return data
+
+
+@pytest.mark.parametrize("data,where", [
+    ("{not json", "not valid JSON (line 1"),
+    (bad(instruction=...), "instruction: Field required"),
+    (bad(**{"evaluator.func": "exactly"}), "evaluator.func: unknown metric 'exactly'"),
+    (bad(**{"evaluator.result.type": "magic"}), "evaluator.result.type: unknown getter 'magic'"),
+    (bad(**{"config.0.type": "reboot"}), "config.0.type: unknown setup step 'reboot'"),
+    (bad(instrucion="typo"), "instrucion: Extra inputs are not permitted"),
+    (bad(**{"evaluator.func": ["exact_match", "contains"]}), "2 funcs but"),
+    (bad(**{"evaluator.result": ...}), "'result' is required"),
+    (bad(max_steps=0), "max_steps: Input should be greater than or equal to 1"),
+])
+def test_a_malformed_task_file_names_the_file_and_the_field(tmp_path, data, where):
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as info:
+        load_task_file(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert where in str(info.value)
+
+
+def test_osworld_informational_keys_and_infeasible_are_accepted(tmp_path):
+    spec = load_task_file(write(tmp_path, {
+        "id": "x", "snapshot": "chrome", "source": "https://example.org", "related_apps": ["chrome"],
+        "instruction": "Delete the internet", "config": [], "evaluator": {"func": "infeasible"}}))
+    assert spec.infeasible
+
+
+@pytest.mark.parametrize("name,result,expected,options,score", [
+    ("exact_match", "Subscribed: a", {"expected": "Subscribed: a"}, {}, 1.0),
+    ("exact_match", "subscribed: A", {"expected": "Subscribed: a"}, {}, 0.0),
+    ("exact_match", "subscribed: A", {"expected": "Subscribed: a"}, {"ignore_case": True}, 1.0),
+    ("contains", "Welcome, ada!", {"expected": "ada"}, {}, 1.0),
+    ("check_include_exclude", "a b c", {"include": ["a", "b"], "exclude": ["z"]}, {}, 1.0),
+    ("check_include_exclude", "a b z", {"include": ["a"], "exclude": ["z"]}, {}, 0.0),
+    ("fuzzy_match", "Ada Lovelace", {"expected": "ada lovelace."}, {}, 1.0),
+    ("number_match", "It costs $12.50", {"expected": 12.5}, {}, 1.0),
+    ("number_match", "It costs $12.51", {"expected": 12.5}, {}, 0.0),
+    ("number_match", "no idea", {"expected": 12.5}, {}, 0.0),
+    ("regex_match", "http://h/help.html", {"expected": r"/help\.html$"}, {}, 1.0),
+    ("is_in_list", "b", {"expected": ["a", "b"]}, {}, 1.0),
+])
+def test_metrics(name, result, expected, options, score):
+    assert METRICS[name](result, expected, **options) == score
+
+
+def test_suite_folder_with_mixed_envs_is_refused(tmp_path):
+    write(tmp_path, GOOD, "a.json")
+    write(tmp_path, {**GOOD, "id": "t/two", "env": "android"}, "b.json")
+    with pytest.raises(ConfigError, match="one kind of env"):
+        get_suite(str(tmp_path))
+
+
+def test_duplicate_ids_are_refused(tmp_path):
+    write(tmp_path, GOOD, "a.json")
+    write(tmp_path, GOOD, "b.json")
+    with pytest.raises(ConfigError, match="used twice: t/one"):
+        get_suite(str(tmp_path))
+
+
+@pytest.mark.browser
+def test_the_web_suite_is_solved_by_its_oracles_and_not_by_claims():
+    suite = get_suite("web")
+    env = suite.open_env({})
+    try:
+        for task_cls in suite.tasks:
+            task = task_cls.from_seed(0)
+            task.setup(env)
+            trajectory = run_episode(env, ScriptedPolicy(task.oracle(env)), task.goal, max_steps=task.max_steps)
+            assert task.evaluate(env, trajectory) == 1.0, task.id
+            task.teardown(env)
+
+            liar = task_cls.from_seed(0)  # claims success without doing anything
+            liar.setup(env)
+            trajectory = run_episode(env, ScriptedPolicy([Terminate(status="success")]), liar.goal)
+            assert liar.evaluate(env, trajectory) == 0.0, liar.id
+    finally:
+        env.close()
