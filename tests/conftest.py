@@ -17,6 +17,16 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny-qwen25vl"))
 
 
+@pytest.fixture(scope="module")
+def virtual_phone():
+    """An AndroidEnv on a fresh built-in virtual phone (stopped and disconnected after)."""
+    from envs.android import open_android
+
+    env = open_android("sim")
+    yield env
+    env.close()
+
+
 def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None,
             cwd: Path | None = None) -> "subprocess.CompletedProcess[str]":
     """Run ``qvl-agent ARGS`` as a user would, in a fresh process."""

@@ -1,0 +1,300 @@
+"""``AndroidEnv``: a phone or emulator over adb (adbutils), or the built-in virtual phone.
+
+Coordinates are the phone's pixels (what ``wm size`` reports, rotated with the display).
+Everything goes through adb shell commands that work on a stock device: ``screencap -p``,
+``input tap|swipe|text|keyevent``, ``monkey`` to launch an app. Arguments are passed as a
+list, which adbutils quotes for the device shell; model text never becomes shell syntax.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+import time
+from typing import Any
+
+from PIL import Image
+
+from envs.actions import (
+    Action, Click, KeyPress, LongPress, OpenApp, Swipe, SystemButton, TypeText, Wait,
+)
+from envs.applabels import resolve_app
+from envs.base import EnvBase, EnvKind, Observation, Size
+from envs.errors import EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError
+from envs.keys import ANDROID_KEYCODES, is_character
+
+__all__ = ["AndroidEnv", "open_android", "keycode_for", "ADB_KEYBOARD"]
+
+ADB_KEYBOARD = "com.android.adbkeyboard/.AdbIME"
+_ADB_KEYBOARD_HINT = ("typing non-ASCII text needs ADB Keyboard on the phone: install "
+                      "https://github.com/senzhk/ADBKeyBoard (adb install ADBKeyboard.apk)")
+# Canonical desktop key names that mean something else on a phone.
+_DESKTOP_TO_ANDROID = {
+    "backspace": "del", "delete": "forward_del", "up": "dpad_up", "down": "dpad_down",
+    "left": "dpad_left", "right": "dpad_right", "end": "move_end", "pageup": "page_up",
+    "pagedown": "page_down", "ctrl": "ctrl_left", "alt": "alt_left", "shift": "shift_left",
+    "meta": "meta_left", "capslock": "caps_lock",
+}
+_EXTRA_CODES = {"meta_left": 117}
+_SYSTEM_BUTTONS = {"back": "KEYCODE_BACK", "home": "KEYCODE_HOME", "menu": "KEYCODE_MENU",
+                   "enter": "KEYCODE_ENTER"}
+
+
+def keycode_for(key: str) -> str:
+    """adb's name for a canonical key (``volume_up`` -> ``KEYCODE_VOLUME_UP``)."""
+    name = _DESKTOP_TO_ANDROID.get(key, key.lower())
+    if name in ANDROID_KEYCODES or name in _EXTRA_CODES:
+        return "KEYCODE_" + name.upper()
+    raise UnsupportedActionError(f"a phone has no key {key!r}")
+
+
+class AndroidEnv(EnvBase):
+    """A device by serial. Use ``open_android`` to pick one (or start the virtual phone)."""
+
+    kind = EnvKind.android
+    SUPPORTED = frozenset({Click, LongPress, Swipe, TypeText, KeyPress, SystemButton, OpenApp, Wait})
+
+    def __init__(self, serial: str, *, on_close: Any = None) -> None:
+        import adbutils
+
+        self._adbutils = adbutils
+        self.serial = serial
+        self._client = adbutils.AdbClient(host="127.0.0.1", port=5037)
+        self.device = self._client.device(serial=serial)
+        self._on_close = on_close
+        self._ime_ready = False
+        self.screen = self._screen_size()
+
+    # -- the Env contract -------------------------------------------------------------
+
+    def observe(self) -> Observation:
+        png = self._exec(["screencap", "-p"])
+        try:
+            image = Image.open(io.BytesIO(png))
+            image.load()
+        except OSError:
+            raise EnvError(f"{self.serial}: screencap did not return a PNG "
+                           f"({len(png)} bytes: {png[:60]!r})") from None
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        if image.size != (self.screen.width, self.screen.height):
+            self.screen = self._screen_size()  # the phone rotated
+        return Observation(screenshot=image, screen=self.screen,
+                           extras={"serial": self.serial, "app": self.foreground_app()})
+
+    def _execute(self, action: Action) -> None:
+        match action:
+            case Click(at=at) if at is not None:
+                x, y = self._pixel(at)
+                self.shell(["input", "tap", str(x), str(y)])
+            case Click():
+                raise UnsupportedActionError("a phone has no pointer: a click needs a coordinate")
+            case LongPress(at=at, seconds=seconds):
+                x, y = self._pixel(at)
+                self.shell(["input", "swipe", str(x), str(y), str(x), str(y), str(round(seconds * 1000))])
+            case Swipe(start=start, end=end, seconds=seconds):
+                (x1, y1), (x2, y2) = self._pixel(start), self._pixel(end)
+                self.shell(["input", "swipe", str(x1), str(y1), str(x2), str(y2),
+                            str(round(seconds * 1000))])
+            case TypeText(text=text):
+                self.type_text(text)
+            case KeyPress(keys=keys):
+                codes = [keycode_for(k) if not (is_character(k) and k not in ANDROID_KEYCODES)
+                         else None for k in keys]
+                if any(c is None for c in codes):
+                    if len(keys) == 1:  # a single printable character is text
+                        self.type_text(keys[0])
+                        return
+                    raise UnsupportedActionError(f"a phone cannot press {'+'.join(keys)!r} as a chord")
+                if len(codes) == 1:
+                    self.shell(["input", "keyevent", codes[0]])
+                else:
+                    self.shell(["input", "keycombination", *codes])  # Android 13+
+            case SystemButton(button=button):
+                self.shell(["input", "keyevent", _SYSTEM_BUTTONS[button]])
+            case OpenApp(name=name):
+                self.open_app(name)
+            case Wait(seconds=seconds):
+                time.sleep(seconds)
+            case _:
+                raise UnsupportedActionError(f"a phone cannot do '{action.kind}'")
+
+    def settle(self) -> None:
+        time.sleep(0.05)  # input events are applied asynchronously on a real device
+
+    def _close(self) -> None:
+        if self._on_close is not None:
+            self._on_close()
+
+    # -- what tasks and the agent use ---------------------------------------------------
+
+    def shell(self, args: list[str] | str, *, check: bool = True) -> str:
+        """Run a shell command on the device; ``args`` as a list is quoted for the device."""
+        try:
+            result = self.device.shell2(args, timeout=60)
+        except (self._adbutils.AdbError, OSError, ValueError) as exc:
+            raise self._lost(exc) from None
+        if check and result.returncode != 0:
+            command = args if isinstance(args, str) else " ".join(args)
+            raise EnvError(f"{self.serial}: `{command[:80]}` failed with exit code "
+                           f"{result.returncode}: {result.output.strip()[:200]}")
+        return result.output
+
+    def _exec(self, args: list[str]) -> bytes:
+        """Binary-safe command output (``adb exec-out``), for screenshots."""
+        try:
+            with self.device.open_transport(timeout=60) as connection:
+                connection.send_command("exec:" + " ".join(args))
+                connection.check_okay()
+                return connection.read_until_close(encoding=None)
+        except (self._adbutils.AdbError, OSError) as exc:
+            raise self._lost(exc) from None
+
+    def type_text(self, text: str) -> None:
+        """Type ``text`` into the focused field: ``input text`` for ASCII, ADB Keyboard otherwise."""
+        if text.isascii():
+            for part in _input_text_parts(text):
+                if part == "\n":
+                    self.shell(["input", "keyevent", "KEYCODE_ENTER"])
+                elif part == "\t":
+                    self.shell(["input", "keyevent", "KEYCODE_TAB"])
+                else:
+                    self.shell(["input", "text", part])
+            return
+        self._use_adb_keyboard()
+        message = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        self.shell(["am", "broadcast", "-a", "ADB_INPUT_B64", "--es", "msg", message])
+
+    def _use_adb_keyboard(self) -> None:
+        if self._ime_ready:
+            return
+        installed = self.shell(["ime", "list", "-s"]).split()
+        if ADB_KEYBOARD not in installed:
+            raise UnsupportedActionError(_ADB_KEYBOARD_HINT)
+        self.shell(["ime", "enable", ADB_KEYBOARD])
+        self.shell(["ime", "set", ADB_KEYBOARD])
+        self._ime_ready = True
+
+    def open_app(self, name: str) -> str:
+        """Launch the app labelled ``name``; returns its package."""
+        package = resolve_app(name, self.packages(), self.launchable())
+        output = self.shell(["monkey", "-p", package, "-c", "android.intent.category.LAUNCHER", "1"],
+                            check=False)
+        if "No activities found" in output or "aborted" in output:
+            raise EnvError(f"{self.serial}: could not launch {package}: {output.strip()[:200]}")
+        return package
+
+    def packages(self) -> list[str]:
+        return [line.removeprefix("package:").strip()
+                for line in self.shell(["pm", "list", "packages"]).splitlines()
+                if line.startswith("package:")]
+
+    def launchable(self) -> list[str]:
+        """Packages with a launcher activity (the apps a person sees in the app drawer)."""
+        output = self.shell(["cmd", "package", "query-activities", "--brief", "-a",
+                             "android.intent.action.MAIN", "-c", "android.intent.category.LAUNCHER"],
+                            check=False)
+        found = []
+        for line in output.splitlines():
+            line = line.strip()
+            if "/" in line and " " not in line and line.split("/")[0] not in found:
+                found.append(line.split("/")[0])
+        return found
+
+    def foreground_app(self) -> str | None:
+        """The package in front, from ``dumpsys window`` (``mCurrentFocus``)."""
+        for line in self.shell(["dumpsys", "window"], check=False).splitlines():
+            if "mCurrentFocus=" in line or "mFocusedApp=" in line:
+                for word in line.replace("}", " ").split():
+                    if "/" in word:
+                        return word.split("/")[0]
+        return None
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _screen_size(self) -> Size:
+        try:
+            width, height = self.device.window_size()
+        except (self._adbutils.AdbError, OSError) as exc:
+            raise self._lost(exc) from None
+        return Size(width=width, height=height)
+
+    def _pixel(self, point: Any) -> tuple[int, int]:
+        x, y = round(point.x), round(point.y)
+        return min(x, self.screen.width - 1), min(y, self.screen.height - 1)
+
+    def _lost(self, exc: BaseException) -> EnvError:
+        message = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+        return EnvDisconnectedError(f"the device {self.serial} went away ({message}); "
+                                    "check `adb devices` and the cable or network")
+
+
+def _input_text_parts(text: str) -> list[str]:
+    """How to type ``text`` with ``input text``, which reads ``%s`` as a space.
+
+    Newlines and tabs become their own parts (sent as key presses). A literal ``%s`` is
+    split across two calls (``...%`` then ``s...``), since no call may contain it; spaces
+    then become ``%s``.
+    """
+    parts: list[str] = []
+    for run in re.split(r"(\n|\t)", text.replace("\r\n", "\n")):
+        if run in ("\n", "\t"):
+            parts.append(run)
+            continue
+        pieces = run.split("%s")
+        for i, piece in enumerate(pieces):
+            call = ("s" if i else "") + piece + ("%" if i < len(pieces) - 1 else "")
+            if call:
+                parts.append(call.replace(" ", "%s"))
+    return parts
+
+
+def _adb_path() -> str:
+    found = shutil.which("adb")
+    if found:
+        return found
+    raise EnvNotFoundError("adb is not installed; install it (Debian: apt install adb, macOS: "
+                           "brew install android-platform-tools) and try again")
+
+
+def ensure_adb_server() -> None:
+    """Start the adb server if it is not running (``adb start-server`` is idempotent)."""
+    result = subprocess.run([_adb_path(), "start-server"], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise EnvNotFoundError(f"the adb server would not start: {result.stderr.strip()[:200]}")
+
+
+def open_android(device: str | None = None) -> AndroidEnv:
+    """The device named ``device`` (a serial), the only one connected, or the virtual phone
+    when ``device == "sim"``. A clear error when there is none or several to choose from."""
+    ensure_adb_server()
+    if device == "sim":
+        from envs.virtual_phone import start_virtual_phone
+
+        phone = start_virtual_phone()
+        try:
+            return AndroidEnv(phone.serial, on_close=phone.stop)
+        except Exception:
+            phone.stop()
+            raise
+    import adbutils
+
+    client = adbutils.AdbClient(host="127.0.0.1", port=5037)
+    devices = [(d.serial, d.get_state()) for d in client.device_list()]
+    ready = [serial for serial, state in devices if state == "device"]
+    if device:
+        if device in ready:
+            return AndroidEnv(device)
+        listed = ", ".join(f"{s} ({st})" for s, st in devices) or "none"
+        raise EnvNotFoundError(f"device {device!r} is not connected and ready (adb sees: {listed}); "
+                               "check `adb devices`, or use --device sim for the virtual phone")
+    if not ready:
+        raise EnvNotFoundError("no Android device is connected (adb devices lists none ready); "
+                               "plug in a phone with USB debugging on, start an emulator, "
+                               "`adb connect HOST:PORT`, or use --device sim for the virtual phone")
+    if len(ready) > 1:
+        raise EnvNotFoundError(f"{len(ready)} devices are connected ({', '.join(ready)}); "
+                               "choose one with --device SERIAL")
+    return AndroidEnv(ready[0])

@@ -1,0 +1,25 @@
+"""The virtual phone: a Python process the real ``adb`` server and ``adbutils`` talk to unchanged.
+
+``envs.sim.adbd`` speaks the device side of adb's transport protocol over TCP; ``Phone``
+is the phone behind it (state, apps, screen, shell); ``VirtualPhone`` serves one on
+127.0.0.1, and ``python -m envs.sim`` runs one as a process.
+
+    adbd            AdbDaemon: adb's wire protocol, one thread per stream
+    phone           Phone, PhoneConfig: the state, the touch and key model, the shell handler
+    server          VirtualPhone: a Phone plus its AdbDaemon
+    shell/cmdline   the mksh-like command line: lists, pipes, $?, redirections
+    tools/          one module per family of shell commands (input, am, pm, content, ...)
+    apps/           the launcher and the five apps, one module each
+    widgets/render/hierarchy/fonts   the widget tree, its drawing and its uiautomator XML
+    store/settings_store/files/packages   the phone's data
+"""
+
+from envs.sim.adbd import AdbDaemon, ShellHandler, ShellResult
+from envs.sim.apps.flights import CITIES, Flight, booking_code, flights_for
+from envs.sim.phone import Phone, PhoneConfig
+from envs.sim.server import VirtualPhone
+
+__all__ = [
+    "AdbDaemon", "ShellHandler", "ShellResult", "Phone", "PhoneConfig", "VirtualPhone",
+    "CITIES", "Flight", "booking_code", "flights_for",
+]

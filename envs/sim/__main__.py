@@ -1,0 +1,64 @@
+"""``python -m envs.sim``: serve a virtual phone until SIGTERM or SIGINT.
+
+Prints exactly one line on stdout once it accepts connections,
+``qvl-sim listening on 127.0.0.1:PORT``, so a parent process can read the port and run
+``adb connect 127.0.0.1:PORT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from envs.sim.phone import PhoneConfig
+from envs.sim.server import VirtualPhone
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m envs.sim",
+        description="A virtual Android phone that the adb server and adbutils connect to.")
+    parser.add_argument("--port", type=int, default=0,
+                        help="TCP port on 127.0.0.1 (default 0: a free one, never 5555-5585)")
+    parser.add_argument("--serialno", default="qvl-sim", help="the serial number it reports")
+    parser.add_argument("--model", default="QVL Virtual Phone", help="ro.product.model")
+    parser.add_argument("--no-adb-keyboard", action="store_true",
+                        help="leave ADB Keyboard (com.android.adbkeyboard) uninstalled")
+    parser.add_argument("--debug", action="store_true", help="log every connection and stream")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    config = PhoneConfig(serialno=args.serialno, model=args.model,
+                         adb_keyboard=not args.no_adb_keyboard)
+    try:
+        virtual = VirtualPhone(config, port=args.port)
+        virtual.start()
+    except (ValueError, OSError) as exc:
+        print(f"qvl-sim: cannot start: {exc}", file=sys.stderr)
+        return 2
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"qvl-sim listening on 127.0.0.1:{virtual.port}", flush=True)
+    try:
+        while not stopping.wait(0.2):
+            pass
+    finally:
+        virtual.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The virtual phone's shell tools by name, and ``cmd``, which reaches the same services.
+
+    coreutils   echo true false exit sleep id whoami cat rm ls grep head tail wc which ...
+    input       input (tap, swipe, text, keyevent, keycombination, motionevent)
+    activity    am (start, force-stop, broadcast), monkey
+    package     pm (list packages, path, clear, query-activities, resolve-activity)
+    dumpsys     dumpsys (window, activity, display, package, ...), wm, getprop
+    settings    settings, svc, ime; cmd wifi / bluetooth_manager / connectivity
+    content     content (query, insert, update, delete)
+    screen      screencap, uiautomator
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from envs.sim.adbd import ShellResult
+from envs.sim.tools.activity import ACTIVITY, am
+from envs.sim.tools.common import Tool, UsageError, ok
+from envs.sim.tools.content import CONTENT
+from envs.sim.tools.coreutils import COREUTILS
+from envs.sim.tools.dumpsys import DUMPSYS
+from envs.sim.tools.input import INPUT, input_
+from envs.sim.tools.package import PACKAGE, pm
+from envs.sim.tools.screen import SCREEN
+from envs.sim.tools.settings import (
+    SETTINGS, bluetooth_service, connectivity_service, settings, wifi_service,
+)
+
+if TYPE_CHECKING:
+    from envs.sim.phone import Phone
+
+__all__ = ["TOOLS", "UNLOCKED"]
+
+
+def cmd(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
+    """``cmd SERVICE ARGS``: the binder shell commands behind am, pm, input, settings..."""
+    if not args or args[0] == "-l":
+        return ok("Currently running services:\n" + "".join(
+            f"  {name}\n" for name in sorted({*_CMD_TOOLS, *_CMD_SERVICES, "statusbar"})))
+    service, rest = args[0], args[1:]
+    if service in _CMD_TOOLS:
+        return _CMD_TOOLS[service](phone, rest, stdin)
+    if service in _CMD_SERVICES:
+        return _CMD_SERVICES[service](phone, rest)
+    if service == "statusbar":
+        return ok()             # expand/collapse the shade: nothing to show here
+    raise UsageError(f"cmd: Can't find service: {service}", 20)
+
+
+_CMD_TOOLS: dict[str, Tool] = {"activity": am, "package": pm, "input": input_,
+                               "settings": settings}
+_CMD_SERVICES = {"wifi": wifi_service, "bluetooth_manager": bluetooth_service,
+                 "connectivity": connectivity_service}
+
+TOOLS: dict[str, Tool] = {
+    **COREUTILS, **INPUT, **ACTIVITY, **PACKAGE, **DUMPSYS, **SETTINGS, **CONTENT, **SCREEN,
+    "cmd": cmd,
+}
+UNLOCKED = frozenset({"sleep"})
+"""Tools that run without holding the phone's lock (they do not touch its state)."""

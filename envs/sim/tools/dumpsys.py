@@ -1,0 +1,210 @@
+"""``dumpsys``, ``wm`` and ``getprop``: what the phone says about itself.
+
+Only the lines tools and agents read are produced, in the real format: ``mCurrentFocus`` and
+``mFocusedApp`` (``dumpsys window``), ``mResumedActivity`` (``dumpsys activity
+activities``), ``orientation=0`` (``dumpsys display``), versions (``dumpsys package``).
+As on a phone, a window's title is the full activity class while an ActivityRecord shows
+the short name (``com.android.settings/.Settings``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING
+
+from envs.sim.adbd import ShellResult
+from envs.sim.tools.common import UsageError, fail, ok
+from envs.sim.widgets import DENSITY, SCREEN_H, SCREEN_W
+
+if TYPE_CHECKING:
+    from envs.sim.phone import Phone
+
+__all__ = ["DUMPSYS", "package_dump", "properties"]
+
+_SERVICES = ("activity", "battery", "display", "input_method", "package", "power", "window")
+_INSTALLED = "2024-01-01 12:00:00"
+
+
+def _token(*parts: object) -> str:
+    """A stable object hash like the ``1f2e3d4`` in ``Window{1f2e3d4 u0 ...}``."""
+    return f"{zlib.crc32(repr(parts).encode()):x}"
+
+
+def _record(phone: Phone, package: str) -> str:
+    app = phone.apps[package]
+    return (f"ActivityRecord{{{_token('record', package)} u0 {app.component} "
+            f"t{phone.task_id(package)}}}")
+
+
+def _window(phone: Phone, package: str) -> str:
+    app = phone.apps[package]
+    return f"Window{{{_token('window', package)} u0 {package}/{app.activity_class()}}}"
+
+
+def _dump_window(phone: Phone) -> str:
+    front = phone.foreground
+    app_window = _window(phone, front)
+    ime = f"Window{{{_token('ime')} u0 InputMethod}}"
+    lines = [
+        "WINDOW MANAGER WINDOWS (dumpsys window windows)",
+        f"  Window #0 Window{{{_token('nav')} u0 NavigationBar0}}:",
+        "    mDisplayId=0 rootTaskId=1 mSession=Session{4a3b2c1 1234:u0a10090} mOwnerUid=10090"
+        " showForAllUsers=true package=com.android.systemui appop=NONE",
+        f"  Window #1 Window{{{_token('status')} u0 StatusBar}}:",
+        "    mDisplayId=0 rootTaskId=1 mSession=Session{4a3b2c1 1234:u0a10090} mOwnerUid=10090"
+        " showForAllUsers=true package=com.android.systemui appop=NONE",
+        f"  Window #2 {ime}:",
+        f"    mDisplayId=0 rootTaskId=1 mOwnerUid=10110 package={phone.current_ime_package()}",
+        f"  Window #3 {app_window}:",
+        f"    mDisplayId=0 rootTaskId={phone.task_id(front)} mOwnerUid=1000 package={front}"
+        " appop=NONE",
+        "    mAttrs={(0,0)(fillxfill) sim={adjust=resize} ty=BASE_APPLICATION fmt=TRANSPARENT}",
+        f"    Requested w={SCREEN_W} h={SCREEN_H} mLayoutSeq=120",
+        "    mHasSurface=true isReadyForDisplay()=true mWindowRemovalAllowed=false",
+        "",
+        f"  mGlobalConfiguration={{1.0 ?mcc?mnc [en_US] ldltr sw411dp w411dp h914dp "
+        f"{DENSITY}dpi nrml long port finger -keyb/v/h -nav/h}}",
+        "  mHasPermanentDpad=false",
+        "  mTopFocusedDisplayId=0",
+        f"  mInputMethodWindow={ime}",
+        f"  mCurrentFocus={app_window}",
+        f"  mFocusedApp={_record(phone, front)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _dump_activities(phone: Phone, top_only: bool = False) -> str:
+    front = phone.foreground
+    if top_only:
+        app = phone.apps[front]
+        task = phone.task_id(front)
+        return (f"TASK 10{task:03d}:{front} id={task} userId=0\n"
+                f"  ACTIVITY {app.component} {_token('record', front)} pid={4000 + task}\n")
+    lines = ["ACTIVITY MANAGER ACTIVITIES (dumpsys activity activities)",
+             "Display #0 (activities from top to bottom):"]
+    for package in phone.running_packages():
+        kind = "home" if package == phone.launcher.package else "standard"
+        task = phone.task_id(package)
+        lines.append(f"  * Task{{{_token('task', package)} #{task} type={kind} "
+                     f"A=10{task:03d}:{package} U=0 visible={str(package == front).lower()} "
+                     f"mode=fullscreen translucent=false sz={phone.stack_depth(package)}}}")
+        for depth in reversed(range(phone.stack_depth(package))):
+            lines.append(f"    * Hist  #{depth}: {_record(phone, package)}")
+    record = _record(phone, front)
+    lines += ["", "  Resumed activities in task display areas (from top to bottom):",
+              f"    Resumed: {record}", "", f"  ResumedActivity: {record}",
+              f"    mResumedActivity: {record}", f"  topResumedActivity={record}"]
+    return "\n".join(lines) + "\n"
+
+
+def _dump_display() -> str:
+    frame = f"Rect(0, 0 - {SCREEN_W}, {SCREEN_H})"
+    return (
+        "DISPLAY MANAGER (dumpsys display)\n"
+        "  mOnlyCode=false\n  mSafeMode=false\n  mPendingTraversal=false\n"
+        "  mViewports=[DisplayViewport{type=INTERNAL, valid=true, isActive=true, displayId=0, "
+        "uniqueId='local:4619827259835644672', physicalPort=0, orientation=0, "
+        f"logicalFrame={frame}, physicalFrame={frame}, deviceWidth={SCREEN_W}, "
+        f"deviceHeight={SCREEN_H}}}]\n"
+        "Display Devices: size=1\n"
+        f"  DisplayDeviceInfo{{\"Built-in Screen\": uniqueId=\"local:4619827259835644672\", "
+        f"{SCREEN_W} x {SCREEN_H}, modeId 1, defaultModeId 1, density {DENSITY}, "
+        f"{DENSITY}.0 x {DENSITY}.0 dpi, touch INTERNAL, rotation 0, type INTERNAL, state ON, "
+        "FLAG_DEFAULT_DISPLAY, FLAG_ROTATES_WITH_CONTENT, FLAG_SECURE}\n"
+        "  mCurrentOrientation=0\n"
+    )
+
+
+def package_dump(phone: Phone, name: str) -> str:
+    """``dumpsys package NAME``: what adbutils' ``app_info`` reads."""
+    package = phone.packages.get(name)
+    if package is None:
+        return f"Unable to find package: {name}\n"
+    flags = "SYSTEM HAS_CODE ALLOW_CLEAR_USER_DATA" if package.system else \
+        "HAS_CODE ALLOW_CLEAR_USER_DATA"
+    return (
+        "Packages:\n"
+        f"  Package [{name}] ({_token('package', name)}):\n"
+        f"    userId={10000 + list(phone.packages).index(name)}\n"
+        f"    pkg=Package{{{_token('pkg', name)} {name}}}\n"
+        f"    codePath={package.path.rsplit('/', 1)[0]}\n"
+        f"    versionCode={package.version_code} minSdk=30 targetSdk=34\n"
+        f"    versionName={package.version_name}\n"
+        f"    pkgFlags=[ {flags} ]\n"
+        f"    firstInstallTime={_INSTALLED}\n"
+        f"    lastUpdateTime={_INSTALLED}\n"
+        f"    signatures=PackageSignatures{{{_token('sig', name)} version:3, signatures:"
+        f"[{_token('cert', name)}], past signatures:[]}}\n"
+    )
+
+
+def dumpsys(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
+    if not args:
+        return ok("Currently running services:\n" + "".join(f"  {s}\n" for s in _SERVICES))
+    service, rest = args[0], args[1:]
+    match service:
+        case "window":
+            return ok(_dump_window(phone))
+        case "activity":
+            return ok(_dump_activities(phone, top_only=rest[:1] == ["top"]))
+        case "display":
+            return ok(_dump_display())
+        case "package":
+            names = [arg for arg in rest if not arg.startswith("-")]
+            return ok(package_dump(phone, names[0]) if names else "")
+        case "power":
+            return ok("POWER MANAGER (dumpsys power)\n  mWakefulness=Awake\n"
+                      "  mHoldingDisplaySuspendBlocker=true\n  Display Power: state=ON\n")
+        case "battery":
+            return ok("Current Battery Service state:\n  AC powered: true\n  USB powered: false\n"
+                      "  Wireless powered: false\n  Dock powered: false\n  status: 2\n"
+                      "  health: 2\n  present: true\n  level: 100\n  scale: 100\n"
+                      "  voltage: 5000\n  temperature: 250\n  technology: Li-ion\n")
+        case "input_method":
+            current = phone.settings.get("secure", "default_input_method")
+            return ok(f"Current Input Method Manager state:\n  mCurMethodId={current}\n"
+                      f"  mCurId={current}\n  mInputShown="
+                      f"{str(phone.current_screen().focus is not None).lower()}\n")
+    return ok(f"Can't find service: {service}\n")
+
+
+def wm(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
+    match args:
+        case ["size"]:
+            return ok(f"Physical size: {SCREEN_W}x{SCREEN_H}\n")
+        case ["density"]:
+            return ok(f"Physical density: {DENSITY}\n")
+        case ["size" | "density", "reset"]:
+            return ok()
+        case ["size" | "density", value]:
+            return fail(f"Error: the virtual phone's display cannot change its {args[0]} "
+                        f"(asked for {value})", 1)
+    raise UsageError("usage: wm [size [WxH|reset]|density [DPI|reset]]", 1)
+
+
+def properties(phone: Phone) -> dict[str, str]:
+    """The system properties ``getprop`` lists."""
+    config = phone.config
+    return {
+        "init.svc.bootanim": "stopped", "persist.sys.locale": "en-US",
+        "persist.sys.timezone": "UTC", "ro.boot.serialno": config.serialno,
+        "ro.build.characteristics": "default", "ro.build.description": "qvl_sim-user 14",
+        "ro.build.fingerprint": "qvl/qvl_sim/qvl_sim:14/UQ1A.240105.004/1:user/release-keys",
+        "ro.build.id": "UQ1A.240105.004", "ro.build.type": "user",
+        "ro.build.version.release": "14", "ro.build.version.sdk": "34",
+        "ro.debuggable": "0", "ro.product.brand": "qvl", "ro.product.cpu.abi": "x86_64",
+        "ro.product.device": "qvl_sim", "ro.product.manufacturer": "QVL",
+        "ro.product.model": config.model, "ro.product.name": "qvl_sim", "ro.secure": "1",
+        "ro.serialno": config.serialno, "ro.sf.lcd_density": str(DENSITY),
+        "sys.boot_completed": "1",
+    }
+
+
+def getprop(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
+    props = properties(phone)
+    if not args:
+        return ok("".join(f"[{key}]: [{value}]\n" for key, value in sorted(props.items())))
+    return ok(props.get(args[0], args[1] if len(args) > 1 else "") + "\n")
+
+
+DUMPSYS = {"dumpsys": dumpsys, "wm": wm, "getprop": getprop}

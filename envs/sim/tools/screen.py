@@ -1,0 +1,89 @@
+"""``screencap`` and ``uiautomator dump``: the screen as pixels and as a widget hierarchy.
+
+Both come from the same widget tree at the same moment's state, so a node's bounds in the
+dump are where its pixels are in the screenshot.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from envs.sim.adbd import ShellResult
+from envs.sim.files import FileError
+from envs.sim.hierarchy import dump_xml
+from envs.sim.render import png
+from envs.sim.tools.common import UsageError, fail, ok
+
+if TYPE_CHECKING:
+    from envs.sim.phone import Phone
+
+__all__ = ["SCREEN"]
+
+_SCREENCAP_USAGE = """usage: screencap [-hp] [-d display-id] [FILENAME]
+   -h: this message
+   -p: save the file as a png.
+   -d: specify the physical display ID to capture (default: 0)
+If FILENAME ends with .png it will be saved as a png.
+If FILENAME is not given, the results will be printed to stdout.
+"""
+_UIAUTOMATOR_USAGE = """Usage: uiautomator <subcommand> [options]
+
+Available subcommands:
+
+help: displays help message
+
+dump: creates an XML dump of current UI hierarchy
+    dump [--verbose][--compressed] [file]
+"""
+_DEFAULT_DUMP = "/sdcard/window_dump.xml"
+_RGBA_8888, _SRGB = 1, 142671872
+
+
+def screencap(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
+    as_png, path, index = False, None, 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "-p":
+            as_png = True
+        elif arg == "-d" and index + 1 < len(args):
+            index += 1
+        elif arg == "-h" or arg.startswith("-"):
+            raise UsageError(_SCREENCAP_USAGE, 1 if arg != "-h" else 0)
+        else:
+            path = arg
+        index += 1
+    image = phone.screenshot()
+    if as_png or (path is not None and path.endswith(".png")):
+        data = png(image)
+    else:
+        rgba = image.convert("RGBA")
+        data = struct.pack("<4I", rgba.width, rgba.height, _RGBA_8888, _SRGB) + rgba.tobytes()
+    if path is None:
+        return ok(data)
+    try:
+        phone.files.write(path, data)
+    except FileError as exc:
+        return fail(f"Error opening file: {path} ({exc})", 1)
+    return ok()
+
+
+def uiautomator(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
+    if not args or args[0] != "dump":
+        if args[:1] in ([], ["help"]):
+            return ok(_UIAUTOMATOR_USAGE)
+        raise UsageError(f"Unknown command: {args[0]}\n{_UIAUTOMATOR_USAGE}", 1)
+    paths = [arg for arg in args[1:] if not arg.startswith("--")]
+    path = paths[0] if paths else _DEFAULT_DUMP
+    xml = dump_xml(phone.tree())
+    done = f"UI hierchary dumped to: {path}\n"     # sic: the real tool's spelling
+    if path in ("/dev/tty", "/dev/stdout"):
+        return ok(xml + done)
+    try:
+        phone.files.write(path, xml.encode("utf-8"))
+    except FileError as exc:
+        return fail(f"ERROR: could not write {path}: {exc}", 1)
+    return ok(done)
+
+
+SCREEN = {"screencap": screencap, "uiautomator": uiautomator}

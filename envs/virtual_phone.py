@@ -1,0 +1,94 @@
+"""Starting and stopping the built-in virtual phone (``python -m envs.sim``) for ``--device sim``.
+
+The phone runs as a child process that speaks adb's device protocol on 127.0.0.1; the real
+adb server is told to ``adb connect`` to it, so everything after that is plain adb.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from envs.errors import EnvNotFoundError
+
+__all__ = ["VirtualPhoneProcess", "start_virtual_phone"]
+
+_READY = re.compile(r"qvl-sim listening on (127\.0\.0\.1:\d+)")
+
+
+@dataclass
+class VirtualPhoneProcess:
+    process: subprocess.Popen
+    serial: str
+    _stopped: bool = field(default=False, repr=False)
+
+    def stop(self) -> None:
+        """Disconnect adb from the phone and end its process (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        adb = shutil.which("adb")
+        if adb:
+            subprocess.run([adb, "disconnect", self.serial], capture_output=True, timeout=30)
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def __enter__(self) -> "VirtualPhoneProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0) -> VirtualPhoneProcess:
+    """Start a fresh virtual phone and connect the adb server to it; returns its handle."""
+    adb = shutil.which("adb")
+    if adb is None:
+        raise EnvNotFoundError("the virtual phone is reached through adb, which is not installed "
+                               "(Debian: apt install adb)")
+    command = [sys.executable, "-m", "envs.sim", "--port", "0"]
+    if not adb_keyboard:
+        command.append("--no-adb-keyboard")
+    # The phone's log goes to a file: a pipe nobody reads would block it once full.
+    log = tempfile.NamedTemporaryFile(prefix="qvl-sim-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+    lines: list[str] = []
+
+    def drain() -> None:
+        for text in process.stdout:  # type: ignore[union-attr]
+            lines.append(text)
+
+    threading.Thread(target=drain, daemon=True, name="qvl-sim-stdout").start()
+    deadline = time.monotonic() + timeout
+    while not lines and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    match = _READY.search(lines[0]) if lines else None
+    if match is None:
+        process.kill()
+        error = Path(log.name).read_text(errors="replace")[-400:].strip()
+        raise EnvNotFoundError(f"the virtual phone did not start within {timeout:g} s "
+                               f"(log {log.name}): {error}")
+    phone = VirtualPhoneProcess(process=process, serial=match.group(1))
+    while True:
+        result = subprocess.run([adb, "connect", phone.serial], capture_output=True, text=True, timeout=30)
+        state = subprocess.run([adb, "-s", phone.serial, "get-state"], capture_output=True, text=True,
+                               timeout=30).stdout.strip()
+        if state == "device":
+            return phone
+        if time.monotonic() > deadline:
+            phone.stop()
+            raise EnvNotFoundError(f"adb could not connect to the virtual phone at {phone.serial}: "
+                                   f"{result.stdout.strip()} {result.stderr.strip()}")
+        time.sleep(0.2)

@@ -1,0 +1,3 @@
+"""AndroidWorld-style tasks checked through adb, and the helpers that read a phone's state."""
+
+__all__: list[str] = []

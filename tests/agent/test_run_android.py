@@ -1,0 +1,63 @@
+"""`qvl-agent run "turn on wifi" --env android --device sim` against the fake Qwen server."""
+
+import re
+import subprocess
+
+import pytest
+
+from agent.trajectory import load_run
+from envs.sim import Phone
+from tests.conftest import run_cli
+from tests.fakeqwen import FakeQwen, QwenRequest, tool_call
+from tests.envs.sim.driver import Driver
+
+pytestmark = [pytest.mark.android, pytest.mark.slow]
+
+SCREEN = (1080, 2400)
+
+
+def wifi_row_centre() -> tuple[int, int]:
+    """Where the Wi-Fi row is drawn, read off a phone of the same build."""
+    driver = Driver(Phone().shell)
+    driver.sh("monkey -p com.android.settings -c android.intent.category.LAUNCHER 1")
+    return driver.center(text="Wi-Fi")
+
+
+def sim_serials() -> list[str]:
+    devices = subprocess.run(["adb", "devices"], capture_output=True, text=True).stdout
+    return re.findall(r"^(127\.0\.0\.1:\d+)\s+device$", devices, re.M)
+
+
+def test_turn_on_wifi_on_the_virtual_phone(tmp_path):
+    row = wifi_row_centre()
+    seen: dict[str, str] = {}
+
+    def qwen(request: QwenRequest) -> str:
+        if request.index == 0:
+            serial, = sim_serials()
+            seen["before"] = _wifi(serial)
+            return tool_call("mobile_use", action="open", text="Settings")
+        if request.index == 1:
+            return tool_call("mobile_use", action="click", coordinate=request.to_frame(*row, SCREEN))
+        serial, = sim_serials()
+        seen["after"] = _wifi(serial)  # asked of the device itself, as a user would
+        return tool_call("mobile_use", action="terminate", status="success")
+
+    out = tmp_path / "run"
+    with FakeQwen(qwen) as server:
+        result = run_cli("run", "turn on wifi", "--env", "android", "--device", "sim",
+                         "--endpoint", server.url, "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("success:")
+    assert seen == {"before": "0", "after": "1"}
+    assert {r.frame for r in server.requests} == {(1092, 2408)} and not server.violations
+    assert all(r.tool == "mobile_use" for r in server.requests)
+    run = load_run(out)
+    assert [s.action.kind for s in run.steps] == ["open_app", "click", "terminate"]
+    assert "Step 2: click" in (out / "report.html").read_text()
+    assert sim_serials() == []  # the toolkit stopped and disconnected its phone
+
+
+def _wifi(serial: str) -> str:
+    return subprocess.run(["adb", "-s", serial, "shell", "settings", "get", "global", "wifi_on"],
+                          capture_output=True, text=True, timeout=30).stdout.strip()

@@ -1,0 +1,18 @@
+"""A fresh virtual phone per test, driven in process through its shell."""
+
+from __future__ import annotations
+
+import pytest
+
+from envs.sim import Phone
+from tests.envs.sim.driver import Driver
+
+
+@pytest.fixture
+def phone() -> Phone:
+    return Phone()
+
+
+@pytest.fixture
+def driver(phone: Phone) -> Driver:
+    return Driver(phone.shell)
