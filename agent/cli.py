@@ -151,19 +151,19 @@ def run(
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-<goal>).")] = None,
 ) -> None:
     """Let Qwen2.5-VL work on GOAL; writes a run directory with report.html."""
-    from agent.runner import EnvOptions, ModelOptions, RunOptions, run_goal
+    from agent.runner import RunOptions, run_goal, validated
     from envs.browser import parse_viewport
 
     if model and endpoint:
         raise typer.BadParameter("give --model or --endpoint, not both")
-    options = _validated(RunOptions, goal=goal, max_steps=max_steps, out=out,
+    options = validated(RunOptions, dict(goal=goal, max_steps=max_steps, out=out,
                          env=dict(env=env.value, url=url, viewport=parse_viewport(viewport),
                                   device_scale_factor=device_scale, headed=headed,
                                   browser_path=browser_path, allowed_domains=allow_domain,
                                   device=device),
                          model=dict(model=model, endpoint=endpoint, served_model=served_model,
                                     min_pixels=min_pixels, max_pixels=max_pixels,
-                                    torch_device=torch_device, history_images=history_images))
+                                    torch_device=torch_device, history_images=history_images)))
     trajectory, report = run_goal(options)
     meta = trajectory.meta
     line = f"{meta.status}: {_OUTCOME[meta.status]} after {meta.steps} step(s)"
@@ -243,17 +243,6 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory (it hol
     from agent.report import write_report
 
     typer.echo(f"report: {write_report(run_dir)}")
-
-
-def _validated(model_class, **values):
-    from pydantic import ValidationError
-
-    try:
-        return model_class.model_validate(values)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"])
-        raise ConfigError(f"invalid option {where}: {problem['msg']}") from None
 
 
 def _read_image(path: Path):

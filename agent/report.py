@@ -200,7 +200,7 @@ def _overlay(step: Step, pointer: Point | None) -> str:
             arrow(p, Point(x=p.x, y=max(0.0, min(h, p.y + (4 * r if dy > 0 else -4 * r)))))
         case _:
             return ""
-    head = (f"<defs><marker id='head' viewBox='0 0 10 10' refX='8' refY='5' markerWidth='4' "
-            f"markerHeight='4' orient='auto'><path d='M0 0L10 5L0 10z' fill='red'/></marker></defs>")
+    head = ("<defs><marker id='head' viewBox='0 0 10 10' refX='8' refY='5' markerWidth='4' "
+            "markerHeight='4' orient='auto'><path d='M0 0L10 5L0 10z' fill='red'/></marker></defs>")
     return (f"<svg viewBox='0 0 {w} {h}' preserveAspectRatio='none' "
             f"xmlns='http://www.w3.org/2000/svg'>{head}{''.join(marks)}</svg>")

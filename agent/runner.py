@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.loop import run_episode
 from agent.policy import QwenPolicy
@@ -15,9 +15,21 @@ from agent.progress import StepProgress
 from agent.recorder import RunRecorder
 from agent.trajectory import RunMeta, Trajectory, now_iso
 from envs.base import Env, EnvKind
+from envs.errors import ConfigError
 from model.frame import MAX_PIXELS, MIN_PIXELS
 
-__all__ = ["ModelOptions", "EnvOptions", "RunOptions", "run_goal", "open_env", "default_run_dir"]
+__all__ = ["ModelOptions", "EnvOptions", "RunOptions", "run_goal", "open_env", "default_run_dir",
+           "validated"]
+
+
+def validated(model_class: type[BaseModel], values: dict[str, Any]) -> Any:
+    """``model_class`` built from the user's options; the first problem as a ConfigError."""
+    try:
+        return model_class.model_validate(values)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise ConfigError(f"invalid option {where}: {problem['msg']}") from None
 
 
 class ModelOptions(BaseModel):

@@ -6,10 +6,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from rich.console import Console
 
-from envs.errors import ConfigError
+from agent.runner import validated
 from eval.config import EvalConfig
 from eval.progress import EvalView, summary_table
 from eval.runner import plan, run_eval
@@ -25,11 +24,7 @@ def run_eval_command(values: dict[str, Any]) -> int:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         name = Path(values["suite"]).name or "suite"
         values["out"] = Path("runs") / f"eval-{name}-{stamp}"
-    try:
-        config = EvalConfig.model_validate(values)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        raise ConfigError(f"invalid option {'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
+    config = validated(EvalConfig, values)
     suite = get_suite(config.suite)
     planned = len(plan(config, suite))
     if suite.check_options:

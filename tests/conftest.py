@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,12 +31,8 @@ def virtual_phone():
 
 
 def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> "subprocess.CompletedProcess[str]":
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``qvl-agent ARGS`` as a user would, in a fresh process."""
-    import os
-    import subprocess
-    import sys
-
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "agent", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=cwd)

@@ -29,113 +29,20 @@ that acknowledges the host's packets; writes to a socket are serialized by a loc
 
 from __future__ import annotations
 
-import enum
 import logging
 import socket
-import struct
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from types import TracebackType
+
+from envs.sim.adb_packets import (
+    EMULATOR_PORTS, HEADER, A_VERSION, MAX_PAYLOAD, ShellHandler, ShellResult, chunks, Command,
+    packet, parse_service, ProtocolError, Request,
+)
 
 __all__ = ["AdbDaemon", "ShellHandler", "ShellResult"]
 
 logger = logging.getLogger(__name__)
-
-A_VERSION = 0x01000001          # the first version that skips checksums
-MAX_PAYLOAD = 1024 * 1024       # what we accept; adb 29's own limit
-_HEADER = struct.Struct("<6I")
-_V2_HEADER = struct.Struct("<BI")
-_V2_STDOUT, _V2_STDERR, _V2_EXIT = 1, 2, 3
-# The adb server probes these ports for emulators; a daemon there would be adopted as one.
-_EMULATOR_PORTS = range(5555, 5586)
-
-
-class _Command(enum.IntEnum):
-    """Packet commands: their four ASCII letters, read as a little-endian integer."""
-
-    CNXN = 0x4E584E43
-    OPEN = 0x4E45504F
-    OKAY = 0x59414B4F
-    WRTE = 0x45545257
-    CLSE = 0x45534C43
-
-
-@dataclass
-class ShellResult:
-    """What a shell command produced on the virtual phone."""
-
-    exit_code: int
-    stdout: bytes
-    stderr: bytes = b""
-
-
-ShellHandler = Callable[[str], ShellResult]
-"""Runs one command line, exactly as the host sent it.
-
-For ``shell:`` (v1) the host gets stdout then stderr and no exit code, so ``adbutils`` appends
-``; echo X4EXIT:$?`` and reads the code after the last marker: a handler honouring that
-suffix must print the marker after everything else, stderr included.
-"""
-
-
-class _Framing(enum.Enum):
-    """How a stream's result is sent back to the host."""
-
-    EXEC = "exec"        # stdout only, so binary output stays clean
-    SHELL_V1 = "v1"      # stdout then stderr, raw; the exit code is lost, as on a real phone
-    SHELL_V2 = "v2"      # shell protocol packets, exit code included
-
-
-@dataclass(frozen=True)
-class _Request:
-    command: str
-    framing: _Framing
-
-
-class _ProtocolError(Exception):
-    """The host sent something we cannot make sense of; the connection is dropped."""
-
-
-def _parse_service(name: str) -> _Request | None:
-    """Understand an OPEN's service string, or return None to refuse it."""
-    if name.startswith("exec:"):
-        return _Request(name[5:], _Framing.EXEC) if name[5:] else None
-    if name.startswith(("shell:", "shell,")):
-        options, _, command = name.partition(":")
-        framing = _Framing.SHELL_V2 if "v2" in options.split(",")[1:] else _Framing.SHELL_V1
-        return _Request(command, framing)
-    return None
-
-
-def _packet(command: _Command, arg0: int, arg1: int, payload: bytes = b"", *,
-            checksum: bool = False) -> bytes:
-    check = sum(payload) & 0xFFFFFFFF if checksum else 0
-    header = _HEADER.pack(command, arg0, arg1, len(payload), check, command ^ 0xFFFFFFFF)
-    return header + payload
-
-
-def _slices(data: bytes, size: int) -> Iterator[bytes]:
-    view = memoryview(data)
-    for start in range(0, len(data), size):
-        yield bytes(view[start:start + size])
-
-
-def _chunks(result: ShellResult, framing: _Framing, limit: int) -> Iterator[bytes]:
-    """Split a result into WRTE payloads of at most ``limit`` bytes, framed for the service."""
-    match framing:
-        case _Framing.EXEC:
-            yield from _slices(result.stdout, limit)
-        case _Framing.SHELL_V1:
-            yield from _slices(result.stdout, limit)
-            yield from _slices(result.stderr, limit)
-        case _Framing.SHELL_V2:
-            # One shell packet per WRTE, as adbd does, so a packet never straddles two.
-            for packet_id, data in ((_V2_STDOUT, result.stdout), (_V2_STDERR, result.stderr)):
-                for piece in _slices(data, limit - _V2_HEADER.size):
-                    yield _V2_HEADER.pack(packet_id, len(piece)) + piece
-            yield _V2_HEADER.pack(_V2_EXIT, 1) + bytes([result.exit_code & 0xFF])
-
 
 class _Stream:
     """One open service on a connection, seen from our side."""
@@ -188,7 +95,7 @@ class _Connection:
         try:
             while (packet := self._read_packet()) is not None:
                 self._dispatch(*packet)
-        except _ProtocolError as exc:
+        except ProtocolError as exc:
             logger.warning("adbd: dropping connection from %s: %s", self.peer, exc)
         except OSError as exc:
             logger.debug("adbd: connection from %s ended: %s", self.peer, exc)
@@ -214,48 +121,48 @@ class _Connection:
             chunk = self._sock.recv(size - len(buf))
             if not chunk:
                 if buf:
-                    raise _ProtocolError(f"connection closed {len(buf)} bytes into {size}")
+                    raise ProtocolError(f"connection closed {len(buf)} bytes into {size}")
                 return None
             buf += chunk
         return bytes(buf)
 
     def _read_packet(self) -> tuple[int, int, int, bytes] | None:
-        header = self._read_exact(_HEADER.size)
+        header = self._read_exact(HEADER.size)
         if header is None:
             return None
         # The checksum is not checked: adb stopped relying on it with version 0x01000001.
-        command, arg0, arg1, length, _checksum, magic = _HEADER.unpack(header)
+        command, arg0, arg1, length, _checksum, magic = HEADER.unpack(header)
         if magic != command ^ 0xFFFFFFFF:
-            raise _ProtocolError(f"bad magic in packet header {header.hex()}")
+            raise ProtocolError(f"bad magic in packet header {header.hex()}")
         if length > MAX_PAYLOAD:
-            raise _ProtocolError(f"payload of {length} bytes exceeds maxdata {MAX_PAYLOAD}")
+            raise ProtocolError(f"payload of {length} bytes exceeds maxdata {MAX_PAYLOAD}")
         payload = self._read_exact(length) if length else b""
         if payload is None:
-            raise _ProtocolError("connection closed before a packet's payload")
+            raise ProtocolError("connection closed before a packet's payload")
         return command, arg0, arg1, payload
 
-    def _send(self, command: _Command, arg0: int, arg1: int, payload: bytes = b"") -> None:
-        data = _packet(command, arg0, arg1, payload, checksum=self._checksums)
+    def _send(self, command: Command, arg0: int, arg1: int, payload: bytes = b"") -> None:
+        data = packet(command, arg0, arg1, payload, checksum=self._checksums)
         with self._write_lock:
             self._sock.sendall(data)
 
     def _dispatch(self, command: int, arg0: int, arg1: int, payload: bytes) -> None:
-        if command != _Command.CNXN and not self._online:
-            raise _ProtocolError(f"packet {command:#x} before CNXN")
+        if command != Command.CNXN and not self._online:
+            raise ProtocolError(f"packet {command:#x} before CNXN")
         # Packets for a stream we already closed are normal (the host's CLSE crosses ours).
         match command:
-            case _Command.CNXN:
+            case Command.CNXN:
                 self._connect(arg0, arg1, payload)
-            case _Command.OPEN:
+            case Command.OPEN:
                 self._open(arg0, payload)
-            case _Command.OKAY:
+            case Command.OKAY:
                 if stream := self._stream(arg1):
                     stream.acknowledged()
-            case _Command.WRTE:
+            case Command.WRTE:
                 # Stdin, window sizes: nothing to do with them, but the host waits for our OKAY.
                 if stream := self._stream(arg1):
-                    self._send(_Command.OKAY, stream.local_id, stream.remote_id)
-            case _Command.CLSE:
+                    self._send(Command.OKAY, stream.local_id, stream.remote_id)
+            case Command.CLSE:
                 with self._streams_lock:
                     stream = self._streams.pop(arg1, None)
                 if stream:
@@ -267,25 +174,25 @@ class _Connection:
         logger.debug("adbd: CNXN from %s: version %#x maxdata %d banner %r",
                      self.peer, version, maxdata, banner)
         if maxdata < 64:
-            raise _ProtocolError(f"host maxdata {maxdata} is too small")
+            raise ProtocolError(f"host maxdata {maxdata} is too small")
         self._checksums = version < A_VERSION
         self._send_limit = min(maxdata, MAX_PAYLOAD)
         self._online = True
-        self._send(_Command.CNXN, A_VERSION, MAX_PAYLOAD, self._banner)
+        self._send(Command.CNXN, A_VERSION, MAX_PAYLOAD, self._banner)
 
     def _open(self, remote_id: int, payload: bytes) -> None:
         # surrogateescape keeps any byte the host sent, so the command line arrives unchanged.
         name = payload.rstrip(b"\0").decode("utf-8", errors="surrogateescape")
-        request = _parse_service(name)
+        request = parse_service(name)
         if request is None or remote_id == 0:
             logger.info("adbd: refusing service %r", name)
-            self._send(_Command.CLSE, 0, remote_id)
+            self._send(Command.CLSE, 0, remote_id)
             return
         with self._streams_lock:
             stream = _Stream(self._next_id, remote_id)
             self._streams[stream.local_id] = stream
             self._next_id += 1
-        self._send(_Command.OKAY, stream.local_id, remote_id)
+        self._send(Command.OKAY, stream.local_id, remote_id)
         threading.Thread(target=self._run_stream, args=(stream, request),
                          name=f"adbd-stream-{stream.local_id}", daemon=True).start()
 
@@ -293,18 +200,18 @@ class _Connection:
         with self._streams_lock:
             return self._streams.get(local_id)
 
-    def _run_stream(self, stream: _Stream, request: _Request) -> None:
+    def _run_stream(self, stream: _Stream, request: Request) -> None:
         result = self._run(request.command)
         try:
-            for chunk in _chunks(result, request.framing, self._send_limit):
+            for chunk in chunks(result, request.framing, self._send_limit):
                 if not stream.take_turn():
                     return      # the host closed the stream; it no longer wants the output
-                self._send(_Command.WRTE, stream.local_id, stream.remote_id, chunk)
+                self._send(Command.WRTE, stream.local_id, stream.remote_id, chunk)
             if stream.take_turn():      # the last WRTE is acknowledged before we close
                 with self._streams_lock:
                     self._streams.pop(stream.local_id, None)
                 stream.close()
-                self._send(_Command.CLSE, stream.local_id, stream.remote_id)
+                self._send(Command.CLSE, stream.local_id, stream.remote_id)
         except OSError as exc:
             logger.debug("adbd: stream %d lost its connection: %s", stream.local_id, exc)
 
@@ -327,7 +234,7 @@ class AdbDaemon:
     def __init__(self, shell: ShellHandler, *, port: int = 0, serialno: str = "qvl-sim",
                  model: str = "QVL Virtual Phone",
                  features: Sequence[str] = ("shell_v2", "cmd")) -> None:
-        if port in _EMULATOR_PORTS:
+        if port in EMULATOR_PORTS:
             raise ValueError(f"port {port} is in 5555-5585, where the adb server looks for "
                              "emulators; pick another one or 0")
         for field in (serialno, model, *features):
@@ -411,7 +318,7 @@ class AdbDaemon:
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind(("127.0.0.1", self._requested_port))
-                if sock.getsockname()[1] not in _EMULATOR_PORTS:
+                if sock.getsockname()[1] not in EMULATOR_PORTS:
                     return sock
                 rejected.append(sock)   # held open so the next bind gets another port
         finally:

@@ -9,7 +9,7 @@ from envs.actions import Point
 from envs.base import Env, EnvKind
 from envs.errors import TaskError
 from tasks.declarative import ORACLE_LOCATORS, OracleStep, register_getter, register_setup_step
-from tasks.web.static import serve_dir
+from tasks.serving import serve_dir
 
 __all__: list[str] = []
 

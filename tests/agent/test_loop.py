@@ -9,7 +9,7 @@ from agent.loop import run_episode
 from agent.policy import QwenPolicy, ScriptedPolicy
 from agent.recorder import RunRecorder
 from agent.trajectory import load_run
-from envs.actions import Click, Point, Swipe, Terminate, TypeText
+from envs.actions import Click, Point, Terminate, TypeText
 from envs.base import EnvKind
 from envs.errors import EnvDisconnectedError
 from envs.fake import FakeEnv

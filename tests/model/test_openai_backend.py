@@ -5,7 +5,7 @@ import socket
 import pytest
 from PIL import Image, ImageDraw
 
-from envs.actions import Click, Point
+from envs.actions import Click
 from envs.base import Size
 from envs.errors import ModelUnavailableError
 from model.convert import to_action

@@ -6,7 +6,6 @@ import pytest
 from agent.loop import run_episode
 from agent.policy import ScriptedPolicy
 from envs.actions import Answer, Terminate
-from envs.android import open_android
 from tasks.android.tasks import ANDROID_TASKS
 from tasks.registry import get_suite
 

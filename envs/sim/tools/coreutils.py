@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from envs.sim.adbd import ShellResult
 from envs.sim.files import FileError
-from envs.sim.tools.common import ShellExit, UsageError, fail, ok
+from envs.sim.tools.common import ShellExit, UsageError, ok
 
 if TYPE_CHECKING:
     from envs.sim.phone import Phone

@@ -1,4 +1,4 @@
-"""Serving a task folder's pages on 127.0.0.1 (one server per folder per process)."""
+"""Serving task pages from a folder on 127.0.0.1 (one server per folder per process)."""
 
 from __future__ import annotations
 

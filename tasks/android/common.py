@@ -1,0 +1,50 @@
+"""What every android task shares: the base class, content URIs, name pools, helpers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+from envs.actions import Action, TypeText
+from envs.base import Env, EnvKind
+from tasks.android.device import go_home, tap
+from tasks.base import Task
+
+__all__ = ["AndroidTask", "fill", "random_name", "random_phone_number"]
+
+CONTACTS = "content://com.android.contacts/data/phones"
+ALARMS = "content://com.android.deskclock/alarms"
+NOTES = "content://com.qvl.notes/notes"
+BOOKINGS = "content://com.qvl.flights/bookings"
+
+FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus"]
+LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Wirth"]
+NOTE_TOPICS = [("Groceries", "Eggs, flour, butter."), ("Trip", "Pack the charger."),
+               ("Ideas", "A bike shed with a green roof."), ("Books", "Read SICP again."),
+               ("Garden", "Water the tomatoes.")]
+# The mobile_use tool has no answer action of its own; questions say how to answer.
+ANSWER_HINT = ' Give your answer with {"action": "answer", "text": "..."}.'
+CITIES = ["Berlin", "Lisbon", "Madrid", "Oslo", "Paris", "Prague", "Rome", "Vienna"]
+
+
+def random_phone_number(rng: random.Random) -> str:
+    return f"555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"
+
+
+def random_name(rng: random.Random) -> str:
+    return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+
+
+class AndroidTask(Task):
+    env_kind = EnvKind.android
+    family = "android"
+    max_steps = 20
+
+    def _teardown(self, env: Env) -> None:
+        go_home(env)
+
+
+def fill(env: Env, resource_id: str, text: str) -> Iterator[Action]:
+    """Tap the field with ``resource_id``, then type ``text`` into it."""
+    yield tap(env, resource_id=resource_id)
+    yield TypeText(text=text)

@@ -1,0 +1,100 @@
+"""Tasks on the phone itself: radios in Settings, and opening apps."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import ClassVar
+
+
+from agent.trajectory import Trajectory
+from envs.actions import Action, OpenApp, Terminate
+from envs.base import Env
+from tasks.android.common import AndroidTask
+from tasks.android.device import (
+    go_home, settings_get, settings_put, tap,
+)
+from tasks.base import TaskParams
+
+__all__ = ["ToggleWifi", "ToggleBluetooth", "ToggleAirplaneMode", "OpenAppTask"]
+
+
+class ToggleParams(TaskParams):
+    on: bool
+
+
+class _Toggle(AndroidTask):
+    Params = ToggleParams
+    max_steps = 10
+    key: ClassVar[str]
+    row: ClassVar[str]
+    words: ClassVar[str]
+
+    @classmethod
+    def sample_params(cls, rng: random.Random) -> ToggleParams:
+        return ToggleParams(on=rng.random() < 0.5)
+
+    @property
+    def goal(self) -> str:
+        return f"Turn {'on' if self.params.on else 'off'} {self.words}."
+
+    def _setup(self, env: Env) -> None:
+        if self.key != "airplane_mode_on":
+            settings_put(env, "global", "airplane_mode_on", "0")
+        settings_put(env, "global", self.key, "0" if self.params.on else "1")
+        go_home(env)
+
+    def check(self, env: Env, trajectory: Trajectory) -> float:
+        return float(settings_get(env, "global", self.key) == ("1" if self.params.on else "0"))
+
+    def oracle(self, env: Env) -> Iterator[Action]:
+        yield OpenApp(name="Settings")
+        yield tap(env, text=self.row)
+        yield Terminate(status="success")
+
+
+class ToggleWifi(_Toggle):
+    id, key, row, words = "android/toggle-wifi", "wifi_on", "Wi-Fi", "Wi-Fi"
+
+
+class ToggleBluetooth(_Toggle):
+    id, key, row, words = "android/toggle-bluetooth", "bluetooth_on", "Bluetooth", "Bluetooth"
+
+
+class ToggleAirplaneMode(_Toggle):
+    id, key, row, words = "android/toggle-airplane-mode", "airplane_mode_on", "Airplane mode", "airplane mode"
+
+
+
+class OpenAppParams(TaskParams):
+    label: str
+    package: str
+
+
+class OpenAppTask(AndroidTask):
+    id = "android/open-app"
+    Params = OpenAppParams
+    max_steps = 5
+    APPS: ClassVar[list[tuple[str, str]]] = [
+        ("Clock", "com.android.deskclock"), ("Contacts", "com.android.contacts"),
+        ("Notes", "com.qvl.notes"), ("Settings", "com.android.settings"), ("Flights", "com.qvl.flights"),
+    ]
+
+    @classmethod
+    def sample_params(cls, rng: random.Random) -> OpenAppParams:
+        label, package = rng.choice(cls.APPS)
+        return OpenAppParams(label=label, package=package)
+
+    @property
+    def goal(self) -> str:
+        return f"Open the {self.params.label} app."
+
+    def _setup(self, env: Env) -> None:
+        go_home(env)
+
+    def check(self, env: Env, trajectory: Trajectory) -> float:
+        return float(env.foreground_app() == self.params.package)  # type: ignore[attr-defined]
+
+    def oracle(self, env: Env) -> Iterator[Action]:
+        yield OpenApp(name=self.params.label)
+        yield Terminate(status="success")
