@@ -51,6 +51,8 @@ def summary_table(results: list[InstanceResult], *, tasks_limit: int = 40) -> Ta
     for column in ("", "solved", "rate", "95% CI", "errors", "steps", "s"):
         table.add_column(column, justify="left" if not column else "right")
     rows = tasks[:tasks_limit] if len(tasks) > 1 else []
+    if len(tasks) > tasks_limit:
+        table.caption = f"{len(tasks) - tasks_limit} more tasks in summary.md"
     for row in rows + (families if len(families) > 1 else []) + [total]:
         r = row.rate
         table.add_row(escape(row.name), f"{r.successes}/{r.total}", f"{100 * r.value:.1f}%",

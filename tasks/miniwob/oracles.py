@@ -1,7 +1,7 @@
 """Oracle solvers for MiniWoB++ tasks: read the DOM, act only through screen Actions.
 
 ``ORACLES`` maps a task name to its oracle, ``fn(env, task) -> Iterator[Action]``. The
-oracles live in topic modules (clicking, forms, widgets) that register themselves on
+oracles live in topic modules (clicking, forms, widgets, apps) that register themselves on
 import; the registry and the helpers they share are in ``oracles_kit``.
 """
 

@@ -2,10 +2,14 @@
 
 Episodes start as the package's own environment starts them: load the page, seed
 ``Math.random`` with ``Math.seedrandom(seed)``, then ``core.startEpisodeReal()``. The goal
-is the page's utterance; the score is read from the page (raw reward > 0 is a success);
-the page's own end of the episode counts as the agent's. The page's 10-second limit is
-lifted so a slow model is not cut off, and the viewport is exactly the task area shown at
-device scale 3, so the model reads 10px text as 30px.
+is the page's utterance; the page's own end of the episode counts as the agent's. The
+page's 10-second limit is lifted so a slow model is not cut off, and the viewport is
+exactly the task area shown at device scale 3, so the model reads 10px text as 30px.
+
+Scoring: the score is the page's raw reward (no time penalty), and an instance is solved
+only at a raw reward of 1.0, the package's own binary rule. "Raw reward > 0" would be
+fooled: several pages give positive partial credit to wrong answers (find-greatest gives
+0.1 for the wrong card, click-checkboxes pays for most boxes right).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def page_state(env: Any) -> dict[str, Any]:
     """The page's episode globals: done, raw reward, reason."""
     return env.page.evaluate(
         "() => ({done: WOB_DONE_GLOBAL, raw: WOB_RAW_REWARD_GLOBAL, reward: WOB_REWARD_GLOBAL,"
-        " reason: WOB_REWARD_REASON === null ? null : String(WOB_REWARD_REASON)})")
+        " reason: WOB_REWARD_REASON == null ? null : String(WOB_REWARD_REASON)})")
 
 
 class MiniWoBTask(Task):
@@ -41,7 +45,8 @@ class MiniWoBTask(Task):
 
     family = "miniwob"
     env_kind = EnvKind.browser
-    max_steps = 15
+    max_steps = 25
+    name: ClassVar[str]
     path: ClassVar[str]
     viewport: ClassVar[tuple[int, int]] = (160, 210)
 
@@ -69,6 +74,9 @@ class MiniWoBTask(Task):
             time.sleep(0.05)
         else:
             raise TaskError(f"{self.id}: the page did not get ready in 5 s")
+        # A page that focuses an element as it starts (click-dialog) can scroll the task
+        # area out of the viewport; the first screenshot must show the task.
+        browser.page.evaluate("() => window.scrollTo(0, 0)")
         utterance = browser.page.evaluate("() => core.getUtterance()")
         self._utterance = utterance["utterance"] if isinstance(utterance, dict) else str(utterance)
         self.fields = utterance.get("fields", {}) if isinstance(utterance, dict) else {}
@@ -78,7 +86,7 @@ class MiniWoBTask(Task):
 
     def check(self, env: Env, trajectory: Any) -> float:
         state = page_state(env)
-        return 1.0 if state["done"] and state["raw"] > 0 else 0.0
+        return min(1.0, max(0.0, float(state["raw"]))) if state["done"] else 0.0
 
     @classmethod
     def has_oracle(cls) -> bool:
@@ -93,13 +101,19 @@ class MiniWoBTask(Task):
             raise TaskError(f"{self.id} has no oracle")
         return ORACLES[self.name](env, self)
 
-    name: ClassVar[str]
+
+# Pages whose solution can take more than the default 25 steps.
+_LONG = {"social-media-all": 50, "social-media-some": 50, "click-checkboxes-large": 40,
+         "book-flight": 40, "book-flight-nodelay": 40, "email-inbox": 40}
 
 
 def _task_class(name: str, path: str, viewport: tuple[int, int]) -> type[MiniWoBTask]:
     cls_name = "MiniWoB_" + "".join(c if c.isalnum() else "_" for c in name)
-    return type(cls_name, (MiniWoBTask,), {"id": f"miniwob/{name}", "name": name, "path": path,
-                                           "viewport": viewport, "__module__": __name__})
+    attributes = {"id": f"miniwob/{name}", "name": name, "path": path, "viewport": viewport,
+                  "__module__": __name__}
+    if name in _LONG:
+        attributes["max_steps"] = _LONG[name]
+    return type(cls_name, (MiniWoBTask,), attributes)
 
 
 def _discover() -> list[type[MiniWoBTask]]:

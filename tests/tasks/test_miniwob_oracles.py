@@ -16,7 +16,7 @@ from agent.policy import ScriptedPolicy
 from agent.trajectory import Trajectory
 from envs.actions import Action, Click, Terminate, TypeText
 from tasks.miniwob.oracles import ORACLES
-from tasks.miniwob.oracles_kit import quoted, spot
+from tasks.miniwob.oracles_kit import click, click_css, quoted, read, spot
 from tasks.miniwob.suite import MINIWOB_TASKS, MiniWoBTask, open_miniwob_env, page_state
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -104,3 +104,19 @@ def test_a_wrong_answer_typed_in_scores_nothing(env: Any) -> None:
     assert trajectory.meta.status == "env_done"
     assert page_state(env)["raw"] < 0
     assert score == 0.0
+
+
+def _smallest_card(env: Any, task: MiniWoBTask) -> Iterator[Action]:
+    """Turn up the card with the smallest number (the page pays 0.1 for a wrong card)."""
+    values = [int(v) for v in read(env, "$$('#cardholder .card-value').map(e => e.textContent)")]
+    yield click(env, "$$('#cardholder .card')[arg]", values.index(min(values)))
+    yield click_css(env, "#submit")
+
+
+def test_partial_credit_for_a_wrong_answer_is_not_a_success(env: Any) -> None:
+    task = _TASKS["find-greatest"].from_seed(0)
+    task.setup(env)
+    score, trajectory = _play(env, task, _smallest_card(env, task))
+    assert trajectory.meta.status == "env_done"
+    assert 0 < page_state(env)["raw"] < 1  # the page itself is fooled into paying...
+    assert 0 < score < 1  # ...the score shows it, and only 1.0 counts as solved
