@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -100,18 +101,12 @@ class AndroidEnv(EnvBase):
                             str(round(seconds * 1000))])
             case TypeText(text=text):
                 self.type_text(text)
+            case KeyPress(keys=(key,)) if is_character(key) and key not in ANDROID_KEYCODES:
+                self.type_text(key)  # a character with no key of its own ("/", "@") is text
+            case KeyPress(keys=(key,)):
+                self.shell(["input", "keyevent", keycode_for(key)])
             case KeyPress(keys=keys):
-                codes = [keycode_for(k) if not (is_character(k) and k not in ANDROID_KEYCODES)
-                         else None for k in keys]
-                if any(c is None for c in codes):
-                    if len(keys) == 1:  # a single printable character is text
-                        self.type_text(keys[0])
-                        return
-                    raise UnsupportedActionError(f"a phone cannot press {'+'.join(keys)!r} as a chord")
-                if len(codes) == 1:
-                    self.shell(["input", "keyevent", codes[0]])
-                else:
-                    self.shell(["input", "keycombination", *codes])  # Android 13+
+                self.shell(["input", "keycombination", *map(keycode_for, keys)])  # Android 13+
             case SystemButton(button=button):
                 self.shell(["input", "keyevent", _SYSTEM_BUTTONS[button]])
             case OpenApp(name=name):
@@ -146,7 +141,7 @@ class AndroidEnv(EnvBase):
         """Binary-safe command output (``adb exec-out``), for screenshots."""
         try:
             with self.device.open_transport(timeout=60) as connection:
-                connection.send_command("exec:" + " ".join(args))
+                connection.send_command("exec:" + shlex.join(args))
                 connection.check_okay()
                 return connection.read_until_close(encoding=None)
         except (self._adbutils.AdbError, OSError) as exc:
