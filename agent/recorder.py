@@ -8,21 +8,38 @@ not wait for them; ``finish`` waits for them and writes the report.
 from __future__ import annotations
 
 import os
+import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
 
 from agent.trajectory import RunMeta, Step, now_iso
+from envs.errors import ConfigError
 
 __all__ = ["RunRecorder"]
 
 
+_RUN_FILES = ("meta.json", "trajectory.jsonl", "report.html")
+
+
 class RunRecorder:
-    def __init__(self, run_dir: str | Path) -> None:
+    """Writes one run into ``run_dir``.
+
+    Args:
+        replace: what to do when ``run_dir`` already holds a run: False refuses (a user's
+            ``--out`` must not mix two runs), True removes it first (an eval instance being
+            run again after a killed attempt).
+    """
+
+    def __init__(self, run_dir: str | Path, *, replace: bool = False) -> None:
         self.run_dir = Path(run_dir)
+        if any((self.run_dir / name).exists() for name in _RUN_FILES):
+            if not replace:
+                raise ConfigError(f"{self.run_dir} already holds a run; choose another --out")
+            shutil.rmtree(self.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lines = open(self.run_dir / "trajectory.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._lines = open(self.run_dir / "trajectory.jsonl", "w", encoding="utf-8")  # noqa: SIM115
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qvl-png")
         self._pending: list[Future[None]] = []
 

@@ -84,6 +84,15 @@ class EnvOptions(BaseModel):
     allowed_domains: list[str] | None = None
     device: str | None = Field(None, description="adb serial, or 'sim' for the virtual phone")
 
+    def browser_config(self) -> Any:
+        """The BrowserConfig these options describe; a ConfigError if one is out of range."""
+        from envs.browser import BrowserConfig
+
+        return validated(BrowserConfig, dict(
+            url=self.url, width=self.viewport[0], height=self.viewport[1],
+            device_scale_factor=self.device_scale_factor, headless=not self.headed,
+            browser_path=self.browser_path, allowed_domains=self.allowed_domains))
+
 
 class RunOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -101,12 +110,9 @@ def open_env(options: EnvOptions) -> Env:
         from envs.android import open_android
 
         return open_android(options.device)
-    from envs.browser import BrowserConfig, BrowserEnv
+    from envs.browser import BrowserEnv
 
-    return BrowserEnv(BrowserConfig(
-        url=options.url, width=options.viewport[0], height=options.viewport[1],
-        device_scale_factor=options.device_scale_factor, headless=not options.headed,
-        browser_path=options.browser_path, allowed_domains=options.allowed_domains))
+    return BrowserEnv(options.browser_config())
 
 
 def default_run_dir(goal: str, root: Path = Path("runs")) -> Path:
@@ -120,6 +126,8 @@ def run_goal(options: RunOptions) -> tuple[Trajectory, Path]:
     The model is loaded before the screen starts, so a missing model fails in a second.
     """
     kind = EnvKind(options.env.env)
+    if kind is EnvKind.browser:
+        options.env.browser_config()  # a bad viewport is reported before the model loads
     policy = options.model.policy(kind.tool)
     out = options.out or default_run_dir(options.goal)
     meta = RunMeta(goal=options.goal, env=kind.value, tool=kind.tool, model=policy.name,

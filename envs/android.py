@@ -24,7 +24,9 @@ from envs.actions import (
 )
 from envs.applabels import resolve_app
 from envs.base import EnvBase, EnvKind, Observation, Size
-from envs.errors import EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError
+from envs.errors import (
+    ActionRejectedError, EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
+)
 from envs.keys import ANDROID_KEYCODES, is_character
 
 __all__ = ["AndroidEnv", "open_android", "keycode_for", "ADB_KEYBOARD"]
@@ -87,11 +89,15 @@ class AndroidEnv(EnvBase):
 
     def _execute(self, action: Action) -> None:
         match action:
-            case Click(at=at) if at is not None:
-                x, y = self._pixel(at)
-                self.shell(["input", "tap", str(x), str(y)])
-            case Click():
+            case Click(at=None):
                 raise UnsupportedActionError("a phone has no pointer: a click needs a coordinate")
+            case Click(button=button) if button != "left":
+                raise UnsupportedActionError(f"a phone has no {button} button; a long press "
+                                             "opens context menus")
+            case Click(at=at, count=count):
+                x, y = self._pixel(at)
+                for _ in range(count):  # a double tap is two taps
+                    self.shell(["input", "tap", str(x), str(y)])
             case LongPress(at=at, seconds=seconds):
                 x, y = self._pixel(at)
                 self.shell(["input", "swipe", str(x), str(y), str(x), str(y), str(round(seconds * 1000))])
@@ -106,7 +112,15 @@ class AndroidEnv(EnvBase):
             case KeyPress(keys=(key,)):
                 self.shell(["input", "keyevent", keycode_for(key)])
             case KeyPress(keys=keys):
-                self.shell(["input", "keycombination", *map(keycode_for, keys)])  # Android 13+
+                codes = [keycode_for(k) for k in keys]
+                try:
+                    self.shell(["input", "keycombination", *codes])
+                except EnvDisconnectedError:
+                    raise
+                except EnvError:
+                    raise UnsupportedActionError(
+                        f"this phone cannot press {'+'.join(keys)} together (`input "
+                        "keycombination` needs Android 13)") from None
             case SystemButton(button=button):
                 self.shell(["input", "keyevent", _SYSTEM_BUTTONS[button]])
             case OpenApp(name=name):
@@ -178,7 +192,8 @@ class AndroidEnv(EnvBase):
         output = self.shell(["monkey", "-p", package, "-c", "android.intent.category.LAUNCHER", "1"],
                             check=False)
         if "No activities found" in output or "aborted" in output:
-            raise EnvError(f"{self.serial}: could not launch {package}: {output.strip()[:200]}")
+            raise ActionRejectedError(f"{package} cannot be launched (it has no launcher "
+                                      f"activity): {output.strip()[:160]}")
         return package
 
     def packages(self) -> list[str]:

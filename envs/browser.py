@@ -78,17 +78,21 @@ class BrowserEnv(EnvBase):
             _driver.release()
             raise EnvNotFoundError(f"Chromium would not start: {_first_line(exc)}") from None
         self.blocked: list[str] = []
-        self._context = self._browser.new_context(
-            viewport={"width": self.config.width, "height": self.config.height},
-            device_scale_factor=self.config.device_scale_factor,
-        )
-        if self.config.allowed_domains is not None:
-            self._context.route("**/*", self._guard)
-        self._page = self._context.new_page()
-        self._context.on("page", self._follow)
         self._pointer = (0.0, 0.0)
-        if self.config.url:
-            self.goto(self.config.url)
+        try:
+            self._context = self._browser.new_context(
+                viewport={"width": self.config.width, "height": self.config.height},
+                device_scale_factor=self.config.device_scale_factor,
+            )
+            if self.config.allowed_domains is not None:
+                self._context.route("**/*", self._guard)
+            self._page = self._context.new_page()
+            self._context.on("page", self._follow)
+            if self.config.url:
+                self.goto(self.config.url)
+        except BaseException:
+            self.close()  # an unreachable --url must not leave a Chromium behind
+            raise
 
     # -- the Env contract -------------------------------------------------------------
 
@@ -149,9 +153,11 @@ class BrowserEnv(EnvBase):
             raise self._lost(exc) from None
 
     def _close(self) -> None:
-        for close in (self._context.close, self._browser.close, _driver.release):
+        context = getattr(self, "_context", None)
+        for close in (context.close if context else None, self._browser.close, _driver.release):
             try:
-                close()
+                if close is not None:
+                    close()
             except Exception:  # noqa: BLE001 - closing a browser that already died
                 pass
 

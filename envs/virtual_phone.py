@@ -58,7 +58,7 @@ def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0) -> 
     if adb is None:
         raise EnvNotFoundError("the virtual phone is reached through adb, which is not installed "
                                "(Debian: apt install adb)")
-    command = [sys.executable, "-m", "envs.sim", "--port", "0"]
+    command = [sys.executable, "-m", "envs.sim", "--port", "0", "--with-parent"]
     if not adb_keyboard:
         command.append("--no-adb-keyboard")
     # The phone's log goes to a file: a pipe nobody reads would block it once full.

@@ -93,10 +93,40 @@ def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> list[I
     return [results.results[instance_id(*i)] for i in instances if instance_id(*i) in results.results]
 
 
+# What may change between a run and its --resume: how it runs, not what it measures.
+_MAY_CHANGE = {"resume", "workers", "time_limit_s", "out"}
+
+
 def _write_config(config: EvalConfig) -> None:
+    """Record the run's options; on --resume, refuse options that would mix two setups."""
     path = config.out / "eval.json"
     if not path.exists():
         path.write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        return
+    before = EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    old, new = _measured(before), _measured(config)
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if changed:
+        details = "; ".join(f"{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in changed)
+        raise ConfigError(f"--resume with other options than the run in {config.out} ({details}); "
+                          "resume with the same options, or start a new run with another --out")
+
+
+def _measured(config: EvalConfig) -> dict[str, Any]:
+    values = config.model_dump(mode="json", exclude=_MAY_CHANGE)
+    values["env_options"] = {k: v for k, v in values["env_options"].items() if k != "browser_path"}
+    values["policy"]["model"].pop("torch_device", None)
+    return _flatten(values)
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 class _Pool:
@@ -140,10 +170,18 @@ class _Pool:
             self._shutdown()
 
     def _receive(self) -> None:
-        try:
-            message = self.outbox.get(timeout=0.2)
-        except queue.Empty:
-            return
+        """Handle every message waiting (the first wait is short), so a result that is
+        already in the queue is never mistaken for a timeout by ``_watch``."""
+        timeout: float | None = 0.2
+        while True:
+            try:
+                message = self.outbox.get(timeout=timeout) if timeout else self.outbox.get_nowait()
+            except queue.Empty:
+                return
+            timeout = None
+            self._handle(message)
+
+    def _handle(self, message: tuple[str, int, str, int]) -> None:
         kind, index, payload, _pid = message
         worker = self.workers[index]
         if kind == "started":
@@ -162,13 +200,21 @@ class _Pool:
                     self._replace(worker)
                 continue
             elapsed = time.monotonic() - worker.since
-            if not worker.process.is_alive():
+            alive = worker.process.is_alive()
+            if alive and elapsed <= self.config.time_limit_s:
+                continue
+            self._receive()  # one last look: its result may be in the queue already
+            if worker.busy is None:
+                if not alive:
+                    self._replace(worker)
+                continue
+            if not alive:
                 code = worker.process.exitcode
                 reason = f"the worker died (exit code {code})" if code and code > 0 else \
                     f"the worker was killed (signal {-code if code else '?'})"
                 self._fail(worker, "crashed", reason, elapsed)
                 self._replace(worker)
-            elif elapsed > self.config.time_limit_s:
+            else:
                 worker.process.kill()
                 worker.process.join(5)
                 self._fail(worker, "timeout", f"no result within the time limit of "

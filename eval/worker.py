@@ -6,6 +6,7 @@ writes goes to its own run directory as it goes, so a kill loses only that insta
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import time
@@ -28,7 +29,10 @@ __all__ = ["InstanceRunner", "worker_main", "run_dir_name"]
 
 
 def run_dir_name(task_id: str, seed: int) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{task_id}-{seed}")
+    """A folder name for an instance: readable, and unique (``a/b`` and ``a_b`` differ)."""
+    readable = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{task_id}-{seed}")
+    digest = hashlib.sha1(instance_id(task_id, seed).encode()).hexdigest()[:6]
+    return f"{readable}-{digest}"
 
 
 class InstanceRunner:
@@ -46,6 +50,17 @@ class InstanceRunner:
         if self._env is None:
             self._env = self.suite.open_env(self.config.env_options)
         return self._env
+
+    def prepare(self) -> None:
+        """Start the env and load the model before the first instance, so that the
+        per-instance time limit measures instances, not a model that takes minutes to load.
+        A failure here is left for the first instance to report."""
+        try:
+            _ = self.env
+            if self.config.policy.kind == "qwen" and self._backend is None:
+                self._backend = self.config.policy.model.backend()
+        except Exception:  # noqa: BLE001 - the instance that needs it records the error
+            self.close()
 
     def close(self) -> None:
         if self._env is not None:
@@ -81,7 +96,7 @@ class InstanceRunner:
                            options={"suite": self.config.suite, "task": task_id, "seed": seed})
             trajectory = run_episode(
                 env, policy, task.goal, max_steps=self.config.max_steps or task.max_steps,
-                recorder=RunRecorder(run_dir), meta=meta,
+                recorder=RunRecorder(run_dir, replace=True), meta=meta,
                 stop_when=lambda: task.episode_over(env),
             )
             if trajectory.status in ("error", "interrupted"):
@@ -133,6 +148,7 @@ def worker_main(config_json: str, worker: int, inbox: Queue, outbox: Queue, pare
     config = EvalConfig.model_validate_json(config_json)
     runner = InstanceRunner(config, worker)
     try:
+        runner.prepare()
         while True:
             try:
                 message = inbox.get(timeout=1.0)

@@ -15,9 +15,9 @@ from typing import Any
 
 from PIL import Image
 
-from envs.errors import ModelUnavailableError
-from model.backend import Generation
-from model.frame import MAX_PIXELS, MIN_PIXELS
+from envs.errors import ConfigError, ModelUnavailableError
+from model.backend import Generation, images_in
+from model.frame import FACTOR, MAX_PIXELS, MIN_PIXELS
 from model.prompts import Message
 
 __all__ = ["OpenAIBackend", "encode_image", "to_openai_messages"]
@@ -43,6 +43,19 @@ def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
             ]
         converted.append({"role": message["role"], "content": content})
     return converted
+
+
+def _check_not_shrunk(base_url: str, messages: list[Message], prompt_tokens: int) -> None:
+    """Invariant 1 across the wire: a server whose own max_pixels is below the frame shrinks
+    the image, and the model's coordinates then miss by the shrink factor. Its token count
+    gives it away: fewer prompt tokens than the images alone need."""
+    needed = sum((image.width // FACTOR) * (image.height // FACTOR) for image in images_in(messages))
+    if prompt_tokens < needed:
+        raise ConfigError(
+            f"the server at {base_url} gave the model {prompt_tokens} prompt tokens, fewer than "
+            f"the screenshots alone need ({needed}): it shrinks images, so every click would "
+            "miss. Start it with a larger max_pixels, or pass the same --max-pixels here"
+        )
 
 
 class OpenAIBackend:
@@ -97,6 +110,8 @@ class OpenAIBackend:
         if not response.choices:
             raise ModelUnavailableError(f"the server at {self.base_url} answered with no choices")
         usage = response.usage
+        if usage is not None and usage.prompt_tokens is not None:
+            _check_not_shrunk(self.base_url, messages, usage.prompt_tokens)
         return Generation(
             text=response.choices[0].message.content or "",
             model_s=elapsed,

@@ -132,15 +132,14 @@ class Evaluator(BaseModel):
     def _consistent(self) -> "Evaluator":
         if self.funcs == ["infeasible"]:
             return self
-        if self.result is None:
-            raise ValueError("'result' is required unless func is 'infeasible'")
+        if self.result is None or self.expected is None:
+            # A metric with nothing to compare against passes anything: refuse the file.
+            raise ValueError("'result' and 'expected' are required unless func is 'infeasible'")
         if isinstance(self.func, list):
             # OSWorld's form: parallel lists, one entry per metric.
             for field in ("result", "expected", "options"):
                 value = getattr(self, field)
                 if field == "options" and value == {}:
-                    continue
-                if field == "expected" and value is None:
                     continue
                 if not isinstance(value, list) or len(value) != len(self.func):
                     size = len(value) if isinstance(value, list) else "not a list of"
@@ -326,8 +325,14 @@ def _ensure_builtins() -> None:
 # -- metrics that need nothing from an env (others register their own) ---------------------
 
 def _unwrap(expected: Any) -> Any:
-    """OSWorld's rule getter gives ``{"expected": value}``; metrics want the value."""
-    return expected["expected"] if isinstance(expected, dict) and "expected" in expected else expected
+    """OSWorld's rule getter gives ``{"expected": value}``; metrics want the value.
+
+    A missing or empty expectation is the task's bug, not a pass: it raises TaskError.
+    """
+    value = expected["expected"] if isinstance(expected, dict) and "expected" in expected else expected
+    if value is None or value == "" or value == {}:
+        raise TaskError(f"the task gives no expected value to compare with (got {expected!r})")
+    return value
 
 
 def _text(value: Any) -> str:
@@ -356,6 +361,8 @@ def contains(result: Any, expected: Any, **options: Any) -> float:
 @register_metric("check_include_exclude")
 def check_include_exclude(result: Any, expected: Any, **options: Any) -> float:
     rules = expected if isinstance(expected, dict) else {}
+    if not rules.get("include") and not rules.get("exclude"):
+        raise TaskError(f"check_include_exclude needs 'include' or 'exclude' rules, got {expected!r}")
     got = _text(result)
     return float(all(s in got for s in rules.get("include", []))
                  and not any(s in got for s in rules.get("exclude", [])))

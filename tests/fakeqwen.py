@@ -63,6 +63,15 @@ class FakeQwen:
     requests: list[QwenRequest] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)  # status codes to answer first
     violations: list[str] = field(default_factory=list)
+    # Image tokens the server's processor keeps (None: all of them, as a matching server).
+    max_image_tokens: int | None = None
+
+    def prompt_tokens(self, request: QwenRequest) -> int:
+        """What vLLM would report: 28x28 blocks of each image (capped) plus the text."""
+        images = sum((i.width // 28) * (i.height // 28) for i in request.images)
+        if self.max_image_tokens is not None:
+            images = min(images, self.max_image_tokens)
+        return images + sum(len(t) for t in request.texts) // 4
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -100,8 +109,8 @@ class FakeQwen:
             "model": self.model_name,
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": text}}],
-            "usage": {"prompt_tokens": 1000 + request.index, "completion_tokens": 20,
-                      "total_tokens": 1020 + request.index},
+            "usage": {"prompt_tokens": self.prompt_tokens(request), "completion_tokens": 20,
+                      "total_tokens": self.prompt_tokens(request) + 20},
         }
 
 

@@ -1,5 +1,8 @@
 """``python -m envs.sim``: serve a virtual phone until SIGTERM or SIGINT.
 
+With ``--with-parent`` (as ``--device sim`` starts it) it also stops when the process that
+started it dies, so a killed eval worker leaves no phone behind.
+
 Prints exactly one line on stdout once it accepts connections,
 ``qvl-sim listening on 127.0.0.1:PORT``, so a parent process can read the port and run
 ``adb connect 127.0.0.1:PORT``.
@@ -9,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 from types import FrameType
@@ -29,6 +35,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-adb-keyboard", action="store_true",
                         help="leave ADB Keyboard (com.android.adbkeyboard) uninstalled")
     parser.add_argument("--debug", action="store_true", help="log every connection and stream")
+    parser.add_argument("--with-parent", action="store_true",
+                        help="stop (and adb disconnect) when the process that started it dies")
     return parser.parse_args(argv)
 
 
@@ -52,12 +60,25 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"qvl-sim listening on 127.0.0.1:{virtual.port}", flush=True)
+    parent = os.getppid()
+    orphaned = False
     try:
         while not stopping.wait(0.2):
-            pass
+            if args.with_parent and os.getppid() != parent:
+                orphaned = True  # e.g. an eval worker killed at its time limit
+                break
     finally:
         virtual.stop()
+    if orphaned:
+        _forget(virtual.serial)
     return 0
+
+
+def _forget(serial: str) -> None:
+    """Take the phone off the adb server's list; nobody else is left to do it."""
+    adb = shutil.which("adb")
+    if adb:
+        subprocess.run([adb, "disconnect", serial], capture_output=True, timeout=30, check=False)
 
 
 if __name__ == "__main__":

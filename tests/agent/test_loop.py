@@ -162,3 +162,17 @@ def test_run_directory_and_report(tmp_path):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<circle" in page and "marker-end" in page  # the click and the drag are drawn
     assert "data:image/jpeg;base64," in page
+
+
+def test_a_run_directory_is_never_mixed_with_another_run(tmp_path):
+    from envs.errors import ConfigError
+
+    run([CLICK, DONE], tmp_path=tmp_path)
+    with pytest.raises(ConfigError, match="already holds a run; choose another --out"):
+        RunRecorder(tmp_path / "run")
+    recorder = RunRecorder(tmp_path / "run", replace=True)  # an eval instance run again
+    trajectory = run_episode(FakeEnv(), ScriptedPolicy([Terminate(status="failure")]), "again",
+                             recorder=recorder)
+    saved = load_run(tmp_path / "run")
+    assert saved.meta.goal == "again" and [s.index for s in saved.steps] == [1]
+    assert trajectory.status == "failure"

@@ -135,6 +135,17 @@ def test_open_an_app_that_is_not_there_is_the_models_error(phone):
         phone.execute(OpenApp(name="Spotify"))
 
 
+def test_a_double_tap_taps_twice_and_a_right_click_is_refused(phone):
+    phone.shell(["settings", "put", "global", "bluetooth_on", "0"])
+    phone.execute(OpenApp(name="Settings"))
+    row = find_node(phone, text="Bluetooth").center
+    phone.execute(Click(at=row, count=2))
+    assert settings_get(phone, "global", "bluetooth_on") == "0"  # on, then off again
+    with pytest.raises(UnsupportedActionError, match="no right button"):
+        phone.execute(Click(at=row, button="right"))
+    assert settings_get(phone, "global", "bluetooth_on") == "0"
+
+
 def test_what_a_phone_cannot_do(phone):
     with pytest.raises(UnsupportedActionError):
         phone.execute(Scroll(dy=100))

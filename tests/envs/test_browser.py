@@ -12,7 +12,7 @@ from envs.actions import (
 from envs.browser import BrowserConfig, BrowserEnv
 from envs.chromium import find_chromium
 from envs.conformance import check_env
-from envs.errors import EnvDisconnectedError, EnvNotFoundError, UnsupportedActionError
+from envs.errors import EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError
 from tests.pages import PageServer
 
 pytestmark = pytest.mark.browser
@@ -178,3 +178,12 @@ def test_bad_config_is_refused():
         BrowserConfig(width=10)
     with pytest.raises(ValueError):
         BrowserConfig(viewport="1280x720")
+
+
+def test_an_unreachable_start_page_leaves_no_browser_behind():
+    from envs import browser as module
+
+    users = module._driver.users
+    with pytest.raises(EnvError, match="cannot open http://127.0.0.1:9/"):
+        BrowserEnv(url="http://127.0.0.1:9/")
+    assert module._driver.users == users  # the browser was closed and the driver released

@@ -140,3 +140,14 @@ def test_plan_errors_are_one_line():
                             policy=PolicySpec(kind="oracle")))
     with pytest.raises(ConfigError, match="unknown suite 'nope'"):
         get_suite("nope")
+
+
+def test_resume_refuses_options_that_would_mix_two_setups(tmp_path):
+    out = tmp_path / "out"
+    run_eval(EvalConfig(suite="web", tasks="mug", out=out, policy=PolicySpec(kind="oracle")))
+    with pytest.raises(ConfigError, match=r"policy.kind: 'oracle' then, 'random' now"):
+        run_eval(EvalConfig(suite="web", tasks="mug", out=out, resume=True,
+                            policy=PolicySpec(kind="random")))
+    # How it runs may change: more workers, another time limit.
+    run_eval(EvalConfig(suite="web", tasks="mug", out=out, resume=True, workers=2, time_limit_s=30,
+                        policy=PolicySpec(kind="oracle")))

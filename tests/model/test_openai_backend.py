@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw
 
 from envs.actions import Click
 from envs.base import Size
-from envs.errors import ModelUnavailableError
+from envs.errors import ConfigError, ModelUnavailableError
 from model.convert import to_action
 from model.frame import Frame
 from model.openai_backend import OpenAIBackend
@@ -58,7 +58,7 @@ def test_request_carries_the_frame_and_the_answer_becomes_the_screen_action(max_
     action = to_action(parse_tool_call(generation.text), frame)
     assert isinstance(action, Click)
     assert abs(action.at.x - BUTTON[0]) <= 4 and abs(action.at.y - BUTTON[1]) <= 4
-    assert generation.prompt_tokens == 1000 and generation.completion_tokens == 20
+    assert generation.prompt_tokens > frame.image_tokens and generation.completion_tokens == 20
 
 
 def test_server_errors_are_retried_then_succeed():
@@ -99,3 +99,11 @@ def test_api_key_comes_from_the_environment(monkeypatch):
         backend = OpenAIBackend(server.url, model="m", api_key_env="MY_KEY")
         seen.append(backend.client.api_key)
     assert seen == ["sekret"]
+
+
+def test_a_server_that_shrinks_the_image_is_caught():
+    with FakeQwen(lambda r: tool_call(action="wait", time=1), max_image_tokens=1280) as server:
+        backend = OpenAIBackend(server.url)
+        frame = Frame.for_image((1920, 1080), Size(width=1920, height=1080))  # 2691 image tokens
+        with pytest.raises(ConfigError, match="shrinks images.*--max-pixels"):
+            backend.generate(agent_messages("computer_use", frame.size, "g", frame.resize(screenshot())))

@@ -7,7 +7,7 @@ import pytest
 from agent.loop import run_episode
 from agent.policy import ScriptedPolicy
 from envs.actions import Terminate
-from envs.errors import ConfigError
+from envs.errors import ConfigError, TaskError
 from tasks.declarative import METRICS, load_task_file
 from tasks.registry import get_suite
 
@@ -46,7 +46,8 @@ def bad(**changes):
     (bad(**{"config.0.type": "reboot"}), "config.0.type: unknown setup step 'reboot'"),
     (bad(instrucion="typo"), "instrucion: Extra inputs are not permitted"),
     (bad(**{"evaluator.func": ["exact_match", "contains"]}), "2 funcs but"),
-    (bad(**{"evaluator.result": ...}), "'result' is required"),
+    (bad(**{"evaluator.result": ...}), "'result' and 'expected' are required"),
+    (bad(**{"evaluator.expected": ...}), "'result' and 'expected' are required"),
     (bad(max_steps=0), "max_steps: Input should be greater than or equal to 1"),
 ])
 def test_a_malformed_task_file_names_the_file_and_the_field(tmp_path, data, where):
@@ -80,6 +81,15 @@ def test_osworld_informational_keys_and_infeasible_are_accepted(tmp_path):
 ])
 def test_metrics(name, result, expected, options, score):
     assert METRICS[name](result, expected, **options) == score
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("contains", {"expected": ""}), ("contains", None), ("exact_match", None),
+    ("check_include_exclude", {"includes": ["typo"]}),
+])
+def test_a_metric_with_nothing_to_compare_is_a_task_error_not_a_pass(name, expected):
+    with pytest.raises(TaskError):
+        METRICS[name]("anything at all", expected)
 
 
 def test_suite_folder_with_mixed_envs_is_refused(tmp_path):
