@@ -12,7 +12,7 @@ from envs.actions import Action, Answer, Click, OpenApp, Terminate
 from envs.base import Env
 from tasks.android.common import ALARMS, ANSWER_HINT, AndroidTask, fill
 from tasks.android.device import (
-    clear_app, digits, find_node, go_home, insert, query, tap, ui_nodes,
+    digits, find_node, insert, query, tap, ui_nodes,
 )
 from tasks.base import TaskParams
 
@@ -26,7 +26,6 @@ class AlarmParams(TaskParams):
 
 
 def _seed_alarms(env: Env, alarms: list[tuple[int, int, bool]]) -> None:
-    clear_app(env, "com.android.deskclock")
     for hour, minute, enabled in alarms:
         insert(env, ALARMS, hour=hour, minutes=minute, enabled=int(enabled), label="")
 
@@ -45,6 +44,7 @@ def _distinct_times(rng: random.Random, count: int) -> list[tuple[int, int]]:
 
 class SetAlarm(AndroidTask):
     id = "android/set-alarm"
+    app = "com.android.deskclock"
     Params = AlarmParams
 
     @classmethod
@@ -54,10 +54,6 @@ class SetAlarm(AndroidTask):
     @property
     def goal(self) -> str:
         return f"Set an alarm for {self.params.hour:02d}:{self.params.minute:02d}."
-
-    def _setup(self, env: Env) -> None:
-        _seed_alarms(env, [])
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         return float((self.params.hour, self.params.minute, True) in _alarms(env))
@@ -73,6 +69,7 @@ class SetAlarm(AndroidTask):
 
 class TurnOffAlarm(AndroidTask):
     id = "android/turn-off-alarm"
+    app = "com.android.deskclock"
     Params = AlarmParams
 
     @classmethod
@@ -85,9 +82,8 @@ class TurnOffAlarm(AndroidTask):
     def goal(self) -> str:
         return f"Turn off the {self.params.hour:02d}:{self.params.minute:02d} alarm; keep the others on."
 
-    def _setup(self, env: Env) -> None:
+    def _seed(self, env: Env) -> None:
         _seed_alarms(env, self.params.existing)
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         want = sorted((h, m, (h, m) != (self.params.hour, self.params.minute)) for h, m, _ in self.params.existing)
@@ -107,6 +103,7 @@ class TurnOffAlarm(AndroidTask):
 
 class EnabledAlarmsQuestion(AndroidTask):
     id = "android/enabled-alarms-question"
+    app = "com.android.deskclock"
     Params = AlarmParams
     max_steps = 10
 
@@ -120,9 +117,8 @@ class EnabledAlarmsQuestion(AndroidTask):
     def goal(self) -> str:
         return "How many of my alarms are turned on?" + ANSWER_HINT
 
-    def _setup(self, env: Env) -> None:
+    def _seed(self, env: Env) -> None:
         _seed_alarms(env, self.params.existing)
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         truth = sum(enabled for _, _, enabled in _alarms(env))

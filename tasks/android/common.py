@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import ClassVar
 
 from envs.actions import Action, TypeText
 from envs.base import Env, EnvKind
-from tasks.android.device import go_home, tap
+from tasks.android.device import clear_app, go_home, tap
 from tasks.base import Task
 
 __all__ = ["AndroidTask", "fill", "random_name", "random_phone_number"]
@@ -36,9 +37,21 @@ def random_name(rng: random.Random) -> str:
 
 
 class AndroidTask(Task):
+    """Setup resets ``app`` (``pm clear``), puts the task's data on the phone, goes home."""
+
     env_kind = EnvKind.android
     family = "android"
     max_steps = 20
+    app: ClassVar[str | None] = None
+
+    def _setup(self, env: Env) -> None:
+        if self.app:
+            clear_app(env, self.app)
+        self._seed(env)
+        go_home(env)
+
+    def _seed(self, env: Env) -> None:
+        """Put the task's starting data or settings on the phone (after the reset)."""
 
     def _teardown(self, env: Env) -> None:
         go_home(env)

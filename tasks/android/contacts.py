@@ -12,7 +12,7 @@ from envs.actions import Action, Answer, OpenApp, Terminate
 from envs.base import Env
 from tasks.android.common import ANSWER_HINT, AndroidTask, CONTACTS, fill, random_name, random_phone_number
 from tasks.android.device import (
-    clear_app, digits, find_node, go_home, insert, query, tap,
+    digits, find_node, insert, query, tap,
 )
 from tasks.base import TaskParams
 
@@ -26,7 +26,6 @@ class ContactParams(TaskParams):
 
 
 def _seed_contacts(env: Env, contacts: list[tuple[str, str]]) -> None:
-    clear_app(env, "com.android.contacts")
     for name, number in contacts:
         insert(env, CONTACTS, display_name=name, data1=number)
 
@@ -42,6 +41,7 @@ def _contact_params(rng: random.Random, others: int) -> ContactParams:
 
 class AddContact(AndroidTask):
     id = "android/add-contact"
+    app = "com.android.contacts"
     Params = ContactParams
 
     @classmethod
@@ -52,9 +52,8 @@ class AddContact(AndroidTask):
     def goal(self) -> str:
         return f"Add a contact named {self.params.name} with the phone number {self.params.number}."
 
-    def _setup(self, env: Env) -> None:
+    def _seed(self, env: Env) -> None:
         _seed_contacts(env, self.params.others)
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         rows = query(env, CONTACTS, ["display_name", "data1"])
@@ -72,6 +71,7 @@ class AddContact(AndroidTask):
 
 class ContactNumberQuestion(AndroidTask):
     id = "android/contact-number-question"
+    app = "com.android.contacts"
     Params = ContactParams
     max_steps = 10
 
@@ -83,9 +83,8 @@ class ContactNumberQuestion(AndroidTask):
     def goal(self) -> str:
         return f"What is the phone number of my contact {self.params.name}?" + ANSWER_HINT
 
-    def _setup(self, env: Env) -> None:
+    def _seed(self, env: Env) -> None:
         _seed_contacts(env, [(self.params.name, self.params.number), *self.params.others])
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         rows = query(env, CONTACTS, ["display_name", "data1"])

@@ -12,7 +12,7 @@ from envs.actions import Action, Answer, Click, OpenApp, Terminate
 from envs.base import Env
 from tasks.android.common import ANSWER_HINT, AndroidTask, BOOKINGS, CITIES, fill
 from tasks.android.device import (
-    clear_app, digits, find_node, go_home, query, tap, ui_nodes,
+    digits, find_node, query, tap, ui_nodes,
 )
 from tasks.base import TaskParams
 
@@ -47,6 +47,7 @@ def _search(env: Env, params: FlightParams) -> Iterator[Action]:
 
 class BookCheapestFlight(AndroidTask):
     id = "android/book-cheapest-flight"
+    app = "com.qvl.flights"
     Params = FlightParams
     max_steps = 25
 
@@ -58,10 +59,6 @@ class BookCheapestFlight(AndroidTask):
     def goal(self) -> str:
         p = self.params
         return f"In the Flights app, book the cheapest flight from {p.origin} to {p.destination} on {p.date}."
-
-    def _setup(self, env: Env) -> None:
-        clear_app(env, "com.qvl.flights")
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         rows = query(env, BOOKINGS, ["origin", "destination", "date", "flight"])
@@ -83,6 +80,7 @@ class BookCheapestFlight(AndroidTask):
 
 class CheapestFareQuestion(AndroidTask):
     id = "android/cheapest-fare-question"
+    app = "com.qvl.flights"
     Params = FlightParams
     max_steps = 20
 
@@ -95,10 +93,6 @@ class CheapestFareQuestion(AndroidTask):
         p = self.params
         return (f"Using the Flights app, how much is the cheapest flight from {p.origin} to "
                 f"{p.destination} on {p.date}?" + ANSWER_HINT)
-
-    def _setup(self, env: Env) -> None:
-        clear_app(env, "com.qvl.flights")
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         return float(digits(trajectory.meta.answer) == digits(_cheapest(self.params).price))
@@ -113,6 +107,7 @@ class BookFlightToNowhere(AndroidTask):
     """Infeasible: the app does not fly there; only terminate(failure) solves it."""
 
     id = "android/book-flight-to-nowhere"
+    app = "com.qvl.flights"
     Params = FlightParams
     infeasible = True
     max_steps = 15
@@ -125,10 +120,6 @@ class BookFlightToNowhere(AndroidTask):
     def goal(self) -> str:
         p = self.params
         return f"In the Flights app, book a flight from {p.origin} to {p.destination} on {p.date}."
-
-    def _setup(self, env: Env) -> None:
-        clear_app(env, "com.qvl.flights")
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         return 0.0  # never reached: infeasible tasks are scored on terminate(failure) alone

@@ -11,7 +11,7 @@ from envs.actions import Action, OpenApp, Terminate
 from envs.base import Env
 from tasks.android.common import AndroidTask, FIRST, NOTES, NOTE_TOPICS, fill
 from tasks.android.device import (
-    clear_app, go_home, insert, query, tap,
+    insert, query, tap,
 )
 from tasks.base import TaskParams
 
@@ -26,6 +26,7 @@ class NoteParams(TaskParams):
 
 class CreateNote(AndroidTask):
     id = "android/create-note"
+    app = "com.qvl.notes"
     Params = NoteParams
 
     @classmethod
@@ -36,10 +37,6 @@ class CreateNote(AndroidTask):
     @property
     def goal(self) -> str:
         return f'Create a note titled "{self.params.title}" that says "{self.params.body}".'
-
-    def _setup(self, env: Env) -> None:
-        clear_app(env, "com.qvl.notes")
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         rows = query(env, NOTES, ["title", "body"])
@@ -57,6 +54,7 @@ class CreateNote(AndroidTask):
 
 class AppendToNote(AndroidTask):
     id = "android/append-to-note"
+    app = "com.qvl.notes"
     Params = NoteParams
 
     @classmethod
@@ -68,11 +66,9 @@ class AppendToNote(AndroidTask):
     def goal(self) -> str:
         return f'Add "{self.params.addition.strip()}" at the end of the note "{self.params.title}".'
 
-    def _setup(self, env: Env) -> None:
-        clear_app(env, "com.qvl.notes")
+    def _seed(self, env: Env) -> None:
         for title, body in NOTE_TOPICS:
             insert(env, NOTES, title=title, body=body)
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         rows = query(env, NOTES, ["title", "body"])

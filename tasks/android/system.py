@@ -12,7 +12,7 @@ from envs.actions import Action, OpenApp, Terminate
 from envs.base import Env
 from tasks.android.common import AndroidTask
 from tasks.android.device import (
-    go_home, settings_get, settings_put, tap,
+    settings_get, settings_put, tap,
 )
 from tasks.base import TaskParams
 
@@ -38,11 +38,10 @@ class _Toggle(AndroidTask):
     def goal(self) -> str:
         return f"Turn {'on' if self.params.on else 'off'} {self.words}."
 
-    def _setup(self, env: Env) -> None:
+    def _seed(self, env: Env) -> None:
         if self.key != "airplane_mode_on":
             settings_put(env, "global", "airplane_mode_on", "0")
         settings_put(env, "global", self.key, "0" if self.params.on else "1")
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         return float(settings_get(env, "global", self.key) == ("1" if self.params.on else "0"))
@@ -88,9 +87,6 @@ class OpenAppTask(AndroidTask):
     @property
     def goal(self) -> str:
         return f"Open the {self.params.label} app."
-
-    def _setup(self, env: Env) -> None:
-        go_home(env)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         return float(env.foreground_app() == self.params.package)  # type: ignore[attr-defined]
