@@ -81,6 +81,12 @@ def register_metric(name: str) -> Callable[[Metric], Metric]:
 
 # -- the file format -------------------------------------------------------------------
 
+def _registered(name: str, registry: dict[str, Any], what: str) -> str:
+    if name not in registry:
+        raise ValueError(f"unknown {what} {name!r} (known: {', '.join(sorted(registry))})")
+    return name
+
+
 class ConfigStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: str
@@ -89,9 +95,7 @@ class ConfigStep(BaseModel):
     @field_validator("type")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in SETUP_STEPS:
-            raise ValueError(f"unknown setup step {value!r} (known: {', '.join(sorted(SETUP_STEPS))})")
-        return value
+        return _registered(value, SETUP_STEPS, "setup step")
 
 
 class GetterSpec(BaseModel):
@@ -103,9 +107,7 @@ class GetterSpec(BaseModel):
     @field_validator("type")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in GETTERS:
-            raise ValueError(f"unknown getter {value!r} (known: {', '.join(sorted(GETTERS))})")
-        return value
+        return _registered(value, GETTERS, "getter")
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -124,8 +126,8 @@ class Evaluator(BaseModel):
     @classmethod
     def _known(cls, value: str | list[str]) -> str | list[str]:
         for name in value if isinstance(value, list) else [value]:
-            if name != "infeasible" and name not in METRICS:
-                raise ValueError(f"unknown metric {name!r} (known: {', '.join(sorted(METRICS))})")
+            if name != "infeasible":
+                _registered(name, METRICS, "metric")
         return value
 
     @model_validator(mode="after")

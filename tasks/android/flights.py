@@ -45,15 +45,20 @@ def _search(env: Env, params: FlightParams) -> Iterator[Action]:
     yield tap(env, resource_id="com.qvl.flights:id/search")
 
 
-class BookCheapestFlight(AndroidTask):
-    id = "android/book-cheapest-flight"
+class _FlightTask(AndroidTask):
+    """A task in the Flights app, reset before it starts, on a random route and date."""
+
     app = "com.qvl.flights"
     Params = FlightParams
-    max_steps = 25
 
     @classmethod
     def sample_params(cls, rng: random.Random) -> FlightParams:
         return _flight_params(rng)
+
+
+class BookCheapestFlight(_FlightTask):
+    id = "android/book-cheapest-flight"
+    max_steps = 25
 
     @property
     def goal(self) -> str:
@@ -78,15 +83,9 @@ class BookCheapestFlight(AndroidTask):
         yield Terminate(status="success")
 
 
-class CheapestFareQuestion(AndroidTask):
+class CheapestFareQuestion(_FlightTask):
     id = "android/cheapest-fare-question"
-    app = "com.qvl.flights"
-    Params = FlightParams
     max_steps = 20
-
-    @classmethod
-    def sample_params(cls, rng: random.Random) -> FlightParams:
-        return _flight_params(rng)
 
     @property
     def goal(self) -> str:
@@ -103,12 +102,10 @@ class CheapestFareQuestion(AndroidTask):
         yield Answer(text=f"${cheapest.price}")
 
 
-class BookFlightToNowhere(AndroidTask):
+class BookFlightToNowhere(_FlightTask):
     """Infeasible: the app does not fly there; only terminate(failure) solves it."""
 
     id = "android/book-flight-to-nowhere"
-    app = "com.qvl.flights"
-    Params = FlightParams
     infeasible = True
     max_steps = 15
 
