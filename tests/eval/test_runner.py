@@ -66,7 +66,7 @@ def test_a_policy_that_claims_success_scores_nothing(tmp_path):
 def test_a_killed_worker_is_an_error_and_the_run_goes_on(tmp_path):
     suite = slow_suite(tmp_path / "suite")
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "agent", "eval", "--suite", str(suite),
+    process = subprocess.Popen([sys.executable, "-m", "cli", "eval", "--suite", str(suite),
                                 "--policy", "oracle", "--workers", "2", "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = None
@@ -96,7 +96,7 @@ def test_a_killed_worker_is_an_error_and_the_run_goes_on(tmp_path):
 def test_a_killed_run_resumes_with_exactly_one_line_per_instance(tmp_path):
     suite = slow_suite(tmp_path / "suite", count=4, sleep=2.0)
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "agent", "eval", "--suite", str(suite), "--policy", "oracle",
+    args = [sys.executable, "-m", "cli", "eval", "--suite", str(suite), "--policy", "oracle",
             "--seeds", "2", "--workers", "2", "--out", str(out)]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)

@@ -1,5 +1,0 @@
-"""``python -m agent`` is ``qvl-agent``."""
-
-from agent.cli import main
-
-main()

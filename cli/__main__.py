@@ -1,0 +1,5 @@
+"""``python -m cli`` is ``qvl-agent``."""
+
+from cli.main import main
+
+main()

@@ -1,0 +1,55 @@
+"""``qvl-agent eval``: a suite x seeds over worker processes, with results and a summary."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
+                     app, refuse_model_and_endpoint)
+
+
+class PolicyChoice(str, Enum):
+    qwen = "qwen"
+    oracle = "oracle"
+    random = "random"
+
+
+@app.command("eval")
+def eval_(
+    suite: Annotated[str, typer.Option("--suite", help="A suite name (see `qvl-agent suites`) or a folder of task JSON files.")],
+    tasks: Annotated[Optional[str], typer.Option("--tasks", help="Regular expression over task ids.")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 of every task.")] = 1,
+    policy: Annotated[PolicyChoice, typer.Option("--policy", help="qwen (the model), oracle (the tasks' own solvers) or random (a baseline).")] = PolicyChoice.qwen,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes, each with its own env.")] = 1,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/eval-<suite>-<time>).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish the run in --out: run only what has no result yet.")] = False,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per instance before its worker is killed.")] = 600.0,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Override each task's step budget.")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="Android suites: adb serial, or 'sim' for the built-in virtual phone.")] = None,
+    browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser suites: Chromium/Chrome binary (default: found).")] = None,
+    model: ModelOpt = None,
+    endpoint: EndpointOpt = None,
+    served_model: ServedModelOpt = None,
+    min_pixels: MinPixelsOpt = 3136,
+    max_pixels: MaxPixelsOpt = 12845056,
+    torch_device: DeviceOpt = None,
+    history_images: Annotated[int, typer.Option("--history-images", help="Show the model its last K screenshots as real turns.")] = 0,
+) -> None:
+    """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
+    from eval.command import run_eval_command
+
+    refuse_model_and_endpoint(model, endpoint)
+    if resume and out is None:
+        raise typer.BadParameter("--resume needs the --out of the run to finish")
+    env_options = {k: v for k, v in {"device": device, "browser_path": browser_path}.items() if v}
+    code = run_eval_command(dict(
+        suite=suite, tasks=tasks, seeds=seeds, workers=workers, resume=resume,
+        time_limit_s=time_limit, max_steps=max_steps, env_options=env_options, out=out,
+        policy=dict(kind=policy.value, model=dict(
+            model=model, endpoint=endpoint, served_model=served_model, min_pixels=min_pixels,
+            max_pixels=max_pixels, torch_device=torch_device, history_images=history_images))))
+    raise typer.Exit(code)

@@ -1,0 +1,54 @@
+"""``qvl-agent ground IMAGE QUERY``: one grounding question, answered in the image's pixels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
+                     app, model_backend, read_image)
+
+
+@app.command()
+def ground(
+    image: Annotated[Path, typer.Argument(help="Screenshot to look at.")],
+    query: Annotated[str, typer.Argument(help="What to find, e.g. 'the Submit button'.")],
+    box: Annotated[bool, typer.Option("--box/--point", help="Ask for a box (default) or a point.")] = True,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the image with the answer drawn.")] = None,
+    model: ModelOpt = None,
+    endpoint: EndpointOpt = None,
+    served_model: ServedModelOpt = None,
+    min_pixels: MinPixelsOpt = 3136,
+    max_pixels: MaxPixelsOpt = 12845056,
+    torch_device: DeviceOpt = None,
+) -> None:
+    """Locate QUERY on IMAGE; print the answer as JSON in the image's pixel coordinates."""
+    from model.grounding import locate
+
+    picture = read_image(image)
+    backend = model_backend(model, endpoint, served_model, min_pixels, max_pixels, torch_device)
+    result = locate(backend, picture, query, shape="box" if box else "point")
+    report = {
+        "query": query,
+        "shape": "box" if box else "point",
+        "image": list(picture.size),
+        "frame": list(result.frame),
+        "items": [
+            {"label": item.label, "point": [round(item.point.x, 1), round(item.point.y, 1)]}
+            | ({"box": [round(v, 1) for v in item.box]} if item.box else {})
+            for item in result.items
+        ],
+        "raw": result.raw,
+    }
+    if out is not None:
+        from agent.annotate import draw_marks
+
+        marked = draw_marks(picture, boxes=[i.box for i in result.items if i.box],
+                            points=[(i.point.x, i.point.y) for i in result.items],
+                            labels=[i.label for i in result.items])
+        marked.save(out)
+        report["annotated"] = str(out)
+    typer.echo(json.dumps(report, ensure_ascii=False))

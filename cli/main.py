@@ -1,0 +1,50 @@
+"""The console entry point: registers every command and turns errors into one clear line.
+
+A usage error (unknown command or option, bad value) is the user's: click's usage message
+and exit 2. A ``QvlError`` is one ``error:`` line and exit 2. Anything else is a bug: one
+``internal error`` line and exit 70. ``--debug`` shows tracebacks instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from cli import eval as _eval, ground as _ground, run as _run, tools as _tools  # noqa: F401 - registers commands
+from cli.app import app, state
+from envs.errors import QvlError
+
+__all__ = ["app", "main"]
+
+# Typer 0.2x raises its own copy of click's exceptions (typer._click); older ones click's.
+_EXITS = (click.exceptions.Exit, typer.Exit)
+_ABORTS = (click.exceptions.Abort, typer.Abort)
+_USAGE_ERRORS = (click.ClickException, typer.TyperException)
+
+
+def main() -> None:
+    """Console entry point: one clear line for every expected failure."""
+    try:
+        code = app(standalone_mode=False)  # returns a typer.Exit's code instead of exiting
+        sys.exit(code if isinstance(code, int) else 0)
+    except _EXITS as exc:
+        sys.exit(exc.exit_code)
+    except _USAGE_ERRORS as exc:  # usage errors included: the user's, exit 2
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (*_ABORTS, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except QvlError as exc:
+        if state["debug"]:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        if state["debug"]:
+            raise
+        print(f"internal error: {exc.__class__.__name__}: {exc} (run with --debug for the "
+              "traceback and please report it)", file=sys.stderr)
+        sys.exit(70)

@@ -1,0 +1,45 @@
+"""Small commands: ``suites``, ``report RUN_DIR`` and ``tiny-model DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.app import app
+
+
+@app.command()
+def suites() -> None:
+    """List the built-in suites with their task counts."""
+    from tasks.registry import list_suites
+
+    rows = [(s.name, s.env_kind.value, str(len(s.tasks)), str(len(s.with_oracle)), s.description)
+            for s in list_suites()]
+    widths = [max(len(r[i]) for r in rows + [("suite", "env", "tasks", "oracle", "")]) for i in range(4)]
+    typer.echo(f"{'suite':<{widths[0]}}  {'env':<{widths[1]}}  {'tasks':>{widths[2]}}  "
+               f"{'oracle':>{widths[3]}}  description")
+    for name, env, count, oracles, description in rows:
+        typer.echo(f"{name:<{widths[0]}}  {env:<{widths[1]}}  {count:>{widths[2]}}  "
+                   f"{oracles:>{widths[3]}}  {description}")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory (it holds meta.json).")]) -> None:
+    """Rebuild RUN_DIR/report.html from the run's files."""
+    from agent.report import write_report
+
+    typer.echo(f"report: {write_report(run_dir)}")
+
+
+@app.command("tiny-model")
+def tiny_model(
+    folder: Annotated[Path, typer.Argument(help="Where to write the checkpoint.")],
+    seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
+) -> None:
+    """Write a tiny random Qwen2.5-VL checkpoint (for trying the pipeline without weights)."""
+    from model.tiny import write_tiny_checkpoint
+
+    path = write_tiny_checkpoint(folder, seed=seed)
+    typer.echo(f"wrote a tiny random Qwen2.5-VL to {path}; try: qvl-agent ground IMG 'x' --model {path}")
