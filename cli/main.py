@@ -27,7 +27,7 @@ _USAGE_ERRORS = (click.ClickException, typer.TyperException)
 def main() -> None:
     """Console entry point: one clear line for every expected failure."""
     try:
-        code = app(standalone_mode=False)  # returns a typer.Exit's code instead of exiting
+        code = app(prog_name="qvl-agent", standalone_mode=False)  # returns a typer.Exit's code instead of exiting
         sys.exit(code if isinstance(code, int) else 0)
     except _EXITS as exc:
         sys.exit(exc.exit_code)

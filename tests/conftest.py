@@ -11,6 +11,16 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 
+# Markers that follow from a fixture, so a new test cannot forget them.
+_MARKER_OF_FIXTURE = {"tiny_checkpoint": "model", "virtual_phone": "android"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in _MARKER_OF_FIXTURE:
+                item.add_marker(_MARKER_OF_FIXTURE[fixture])
+
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -8,6 +8,9 @@ from PIL import Image
 from tests.conftest import run_cli
 from tests.fakeqwen import FakeQwen
 
+# Each test starts qvl-agent in a fresh process.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def screenshot(tmp_path):

@@ -1,9 +1,14 @@
+import pytest
+
 from agent.loop import run_episode
 from agent.policy import ScriptedPolicy
 from agent.recorder import RunRecorder
 from envs.actions import Click, Point, Terminate
 from envs.fake import FakeEnv
 from tests.conftest import run_cli
+
+# Each test starts qvl-agent in a fresh process.
+pytestmark = pytest.mark.slow
 
 
 def test_report_rebuilds_the_page_from_the_run_files(tmp_path):

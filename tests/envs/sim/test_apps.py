@@ -7,7 +7,6 @@ import pytest
 from envs.sim import booking_code, flights_for
 from tests.envs.sim.driver import Driver
 
-pytestmark = pytest.mark.android
 
 PHONES = "content://com.android.contacts/data/phones"
 ALARMS = "content://com.android.deskclock/alarms"

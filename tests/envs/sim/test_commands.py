@@ -10,7 +10,6 @@ import pytest
 from envs.sim import Phone, PhoneConfig
 from tests.envs.sim.driver import Driver
 
-pytestmark = pytest.mark.android
 
 
 def run(phone: Phone, line: str) -> tuple[int, str, str]:

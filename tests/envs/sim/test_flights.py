@@ -8,7 +8,6 @@ import pytest
 
 from envs.sim import CITIES, booking_code, flights_for
 
-pytestmark = pytest.mark.android
 
 
 def test_the_same_search_gives_the_same_flights_in_any_case():

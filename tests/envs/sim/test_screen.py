@@ -9,7 +9,6 @@ from PIL import Image, ImageChops
 
 from tests.envs.sim.driver import Driver
 
-pytestmark = pytest.mark.android
 
 
 def screenshot(driver: Driver) -> Image.Image:

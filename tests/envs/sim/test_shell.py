@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from envs.sim.cmdline import ShellSyntaxError, parse
 
-pytestmark = pytest.mark.android
 
 
 def words(line: str) -> list[str]:
