@@ -51,6 +51,13 @@ def frame_size(width: int, height: int, min_pixels: int = MIN_PIXELS,
         )
     except ValueError as exc:  # aspect ratio beyond 200:1
         raise ConfigError(f"cannot show a {width}x{height} image to Qwen2.5-VL: {exc}") from exc
+    if width_out == 0 or height_out == 0:
+        # smart_resize floors the short side to 0 when a long thin image meets a small
+        # max_pixels; a frame with no pixels cannot be shown or clicked on.
+        raise ConfigError(
+            f"cannot show a {width}x{height} image in at most {max_pixels} pixels: its short "
+            f"side would shrink below {FACTOR} pixels; raise --max-pixels"
+        )
     return width_out, height_out
 
 
