@@ -21,9 +21,18 @@ def test_the_same_search_gives_the_same_flights_in_any_case():
         assert (flight.origin, flight.destination, flight.date) == ("Oslo", "Vienna", "2025-06-01")
 
 
+def timetable(origin: str, destination: str, date: str) -> tuple:
+    """What a search shows apart from the search itself: numbers, times and prices."""
+    return tuple((f.number, f.departs, f.arrives, f.price) for f in flights_for(origin, destination, date))
+
+
 def test_different_searches_give_different_flights():
-    results = {tuple(flights_for(a, b, "2025-06-01")) for a in CITIES for b in CITIES if a != b}
-    assert len(results) == len(CITIES) * (len(CITIES) - 1)
+    # Compared without the cities and the date, which differ by construction.
+    routes = {timetable(a, b, "2025-06-01") for a in CITIES for b in CITIES if a != b}
+    assert len(routes) == len(CITIES) * (len(CITIES) - 1)
+    days = {timetable("Oslo", "Vienna", f"2025-06-{day:02d}") for day in range(1, 31)}
+    assert len(days) == 30
+    assert timetable("Oslo", "Vienna", "2025-06-01") != timetable("Vienna", "Oslo", "2025-06-01")
 
 
 @pytest.mark.parametrize(("origin", "destination", "date"), [
