@@ -1,13 +1,14 @@
 """The parser against answers seen in the wild: a table, and arbitrary text."""
 
 import json
+import math
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envs.errors import ActionParseError
-from model.parsing import parse_grounding, parse_tool_call, parse_tool_calls
+from model.parsing import ToolCall, parse_grounding, parse_tool_call, parse_tool_calls
 
 CLICK = {"action": "click", "coordinate": [935, 406]}
 CLICK_JSON = json.dumps({"name": "mobile_use", "arguments": CLICK})
@@ -113,13 +114,24 @@ def test_tool_call_json_is_the_cookbook_history_form():
     assert call.to_json() == CLICK_JSON
 
 
+def assert_usable(call):
+    """What every returned call must be: a named tool and an arguments object with an action,
+    plain JSON data that round-trips through the history form."""
+    assert isinstance(call, ToolCall)
+    assert isinstance(call.name, str) and call.name
+    assert isinstance(call.arguments, dict)
+    assert isinstance(call.action, str) and call.action
+    assert parse_tool_call(call.to_json()) == call
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.text())
 def test_arbitrary_text_raises_only_action_parse_error(text):
     try:
-        parse_tool_call(text)
+        call = parse_tool_call(text)
     except ActionParseError:
-        pass
+        return
+    assert_usable(call)
 
 
 json_values = st.recursive(
@@ -129,24 +141,73 @@ json_values = st.recursive(
 )
 
 
+WRAPPERS = ["{}", "<tool_call>\n{}\n</tool_call>", "```json\n{}\n```", "x {} y", "<tool_call>{}"]
+# Argument objects near the real ones: an action (or not), of any type; given as an object,
+# as the JSON string some servers send, or as something else altogether.
+argument_objects = st.dictionaries(st.sampled_from(["action", "coordinate", "text"]) | st.text(max_size=8),
+                                   st.text(max_size=12) | json_values, max_size=4)
+calls = st.fixed_dictionaries({
+    "name": st.text(max_size=12) | json_values,
+    "arguments": argument_objects | argument_objects.map(json.dumps) | json_values,
+})
+
+
+def expected_call(value):
+    """(name, arguments) when ``value`` is a call the parser must accept, else None."""
+    if not isinstance(value, dict) or "name" not in value or "arguments" not in value:
+        return None
+    name, arguments = value["name"], value["arguments"]
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return None
+    if not (isinstance(name, str) and name and isinstance(arguments, dict)):
+        return None
+    action = arguments.get("action")
+    return (name, arguments) if isinstance(action, str) and action else None
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(json_values, st.fixed_dictionaries({"name": json_values, "arguments": json_values})),
-       st.sampled_from(["{}", "<tool_call>\n{}\n</tool_call>", "```json\n{}\n```", "x {} y", "<tool_call>{}"]))
+@given(st.one_of(json_values, st.fixed_dictionaries({"name": json_values, "arguments": json_values}), calls),
+       st.sampled_from(WRAPPERS))
 def test_arbitrary_json_in_any_wrapper_raises_only_action_parse_error(value, wrapper):
     text = wrapper.replace("{}", json.dumps(value))
+    want = expected_call(value)
     try:
-        parse_tool_call(text)
+        call = parse_tool_call(text)
     except ActionParseError:
-        pass
+        assert want is None, f"a well-formed call was refused: {text!r}"
+        return
+    assert_usable(call)
+    if want is not None:  # exactly what was written: same tool, same arguments (NaN included)
+        assert call.name == want[0]
+        assert json.dumps(call.arguments) == json.dumps(want[1])
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text())
 def test_arbitrary_text_in_grounding_raises_only_action_parse_error(text):
     try:
-        parse_grounding(text)
+        found = parse_grounding(text)
     except ActionParseError:
-        pass
+        return
+    assert found
+    for item in found:
+        assert len(item.coords) == (4 if item.shape == "box" else 2)
+        assert all(math.isfinite(v) for v in item.coords)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["bbox_2d", "point_2d"]),
+                          st.lists(st.integers(0, 4000), min_size=4, max_size=4)), min_size=1, max_size=4),
+       st.sampled_from(WRAPPERS))
+def test_every_box_and_point_written_is_found(items, wrapper):
+    written = [{key: coords if key == "bbox_2d" else coords[:2], "label": f"item {i}"}
+               for i, (key, coords) in enumerate(items)]
+    found = parse_grounding(wrapper.replace("{}", json.dumps(written)))
+    assert [(g.shape, list(g.coords), g.label) for g in found] == \
+        [("box" if "bbox_2d" in w else "point", w.get("bbox_2d") or w["point_2d"], w["label"]) for w in written]
 
 
 @pytest.mark.parametrize("answer,shapes,centers", [
