@@ -14,6 +14,7 @@ import pytest
 from envs.errors import ConfigError
 from eval.config import EvalConfig, PolicySpec
 from eval.runner import run_eval
+from eval.worker import run_dir_name
 from tasks.registry import get_suite
 from tests.conftest import run_cli
 
@@ -48,8 +49,9 @@ def test_oracle_run_with_two_workers_writes_one_line_per_instance(tmp_path):
     results = run_eval(config)
     assert len(results) == 12 and all(r.outcome == "success" for r in results)
     assert {r.worker for r in results} == {0, 1}
-    got = lines(tmp_path / "out")
-    assert sorted(r["instance"] for r in got) == sorted({r["instance"] for r in got})
+    got = lines(tmp_path / "out")  # the file itself, not the return value: one line each
+    assert sorted(r["instance"] for r in got) == sorted(f"{t.id}#{s}" for t in get_suite("web").tasks
+                                                        for s in range(2))
     for r in got:
         assert (tmp_path / "out" / r["report"]).is_file()
     with pytest.raises(ConfigError, match="--resume"):
@@ -63,29 +65,50 @@ def test_a_policy_that_claims_success_scores_nothing(tmp_path):
     assert solved == []
 
 
+def held_open_by(path: Path, pids: list[int]) -> int | None:
+    """The process among ``pids`` that has ``path`` open (a worker writing that instance)."""
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue  # gone, or not ours
+        for fd in fds:
+            try:
+                if os.readlink(fd) == os.path.realpath(path):
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
 def test_a_killed_worker_is_an_error_and_the_run_goes_on(tmp_path):
-    suite = slow_suite(tmp_path / "suite")
+    suite = slow_suite(tmp_path / "suite", sleep=0)
+    # t0 waits a minute in the middle of its episode, so while its trajectory file is open the
+    # instance is certainly in flight: the kill cannot fall between two instances.
+    spec = json.loads((suite / "t0.json").read_text())
+    spec["oracle"].insert(1, {"action": "wait", "seconds": 60})
+    (suite / "t0.json").write_text(json.dumps(spec))
     out = tmp_path / "out"
+    trajectory = out / "runs" / run_dir_name("slow/t0", 0) / "trajectory.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "cli", "eval", "--suite", str(suite),
                                 "--policy", "oracle", "--workers", "2", "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = None
-    deadline = time.monotonic() + 60
-    while victim is None and time.monotonic() < deadline:
-        runs = list((out / "runs").glob("*")) if (out / "runs").exists() else []
-        if runs and (out / "workers.json").exists():
-            victim = json.loads((out / "workers.json").read_text())["0"]
-        time.sleep(0.2)
-    assert victim, "no worker started"
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline and process.poll() is None:
+        if trajectory.exists() and (out / "workers.json").exists():
+            victim = held_open_by(trajectory, list(json.loads((out / "workers.json").read_text()).values()))
+        time.sleep(0.1)
+    assert victim, "no worker ever ran slow/t0"
     os.kill(victim, signal.SIGKILL)
     stdout, stderr = process.communicate(timeout=180)
     assert process.returncode == 0, stderr
     got = lines(out)
     assert sorted(r["instance"] for r in got) == [f"slow/t{i}#0" for i in range(4)]
-    killed = [r for r in got if r["outcome"] == "error"]
-    assert len(killed) == 1 and killed[0]["status"] == "crashed"
-    assert "killed (signal 9)" in killed[0]["message"]
-    assert sum(r["outcome"] == "success" for r in got) == 3
+    killed, = [r for r in got if r["outcome"] == "error"]
+    assert killed["instance"] == "slow/t0#0" and killed["status"] == "crashed"
+    assert "killed (signal 9)" in killed["message"]
+    assert sorted(r["instance"] for r in got if r["outcome"] == "success") == [f"slow/t{i}#0" for i in (1, 2, 3)]
     assert f"report: {out / 'summary.md'}" in stdout
 
     again = run_cli("eval", "--suite", str(suite), "--policy", "oracle", "--out", str(out), "--resume")
