@@ -75,7 +75,7 @@ class EnvOptions(BaseModel):
     """Which screen to drive."""
 
     model_config = ConfigDict(extra="forbid")
-    env: Literal["browser", "android"] = "browser"
+    env: Literal["browser", "android", "desktop"] = "browser"
     url: str | None = None
     viewport: tuple[int, int] = (1280, 720)
     device_scale_factor: float = 1.0
@@ -83,6 +83,8 @@ class EnvOptions(BaseModel):
     browser_path: str | None = None
     allowed_domains: list[str] | None = None
     device: str | None = Field(None, description="adb serial, or 'sim' for the virtual phone")
+    display: str | None = Field(None, description="desktop: virtual[:WxH], :N; None: $DISPLAY")
+    monitor: int = Field(1, ge=1, le=16, description="desktop: which monitor (1 = the first)")
 
     def browser_config(self) -> Any:
         """The BrowserConfig these options describe; a ConfigError if one is out of range."""
@@ -110,6 +112,10 @@ def open_env(options: EnvOptions) -> Env:
         from envs.android import open_android
 
         return open_android(options.device)
+    if options.env == "desktop":
+        from envs.desktop import open_desktop
+
+        return open_desktop(options.display, options.monitor)
     from envs.browser import BrowserEnv
 
     return BrowserEnv(options.browser_config())

@@ -15,6 +15,7 @@ from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOp
 class EnvChoice(str, Enum):
     browser = "browser"
     android = "android"
+    desktop = "desktop"
 
 
 OUTCOME = {
@@ -40,6 +41,8 @@ def run(
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser: Chromium/Chrome binary (default: found).")] = None,
     allow_domain: Annotated[Optional[list[str]], typer.Option("--allow-domain", help="Browser: only these hosts may be opened (repeat).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="Android: adb serial, or 'sim' for the built-in virtual phone (default: the only device connected).")] = None,
+    display: Annotated[Optional[str], typer.Option("--display", help="Desktop: 'virtual' or 'virtual:WxH' (a managed Xvfb, fail-safe off), or ':N' (default: $DISPLAY).")] = None,
+    monitor: Annotated[int, typer.Option("--monitor", help="Desktop: which monitor to see and act on (1 = the first).")] = 1,
     model: ModelOpt = None,
     endpoint: EndpointOpt = None,
     served_model: ServedModelOpt = None,
@@ -59,7 +62,7 @@ def run(
                          env=dict(env=env.value, url=url, viewport=parse_viewport(viewport),
                                   device_scale_factor=device_scale, headed=headed,
                                   browser_path=browser_path, allowed_domains=allow_domain,
-                                  device=device),
+                                  device=device, display=display, monitor=monitor),
                          model=dict(model=model, endpoint=endpoint, served_model=served_model,
                                     min_pixels=min_pixels, max_pixels=max_pixels,
                                     torch_device=torch_device, history_images=history_images)))

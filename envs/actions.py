@@ -36,10 +36,17 @@ __all__ = [
     "ACTION_TYPES",
     "parse_action",
     "MAX_WAIT_SECONDS",
+    "WHEEL_CLICK_PX",
 ]
 
 MAX_WAIT_SECONDS = 60.0
 MAX_PRESS_SECONDS = 10.0
+# One wheel click, in screen pixels. Qwen2.5-VL's ``scroll`` ``pixels`` reach pyautogui as
+# wheel clicks in OSWorld, the published evaluation of this model, so ``pixels: -5`` means five
+# clicks down: ``model.convert`` turns it into a Scroll of 5 * WHEEL_CLICK_PX pixels, a desktop
+# turns that back into 5 clicks, and a browser scrolls 500 CSS pixels, the size of one wheel
+# click in Chromium on Windows (100 px a click).
+WHEEL_CLICK_PX = 100.0
 
 
 class _ActionBase(BaseModel):
@@ -93,7 +100,9 @@ class Swipe(_ActionBase):
 
 
 class Scroll(_ActionBase):
-    """Scroll by ``dx``/``dy`` screen pixels; positive ``dy`` scrolls down, as a wheel's deltaY."""
+    """Scroll by ``dx``/``dy`` screen pixels; positive ``dy`` scrolls down, as a wheel's deltaY.
+
+    A desktop scrolls in whole wheel clicks of ``WHEEL_CLICK_PX`` pixels."""
 
     kind: Literal["scroll"] = "scroll"
     dx: float = Field(0.0, allow_inf_nan=False)

@@ -44,7 +44,8 @@ from tasks.base import Task
 
 __all__ = [
     "TaskSpec", "load_task_file", "task_class", "suite_from_path", "SETUP_STEPS", "GETTERS",
-    "METRICS", "ORACLE_LOCATORS", "register_setup_step", "register_getter", "register_metric",
+    "METRICS", "ORACLE_LOCATORS", "RESETS", "register_setup_step", "register_getter",
+    "register_metric",
 ]
 
 SetupStep = Callable[..., None]  # (env, task_dir, **parameters)
@@ -56,18 +57,27 @@ GETTERS: dict[str, Getter] = {}
 METRICS: dict[str, Metric] = {}
 # How an oracle step finds its target on a kind of screen: (env, step) -> Point.
 ORACLE_LOCATORS: dict[EnvKind, Callable[[Env, "OracleStep"], Point]] = {}
+# What a kind of screen does before a task's config steps (a desktop closes the last task's apps).
+RESETS: dict[EnvKind, Callable[[Env], None]] = {}
+# Setup steps and getters that exist on one kind of screen only: a file without "env" that
+# uses one (an OSWorld task file) runs on that kind.
+KIND_OF: dict[str, EnvKind] = {}
 
 
-def register_setup_step(name: str) -> Callable[[SetupStep], SetupStep]:
+def register_setup_step(name: str, kind: EnvKind | None = None) -> Callable[[SetupStep], SetupStep]:
     def add(fn: SetupStep) -> SetupStep:
         SETUP_STEPS[name] = fn
+        if kind is not None:
+            KIND_OF[f"step:{name}"] = kind
         return fn
     return add
 
 
-def register_getter(name: str) -> Callable[[Getter], Getter]:
+def register_getter(name: str, kind: EnvKind | None = None) -> Callable[[Getter], Getter]:
     def add(fn: Getter) -> Getter:
         GETTERS[name] = fn
+        if kind is not None:
+            KIND_OF[f"getter:{name}"] = kind
         return fn
     return add
 
@@ -174,7 +184,9 @@ class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1)
     instruction: str = Field(min_length=1)
-    env: EnvKind = EnvKind.browser
+    env: EnvKind = Field(None, validate_default=False,  # type: ignore[assignment]
+                         description="default: desktop if a step or getter is desktop-only "
+                                     "(OSWorld's files), else browser")
     config: list[ConfigStep] = Field(default_factory=list)
     evaluator: Evaluator
     max_steps: int = Field(15, ge=1, le=500)
@@ -188,6 +200,16 @@ class TaskSpec(BaseModel):
     proxy: bool | None = None
     fixed_ip: bool | None = None
     possibility_of_env_change: str | None = None
+
+    @model_validator(mode="after")
+    def _kind(self) -> "TaskSpec":
+        if self.env is None:
+            getters = [g for field in (self.evaluator.result, self.evaluator.expected)
+                       for g in (field if isinstance(field, list) else [field]) if g is not None]
+            names = [f"step:{s.type}" for s in self.config] + [f"getter:{g.type}" for g in getters]
+            kinds = {KIND_OF[n] for n in names if n in KIND_OF}
+            self.env = kinds.pop() if len(kinds) == 1 else EnvKind.browser
+        return self
 
     @property
     def infeasible(self) -> bool:
@@ -226,6 +248,9 @@ class DeclarativeTask(Task):
         return self.spec.instruction
 
     def _setup(self, env: Env) -> None:
+        reset = RESETS.get(env.kind)
+        if reset is not None:
+            reset(env)
         for step in self.spec.config:
             SETUP_STEPS[step.type](env, self.task_dir, **step.parameters)
 
@@ -321,6 +346,8 @@ def suite_from_path(path: Path, name: str | None = None, description: str | None
 
 def _ensure_builtins() -> None:
     """Register the built-in setup steps and getters of every kind of screen."""
+    import tasks.desktop.metrics  # noqa: F401
+    import tasks.desktop.steps  # noqa: F401
     import tasks.web.steps  # noqa: F401
 
 

@@ -19,7 +19,8 @@ from tasks.base import Task
 
 __all__ = ["Suite", "register_suite", "get_suite", "list_suites", "BUILTIN_SUITE_MODULES"]
 
-BUILTIN_SUITE_MODULES = ("tasks.miniwob.suite", "tasks.web.suite", "tasks.android.suite")
+BUILTIN_SUITE_MODULES = ("tasks.miniwob.suite", "tasks.web.suite", "tasks.android.suite",
+                         "tasks.desktop.suite")
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Suite:
     ``open_env(options)`` starts an env for the suite; ``options`` holds the env flags the
     user gave (e.g. ``device`` for android). A worker opens one env and reuses it.
     ``check_options(options, workers)`` refuses combinations that cannot work.
+    ``select_tasks(tasks, options)`` keeps the tasks these options can run, with a line that
+    says what was left out and why (None when nothing was).
     """
 
     name: str
@@ -37,6 +40,16 @@ class Suite:
     tasks: Sequence[type[Task]]
     open_env: Callable[[dict[str, Any]], Env]
     check_options: Callable[[dict[str, Any], int], None] | None = None
+    select_tasks: Callable[[Sequence[type[Task]], dict[str, Any]],
+                           tuple[list[type[Task]], str | None]] | None = None
+
+    def runnable(self, options: dict[str, Any],
+                 tasks: Sequence[type[Task]] | None = None) -> tuple[list[type[Task]], str | None]:
+        """The tasks (all, or ``tasks``) that can run with ``options``, and why others cannot."""
+        tasks = list(self.tasks if tasks is None else tasks)
+        if self.select_tasks is None:
+            return tasks, None
+        return self.select_tasks(tasks, options)
 
     def task(self, task_id: str) -> type[Task]:
         for task in self.tasks:

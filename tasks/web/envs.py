@@ -24,8 +24,16 @@ def open_env_for(kind: EnvKind) -> Callable[[dict[str, Any]], Env]:
 
         return open_android(options.get("device"))
 
+    def open_desktop(options: dict[str, Any]) -> Env:
+        from envs.desktop import open_desktop
+
+        # Each worker opens its own env: with "virtual", its own Xvfb.
+        return open_desktop(options.get("display", "virtual"), options.get("monitor", 1))
+
     if kind is EnvKind.browser:
         return open_browser
+    if kind is EnvKind.desktop:
+        return open_desktop
     if kind is EnvKind.android:
         return open_phone
     raise ConfigError(f"declarative tasks cannot run on a {kind.value} env yet")

@@ -1,0 +1,327 @@
+"""``DesktopEnv``: an X11 desktop, seen with mss and driven with pyautogui.
+
+Coordinates: an Action's point is in the chosen monitor's logical space (the space pyautogui
+moves in), offset here to the monitor's place on the whole desktop. On HiDPI (macOS Retina,
+a scaled Windows) the screenshot is larger than that space; ``Observation.screen`` stays the
+logical size and the model layer's Frame handles the ratio.
+
+Typing: pyautogui types ASCII only, so all text goes through ``xdotool type`` (any Unicode,
+the same path for ASCII). Keys and the mouse go through pyautogui, with ``PAUSE`` 0: after
+each action the env waits until the screen is stable (consecutive grabs equal, a blinking
+caret aside, bounded by ``settle_timeout_s``) instead of sleeping a fixed time.
+
+Scroll: a ``Scroll`` of ``dy`` pixels is ``dy / WHEEL_CLICK_PX`` wheel clicks (at least one),
+as Qwen's ``pixels`` reach pyautogui as wheel clicks in OSWorld (see ``envs.actions``).
+
+Fail-safe: on a user's own display the agent moves the real mouse, so moving it to a corner
+of the screen stops the run (pyautogui's fail-safe, checked before every look and action):
+``FailSafeStop``, which the loop ends as an interrupted run with its trajectory saved. A
+managed virtual display has nobody's mouse on it: the fail-safe is off there.
+
+pyautogui opens its X connection when imported, from ``$DISPLAY``: it is imported lazily, and
+each env swaps its own connection in while it acts, so envs on two displays can share a
+process (an eval worker, a test session). The key map is read once at that import; every
+Xvfb has the same one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from typing import Any
+
+from PIL import Image, ImageChops
+from pydantic import BaseModel, ConfigDict, Field
+
+from envs.actions import (
+    WHEEL_CLICK_PX, Action, Click, Drag, KeyPress, LongPress, MoveTo, Point, Scroll, TypeText, Wait,
+)
+from envs.base import EnvBase, EnvKind, Observation, Size
+from envs.errors import ConfigError, EnvError, EnvNotFoundError, UnsupportedActionError
+from envs.keys import is_character
+from envs.xdisplay import Display, Monitor, ensure_xauthority, open_display
+
+__all__ = ["DesktopConfig", "DesktopEnv", "FailSafeStop", "PYAUTOGUI_KEYS", "open_desktop"]
+
+# Canonical key names (envs.keys) to pyautogui's.
+PYAUTOGUI_KEYS = {
+    "ctrl": "ctrl", "alt": "alt", "shift": "shift", "meta": "win", "enter": "enter",
+    "escape": "esc", "tab": "tab", "space": "space", "backspace": "backspace",
+    "delete": "delete", "insert": "insert", "up": "up", "down": "down", "left": "left",
+    "right": "right", "home": "home", "end": "end", "pageup": "pageup", "pagedown": "pagedown",
+    "capslock": "capslock", "numlock": "numlock", "scrolllock": "scrolllock",
+    "printscreen": "printscreen", "pause": "pause", "contextmenu": "apps",
+    **{f"f{i}": f"f{i}" for i in range(1, 25)},
+}
+
+_LOCK = threading.RLock()  # pyautogui is one module-wide X connection: one env acts at a time
+_CARET = (4, 48)  # a difference at most this wide and tall is a blinking caret, not a change
+
+
+class FailSafeStop(KeyboardInterrupt):
+    """The user moved the mouse to a corner of the screen: stop the run now.
+
+    A KeyboardInterrupt, because it means what Ctrl-C means: the person at the machine wants
+    it to stop; the loop ends the run as ``interrupted`` and saves everything."""
+
+
+class DesktopConfig(BaseModel):
+    """Which desktop to drive; validated once, at the edge."""
+
+    model_config = ConfigDict(extra="forbid")
+    display: str | None = Field(None, description="virtual, virtual:WxH[+WxH], :N; None: $DISPLAY")
+    monitor: int = Field(1, ge=1, le=16, description="1-based; 1 is the first (primary) monitor")
+    failsafe: bool | None = Field(None, description="None: on for a real display, off for virtual")
+    settle_timeout_s: float = Field(3.0, ge=0, le=30, description="longest wait for a stable screen")
+    type_delay_ms: int = Field(8, ge=0, le=200, description="xdotool's delay between typed keys")
+
+
+class DesktopEnv(EnvBase):
+    kind = EnvKind.desktop
+    SUPPORTED = frozenset({Click, LongPress, MoveTo, Drag, Scroll, TypeText, KeyPress, Wait})
+
+    def __init__(self, config: DesktopConfig | None = None, *, display: Display | None = None,
+                 **overrides: Any) -> None:
+        self.config = config or DesktopConfig(**overrides)
+        self._owns_display = display is None
+        self.display = display or open_display(self.config.display)
+        try:
+            ensure_xauthority()
+            self._gui = _pyautogui(self.display.name)
+            from Xlib.display import Display as XDisplay
+            import mss
+
+            self._x = XDisplay(self.display.name)
+            self._mss = mss.MSS(display=self.display.name)
+            self.failsafe = (not self.display.managed if self.config.failsafe is None
+                             else self.config.failsafe)
+            self._monitor = self._pick_monitor()
+        except EnvError:
+            self._release()
+            raise
+        except Exception as exc:  # noqa: BLE001 - an X server that refused us
+            self._release()
+            raise EnvNotFoundError(f"cannot use X display {self.display.name}: "
+                                   f"{exc.__class__.__name__}: {exc}") from None
+
+    # -- the Env contract -------------------------------------------------------------
+
+    def observe(self) -> Observation:
+        self._check_failsafe()
+        left, top, width, height = self._logical_monitor()
+        return Observation(screenshot=self._grab(), screen=Size(width=width, height=height),
+                           extras={"display": self.display.name, "monitor": self.config.monitor,
+                                   "offset": f"{left},{top}"})
+
+    def _execute(self, action: Action) -> None:
+        self._check_failsafe()
+        gui = self._gui
+        with self._acting():
+            match action:
+                case Click(at=at, button=button, count=count):
+                    x, y = self._global(at) if at is not None else gui.position()
+                    gui.click(x, y, clicks=count, interval=0.05, button=button)
+                case LongPress(at=at, seconds=seconds):
+                    gui.moveTo(*self._global(at))
+                    gui.mouseDown()
+                    time.sleep(seconds)
+                    gui.mouseUp()
+                case MoveTo(at=at):
+                    gui.moveTo(*self._global(at))
+                case Drag(start=start, end=end):
+                    # computer_use's drag starts where the pointer is (start None).
+                    if start is not None:
+                        gui.moveTo(*self._global(start))
+                    gui.mouseDown(button="left")
+                    # Intermediate motion: apps start a drag only after the pointer moves.
+                    gui.moveTo(*self._global(end), duration=0.25)
+                    gui.mouseUp(button="left")
+                case Scroll(dx=dx, dy=dy, at=at):
+                    if at is not None:
+                        gui.moveTo(*self._global(at))
+                    if dy:
+                        gui.scroll(-_clicks(dy))  # pyautogui: positive scrolls up
+                    if dx:
+                        gui.hscroll(_clicks(dx))
+                case TypeText(text=text):
+                    self._type(text)
+                case KeyPress(keys=keys):
+                    names = [self._key(k) for k in keys]  # all checked before any goes down
+                    for name in names:
+                        gui.keyDown(name)
+                    for name in reversed(names):
+                        gui.keyUp(name)
+                case Wait(seconds=seconds):
+                    time.sleep(seconds)
+                case _:
+                    raise UnsupportedActionError(f"the desktop env cannot do '{action.kind}'")
+        if not isinstance(action, Wait):
+            self.settle()
+
+    def settle(self) -> None:
+        """Wait until two grabs in a row match (a blinking caret aside), at most the timeout."""
+        deadline = time.monotonic() + self.config.settle_timeout_s
+        time.sleep(0.03)
+        previous = self._raw()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            current = self._raw()
+            if _same(previous, current):
+                return
+            previous = current
+
+    def _close(self) -> None:
+        self._release()
+
+    # -- helpers ----------------------------------------------------------------------
+
+    @property
+    def monitor(self) -> Monitor:
+        """The chosen monitor, in screenshot pixels of the whole desktop."""
+        return self._monitor
+
+    def _pick_monitor(self) -> Monitor:
+        monitors = self.display.monitors or [
+            Monitor(left=m["left"], top=m["top"], width=m["width"], height=m["height"])
+            for m in self._mss.monitors[1:]] or [_whole(self._mss.monitors[0])]
+        if self.config.monitor > len(monitors):
+            listed = ", ".join(f"{i}: {m.width}x{m.height}+{m.left}+{m.top}"
+                               for i, m in enumerate(monitors, 1))
+            raise ConfigError(f"--monitor {self.config.monitor}: display {self.display.name} has "
+                              f"{len(monitors)} monitor(s) ({listed})")
+        return monitors[self.config.monitor - 1]
+
+    def _scale(self) -> float:
+        """Screenshot pixels per logical unit (2 on a Retina screen, 1 on X11)."""
+        with self._acting():
+            logical_width = self._gui.size()[0]
+        return self._mss.monitors[0]["width"] / logical_width
+
+    def _logical_monitor(self) -> tuple[int, int, int, int]:
+        scale, m = self._scale(), self._monitor
+        return (round(m.left / scale), round(m.top / scale), round(m.width / scale),
+                round(m.height / scale))
+
+    def _global(self, at: Point) -> tuple[int, int]:
+        left, top, width, height = self._logical_monitor()
+        x, y = at.rounded()
+        return left + min(x, width - 1), top + min(y, height - 1)
+
+    def _key(self, key: str) -> str:
+        name = PYAUTOGUI_KEYS.get(key, key if is_character(key) else None)
+        if name is None or name not in self._gui.KEYBOARD_KEYS or not _has_keycode(name):
+            raise UnsupportedActionError(f"a desktop keyboard has no key {key!r}")
+        return name
+
+    def _type(self, text: str) -> None:
+        xdotool = shutil.which("xdotool")
+        if xdotool is None:
+            raise EnvNotFoundError("typing on a desktop needs xdotool (Debian: apt install xdotool)")
+        # The text is an argument after "--", never a shell string (it is the model's).
+        result = self.display.run([xdotool, "type", "--delay", str(self.config.type_delay_ms),
+                                   "--", text], timeout=30 + len(text) * 0.2)
+        if result.returncode != 0:
+            raise EnvError(f"xdotool could not type on {self.display.name}: {result.stderr.strip()[:200]}")
+
+    def _grab(self) -> Image.Image:
+        raw = self._raw()
+        return Image.frombytes("RGB", raw.size, raw.bgra, "raw", "BGRX")
+
+    def _raw(self) -> Any:
+        m = self._monitor
+        try:
+            return self._mss.grab({"left": m.left, "top": m.top, "width": m.width, "height": m.height})
+        except Exception as exc:  # noqa: BLE001 - mss raises its own error for a lost server
+            raise EnvError(f"cannot capture display {self.display.name}: {exc}") from None
+
+    def _check_failsafe(self) -> None:
+        if not self.failsafe:
+            return
+        with self._acting():
+            x, y = self._gui.position()
+            width, height = self._gui.size()
+        if (x, y) in ((0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)):
+            raise FailSafeStop("fail-safe: the mouse was moved to a corner of the screen, "
+                               "so the run stopped (use --display virtual to run without it)")
+
+    def _acting(self) -> "_Acting":
+        return _Acting(self._x)
+
+    def _release(self) -> None:
+        for close in (getattr(getattr(self, "_mss", None), "close", None),
+                      getattr(getattr(self, "_x", None), "close", None)):
+            try:
+                if close is not None:
+                    close()
+            except Exception:  # noqa: BLE001 - a server that is already gone
+                pass
+        if self._owns_display:
+            self.display.stop()
+
+
+class _Acting:
+    """Hold the pyautogui lock with this env's X connection swapped in."""
+
+    def __init__(self, x: Any) -> None:
+        self._x = x
+
+    def __enter__(self) -> None:
+        _LOCK.acquire()
+        import pyautogui._pyautogui_x11 as x11
+
+        self._saved = x11._display
+        x11._display = self._x
+
+    def __exit__(self, *exc: object) -> None:
+        import pyautogui._pyautogui_x11 as x11
+
+        x11._display = self._saved
+        _LOCK.release()
+
+
+def open_desktop(display: str | None = None, monitor: int = 1, **options: Any) -> DesktopEnv:
+    """The desktop on ``display`` (``virtual``, ``virtual:WxH``, ``:N``; None: ``$DISPLAY``)."""
+    return DesktopEnv(DesktopConfig(display=display, monitor=monitor, **options))
+
+
+def _pyautogui(name: str) -> Any:
+    """pyautogui, imported with ``DISPLAY`` set to ``name`` if nothing set it yet."""
+    with _LOCK:
+        saved = os.environ.get("DISPLAY")
+        os.environ["DISPLAY"] = saved or name
+        try:
+            import pyautogui
+        except Exception as exc:  # noqa: BLE001 - Xlib's errors when the server refuses
+            raise EnvNotFoundError(f"pyautogui cannot open X display {name}: {exc}") from None
+        finally:
+            if saved is None:
+                os.environ.pop("DISPLAY", None)
+        pyautogui.PAUSE = 0  # settling is explicit (DesktopEnv.settle)
+        pyautogui.FAILSAFE = False  # checked per display by DesktopEnv._check_failsafe
+        return pyautogui
+
+
+def _has_keycode(name: str) -> bool:
+    import pyautogui._pyautogui_x11 as x11
+
+    return x11.keyboardMapping.get(name) is not None
+
+
+def _clicks(pixels: float) -> int:
+    clicks = round(pixels / WHEEL_CLICK_PX)
+    return clicks if clicks else (1 if pixels > 0 else -1)
+
+
+def _whole(m: dict[str, int]) -> Monitor:
+    return Monitor(left=m["left"], top=m["top"], width=m["width"], height=m["height"])
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a.raw == b.raw:
+        return True
+    box = ImageChops.difference(Image.frombytes("RGB", a.size, a.rgb),
+                                Image.frombytes("RGB", b.size, b.rgb)).getbbox()
+    return box is None or (box[2] - box[0] <= _CARET[0] and box[3] - box[1] <= _CARET[1])
+

@@ -1,0 +1,240 @@
+"""OSWorld's desktop setup steps and getters, on this machine's desktop.
+
+Setup steps keep OSWorld's names and parameters: ``launch`` (start a program, do not wait),
+``open`` (a file or folder in its application), ``execute`` / ``command`` (run and wait),
+``sleep``, ``activate_window``. Getters: ``vm_file`` (a file on this desktop; its path, or
+None when it does not exist), ``vm_command_line`` / ``vm_command_error`` (a command's stdout /
+stderr), ``rule`` (in ``tasks.declarative``); ``task_file`` (a file shipped in the task
+folder) is our extension, standing in for OSWorld's ``cloud_file`` downloads.
+
+Paths: ``~`` is the desktop's home; on a managed virtual display that is a fresh folder per
+display, and each task starts from an empty one (``reset``). Commands come from task files
+(the author's), never from the model.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from envs.actions import Point
+from envs.base import Env, EnvKind
+from envs.errors import TaskError
+from tasks.declarative import (
+    ORACLE_LOCATORS, RESETS, OracleStep, register_getter, register_setup_step,
+)
+
+__all__ = ["desktop_of", "home_of", "expand"]
+
+DESKTOP = EnvKind.desktop
+# Which program opens a file, by suffix (OSWorld's VM uses the desktop's defaults).
+OPENERS = {
+    ".txt": ["mousepad"], ".md": ["mousepad"], ".py": ["mousepad"], ".json": ["mousepad"],
+    ".csv": ["localc", "--infilter=CSV:44,34,76,1"], ".xlsx": ["localc"], ".ods": ["localc"],
+    ".xls": ["localc"],
+}
+
+
+def desktop_of(env: Env) -> Any:
+    if env.kind is not EnvKind.desktop:
+        raise TaskError(f"this step needs a desktop env, not {env.kind.value}")
+    return env
+
+
+def home_of(env: Env) -> Path:
+    display = desktop_of(env).display
+    return display.home if display.home is not None else Path.home()
+
+
+def expand(env: Env, path: str) -> Path:
+    """``~`` and ``~/x`` against the desktop's home; other paths as they are."""
+    if path == "~" or path.startswith("~/"):
+        return home_of(env) / path[2:]
+    return Path(path)
+
+
+def _command(env: Env, command: list[str] | str, shell: bool) -> list[str] | str:
+    if isinstance(command, str) and not shell:
+        command = shlex.split(command)  # as OSWorld's VM server does
+    if isinstance(command, list):
+        command = [str(expand(env, c)) if c.startswith("~") else c for c in command]
+    return command
+
+
+# -- setup steps ---------------------------------------------------------------------------
+
+@register_setup_step("launch", DESKTOP)
+def launch(env: Env, task_dir: Path, command: list[str] | str, shell: bool = False) -> None:
+    """Start a program on the desktop and go on (OSWorld: ``launch``)."""
+    args = _command(env, command, shell)
+    if isinstance(args, str):
+        args = ["sh", "-c", args]
+    desktop_of(env).display.launch(args, cwd=home_of(env), log=Path(args[0]).name)
+
+
+@register_setup_step("open", DESKTOP)
+def open_(env: Env, task_dir: Path, path: str) -> None:
+    """Open a file in its application, or a folder in the file manager."""
+    target = expand(env, path)
+    if target.is_dir():
+        opener = ["pcmanfm"]
+    else:
+        opener = OPENERS.get(target.suffix.lower(), ["xdg-open"])
+    desktop_of(env).display.launch([*opener, str(target)], cwd=home_of(env), log=opener[0])
+
+
+@register_setup_step("execute", DESKTOP)
+@register_setup_step("command", DESKTOP)
+def execute(env: Env, task_dir: Path, command: list[str] | str, shell: bool = False,
+            stdout: str | None = None, stderr: str | None = None, until: Any = None,
+            timeout: float = 120.0) -> None:
+    """Run a command and wait for it; a failure is the task's (setup must be reliable)."""
+    result = desktop_of(env).display.run(_command(env, command, shell), shell=shell,
+                                         timeout=timeout, cwd=task_dir)
+    if result.returncode != 0:
+        raise TaskError(f"setup command {command!r} failed ({result.returncode}): "
+                        f"{result.stderr.strip()[-300:]}")
+
+
+@register_setup_step("activate_window", DESKTOP)
+def activate_window(env: Env, task_dir: Path, window_name: str, strict: bool = False,
+                    by_class: bool = False, timeout: float = 60.0) -> None:
+    """Wait for the window to appear, then raise and focus it (OSWorld: ``activate_window``)."""
+    window = find_window(env, window_name, strict=strict, by_class=by_class, timeout=timeout)
+    display = desktop_of(env).display
+    display.run(["xdotool", "windowactivate", "--sync", window], timeout=15)
+    env.settle()
+
+
+@register_setup_step("copy_task_file", DESKTOP)
+def copy_task_file(env: Env, task_dir: Path, source: str, path: str) -> None:
+    """Put a file from the task folder on the desktop (OSWorld downloads it instead)."""
+    target = expand(env, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(task_dir / source, target)
+
+
+def find_window(env: Env, name: str, *, strict: bool = False, by_class: bool = False,
+                timeout: float = 60.0) -> str:
+    """The id of the newest visible window whose title (or class) matches ``name``."""
+    pattern = f"^{_regex_escape(name)}$" if strict else _regex_escape(name)
+    how = "--class" if by_class else "--name"
+    display = desktop_of(env).display
+    deadline = time.monotonic() + timeout
+    while True:
+        found = display.run(["xdotool", "search", "--onlyvisible", how, pattern], timeout=15)
+        windows = found.stdout.split()
+        if windows:
+            return windows[-1]
+        if time.monotonic() > deadline:
+            raise TaskError(f"no window {'of class' if by_class else 'named'} {name!r} appeared "
+                            f"within {timeout:g} s")
+        time.sleep(0.2)
+
+
+def _regex_escape(text: str) -> str:
+    return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
+
+
+# -- getters ---------------------------------------------------------------------------------
+
+@register_getter("vm_file", DESKTOP)
+def vm_file(env: Env, trajectory: Any, task_dir: Path, path: str, dest: str | None = None,
+            multi: bool = False, gives: list[int] | None = None, **_: Any) -> Any:
+    """The file's path on this desktop, or None when it does not exist (OSWorld's meaning)."""
+    if multi:
+        paths = [expand(env, p) for p in path]
+        found = [str(p) if p.is_file() else None for p in paths]
+        return [found[i] for i in gives] if gives else found
+    target = expand(env, path)
+    return str(target) if target.is_file() else None
+
+
+@register_getter("vm_command_line", DESKTOP)
+def vm_command_line(env: Env, trajectory: Any, task_dir: Path, command: list[str] | str,
+                    shell: bool = False, **_: Any) -> str:
+    """What a command prints on stdout, run on the desktop in its home."""
+    return _run(env, command, shell).stdout
+
+
+@register_getter("vm_command_error", DESKTOP)
+def vm_command_error(env: Env, trajectory: Any, task_dir: Path, command: list[str] | str,
+                     shell: bool = False, **_: Any) -> str:
+    return _run(env, command, shell).stderr
+
+
+@register_getter("task_file", DESKTOP)
+def task_file(env: Env, trajectory: Any, task_dir: Path, path: str, **_: Any) -> str:
+    target = task_dir / path
+    if not target.is_file():
+        raise TaskError(f"{target}: the task's expected file does not exist")
+    return str(target)
+
+
+def _run(env: Env, command: list[str] | str, shell: bool) -> Any:
+    return desktop_of(env).display.run(_command(env, command, shell), shell=shell, timeout=60)
+
+
+# -- reset and the oracle locator --------------------------------------------------------------
+
+def reset(env: Env) -> None:
+    """Close the last task's apps and empty the home folder (managed displays only: a
+    user's own desktop and files are never touched)."""
+    display = desktop_of(env).display
+    if not display.managed:
+        return
+    display.close_apps()
+    home = home_of(env)
+    for entry in home.iterdir():
+        if entry.name.startswith("."):
+            continue  # app profiles (LibreOffice's takes seconds to create)
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    _seed_profiles(home)
+    env.settle()
+
+
+def _seed_profiles(home: Path) -> None:
+    """LibreOffice without its first-start dialogs (tip of the day, what's new)."""
+    profile = home / ".config" / "libreoffice" / "4" / "user" / "registrymodifications.xcu"
+    if profile.exists():
+        return
+    profile.parent.mkdir(parents=True, exist_ok=True)
+    items = [
+        ("/org.openoffice.Office.Common/Misc", "ShowTipOfTheDay", "boolean", "false"),
+        ("/org.openoffice.Office.Common/Misc", "FirstRun", "boolean", "false"),
+        ("/org.openoffice.Setup/Office", "ooSetupInstCompleted", "boolean", "true"),
+        ("/org.openoffice.Setup/Product", "ooSetupLastVersion", "string", "99.0"),
+        ("/org.openoffice.Office.Common/Save/Document", "WarnAlienFormat", "boolean", "false"),
+        ("/org.openoffice.Office.Recovery/RecoveryInfo", "Enabled", "boolean", "false"),
+    ]
+    lines = "\n".join(f'<item oor:path="{p}"><prop oor:name="{n}" oor:op="fuse"><value>{v}</value>'
+                      f"</prop></item>" for p, n, _, v in items)
+    profile.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<oor:items '
+                       'xmlns:oor="http://openoffice.org/2001/registry" '
+                       'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+                       'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+                       f"{lines}\n</oor:items>\n", encoding="utf-8")
+
+
+def _locate(env: Env, step: OracleStep) -> Point:
+    """An oracle click on a desktop: the centre of the window named by ``selector``."""
+    if not step.selector:
+        raise TaskError("a desktop oracle click needs a 'selector' (a window title)")
+    window = find_window(env, step.selector, timeout=30)
+    geometry = desktop_of(env).display.run(["xdotool", "getwindowgeometry", "--shell", window],
+                                           timeout=15).stdout
+    values = dict(line.split("=", 1) for line in geometry.split() if "=" in line)
+    monitor = desktop_of(env).monitor
+    x = int(values["X"]) + int(values["WIDTH"]) // 2 - monitor.left
+    y = int(values["Y"]) + int(values["HEIGHT"]) // 2 - monitor.top
+    return Point(x=max(0, x), y=max(0, y))
+
+
+ORACLE_LOCATORS[EnvKind.desktop] = _locate
+RESETS[EnvKind.desktop] = reset
