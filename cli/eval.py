@@ -12,6 +12,11 @@ from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOp
                      app, refuse_model_and_endpoint)
 
 
+class ExecutorChoice(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class PolicyChoice(str, Enum):
     qwen = "qwen"
     oracle = "oracle"
@@ -25,12 +30,15 @@ def eval_(
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 of every task.")] = 1,
     policy: Annotated[PolicyChoice, typer.Option("--policy", help="qwen (the model), oracle (the tasks' own solvers) or random (a baseline).")] = PolicyChoice.qwen,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes, each with its own env.")] = 1,
+    executor: Annotated[ExecutorChoice, typer.Option("--executor", help="local (worker processes here) or ray (actors on a Ray cluster; pip install 'qvl-agent[ray]').")] = ExecutorChoice.local,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: the cluster to join (auto, HOST:PORT, ray://HOST:10001); default: start a local Ray.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/eval-<suite>-<time>).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Finish the run in --out: run only what has no result yet.")] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per instance before its worker is killed.")] = 600.0,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Override each task's step budget.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="Android suites: adb serial, or 'sim' for the built-in virtual phone.")] = None,
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser suites: Chromium/Chrome binary (default: found).")] = None,
+    display: Annotated[Optional[str], typer.Option("--display", help="Desktop suites: 'virtual[:WxH]' (each worker its own Xvfb) or ':N'.")] = None,
     model: ModelOpt = None,
     endpoint: EndpointOpt = None,
     served_model: ServedModelOpt = None,
@@ -45,9 +53,13 @@ def eval_(
     refuse_model_and_endpoint(model, endpoint)
     if resume and out is None:
         raise typer.BadParameter("--resume needs the --out of the run to finish")
-    env_options = {k: v for k, v in {"device": device, "browser_path": browser_path}.items() if v}
+    if ray_address and executor is not ExecutorChoice.ray:
+        raise typer.BadParameter("--ray-address needs --executor ray")
+    env_options = {k: v for k, v in {"device": device, "browser_path": browser_path,
+                                     "display": display}.items() if v}
     code = run_eval_command(dict(
         suite=suite, tasks=tasks, seeds=seeds, workers=workers, resume=resume,
+        executor=executor.value, ray_address=ray_address,
         time_limit_s=time_limit, max_steps=max_steps, env_options=env_options, out=out,
         policy=dict(kind=policy.value, model=dict(
             model=model, endpoint=endpoint, served_model=served_model, min_pixels=min_pixels,

@@ -29,11 +29,19 @@ def run_eval_command(values: dict[str, Any]) -> int:
     planned = len(plan(config, suite))
     if suite.check_options:
         suite.check_options(config.env_options, config.workers)
+    if config.executor == "ray":
+        from eval.ray_executor import require_ray
+
+        require_ray()  # Ray is an optional extra: say so before anything starts
     if config.policy.kind == "qwen":
         config.policy.model.preflight()  # before any worker starts: a missing model is one line
     console = Console(stderr=True, highlight=False)
+    where = "" if config.executor == "local" else \
+        f" on Ray ({config.ray_address or 'a local Ray for this run'})"
     console.print(f"eval: suite {suite.name} ({suite.env_kind.value}), policy {config.policy.kind}, "
-                  f"{planned} instances, {config.workers} worker(s) -> {config.out}")
+                  f"{planned} instances, {config.workers} worker(s){where} -> {config.out}")
+    if (skipped := suite.runnable(config.env_options)[1]) is not None:
+        console.print(f"eval: {skipped}")
     interrupted = False
     try:
         with EvalView(console) as view:

@@ -34,6 +34,11 @@ class EvalConfig(BaseModel):
     seeds: int = Field(1, ge=1, le=10_000)
     policy: PolicySpec = Field(default_factory=PolicySpec)
     workers: int = Field(1, ge=1, le=64)
+    executor: Literal["local", "ray"] = Field(
+        "local", description="local: worker processes on this machine; ray: actors on a Ray cluster")
+    ray_address: str | None = Field(
+        None, description="a Ray cluster to join (auto, host:port, ray://host:10001); "
+                          "none starts a local Ray for the run")
     out: Path
     resume: bool = False
     time_limit_s: float = Field(600.0, gt=0, description="per instance; the worker is killed after it")

@@ -1,17 +1,14 @@
-"""``run_eval``: a suite x seeds over N worker processes, with time limits and resume.
+"""``run_eval``: a suite x seeds over N workers, with time limits and resume.
 
 The parent hands out one instance at a time to idle workers, watches them, and is the only
 writer of ``results.jsonl``. A worker that crashes or passes the per-instance time limit is
 killed and replaced; its instance is recorded as an error with the reason, and the run
-goes on. ``--resume`` skips every instance that already has a line.
+goes on. ``--resume`` skips every instance that already has a line. Workers are processes
+on this machine or actors on a Ray cluster (``eval.executor``); everything else is shared.
 """
 
 from __future__ import annotations
 
-import json
-import multiprocessing as mp
-import os
-import queue
 import re
 import time
 from collections import deque
@@ -19,11 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from typing_extensions import assert_never
+
 from agent.trajectory import RunMeta, now_iso
 from envs.errors import ConfigError
 from eval.config import EvalConfig, InstanceResult, instance_id
+from eval.executor import Event, Executor, Finished, LocalExecutor, Lost, Started
 from eval.results import ResultsFile
-from eval.worker import run_dir_name, worker_main
+from eval.worker import run_dir_name
 from tasks.registry import Suite, get_suite
 
 __all__ = ["plan", "run_eval", "EvalProgress"]
@@ -38,22 +38,13 @@ def plan(config: EvalConfig, suite: Suite) -> list[tuple[str, int]]:
     except re.error as exc:
         raise ConfigError(f"--tasks {config.tasks!r} is not a valid regular expression: {exc}") from None
     tasks = [t for t in suite.tasks if pattern is None or pattern.search(t.id)]
+    tasks, _ = suite.runnable(config.env_options, tasks)   # e.g. a real phone: no sim-only task
     if config.policy.kind == "oracle":
         tasks = [t for t in tasks if t.has_oracle()]
     if not tasks:
         what = "with an oracle " if config.policy.kind == "oracle" else ""
         raise ConfigError(f"no task {what}in suite {suite.name!r} matches {config.tasks!r}")
     return [(t.id, seed) for seed in range(config.seeds) for t in tasks]
-
-
-@dataclass
-class _Worker:
-    index: int
-    process: Any
-    inbox: Any
-    pid: int | None = None
-    busy: tuple[str, int] | None = None
-    since: float = 0.0
 
 
 @dataclass
@@ -87,14 +78,22 @@ def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> list[I
         progress("start", None, state)
     try:
         if todo:
-            _Pool(config, results, state, progress).run(todo)
+            _Scheduler(config, results, state, progress, _executor(config)).run(todo)
     finally:
         results.close()
     return [results.results[instance_id(*i)] for i in instances if instance_id(*i) in results.results]
 
 
+def _executor(config: EvalConfig) -> Executor:
+    if config.executor == "ray":
+        from eval.ray_executor import RayExecutor  # Ray is an optional extra
+
+        return RayExecutor(config)
+    return LocalExecutor(config)
+
+
 # What may change between a run and its --resume: how it runs, not what it measures.
-_MAY_CHANGE = {"resume", "workers", "time_limit_s", "out"}
+_MAY_CHANGE = {"resume", "workers", "time_limit_s", "out", "executor", "ray_address"}
 
 
 def _write_config(config: EvalConfig) -> None:
@@ -129,140 +128,81 @@ def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-class _Pool:
+class _Scheduler:
+    """Hands instances to an executor's idle slots, enforces the time limit, records results.
+
+    Shared by every executor: only where a slot runs differs (see ``eval.executor``).
+    """
+
     def __init__(self, config: EvalConfig, results: ResultsFile, state: RunState,
-                 progress: EvalProgress | None) -> None:
+                 progress: EvalProgress | None, executor: Executor) -> None:
         self.config = config
         self.results = results
         self.state = state
         self.progress = progress
-        self.ctx = mp.get_context("spawn")
-        self.outbox = self.ctx.Queue()
-        self.config_json = config.model_dump_json()
-        self.workers: list[_Worker] = []
-
-    def _spawn(self, index: int) -> _Worker:
-        inbox = self.ctx.Queue()
-        process = self.ctx.Process(target=worker_main, name=f"qvl-eval-{index}", daemon=True,
-                                   args=(self.config_json, index, inbox, self.outbox, os.getpid()))
-        process.start()
-        return _Worker(index=index, process=process, inbox=inbox, pid=process.pid)
-
-    def _write_pids(self) -> None:
-        pids = {w.index: w.process.pid for w in self.workers if w.process.pid}
-        (self.config.out / "workers.json").write_text(json.dumps(pids) + "\n", encoding="utf-8")
+        self.executor = executor
+        self.busy: dict[int, tuple[tuple[str, int], float]] = {}  # slot -> (instance, since)
 
     def run(self, todo: deque[tuple[str, int]]) -> None:
-        count = min(self.config.workers, len(todo))
-        self.workers = [self._spawn(index) for index in range(count)]
-        self._write_pids()
         try:
-            while todo or any(w.busy for w in self.workers):
-                for worker in self.workers:
-                    if worker.busy is None and todo:
-                        worker.busy = todo.popleft()
-                        worker.since = time.monotonic()
-                        worker.inbox.put(worker.busy)
-                        self.state.running[worker.index] = instance_id(*worker.busy)
-                self._receive()
+            self.executor.start(min(self.config.workers, len(todo)))
+            while todo or self.busy:
+                for slot in self.executor.idle():
+                    if not todo:
+                        break
+                    instance = todo.popleft()
+                    self.executor.submit(slot, instance)
+                    self.busy[slot] = (instance, time.monotonic())
+                    self.state.running[slot] = instance_id(*instance)
+                self._handle(self.executor.poll(0.2))
                 self._watch()
         finally:
-            self._shutdown()
+            self.executor.close()
 
-    def _receive(self) -> None:
-        """Handle every message waiting (the first wait is short), so a result that is
-        already in the queue is never mistaken for a timeout by ``_watch``."""
-        timeout: float | None = 0.2
-        while True:
-            try:
-                message = self.outbox.get(timeout=timeout) if timeout else self.outbox.get_nowait()
-            except queue.Empty:
-                return
-            timeout = None
-            self._handle(message)
-
-    def _handle(self, message: tuple[str, int, str, int]) -> None:
-        kind, index, payload, _pid = message
-        worker = self.workers[index]
-        if kind == "started":
-            worker.since = time.monotonic()
-            return
-        result = InstanceResult.model_validate_json(payload)
-        if worker.busy is None or instance_id(*worker.busy) != result.instance:
-            return  # a late answer from an instance already recorded as timed out
-        worker.busy = None
-        self._record(worker, result)
+    def _handle(self, events: list[Event]) -> None:
+        for event in events:
+            match event:
+                case Started(slot=slot):
+                    if slot in self.busy:
+                        self.busy[slot] = (self.busy[slot][0], time.monotonic())
+                case Finished(slot=slot, result=result):
+                    self.busy.pop(slot, None)
+                    self._record(slot, result)
+                case Lost(slot=slot, reason=reason):
+                    self._fail(slot, "crashed", reason)
+                case _:
+                    assert_never(event)
 
     def _watch(self) -> None:
-        for worker in list(self.workers):
-            if worker.busy is None:
-                if not worker.process.is_alive():
-                    self._replace(worker)
+        for slot in [s for s, (_, since) in self.busy.items()
+                     if time.monotonic() - since > self.config.time_limit_s]:
+            self._handle(self.executor.poll(0))  # one last look: its result may be in already
+            if slot not in self.busy:
                 continue
-            elapsed = time.monotonic() - worker.since
-            alive = worker.process.is_alive()
-            if alive and elapsed <= self.config.time_limit_s:
-                continue
-            self._receive()  # one last look: its result may be in the queue already
-            if worker.busy is None:
-                if not alive:
-                    self._replace(worker)
-                continue
-            if not alive:
-                code = worker.process.exitcode
-                reason = f"the worker died (exit code {code})" if code and code > 0 else \
-                    f"the worker was killed (signal {-code if code else '?'})"
-                self._fail(worker, "crashed", reason, elapsed)
-                self._replace(worker)
-            else:
-                worker.process.kill()
-                worker.process.join(5)
-                self._fail(worker, "timeout", f"no result within the time limit of "
-                           f"{self.config.time_limit_s:g} s; the worker was killed", elapsed)
-                self._replace(worker)
+            self.executor.kill(slot)
+            self._fail(slot, "timeout", f"no result within the time limit of "
+                       f"{self.config.time_limit_s:g} s; the worker was killed")
 
-    def _replace(self, worker: _Worker) -> None:
-        worker.process.join(1)
-        self.state.running.pop(worker.index, None)
-        self.workers[worker.index] = self._spawn(worker.index)
-        self._write_pids()
-
-    def _fail(self, worker: _Worker, status: str, reason: str, elapsed: float) -> None:
-        assert worker.busy is not None
-        task_id, seed = worker.busy
-        worker.busy = None
+    def _fail(self, slot: int, status: str, reason: str) -> None:
+        (task_id, seed), since = self.busy.pop(slot)
         suite = get_suite(self.config.suite)
         run_dir = self.config.out / "runs" / run_dir_name(task_id, seed)
         report = _close_cut_run(run_dir, reason)
         result = InstanceResult(
             instance=instance_id(task_id, seed), task=task_id, family=suite.task(task_id).family,
-            seed=seed, outcome="error", status=status, message=reason, duration_s=elapsed,
-            worker=worker.index, finished_at=now_iso(),
+            seed=seed, outcome="error", status=status, message=reason,
+            duration_s=time.monotonic() - since, worker=slot, finished_at=now_iso(),
             report=str(report.relative_to(self.config.out)) if report else None)
-        self._record(worker, result)
+        self._record(slot, result)
 
-    def _record(self, worker: _Worker, result: InstanceResult) -> None:
+    def _record(self, slot: int, result: InstanceResult) -> None:
         self.results.add(result)
-        self.state.running.pop(worker.index, None)
+        self.state.running.pop(slot, None)
         self.state.done += 1
         self.state.successes += result.outcome == "success"
         self.state.errors += result.outcome == "error"
         if self.progress:
             self.progress("result", result, self.state)
-
-    def _shutdown(self) -> None:
-        for worker in self.workers:
-            if worker.process.is_alive():
-                try:
-                    worker.inbox.put(None)
-                except (OSError, ValueError):
-                    pass
-        deadline = time.monotonic() + 10
-        for worker in self.workers:
-            worker.process.join(max(0.1, deadline - time.monotonic()))
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join(2)
 
 
 def _close_cut_run(run_dir: Any, reason: str) -> Any:

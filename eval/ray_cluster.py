@@ -1,0 +1,80 @@
+"""A one-machine Ray cluster on loopback, for tests, benchmarks and trying ``--executor ray``.
+
+``ray start --head`` advertises the machine's network address by default; here every part of
+it listens on 127.0.0.1 (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` together with
+``--node-ip-address 127.0.0.1``), without a dashboard, with a small object store. The head
+runs in its own process group with ``--block``, so stopping it stops exactly this cluster and
+never another one on the machine (unlike ``ray stop``, which stops every Ray of the user).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from envs.errors import ConfigError
+
+__all__ = ["loopback_head", "LOOPBACK_ENV"]
+
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+@contextmanager
+def loopback_head(num_cpus: int = 2, object_store_bytes: int = 200_000_000,
+                  start_timeout_s: float = 120) -> Iterator[str]:
+    """Start a head node on 127.0.0.1; yield its address (``127.0.0.1:PORT``); stop it."""
+    ray = Path(sys.executable).with_name("ray")
+    if not ray.exists():
+        raise ConfigError(f"no `ray` command next to {sys.executable}: pip install 'qvl-agent[ray]'")
+    # Short, because Ray's Unix socket paths live under it and must fit in 107 bytes.
+    temp = Path(tempfile.mkdtemp(prefix="qvlray-", dir="/tmp"))
+    log = open(temp / "head.log", "wb")  # noqa: SIM115 - closed below, after the head stops
+    process = subprocess.Popen(
+        [str(ray), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", "0",
+         f"--num-cpus={num_cpus}", "--include-dashboard=false",
+         f"--object-store-memory={object_store_bytes}", f"--temp-dir={temp}", "--disable-usage-stats"],
+        env={**os.environ, **LOOPBACK_ENV}, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    try:
+        address_file = temp / "ray_current_cluster"
+        deadline = time.monotonic() + start_timeout_s
+        while not (address_file.is_file() and address_file.read_text().strip()):
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = (temp / "head.log").read_text(errors="replace")[-2000:]
+                raise ConfigError(f"the Ray head did not start: {tail}")
+            time.sleep(0.2)
+        yield address_file.read_text().strip()
+    finally:
+        _stop_group(process)
+        log.close()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the head's group (``ray start --block`` then stops its own processes), then
+    SIGKILL to whatever is left of that group."""
+    for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone; its group may still hold Ray's own processes for a moment.
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)

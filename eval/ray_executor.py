@@ -1,0 +1,249 @@
+"""``--executor ray``: the evaluation's workers as Ray actors, anywhere on a Ray cluster.
+
+Each slot is one actor that owns one env and runs the same ``InstanceRunner`` as a local
+worker process, instance after instance. Why actors and not a Ray task per instance: an env
+costs more to start than an instance takes (measured on this project's MiniWoB suite: about
+1.3 s to start Chromium and serve the pages, about 0.7 s per oracle instance), and a phone
+or a desktop costs more still. The driver (this process) schedules, enforces the time limit
+and is the only writer of ``results.jsonl``, exactly as with the local pool.
+
+- Time limit: Ray refuses ``ray.cancel(force=True)`` for an actor's method, so the actor is
+  killed (``ray.kill``) and replaced, as the local pool kills its worker process.
+- A worker process or node that dies makes its instance an error row (status ``crashed``,
+  the message says what Ray reported); it is not retried: a process that dies can be the
+  agent's doing (a page that eats the memory) as well as the machine's, and ``--resume``
+  keeps error rows. The rest of the run goes on with a new actor in that slot.
+- Files: every actor writes its instance's trajectory, screenshots and report straight into
+  ``--out``, which must therefore be a path every node sees (one machine, or a shared mount
+  such as NFS at the same path on every node). Each actor checks this when it starts.
+- Resources: each actor asks for what its env needs (see ``actor_options``); ``--model``
+  asks for a GPU per actor, ``--endpoint`` none (the server batches everyone's requests).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from envs.base import EnvKind
+from envs.errors import ConfigError, EvalError
+from eval.config import EvalConfig, InstanceResult, instance_id
+from eval.executor import Event, Finished, Lost, write_worker_pids
+from eval.worker import InstanceRunner
+from tasks.registry import Suite, get_suite
+
+__all__ = ["RayExecutor", "actor_options", "require_ray"]
+
+GIB = 1024**3
+# Logical memory each env asks for, so a cluster does not pack more envs on a node than it holds.
+_MEMORY = {EnvKind.browser: 1 * GIB, EnvKind.desktop: 1 * GIB, EnvKind.android: GIB // 2}
+# Actors that die as they start, in a row, before the run gives up (a node without
+# qvl-agent installed, a broken env): better one clear error than replacing them for ever.
+_MAX_FAILED_STARTS = 3
+
+
+def require_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--executor ray needs Ray: pip install 'qvl-agent[ray]' "
+                          "(or use --executor local)") from None
+    return ray
+
+
+def actor_options(config: EvalConfig, suite: Suite) -> dict[str, Any]:
+    """What one worker asks the cluster for: a CPU and its env's memory; a GPU for local
+    weights; the custom resource ``android_device`` for a real phone (start the node a phone
+    is plugged into with ``ray start --resources '{"android_device": 1}'``)."""
+    options: dict[str, Any] = {"num_cpus": 1, "memory": _MEMORY[suite.env_kind]}
+    model = config.policy.model
+    if config.policy.kind == "qwen" and not model.endpoint and model.torch_device != "cpu":
+        options["num_gpus"] = 1
+    device = str(config.env_options.get("device") or "")
+    if suite.env_kind is EnvKind.android and not device.startswith("sim"):
+        options["resources"] = {"android_device": 1}
+    return options
+
+
+class _InstanceActor:
+    """One slot on the cluster: an ``InstanceRunner`` with its env, kept between instances."""
+
+    def __init__(self, config_json: str, slot: int) -> None:
+        self.runner = InstanceRunner(EvalConfig.model_validate_json(config_json), slot)
+
+    def prepare(self) -> dict[str, Any]:
+        # The driver wrote eval.json into --out before any actor started: if this node does
+        # not see it, results written here would never reach the run directory.
+        sees_out = (self.runner.config.out / "eval.json").is_file()
+        if sees_out:
+            self.runner.prepare()
+        return {"pid": os.getpid(), "node": socket.gethostname(), "sees_out": sees_out}
+
+    def run(self, task_id: str, seed: int) -> str:
+        return self.runner.run(task_id, seed).model_dump_json()
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+def _absolute(config: EvalConfig) -> EvalConfig:
+    """Paths as every actor must read them: a Ray worker does not run in the driver's folder."""
+    suite = Path(config.suite)
+    update: dict[str, Any] = {"out": config.out.resolve()}
+    if suite.is_dir():
+        update["suite"] = str(suite.resolve())
+    return config.model_copy(update=update)
+
+
+def _reason(exc: BaseException) -> str:
+    """Ray's long message as one line: what died, and the detail Ray gives for it."""
+    text = str(exc)
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    detail = ""
+    for marker in ("Worker exit detail:", "The actor is dead because"):
+        if marker in text:
+            detail = text.split(marker, 1)[1].strip().split(". ")[0].strip().rstrip(".")
+            break
+    return f"the Ray worker died: {first.rstrip('.')}" + (f" ({detail})" if detail else "")
+
+
+class RayExecutor:
+    """One Ray actor per slot. Joins ``--ray-address`` or starts a local Ray for the run."""
+
+    def __init__(self, config: EvalConfig) -> None:
+        self.ray = require_ray()
+        self.config = _absolute(config)
+        self.config_json = self.config.model_dump_json()
+        self.options = actor_options(self.config, get_suite(config.suite))
+        where = config.ray_address or "a local Ray started for this run"
+        self.description = f"Ray actors on {where}"
+        self.started = False
+        self.owns_ray = False  # connected by us, so ours to disconnect
+        self.actors: dict[int, Any] = {}
+        self.ready: set[int] = set()
+        self.busy: dict[int, str] = {}
+        self.pending: dict[Any, tuple[int, str]] = {}  # object ref -> (slot, "prepare" | "run")
+        self.pids: dict[int, int] = {}
+        self.failed_starts = 0
+
+    def _connect(self) -> None:
+        ray, address = self.ray, self.config.ray_address
+        if ray.is_initialized():
+            return  # joined already by the caller (a notebook, a benchmark): theirs to close
+        common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING,
+                                  "configure_logging": True}
+        try:
+            if address is None:
+                # Loopback only, no dashboard, a small object store: results are a few KB each.
+                ray.init(_node_ip_address="127.0.0.1", include_dashboard=False,
+                         object_store_memory=200_000_000, **common)
+            elif address.split(":")[0] in ("127.0.0.1", "localhost"):
+                ray.init(address=address, _node_ip_address="127.0.0.1", **common)
+            else:
+                ray.init(address=address, **common)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ConfigError(f"cannot join the Ray cluster at {address}: {exc}; start one with "
+                              "`ray start --head` or check --ray-address") from None
+        self.owns_ray = True
+
+    def start(self, slots: int) -> None:
+        self._connect()
+        self.started = True
+        self.actor_class = self.ray.remote(_InstanceActor)
+        for slot in range(slots):
+            self._spawn(slot)
+
+    def _spawn(self, slot: int) -> None:
+        actor = self.actor_class.options(**self.options).remote(self.config_json, slot)
+        self.actors[slot] = actor
+        self.pending[actor.prepare.remote()] = (slot, "prepare")
+
+    def idle(self) -> list[int]:
+        return sorted(s for s in self.ready if s not in self.busy)
+
+    def submit(self, slot: int, instance: tuple[str, int]) -> None:
+        self.busy[slot] = instance_id(*instance)
+        self.pending[self.actors[slot].run.remote(*instance)] = (slot, "run")
+
+    def poll(self, timeout: float) -> list[Event]:
+        if not self.pending:
+            time.sleep(timeout)
+            return []
+        refs = list(self.pending)
+        ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready:
+            ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        events: list[Event] = []
+        for ref in ready:
+            if ref not in self.pending:
+                continue  # its actor died earlier in this loop and was replaced
+            slot, kind = self.pending.pop(ref)
+            try:
+                value = self.ray.get(ref)
+            except self.ray.exceptions.RayError as exc:
+                events += self._died(slot, kind, exc)
+                continue
+            if kind == "prepare":
+                self._ready(slot, value)
+            else:
+                self.busy.pop(slot, None)
+                events.append(Finished(slot, InstanceResult.model_validate_json(value)))
+        return events
+
+    def _ready(self, slot: int, info: dict[str, Any]) -> None:
+        if not info["sees_out"]:
+            raise ConfigError(f"--out {self.config.out} is not on node {info['node']}: with Ray every "
+                              "node must see the run directory at the same path (shared storage)")
+        self.failed_starts = 0
+        self.ready.add(slot)
+        self.pids[slot] = info["pid"]
+        write_worker_pids(self.config.out, self.pids)
+
+    def _died(self, slot: int, kind: str, exc: BaseException) -> list[Event]:
+        reason = _reason(exc)
+        if kind == "prepare":
+            self.failed_starts += 1
+            if self.failed_starts >= _MAX_FAILED_STARTS:
+                raise EvalError(f"Ray workers die as they start ({reason}); is qvl-agent installed "
+                                "on every node, and does its env start there?")
+        lost = [Lost(slot, reason)] if slot in self.busy else []
+        self._replace(slot)
+        return lost
+
+    def kill(self, slot: int) -> None:
+        self._replace(slot)
+
+    def _replace(self, slot: int) -> None:
+        self._forget(slot)
+        self._spawn(slot)
+
+    def _forget(self, slot: int) -> None:
+        """Kill the slot's actor (if it still lives) and drop everything it owed us."""
+        actor = self.actors.pop(slot, None)
+        if actor is not None:
+            try:
+                self.ray.kill(actor, no_restart=True)
+            except Exception:  # noqa: BLE001 - gone already; nothing to stop
+                pass
+        for ref in [r for r, (s, _) in self.pending.items() if s == slot]:
+            del self.pending[ref]
+        self.busy.pop(slot, None)
+        self.ready.discard(slot)
+
+    def close(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        # Idle actors close their envs; busy ones (Ctrl-C, an error) are stopped at once.
+        closing = [self.actors[s].close.remote() for s in self.idle()]
+        if closing:
+            self.ray.wait(closing, num_returns=len(closing), timeout=10)
+        for slot in list(self.actors):
+            self._forget(slot)
+        if self.owns_ray:
+            self.ray.shutdown()
+            self.owns_ray = False
