@@ -1,11 +1,9 @@
 """BrowserEnv on Debian's Chromium: every action, checked by what the page received."""
 
-import io
 import os
+import time
 
 import pytest
-from PIL import Image, ImageChops
-
 from envs.actions import (
     Click, Drag, KeyPress, LongPress, MoveTo, Point, Scroll, Swipe, SystemButton, TypeText, Wait,
 )
@@ -67,17 +65,26 @@ def test_buttons_and_double_click(page, pages, action, event, check):
     assert {k: got[k] for k in check} == check
 
 
+def seen(env, *types):
+    """What the page's own listeners received so far, in order (recorded synchronously)."""
+    return [e for e in env.page.evaluate("window.seen") if e["type"] in types]
+
+
 def test_click_without_coordinates_uses_the_pointer(page, pages):
     page.execute(MoveTo(at=Point(x=880, y=425)))
-    assert pages.of_type("click", wait=0.5) == []  # moving is not clicking
+    # Input events are handled before the action returns, so nothing can arrive later.
+    assert seen(page, "click", "mousedown", "mouseup") == []  # moving is not clicking
+    move = seen(page, "mousemove")[-1]
+    assert (move["target"], move["x"], move["y"]) == ("other", 880, 425)
     page.execute(Click())
-    click, = pages.of_type("click")
-    assert click["target"] == "other"
+    assert [(e["type"], e["target"], e["x"], e["y"]) for e in seen(page, "click", "mousedown", "mouseup")] == \
+        [(kind, "other", 880, 425) for kind in ("mousedown", "mouseup", "click")]
 
 
 def test_typing_unicode_and_key_chords(page, pages):
     page.execute(Click(at=Point(x=250, y=120)))
     page.execute(TypeText(text="héllo wörld ✓ 日本"))
+    assert page.page.eval_on_selector("#name", "e => e.value") == "héllo wörld ✓ 日本"
     page.execute(KeyPress(keys=["ctrl", "a"]))
     page.execute(TypeText(text="Ada Lovelace"))
     page.execute(KeyPress(keys=["Return"]))
@@ -100,7 +107,7 @@ def test_scroll_follows_qwen_sign_and_position(page, pages):
     page.execute(Scroll(dy=300, at=Point(x=640, y=300)))
     wheel, = pages.of_type("wheel")
     assert wheel["dy"] == 300 and (wheel["x"], wheel["y"]) == (640, 300)
-    assert page.page.evaluate("window.scrollY") > 0
+    assert page.page.evaluate("window.scrollY") == 300  # applied in full before execute returns
 
 
 def test_drag_from_the_pointer(page, pages):
@@ -110,10 +117,21 @@ def test_drag_from_the_pointer(page, pages):
     assert drop["from"] == {"x": 150, "y": 550} and (drop["x"], drop["y"]) == (400, 560)
 
 
-def test_long_press_and_wait(page, pages):
+def test_long_press_holds_the_button_down_for_its_duration(page, pages):
     page.execute(LongPress(at=Point(x=580, y=425), seconds=0.3))
-    page.execute(Wait(seconds=0.05))
-    assert pages.of_type("click")[0]["target"] == "submit"
+    down, up, click = seen(page, "mousedown", "mouseup", "click")
+    assert [(e["type"], e["target"]) for e in (down, up, click)] == \
+        [("mousedown", "submit"), ("mouseup", "submit"), ("click", "submit")]
+    # The page's own clock: the button was held at least as long as asked.
+    assert up["t"] - down["t"] >= 290
+
+
+def test_wait_waits_and_touches_nothing(page, pages):
+    before = page.page.evaluate("window.seen.length")
+    started = time.monotonic()
+    page.execute(Wait(seconds=0.3))
+    assert time.monotonic() - started >= 0.3  # a lower bound: what Wait promises
+    assert page.page.evaluate("window.seen.length") == before
 
 
 @pytest.mark.parametrize("action", [
@@ -133,10 +151,15 @@ def test_hidpi_screenshot_is_larger_than_the_css_screen(pages):
         pages.events.clear()
         env.execute(Click(at=Point(x=580, y=425)))
         assert pages.of_type("click")[0]["target"] == "submit"
+        # #box is the red square at CSS (100..200, 500..600); the screenshot has 2 pixels per CSS px.
+        red = (204, 51, 51)
+        assert obs.screenshot.getpixel((300, 1100)) == red and obs.screenshot.getpixel((300, 300)) != red
         env.execute(Scroll(dy=400, at=Point(x=640, y=300)))
-        scrolled = env.observe().screenshot
-        reference = Image.open(io.BytesIO(env.page.screenshot())).convert("RGB")
-        assert ImageChops.difference(scrolled, reference).getbbox() is None  # what the user sees
+        assert env.page.evaluate("window.scrollY") == 400
+        scrolled = env.observe().screenshot  # what the user sees: the square 400 CSS px higher
+        assert scrolled.size == (2560, 1440)
+        assert scrolled.getpixel((300, 300)) == red and scrolled.getpixel((300, 1100)) != red
+        assert scrolled.getpixel((202, 202)) == red and scrolled.getpixel((198, 198)) != red
 
 
 def test_allowed_domains_block_other_hosts(pages):
