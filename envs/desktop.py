@@ -216,14 +216,27 @@ class DesktopEnv(EnvBase):
         return name
 
     def _type(self, text: str) -> None:
+        """Type ``text``: a newline is the Enter key (xdotool would send Linefeed, which
+        LibreOffice ignores); other text goes through ``xdotool type``."""
         xdotool = shutil.which("xdotool")
         if xdotool is None:
             raise EnvNotFoundError("typing on a desktop needs xdotool (Debian: apt install xdotool)")
-        # The text is an argument after "--", never a shell string (it is the model's).
-        result = self.display.run([xdotool, "type", "--delay", str(self.config.type_delay_ms),
-                                   "--", text], timeout=30 + len(text) * 0.2)
-        if result.returncode != 0:
-            raise EnvError(f"xdotool could not type on {self.display.name}: {result.stderr.strip()[:200]}")
+        for i, line in enumerate(text.replace("\r\n", "\n").split("\n")):
+            if i:
+                with self._acting():
+                    self._gui.press("enter")
+            for chunk in _runs(line):
+                # A character the keyboard map lacks is typed through a scratch key that
+                # xdotool maps, presses and unmaps; an app must see the press before the
+                # unmapping, so those go slower (a busy machine otherwise loses them).
+                delay = self.config.type_delay_ms if chunk.isascii() else max(
+                    self.config.type_delay_ms, 60)
+                # The text is an argument after "--", never a shell string (it is the model's).
+                result = self.display.run([xdotool, "type", "--delay", str(delay), "--", chunk],
+                                          timeout=30 + len(chunk) * 0.3)
+                if result.returncode != 0:
+                    raise EnvError(f"xdotool could not type on {self.display.name}: "
+                                   f"{result.stderr.strip()[:200]}")
 
     def _grab(self) -> Image.Image:
         raw = self._raw()
@@ -312,6 +325,17 @@ def _has_keycode(name: str) -> bool:
 def _clicks(pixels: float) -> int:
     clicks = round(pixels / WHEEL_CLICK_PX)
     return clicks if clicks else (1 if pixels > 0 else -1)
+
+
+def _runs(text: str) -> list[str]:
+    """``text`` cut into runs of ASCII and of other characters."""
+    runs: list[str] = []
+    for char in text:
+        if runs and runs[-1][-1].isascii() == char.isascii():
+            runs[-1] += char
+        else:
+            runs.append(char)
+    return runs
 
 
 def _whole(m: dict[str, int]) -> Monitor:

@@ -33,8 +33,10 @@ DESKTOP = EnvKind.desktop
 # Which program opens a file, by suffix (OSWorld's VM uses the desktop's defaults).
 OPENERS = {
     ".txt": ["mousepad"], ".md": ["mousepad"], ".py": ["mousepad"], ".json": ["mousepad"],
-    ".csv": ["localc", "--infilter=CSV:44,34,76,1"], ".xlsx": ["localc"], ".ods": ["localc"],
-    ".xls": ["localc"],
+    # CSV: comma, double quotes, UTF-8, from line 1; saved back without quoting every text
+    # cell (LibreOffice's filter options), so a saved CSV is what a person expects.
+    ".csv": ["localc", "--infilter=CSV:44,34,76,1,,0,false,true,true"],
+    ".xlsx": ["localc"], ".ods": ["localc"], ".xls": ["localc"],
 }
 
 
