@@ -112,6 +112,9 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
         title = f"Step {step.index}: unusable answer ({e(step.error_kind or 'error')})"
     else:
         title = f"Step {step.index}: {e(describe(step.action))}"
+    if step.extras.get("rpa"):  # an RPA script step: say which one first
+        title = (f"Step {step.index}: {e(str(step.extras['rpa']))} &middot; "
+                 f"{e(describe(step.action)) if not step.error else 'failed'}")
     shot = _screenshot_html(step, run_dir, pointer)
     details = []
     if step.error:
@@ -137,6 +140,9 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
         rows.append(("sizes", sizes))
     if step.extras.get("url"):
         rows.append(("url", str(step.extras["url"])))
+    for key in ("task", "line", "grounder", "cache", "target", "value", "output"):
+        if step.extras.get(key) is not None:  # RPA steps
+            rows.append((key, str(step.extras[key])))
     details.append("<table>" + "".join(f"<tr><td class='label'>{e(k)}</td><td>{e(v)}</td></tr>"
                                        for k, v in rows) + "</table>")
     return (f"<section class='step' id='step-{step.index}'><h2>{title}</h2><div class='grid'>"

@@ -84,6 +84,8 @@ class RunMeta(BaseModel):
     answer: str | None = None
     message: str | None = Field(None, description="why it ended, for error and model_errors")
     steps: int = 0
+    stats: dict[str, int] | None = Field(
+        None, description="rpa runs: model_calls, locate_calls, cache_hits, cache_misses")
 
 
 class Trajectory(BaseModel):

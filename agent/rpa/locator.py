@@ -1,0 +1,132 @@
+"""``Locator``: cache first (verified), then the grounders in order; counts what it costs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from agent.rpa.cache import CachedElement, TaskCache, image_patch, patch_matches
+from agent.rpa.grounders import Grounder, Target, dom_element_at, dom_element_by_xpath
+from envs.actions import Point
+from envs.base import Env, Observation
+from envs.errors import ModelBehaviorError
+from model.backend import Generation
+
+__all__ = ["Stats", "CountingBackend", "Locator", "NotFound"]
+
+
+class Stats(BaseModel):
+    """What a run cost, for ``meta.json``."""
+
+    model_calls: int = 0
+    locate_calls: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+class NotFound(ModelBehaviorError):
+    """No grounder found the target (a step failure, not a crash)."""
+
+
+class CountingBackend:
+    """A backend that counts every request it passes on."""
+
+    def __init__(self, backend: Any, stats: Stats) -> None:
+        self._backend, self._stats = backend, stats
+        self.name = backend.name
+        self.min_pixels, self.max_pixels = backend.min_pixels, backend.max_pixels
+
+    def generate(self, messages: list, *, max_new_tokens: int = 256) -> Generation:
+        self._stats.model_calls += 1
+        return self._backend.generate(messages, max_new_tokens=max_new_tokens)
+
+
+class Locator:
+    """Finds targets on ``env``'s screen.
+
+    Args:
+        grounders: tried in order; the first that finds the target wins.
+        cache: the script's cache, or None when the script has no ``agent.cache``.
+        browser: the screen is a browser page (entries are checked by XPath and text).
+    """
+
+    def __init__(self, env: Env, grounders: list[Grounder], cache: TaskCache | None,
+                 stats: Stats, *, browser: bool, model_hint: str = "") -> None:
+        self.env, self.grounders, self.cache, self.stats = env, grounders, cache, stats
+        self.browser = browser
+        self.model_hint = model_hint
+
+    def locate(self, prompt: str, observation: Observation,
+               cacheable: bool = True) -> tuple[Target, str | None]:
+        """The target and what the cache said: ``hit``, ``miss``, ``stale`` or None (unused)."""
+        use_cache = self.cache is not None and cacheable
+        matched = self.cache.match(prompt) if use_cache else None  # type: ignore[union-attr]
+        state: str | None = None
+        if matched is not None:
+            target = self._verify(matched[1].cache, observation)  # type: ignore[arg-type]
+            if target is not None:
+                self.stats.cache_hits += 1
+                return target, "hit"
+            state = "stale"
+        elif use_cache:
+            state = "miss"
+        if use_cache:
+            self.stats.cache_misses += 1
+        target = self.find(prompt, observation)
+        if target is None:
+            tried = ", ".join(g.name for g in self.grounders)
+            raise NotFound(f"could not find {prompt!r} on the screen (tried: {tried}){self.model_hint}")
+        if use_cache:
+            element = self._element(target, observation)
+            self.cache.store(prompt, element, matched[0] if matched else None)  # type: ignore[union-attr]
+        return target, state
+
+    def find(self, prompt: str, observation: Observation) -> Target | None:
+        """The grounders alone, no cache."""
+        for grounder in self.grounders:
+            target = grounder.find(self.env, observation, prompt)
+            if target is not None:
+                return target
+        return None
+
+    def _verify(self, element: CachedElement, observation: Observation) -> Target | None:
+        screen = [observation.screen.width, observation.screen.height]
+        if element.screen != screen:
+            return None
+        stored = Point(x=element.point[0], y=element.point[1])
+        if self.browser and element.xpaths:
+            now = dom_element_by_xpath(self.env, element.xpaths[0])
+            if now is None or (now.text or "") != (element.text or ""):
+                return None
+            x1, y1, x2, y2 = now.box  # type: ignore[misc]
+            # The element may have moved with the layout; the stored point only if still on it.
+            if not (x1 <= stored.x <= x2 and y1 <= stored.y <= y2):
+                stored = now.point
+            return Target(point=stored, grounder="cache", box=now.box, xpath=now.xpath, text=now.text)
+        if element.patch:
+            x, y = self._image_xy(stored, observation)
+            if patch_matches(observation.screenshot, x, y, element.patch):
+                return Target(point=stored, grounder="cache")
+        return None
+
+    def _element(self, target: Target, observation: Observation) -> CachedElement:
+        point = [round(target.point.x, 1), round(target.point.y, 1)]
+        screen = [observation.screen.width, observation.screen.height]
+        if self.browser:
+            if target.xpath is None:  # found in pixels (ocr, qwen): remember the element there
+                under = dom_element_at(self.env, target.point)
+                if under is not None:
+                    target.xpath, target.text = under.xpath, under.text
+            if target.xpath is not None:
+                return CachedElement(point=point, screen=screen, xpaths=[target.xpath],
+                                     text=target.text or "", grounder=target.grounder)
+        x, y = self._image_xy(target.point, observation)
+        return CachedElement(point=point, screen=screen, grounder=target.grounder,
+                             patch=image_patch(observation.screenshot, x, y))
+
+    @staticmethod
+    def _image_xy(point: Point, observation: Observation) -> tuple[float, float]:
+        image = observation.screenshot
+        return (point.x * image.width / observation.screen.width,
+                point.y * image.height / observation.screen.height)

@@ -1,0 +1,217 @@
+"""``run_script``: everything ``qvl-agent rpa SCRIPT.yaml`` does, as a function.
+
+Order: read and validate the script (nothing opens before it is valid), check that the
+grounder fits the screen and that a model is given when a step needs one, open the screen,
+play the tasks, and always leave a complete run directory: the usual ``meta.json`` (with
+``stats``), ``trajectory.jsonl``, screenshots and ``report.html``, plus ``outputs.json``.
+
+A failed step fails its task; the run goes on with the next task only when that task says
+``continueOnError: true`` (Midscene's rule). The run passes when every task passed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.recorder import RunRecorder
+from agent.rpa.cache import TaskCache
+from agent.rpa.grounders import DomGrounder, Grounder, QwenGrounder, UiaGrounder
+from agent.rpa.locator import CountingBackend, Locator, Stats
+from agent.rpa.ocr import OcrGrounder, ocr_available
+from agent.rpa.player import Player, StepFailure, step_label
+from agent.rpa.script import (
+    Ai, Assert, Boolean, Number, Query, Script, String, WaitFor, load_script,
+)
+from agent.runner import ModelOptions, default_run_dir
+from agent.trajectory import RunMeta, now_iso
+from envs.base import Env, EnvKind
+from envs.errors import ConfigError
+
+__all__ = ["RpaOptions", "RpaResult", "run_script", "GrounderName"]
+
+GrounderName = Literal["qwen", "dom", "uia", "ocr", "auto"]
+_NEEDS_MODEL = (Assert, Query, Boolean, Number, String, Ai)
+_LOCATING = ("aiTap", "aiDoubleClick", "aiRightClick", "aiHover", "aiInput")
+
+
+class RpaOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    script: Path
+    variables: dict[str, str] = Field(default_factory=dict)
+    grounder: GrounderName = "auto"
+    model: ModelOptions | None = Field(None, description="None: no model; steps that need one fail")
+    out: Path | None = None
+    cache_dir: Path = Path("qvl_cache")
+    headed: bool = False
+
+
+@dataclass
+class RpaResult:
+    passed: bool
+    run_dir: Path
+    stats: Stats
+    outputs: dict[str, Any]
+    failures: list[str] = field(default_factory=list)
+    tasks: dict[str, bool] = field(default_factory=dict)
+
+
+def run_script(options: RpaOptions) -> RpaResult:
+    script = load_script(options.script, options.variables)
+    _preflight(script, options)
+    stats = Stats()
+    backend = CountingBackend(options.model.backend(), stats) if options.model else None
+    out = options.out or default_run_dir(f"rpa {options.script.stem}")
+    kind = {"web": EnvKind.browser, "android": EnvKind.android}.get(script.screen)
+    meta = RunMeta(goal=f"rpa: {options.script.name}", env=kind.value if kind else "desktop",
+                   tool=kind.tool if kind else "computer_use",
+                   model=backend.name if backend else "none", started_at=now_iso(),
+                   options={"script": str(options.script), "grounder": options.grounder,
+                            "cache": script.agent.cache.id if script.agent.cache else None})
+    cache = None
+    if script.agent.cache is not None:
+        cache = TaskCache(options.cache_dir, script.agent.cache.id, script.agent.cache.strategy)
+    outputs: dict[str, Any] = {}
+    result = RpaResult(passed=False, run_dir=out, stats=stats, outputs=outputs)
+    recorder = RunRecorder(out)
+    recorder.start(meta)
+    player: Player | None = None
+    try:
+        with _open_screen(script, options) as env:
+            grounders = _grounders(options.grounder, script, backend, stats)
+            hint = "" if backend else "; give --model or --endpoint to let Qwen2.5-VL look"
+            locator = Locator(env, grounders, cache, stats, browser=script.screen == "web",
+                              model_hint=hint)
+            player = Player(env, locator, backend, recorder, stats, outputs)
+            _play(script, player, result)
+        meta.status = "success" if result.passed else "failure"
+        meta.message = result.failures[0] if result.failures else None
+    except KeyboardInterrupt:
+        meta.status, meta.message = "interrupted", "stopped by the user (Ctrl-C)"
+        raise
+    except Exception as exc:
+        meta.status, meta.message = "error", str(exc)
+        raise
+    finally:
+        meta.finished_at = now_iso()
+        meta.stats = stats.model_dump()
+        meta.steps = len(player.steps) if player else 0
+        _write_outputs(out / "outputs.json", outputs)
+        if script.output:
+            _write_outputs(Path(script.output), outputs)  # relative to where the command runs
+        recorder.finish(meta)
+    return result
+
+
+def _play(script: Script, player: Player, result: RpaResult) -> None:
+    for task in script.tasks:
+        passed = True
+        for number, step in enumerate(task.flow, start=1):
+            try:
+                player.play(task, step)
+            except StepFailure as failure:
+                passed = False
+                result.failures.append(
+                    f"task {task.name!r}, step {number} ({step_label(step)}, "
+                    f"{script.path}:{step.line}): {failure.reason}")
+                if failure.fatal:  # the screen is gone: no later task can run
+                    result.tasks[task.name] = False
+                    return
+                break
+        result.tasks[task.name] = passed
+        if not passed and not task.continueOnError:
+            break
+    result.passed = len(result.tasks) == len(script.tasks) and all(result.tasks.values())
+
+
+def _preflight(script: Script, options: RpaOptions) -> None:
+    """Refuse, before anything opens, what cannot work: a grounder for another screen, a
+    step that needs the model when none is given."""
+    where = script.path
+    if options.grounder == "dom" and script.screen != "web":
+        raise ConfigError(f"--grounder dom reads a web page's elements; {where} drives {script.screen}:")
+    if options.grounder == "uia" and script.screen != "android":
+        raise ConfigError(f"--grounder uia reads Android's hierarchy; {where} drives {script.screen}:")
+    if options.grounder == "ocr" and not ocr_available():
+        raise ConfigError("--grounder ocr needs Tesseract: `apt-get install tesseract-ocr`")
+    if options.model is not None:
+        return
+    for task, step in script.steps():
+        needs = isinstance(step, _NEEDS_MODEL) or (
+            options.grounder == "qwen" and (step.kind in _LOCATING or isinstance(step, WaitFor)
+                                            or getattr(step, "locate", None)))
+        if needs:
+            raise ConfigError(f"{where}:{step.line}: {step_label(step)!r} (task {task.name!r}) "
+                              "needs the model; give --model or --endpoint")
+
+
+def _grounders(name: str, script: Script, backend: Any, stats: Stats) -> list[Grounder]:
+    def count() -> None:
+        stats.locate_calls += 1
+
+    qwen = [QwenGrounder(backend, on_call=count)] if backend is not None else []
+    if name == "qwen":
+        return qwen
+    if name == "dom":
+        return [DomGrounder()]
+    if name == "uia":
+        return [UiaGrounder()]
+    if name == "ocr":
+        return [OcrGrounder()]
+    exact: list[Grounder] = {"web": [DomGrounder()], "android": [UiaGrounder()]}.get(script.screen, [])
+    if ocr_available():
+        exact.append(OcrGrounder())
+    return exact + qwen
+
+
+def _open_screen(script: Script, options: RpaOptions) -> Env:
+    if script.web is not None:
+        from envs.browser import BrowserConfig, BrowserEnv
+        from agent.runner import validated
+
+        config = validated(BrowserConfig, dict(url=script.web.url, width=script.web.viewportWidth,
+                                               height=script.web.viewportHeight,
+                                               headless=not options.headed))
+        return BrowserEnv(config)
+    if script.android is not None:
+        from envs.android import open_android
+
+        env = open_android(script.android.deviceId)
+        if script.android.launch:
+            try:
+                env.open_app(script.android.launch)
+            except BaseException:
+                env.close()
+                raise
+        return env
+    return _open_desktop(script)
+
+
+def _open_desktop(script: Script) -> Env:
+    try:
+        from envs import desktop  # type: ignore[attr-defined]
+    except ImportError:
+        raise ConfigError(f"{script.path}: computer: needs the desktop env (envs/desktop.py), "
+                          "which this build does not have yet; use web: or android:") from None
+    opener = getattr(desktop, "open_desktop", None)
+    if opener is None:
+        raise ConfigError("computer: needs envs.desktop.open_desktop, which this build lacks")
+    assert script.computer is not None
+    env = opener(script.computer.display)
+    if script.computer.launch:
+        launch = getattr(env, "launch", None)
+        if launch is None:
+            env.close()
+            raise ConfigError("computer.launch: this desktop env cannot start programs")
+        launch(script.computer.launch)
+    return env
+
+
+def _write_outputs(path: Path, outputs: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(outputs, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+

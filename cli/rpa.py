@@ -1,0 +1,70 @@
+"""``qvl-agent rpa SCRIPT.yaml``: run a Midscene-format script, grounded offline or by Qwen2.5-VL."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
+                     app, refuse_model_and_endpoint)
+
+
+class GrounderChoice(str, Enum):
+    auto = "auto"
+    qwen = "qwen"
+    dom = "dom"
+    uia = "uia"
+    ocr = "ocr"
+
+
+@app.command()
+def rpa(
+    script: Annotated[Path, typer.Argument(help="A Midscene-format YAML script.")],
+    var: Annotated[Optional[list[str]], typer.Option("--var", help="NAME=VALUE for ${NAME} in the script (repeat); the environment is read after these.")] = None,
+    grounder: Annotated[GrounderChoice, typer.Option("--grounder", help="Who finds targets: dom (browser), uia (Android), ocr (any screen), qwen (the model), auto (the exact ones first, then the model).")] = GrounderChoice.auto,
+    model: ModelOpt = None,
+    endpoint: EndpointOpt = None,
+    served_model: ServedModelOpt = None,
+    min_pixels: MinPixelsOpt = 3136,
+    max_pixels: MaxPixelsOpt = 12845056,
+    torch_device: DeviceOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-rpa-<script>).")] = None,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where <cache id>.cache.yaml files live.")] = Path("qvl_cache"),
+    headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,
+) -> None:
+    """Run SCRIPT's tasks; writes a run directory with report.html and outputs.json.
+
+    Without --model or --endpoint no model is used: steps that need one are refused before
+    anything starts, and targets must be found by the offline grounders.
+    """
+    from agent.rpa.runner import RpaOptions, run_script
+    from agent.runner import validated
+    from envs.errors import ConfigError
+
+    refuse_model_and_endpoint(model, endpoint)
+    variables: dict[str, str] = {}
+    for item in var or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--var {item!r}: write NAME=VALUE")
+        variables[name.strip()] = value
+    model_options = None
+    if model or endpoint:
+        model_options = dict(model=model, endpoint=endpoint, served_model=served_model,
+                             min_pixels=min_pixels, max_pixels=max_pixels, torch_device=torch_device)
+    options = validated(RpaOptions, dict(script=script, variables=variables, grounder=grounder.value,
+                                         model=model_options, out=out, cache_dir=cache_dir,
+                                         headed=headed))
+    result = run_script(options)
+    for name, passed in result.tasks.items():
+        typer.echo(f"{'passed' if passed else 'FAILED'}: {name}")
+    for failure in result.failures:
+        typer.echo(f"failed: {failure}", err=True)
+    s = result.stats
+    typer.echo(f"model calls {s.model_calls} (locate {s.locate_calls}), cache hits "
+               f"{s.cache_hits}, misses {s.cache_misses}")
+    typer.echo(f"report: {result.run_dir / 'report.html'}")
+    raise typer.Exit(0 if result.passed else 1)

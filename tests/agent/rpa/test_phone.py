@@ -1,0 +1,43 @@
+"""`qvl-agent rpa` on the virtual phone, targets found in uiautomator's hierarchy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.trajectory import load_run
+from tests.conftest import run_cli
+
+pytestmark = [pytest.mark.android, pytest.mark.slow]
+
+EXAMPLES = Path(__file__).parents[3] / "examples" / "rpa"
+
+
+def test_wifi_script_taps_the_row_and_the_cache_checks_pixels_on_replay(tmp_path):
+    cache = tmp_path / "cache"
+    first = run_cli("rpa", str(EXAMPLES / "phone_wifi.yaml"), "--grounder", "uia",
+                    "--out", str(tmp_path / "r1"), "--cache-dir", str(cache))
+    assert first.returncode == 0, first.stdout + first.stderr
+    tap, wait = load_run(tmp_path / "r1").steps
+    assert tap.action.kind == "click" and tap.extras["grounder"] == "uia"
+    assert 0 <= tap.action.at.x <= 1080 and 200 <= tap.action.at.y <= 500  # the Wi-Fi row
+    assert wait.error is None and wait.extras["grounder"] == "uia"
+    assert "patch:" in (cache / "phone-wifi.cache.yaml").read_text()  # no XPath on a phone
+
+    # Waiting for "On" before tapping must fail (Wi-Fi starts off on a fresh phone); with
+    # continueOnError the next task still runs, and finds Wi-Fi through the cache.
+    example = (EXAMPLES / "phone_wifi.yaml").read_text()
+    head, tasks = example.split("tasks:\n")
+    script = tmp_path / "phone.yaml"
+    script.write_text(head + "tasks:\n  - name: too early\n    continueOnError: true\n"
+                      "    flow:\n      - aiWaitFor: the text \"On\"\n        timeout: 1000\n" + tasks)
+    second = run_cli("rpa", str(script), "--grounder", "uia", "--out", str(tmp_path / "r2"),
+                     "--cache-dir", str(cache))
+    assert second.returncode == 1
+    assert second.stdout.splitlines()[:2] == ["FAILED: too early", "passed: turn on Wi-Fi"]
+    assert f"task 'too early', step 1 (aiWaitFor: the text \"On\", {script}:15)" in second.stderr
+    meta = json.loads((tmp_path / "r2" / "meta.json").read_text())
+    assert meta["stats"] == {"model_calls": 0, "locate_calls": 0, "cache_hits": 1, "cache_misses": 0}
+    assert meta["status"] == "failure"
