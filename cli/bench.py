@@ -1,0 +1,83 @@
+"""``qvl-agent bench screenspot|androidcontrol``: offline benchmarks on published data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
+                     app, model_backend, refuse_model_and_endpoint)
+
+bench_app = typer.Typer(help="Offline benchmarks: ScreenSpot (v1, v2, Pro) and AndroidControl.",
+                        no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+class PromptChoice(str, Enum):
+    computer_use = "computer_use"
+    grounding = "grounding"
+
+
+class LevelChoice(str, Enum):
+    high = "high"
+    low = "low"
+
+
+DataOpt = Annotated[Path, typer.Option("--data", help="The benchmark's folder, as published.")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: runs/bench-<name>-<time>).")]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Only the first N samples.")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", help="Requests at once (--endpoint only; a local model takes one).")]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Finish the run in --out: only samples without a result.")]
+TokensOpt = Annotated[int, typer.Option("--max-new-tokens", help="Longest answer, in tokens (greedy decoding).")]
+
+
+def _out(out: Path | None, name: str, resume: bool) -> Path:
+    if out is None:
+        if resume:
+            raise typer.BadParameter("--resume needs the --out of the run to finish")
+        return Path("runs") / f"bench-{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    return out
+
+
+def _model_options(model, endpoint, served_model, min_pixels, max_pixels) -> dict:
+    return {"model": model, "endpoint": endpoint, "served_model": served_model,
+            "min_pixels": min_pixels, "max_pixels": max_pixels}
+
+
+@bench_app.command()
+def screenspot(
+    data: DataOpt,
+    split: Annotated[Optional[list[str]], typer.Option("--split", help="Only this split (mobile/desktop/web, or a Pro annotation file name); repeatable.")] = None,
+    prompt: Annotated[PromptChoice, typer.Option("--prompt", help="computer_use (the published Qwen2.5-VL evaluation) or grounding (bbox_2d/point_2d question).")] = PromptChoice.computer_use,
+    limit: LimitOpt = None,
+    concurrency: ConcurrencyOpt = 1,
+    out: OutOpt = None,
+    resume: ResumeOpt = False,
+    max_new_tokens: TokensOpt = 128,
+    model: ModelOpt = None,
+    endpoint: EndpointOpt = None,
+    served_model: ServedModelOpt = None,
+    min_pixels: MinPixelsOpt = 3136,
+    max_pixels: MaxPixelsOpt = 12845056,
+    torch_device: DeviceOpt = None,
+) -> None:
+    """Grounding accuracy on ScreenSpot / ScreenSpot-v2 / ScreenSpot-Pro (layout detected)."""
+    from eval.bench.command import run_screenspot
+
+    refuse_model_and_endpoint(model, endpoint)
+    out = _out(out, "screenspot", resume)
+    summary = run_screenspot(
+        data=data, out=out, prompt=prompt.value, splits=split or [], limit=limit,
+        concurrency=concurrency, resume=resume, max_new_tokens=max_new_tokens,
+        model_options=_model_options(model, endpoint, served_model, min_pixels, max_pixels),
+        backend_factory=lambda: model_backend(model, endpoint, served_model, min_pixels,
+                                              max_pixels, torch_device))
+    typer.echo(f"screenspot ({summary['layout']}): accuracy {100 * summary['accuracy']:.1f}% "
+               f"({summary['hits']}/{summary['n']}; 95% CI {100 * summary['ci95'][0]:.1f}-"
+               f"{100 * summary['ci95'][1]:.1f}%), unparseable {summary['unparseable']}")
+    typer.echo(f"results: {out / 'results.jsonl'}")
+    typer.echo(f"summary: {out / 'summary.md'}")

@@ -1,0 +1,158 @@
+"""ScreenSpot: the three published layouts, the score against a fake Qwen, resume, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from envs.errors import ConfigError
+from eval.bench.command import run_screenspot
+from eval.bench.screenspot_data import load_screenspot
+from model.openai_backend import OpenAIBackend
+from tests.conftest import run_cli
+from tests.eval.bench.sets import CentreAnswerer, records, write_pro, write_v2
+from tests.fakeqwen import FakeQwen
+
+SHIFTED = {"the logo", "open wifi settings", "add an alarm", "the Timer tab", "close the window"}
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("screenspot")
+    return {"v1": write_v2(root / "v1", v1=True), "v2": write_v2(root / "v2"),
+            "pro": write_pro(root / "pro")}
+
+
+def _run(folder: Path, out: Path, server: FakeQwen, **options) -> dict:
+    return run_screenspot(data=folder, out=out, model_options={"endpoint": server.url},
+                          backend_factory=lambda: OpenAIBackend(server.url), **options)
+
+
+def _hits(out: Path) -> dict[str, bool]:
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    return {row["instruction"]: row["hit"] for row in rows}
+
+
+def test_all_three_layouts_read_to_the_same_boxes(sets):
+    read = {}
+    for name, folder in sets.items():
+        layout, samples = load_screenspot(folder)
+        assert layout == name
+        read[name] = sorted((s.instruction, s.box, s.ui_type) for s in samples)
+    expected = sorted((r["instruction"], tuple(map(float, r["box"])), r["ui_type"]) for r in records())
+    assert read["v1"] == read["v2"] == read["pro"] == expected
+
+
+def test_box_centres_score_100_and_a_shifted_subset_scores_its_complement(sets, tmp_path):
+    with FakeQwen(CentreAnswerer()) as server:
+        summary = _run(sets["v2"], tmp_path / "all", server, concurrency=4)
+    assert (summary["accuracy"], summary["n"], summary["unparseable"]) == (1.0, 20, 0)
+    assert not server.violations
+    assert not (tmp_path / "all" / "misses.html").exists()
+
+    with FakeQwen(CentreAnswerer(SHIFTED)) as server:
+        summary = _run(sets["v2"], tmp_path / "shifted", server, concurrency=3)
+    hits = _hits(tmp_path / "shifted")
+    assert {i for i, hit in hits.items() if not hit} == SHIFTED
+    assert summary["hits"] == 20 - len(SHIFTED)
+    assert summary["breakdown"]["split"]["desktop"] == {
+        "accuracy": 0.75, "n": 4, "hits": 3, "ci95": summary["breakdown"]["split"]["desktop"]["ci95"],
+        "unparseable": 0}
+    misses = (tmp_path / "shifted" / "misses.html").read_text()
+    assert misses.count("<figure") == len(SHIFTED) and "the Timer tab" in misses
+
+
+def test_pro_and_v2_layouts_of_the_same_records_score_the_same(sets, tmp_path):
+    with FakeQwen(CentreAnswerer(SHIFTED)) as server:
+        v2 = _run(sets["v2"], tmp_path / "v2", server)
+        pro = _run(sets["pro"], tmp_path / "pro", server)
+    assert _hits(tmp_path / "v2") == _hits(tmp_path / "pro")
+    assert (v2["hits"], v2["n"]) == (pro["hits"], pro["n"]) == (15, 20)
+    assert set(pro["breakdown"]) >= {"split", "ui_type", "platform", "application", "group"}
+    assert pro["breakdown"]["group"]["Office"]["hits"] == 3
+
+
+def test_grounding_prompt_reads_point_2d(sets, tmp_path):
+    with FakeQwen(CentreAnswerer({"the logo"}, prompt="grounding")) as server:
+        summary = _run(sets["v1"], tmp_path / "g", server, prompt="grounding", splits=["web"])
+    assert (summary["hits"], summary["n"]) == (7, 8)
+    assert all("Locate" in r.texts[-1] and r.frame is None for r in server.requests)
+
+
+def test_unparseable_answers_are_counted_apart(sets, tmp_path):
+    with FakeQwen(lambda request: "I cannot see it.") as server:
+        summary = _run(sets["v2"], tmp_path / "u", server, limit=5)
+    assert (summary["hits"], summary["n"], summary["unparseable"]) == (0, 5, 5)
+
+
+def test_resume_runs_only_the_missing_samples_and_refuses_other_options(sets, tmp_path):
+    out = tmp_path / "r"
+    with FakeQwen(CentreAnswerer()) as server:
+        _run(sets["v2"], out, server)
+    lines = (out / "results.jsonl").read_text().splitlines()
+    (out / "results.jsonl").write_text("\n".join(lines[:16]) + "\n" + lines[16][:30])  # a cut line
+    with FakeQwen(CentreAnswerer()) as server:
+        summary = _run(sets["v2"], out, server, resume=True)
+        assert len(server.requests) == 4
+        with pytest.raises(ConfigError, match="different options"):
+            _run(sets["v2"], out, server, resume=True, prompt="grounding")
+        with pytest.raises(ConfigError, match="already has results"):
+            _run(sets["v2"], out, server)
+    ids = [json.loads(line)["id"] for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(ids) == len(set(ids)) == 20 and summary["accuracy"] == 1.0
+
+
+def _write(path: Path, value) -> None:
+    path.write_text(json.dumps(value))
+
+
+def test_bad_data_is_one_clear_error_naming_file_and_record(sets, tmp_path):
+    with pytest.raises(ConfigError, match="not a ScreenSpot folder"):
+        load_screenspot(tmp_path)
+    bad = write_v2(tmp_path / "missing")
+    rows = json.loads((bad / "screenspot_web_v2.json").read_text())
+    del rows[2]["instruction"]
+    _write(bad / "screenspot_web_v2.json", rows)
+    with pytest.raises(ConfigError, match=r"screenspot_web_v2.json, record 2: missing field\(s\) instruction"):
+        load_screenspot(bad)
+    outside = write_pro(tmp_path / "outside")
+    path = outside / "annotations" / "desk_desktop.json"
+    rows = json.loads(path.read_text())
+    rows[1]["bbox"] = [10, 5, 1200, 30]
+    _write(path, rows)
+    with pytest.raises(ConfigError, match=r"desk_desktop.json, record 1: bbox .* outside the image \(1000x600\)"):
+        load_screenspot(outside)
+    with pytest.raises(ConfigError, match="--split tablet"):
+        load_screenspot(sets["v2"], ["tablet"])
+
+
+@pytest.mark.slow
+def test_cli_bench_screenspot_against_a_server(sets, tmp_path):
+    with FakeQwen(CentreAnswerer(SHIFTED)) as server:
+        result = run_cli("bench", "screenspot", "--data", str(sets["pro"]), "--endpoint", server.url,
+                         "--concurrency", "4", "--out", str(tmp_path / "cli"))
+    assert result.returncode == 0, result.stderr
+    assert "accuracy 75.0% (15/20" in result.stdout
+    summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    assert (summary["accuracy"], summary["n"]) == (0.75, 20)
+    assert "| android | 62.5 | 5 / 8 |" in (tmp_path / "cli" / "summary.md").read_text()
+    bad = run_cli("bench", "screenspot", "--data", str(tmp_path), "--endpoint", server.url)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --data") and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_tiny_checkpoint_runs_a_20_sample_set_through_model_dir(sets, tiny_checkpoint, tmp_path):
+    result = run_cli("bench", "screenspot", "--data", str(sets["v2"]), "--model", str(tiny_checkpoint),
+                     "--max-new-tokens", "8", "--max-pixels", "50176", "--out", str(tmp_path / "tiny"))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (tmp_path / "tiny" / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 20 and all(isinstance(r["raw"], str) for r in rows)
+    # Whatever a random model says, each row is scored from what was parsed out of it.
+    assert all(r["hit"] is False or r["parsed"] for r in rows)
+    assert all(r["frame"][0] * r["frame"][1] <= 50176 for r in rows)
+    summary = json.loads((tmp_path / "tiny" / "summary.json").read_text())
+    assert summary["n"] == 20 and summary["hits"] == sum(r["hit"] for r in rows)
+    assert summary["unparseable"] == sum(not r["parsed"] for r in rows)
