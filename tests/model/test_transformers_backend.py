@@ -1,12 +1,16 @@
 """The real transformers path on a tiny random Qwen2.5-VL written by model.tiny."""
 
 import pytest
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from PIL import Image
 
 from envs.errors import ModelUnavailableError
 from model.frame import Frame
-from model.prompts import agent_messages, system_prompt
+from model.prompts import PastStep, agent_messages, grounding_messages
 from model.transformers_backend import TransformersBackend, check_no_resize
+from tests.conftest import DATA
+
+REF = DATA / "qwen25vl"
 
 pytestmark = pytest.mark.model
 
@@ -53,15 +57,45 @@ def test_generate_runs_end_to_end(backends):
     assert again.text == generation.text  # greedy
 
 
-def test_chat_template_renders_the_cookbook_system_prompt(backends):
-    backend = backends[1003520]
-    image = Image.new("RGB", (1288, 728))
-    text = backend.processor.apply_chat_template(
-        agent_messages("computer_use", (1288, 728), "g", image), tokenize=False,
-        add_generation_prompt=True)
-    assert text.startswith("<|im_start|>system\n" + system_prompt("computer_use", 1288, 728) + "<|im_end|>\n")
-    assert text.count("<|vision_start|><|image_pad|><|vision_end|>") == 1
+def reference_render(messages):
+    """The reference chat template (the Instruct checkpoints') rendered as transformers renders
+    any chat template: a sandboxed jinja2 with trim_blocks and lstrip_blocks."""
+    template = (REF / "chat_template.jinja").read_text(encoding="utf-8")
+    environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    return environment.from_string(template).render(messages=messages, add_generation_prompt=True)
+
+
+def prompt_cases():
+    desktop = Image.new("RGB", (1932, 1092))
+    phone = Image.new("RGB", (1092, 2408))
+    history = [PastStep(call='{"name": "mobile_use", "arguments": {"action": "open", "text": "Clock"}}',
+                        answer="<tool_call>\nopen\n</tool_call>", image=phone),
+               PastStep(call=None, answer="I could not decide.", image=phone)]
+    return {
+        "computer_use": agent_messages("computer_use", (1932, 1092), "open the menu", desktop),
+        "mobile_use with image history": agent_messages("mobile_use", (1092, 2408), "set an alarm", phone,
+                                                        history, history_images=2, feedback="Try again."),
+        "grounding": grounding_messages(Image.new("RGB", (1288, 728)), "the Submit button"),
+    }
+
+
+@pytest.mark.parametrize("case", list(prompt_cases()))
+def test_the_checkpoint_renders_prompts_as_the_reference_template_does(backends, case):
+    messages = prompt_cases()[case]
+    text = backends[12845056].processor.apply_chat_template(messages, tokenize=False,
+                                                            add_generation_prompt=True)
+    assert text == reference_render(messages)
+    assert text.count("<|vision_start|><|image_pad|><|vision_end|>") == sum(
+        1 for m in messages if not isinstance(m["content"], str) for c in m["content"] if c["type"] == "image")
     assert text.endswith("<|im_start|>assistant\n")
+
+
+def test_the_rendered_system_turn_is_the_cookbook_s(backends):
+    messages = prompt_cases()["computer_use"]
+    text = backends[12845056].processor.apply_chat_template(messages, tokenize=False,
+                                                            add_generation_prompt=True)
+    cookbook = (REF / "computer_use_system_1932x1092.txt").read_text(encoding="utf-8")
+    assert text.startswith("<|im_start|>system\n" + cookbook + "<|im_end|>\n<|im_start|>user\n")
 
 
 def test_tool_call_tokens_survive_decoding(backends):
