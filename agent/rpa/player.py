@@ -84,7 +84,7 @@ class Player:
                 record.action = action
                 self._act(action)
                 if isinstance(step, Input):
-                    self._replace_text(step.value)
+                    self._enter_text(step.value, step.mode)
                     record.extras["value"] = step.value
             case KeyboardPress(key=key, locate=locate):
                 if locate:
@@ -138,13 +138,15 @@ class Player:
             raise StepFailure(f"this {self.env.kind.value} cannot do '{action.kind}'")
         self.env.execute(action)
 
-    def _replace_text(self, value: str) -> None:
-        """Select what the field holds so the typing replaces it, as Midscene's aiInput does."""
-        if self.env.kind is not EnvKind.android:
+    def _enter_text(self, value: str, mode: str) -> None:
+        """Midscene's aiInput modes: select what the field holds first so the typing replaces
+        it (``replace``), delete it (``clear``), or just type (``typeOnly``). A phone's fields
+        are typed into as they are: adb has no select-all."""
+        if mode != "typeOnly" and self.env.kind is not EnvKind.android:
             self._act(KeyPress(keys=["ctrl", "a"]))
-            if not value:
+            if mode == "clear" or not value:
                 self._act(KeyPress(keys=["delete"]))
-        if value:
+        if value and mode != "clear":
             self._act(TypeText(text=value))
 
     def _scroll(self, step: Scroll, observation: Observation, record: Step) -> None:

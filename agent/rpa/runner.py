@@ -12,6 +12,7 @@ A failed step fails its task; the run goes on with the next task only when that 
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -66,9 +67,9 @@ def run_script(options: RpaOptions) -> RpaResult:
     stats = Stats()
     backend = CountingBackend(options.model.backend(), stats) if options.model else None
     out = options.out or default_run_dir(f"rpa {options.script.stem}")
-    kind = {"web": EnvKind.browser, "android": EnvKind.android}.get(script.screen)
-    meta = RunMeta(goal=f"rpa: {options.script.name}", env=kind.value if kind else "desktop",
-                   tool=kind.tool if kind else "computer_use",
+    kind = {"web": EnvKind.browser, "android": EnvKind.android,
+            "computer": EnvKind.desktop}[script.screen]
+    meta = RunMeta(goal=f"rpa: {options.script.name}", env=kind.value, tool=kind.tool,
                    model=backend.name if backend else "none", started_at=now_iso(),
                    options={"script": str(options.script), "grounder": options.grounder,
                             "cache": script.agent.cache.id if script.agent.cache else None})
@@ -192,22 +193,18 @@ def _open_screen(script: Script, options: RpaOptions) -> Env:
 
 
 def _open_desktop(script: Script) -> Env:
-    try:
-        from envs import desktop  # type: ignore[attr-defined]
-    except ImportError:
-        raise ConfigError(f"{script.path}: computer: needs the desktop env (envs/desktop.py), "
-                          "which this build does not have yet; use web: or android:") from None
-    opener = getattr(desktop, "open_desktop", None)
-    if opener is None:
-        raise ConfigError("computer: needs envs.desktop.open_desktop, which this build lacks")
+    from envs.desktop import open_desktop
+
     assert script.computer is not None
-    env = opener(script.computer.display)
+    env = open_desktop(script.computer.display)
     if script.computer.launch:
-        launch = getattr(env, "launch", None)
-        if launch is None:
+        try:
+            # The user's own command line, split like a shell would but run without one.
+            env.display.launch(shlex.split(script.computer.launch), log="launch")
+            env.settle()
+        except BaseException:
             env.close()
-            raise ConfigError("computer.launch: this desktop env cannot start programs")
-        launch(script.computer.launch)
+            raise
     return env
 
 

@@ -100,7 +100,10 @@ class Hover(_Locating):
 
 class Input(_Locating):
     kind: Literal["aiInput"] = "aiInput"
-    value: str = Field(description="the text to type (replaces what the field holds)")
+    value: str = Field(description="the text to type")
+    mode: Literal["replace", "clear", "typeOnly"] = Field(
+        "replace", description="Midscene's: replace what the field holds, only clear it, or "
+        "type at the caret (a terminal, where select-all is a control character)")
 
 
 class KeyboardPress(StepBase):
