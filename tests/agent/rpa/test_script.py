@@ -96,7 +96,8 @@ def test_section_mistakes(tmp_path, head, words):
 
 
 def test_every_example_script_is_valid():
-    variables = {"BASE_URL": "http://127.0.0.1:1", "LAYOUT": "1", "USER_NAME": "a", "PASSWORD": "b"}
+    variables = {"BASE_URL": "http://127.0.0.1:1", "LAYOUT": "1", "USER_NAME": "a", "PASSWORD": "b",
+                 "NAME": "n", "OUT_FILE": "/tmp/f"}
     names = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
     assert names == ["canvas_ocr.yaml", "desktop_ocr.yaml", "extract.yaml", "login.yaml",
                      "phone_wifi.yaml"]
