@@ -182,6 +182,18 @@ def _end(meta: RunMeta, status: str, message: str | None = None) -> None:
 
 
 def _small(extras: dict) -> dict:
-    """The env facts worth keeping on every step line (short scalars only)."""
-    return {k: v for k, v in extras.items()
-            if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 500}
+    """The env facts worth keeping on every step line: short scalars, and the last few items
+    of a list of them (the navigations a browser blocked must reach the record)."""
+    kept = {}
+    for key, value in extras.items():
+        if isinstance(value, (list, tuple)):
+            value = [v for v in value[-10:] if _scalar(v)]
+            if value and len(str(value)) <= 2000:
+                kept[key] = value
+        elif _scalar(value):
+            kept[key] = value
+    return kept
+
+
+def _scalar(value: object) -> bool:
+    return isinstance(value, (str, int, float, bool)) and len(str(value)) <= 500

@@ -140,6 +140,8 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
         rows.append(("sizes", sizes))
     if step.extras.get("url"):
         rows.append(("url", str(step.extras["url"])))
+    if step.extras.get("blocked_navigations"):
+        rows.append(("blocked", ", ".join(map(str, step.extras["blocked_navigations"]))))
     for key in ("task", "line", "grounder", "cache", "target", "value", "output"):
         if step.extras.get(key) is not None:  # RPA steps
             rows.append((key, str(step.extras[key])))

@@ -21,8 +21,8 @@ _SYSTEM_PATHS = [
 ]
 
 
-def find_chromium(explicit: str | None = None, *, playwright_path: str | None = None) -> str | None:
-    """The Chromium executable to launch, or None for Playwright's own browser.
+def find_chromium(explicit: str | None = None, *, playwright_path: str | None = None) -> str:
+    """The Chromium executable to launch.
 
     Order: ``explicit`` (``--browser-path``), then ``$QVL_BROWSER``, then Playwright's own
     Chromium if it is installed (``playwright_path``, as Playwright reports it), then a
@@ -37,7 +37,9 @@ def find_chromium(explicit: str | None = None, *, playwright_path: str | None = 
     tried = []
     if playwright_path:
         if _is_executable(playwright_path):
-            return None
+            # Launched by its path like any other: left to itself, Playwright 1.49+ runs a
+            # separate headless shell, which an install with --no-shell does not have.
+            return playwright_path
         tried.append(f"Playwright's Chromium ({playwright_path})")
     for name in _SYSTEM_NAMES:
         found = shutil.which(name)
