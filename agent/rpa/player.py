@@ -91,6 +91,8 @@ class Player:
                     target = self._locate(locate, observation, record, step.cacheable)
                     self._act(Click(at=target.point))
                 keys = [k.strip() for k in key.split("+") if k.strip()] or [key]  # "Control+A"
+                if len(keys) > 1:  # a chord names keys, not the letters they type: ctrl+a
+                    keys = [k.lower() if len(k) == 1 else k for k in keys]
                 record.action = KeyPress(keys=keys)
                 self._act(record.action)
             case Scroll():
