@@ -39,7 +39,9 @@ from envs.actions import (
     WHEEL_CLICK_PX, Action, Click, Drag, KeyPress, LongPress, MoveTo, Point, Scroll, TypeText, Wait,
 )
 from envs.base import EnvBase, EnvKind, Observation, Size
-from envs.errors import ConfigError, EnvError, EnvNotFoundError, UnsupportedActionError
+from envs.errors import (
+    ConfigError, EnvError, EnvNotFoundError, QvlError, UnsupportedActionError,
+)
 from envs.keys import is_character
 from envs.xdisplay import Display, Monitor, ensure_xauthority, open_display
 
@@ -98,7 +100,7 @@ class DesktopEnv(EnvBase):
             self.failsafe = (not self.display.managed if self.config.failsafe is None
                              else self.config.failsafe)
             self._monitor = self._pick_monitor()
-        except EnvError:
+        except QvlError:
             self._release()
             raise
         except Exception as exc:  # noqa: BLE001 - an X server that refused us
