@@ -10,7 +10,10 @@ from pydantic import BaseModel, Field
 
 from model.prompts import Message
 
-__all__ = ["Generation", "VLMBackend", "images_in"]
+__all__ = ["Generation", "VLMBackend", "images_in", "DEFAULT_MAX_NEW_TOKENS"]
+
+# The cookbooks' budget for one answer; a thought plus several tool calls fits in it.
+DEFAULT_MAX_NEW_TOKENS = 2048
 
 
 class Generation(BaseModel):
@@ -20,6 +23,7 @@ class Generation(BaseModel):
     model_s: float = Field(0.0, description="wall time of the request or generate call")
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    truncated: bool = Field(False, description="generation stopped at max_new_tokens, mid-answer")
 
 
 @runtime_checkable
@@ -30,7 +34,8 @@ class VLMBackend(Protocol):
     min_pixels: int
     max_pixels: int
 
-    def generate(self, messages: list[Message], *, max_new_tokens: int = 256) -> Generation: ...
+    def generate(self, messages: list[Message], *,
+                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Generation: ...
 
 
 def images_in(messages: list[Message]) -> Iterator[Image.Image]:

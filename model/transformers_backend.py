@@ -7,12 +7,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from envs.errors import ModelUnavailableError
-from model.backend import Generation, images_in
+from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, images_in
 from model.frame import MAX_PIXELS, MIN_PIXELS
+from model.prefix_cache import PrefixCache
 from model.prompts import Message
 
-__all__ = ["TransformersBackend", "DEFAULT_MODEL", "resolve_weights"]
+__all__ = ["TransformersBackend", "SpeedOptions", "DEFAULT_MODEL", "resolve_weights"]
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
 _PATCH = 14
@@ -57,6 +60,28 @@ _WAYS_FORWARD = (
 _WEIGHT_FILES = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.model", "merges.txt"]
 
 
+class SpeedOptions(BaseModel):
+    """How the local backend runs a step. Each option keeps the greedy answer the same."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    static_cache: bool = Field(False, description=(
+        "preallocate the KV cache (transformers' static cache): fixed shapes, so the decode "
+        "step can be compiled"))
+    compile: bool = Field(True, description=(
+        "with static_cache: let generate() torch.compile the decode step (first steps are "
+        "slow while it compiles)"))
+    prefix_cache: bool = Field(False, description=(
+        "compute the KV cache of the system prompt once and reuse it on every step that "
+        "starts with the same system prompt"))
+
+    @model_validator(mode="after")
+    def _one_cache(self) -> SpeedOptions:
+        if self.static_cache and self.prefix_cache:
+            raise ValueError("static_cache and prefix_cache cannot be combined; choose one")
+        return self
+
+
 class TransformersBackend:
     """Qwen2.5-VL loaded with ``from_pretrained`` from a hub id or a local folder.
 
@@ -66,33 +91,75 @@ class TransformersBackend:
         dtype: ``bfloat16``, ``float16``, ``float32`` or None (bf16 on a GPU that has it,
             else fp16 on GPU, fp32 on CPU).
         min_pixels, max_pixels: the processor's limits; the Frame must use the same.
+        speed: how a step is run (static KV cache, compiled decode, system-prompt prefix
+            cache); every option leaves the greedy answer unchanged.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str | None = None,
                  dtype: str | None = None, min_pixels: int = MIN_PIXELS,
-                 max_pixels: int = MAX_PIXELS) -> None:
-        self.path = resolve_weights(model)  # first: a missing model should fail in a second
+                 max_pixels: int = MAX_PIXELS, speed: SpeedOptions | None = None) -> None:
+        path = resolve_weights(model)  # first: a missing model should fail in a second
         import torch
         from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
 
-        self.name = model
-        self.min_pixels, self.max_pixels = min_pixels, max_pixels
-        self.device = device or _best_device(torch)
-        self.dtype = getattr(torch, dtype) if dtype else _best_dtype(torch, self.device)
-        self.attn_implementation = _attention(self.device)
+        device = device or _best_device(torch)
+        dtype_ = getattr(torch, dtype) if dtype else _best_dtype(torch, device)
         try:
-            self.model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-                self.path, dtype=self.dtype, attn_implementation=self.attn_implementation,
-            ).to(self.device).eval()
-            self.processor = AutoProcessor.from_pretrained(self.path)
+            loaded = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+                path, dtype=dtype_, attn_implementation=_attention(device),
+            ).to(device).eval()
+            processor = AutoProcessor.from_pretrained(path)
         except (OSError, ValueError, KeyError) as exc:
             reason = " ".join(str(exc).split())[:200]
-            raise ModelUnavailableError(f"cannot load Qwen2.5-VL from {self.path}: {reason}") from None
+            raise ModelUnavailableError(f"cannot load Qwen2.5-VL from {path}: {reason}") from None
+        self._attach(loaded, processor, name=model, path=path, device=device,
+                     min_pixels=min_pixels, max_pixels=max_pixels, speed=speed)
+
+    @classmethod
+    def from_loaded(cls, model: Any, processor: Any, *, name: str, device: str,
+                    min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS,
+                    speed: SpeedOptions | None = None) -> TransformersBackend:
+        """A backend around a model already in memory (e.g. built ``from_config`` for a benchmark)."""
+        backend = cls.__new__(cls)
+        backend._attach(model, processor, name=name, path=None, device=device,
+                        min_pixels=min_pixels, max_pixels=max_pixels, speed=speed)
+        return backend
+
+    def _attach(self, model: Any, processor: Any, *, name: str, path: Path | None, device: str,
+                min_pixels: int, max_pixels: int, speed: SpeedOptions | None) -> None:
+        import torch
+
+        self.model, self.processor = model, processor
+        self.name, self.path, self.device = name, path, device
+        self.dtype = next(model.parameters()).dtype
+        self.attn_implementation = model.config._attn_implementation
+        self.min_pixels, self.max_pixels = min_pixels, max_pixels
+        self.speed = speed or SpeedOptions()
         _set_pixel_limits(self.processor.image_processor, min_pixels, max_pixels)
         self._torch = torch
+        self._prefixes = (PrefixCache(model, processor.tokenizer.convert_tokens_to_ids("<|im_end|>"))
+                          if self.speed.prefix_cache else None)
+        # Generation settings that follow from ``speed``, passed on every call (the model may be
+        # shared by several backends, e.g. in a benchmark).
+        self._speed_kwargs: dict[str, Any] = {}
+        if self.speed.static_cache:
+            # generate() compiles the decode step itself when the cache is static, on CUDA and
+            # other accelerators, and on the CPU when the compile config says so.
+            self._speed_kwargs = {"cache_implementation": "static",
+                                  "disable_compile": not self.speed.compile}
+            if self.speed.compile and device == "cpu":
+                from transformers import CompileConfig
 
-    def generate(self, messages: list[Message], *, max_new_tokens: int = 256) -> Generation:
-        """Greedy generation; returns the text after the prompt, special tokens removed."""
+                compile_config = CompileConfig()
+                compile_config._compile_all_devices = True
+                self._speed_kwargs["compile_config"] = compile_config
+
+    def generate(self, messages: list[Message], *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                 min_new_tokens: int | None = None) -> Generation:
+        """Greedy generation; returns the text after the prompt, special tokens removed.
+
+        ``min_new_tokens`` forces an answer length (benchmarks time a fixed-length answer).
+        """
         images = list(images_in(messages))
         text = self.processor.apply_chat_template(messages, tokenize=False,
                                                   add_generation_prompt=True)
@@ -100,17 +167,28 @@ class TransformersBackend:
         if images:
             check_no_resize(images, inputs["image_grid_thw"].tolist())
         inputs = inputs.to(self.device)
+        options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": False,
+                                   **self._speed_kwargs}
+        if min_new_tokens:
+            options["min_new_tokens"] = min_new_tokens
         started = time.perf_counter()
         with self._torch.inference_mode():
-            output = self.model.generate(**inputs, max_new_tokens=max_new_tokens,
-                                         do_sample=False)
+            if self._prefixes is not None:
+                cache = self._prefixes.cache_for(inputs["input_ids"])
+                if cache is not None:
+                    options["cache"] = cache
+            output = self.model.generate(**inputs, **options)
         elapsed = time.perf_counter() - started
         prompt_len = inputs["input_ids"].shape[1]
         new_tokens = output[0, prompt_len:]
         answer = self.processor.decode(new_tokens, skip_special_tokens=True,
                                        clean_up_tokenization_spaces=False)
+        eos = self.model.generation_config.eos_token_id
+        eos = set(eos if isinstance(eos, list) else [eos])
+        truncated = (new_tokens.shape[0] >= max_new_tokens
+                     and int(new_tokens[-1]) not in eos)
         return Generation(text=answer, model_s=elapsed, prompt_tokens=int(prompt_len),
-                          completion_tokens=int(new_tokens.shape[0]))
+                          completion_tokens=int(new_tokens.shape[0]), truncated=truncated)
 
     def preprocess(self, messages: list[Message]) -> Any:
         """The processor's inputs for ``messages`` (for benchmarks and the frame check)."""
