@@ -79,8 +79,26 @@ def test_debug_shows_the_traceback(screenshot):
 
 
 def test_tiny_model_answers_are_handled(tmp_path, screenshot, tiny_checkpoint):
+    """Whatever the random model writes, the command reports exactly that: the boxes it names
+    in the image's pixels, or the one line that says why its answer is unusable."""
+    from envs.errors import ModelBehaviorError
+    from model.grounding import locate
+    from model.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(str(tiny_checkpoint), min_pixels=3136, max_pixels=200704)
+    try:
+        expected = locate(backend, Image.open(screenshot).convert("RGB"), "the button")
+    except ModelBehaviorError as exc:  # greedy decoding: the command must meet the same answer
+        expected = exc
     result = run_cli("ground", str(screenshot), "the button", "--model", str(tiny_checkpoint),
                      "--max-pixels", "200704")
-    # The random model writes noise: a clear error, or (by chance) a parsed answer.
     assert "Traceback" not in result.stderr
-    assert result.returncode == 0 or result.stderr.strip().splitlines()[-1].startswith("error: ")
+    if isinstance(expected, ModelBehaviorError):
+        assert result.returncode == 2, result.stdout
+        assert result.stderr.strip().splitlines()[-1] == f"error: {expected}"  # after the loading bar
+    else:
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout)
+        assert answer["raw"] == expected.raw
+        assert [item["point"] for item in answer["items"]] == \
+            [[round(i.point.x, 1), round(i.point.y, 1)] for i in expected.items]
