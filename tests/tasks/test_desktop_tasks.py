@@ -1,0 +1,181 @@
+"""Desktop tasks in OSWorld's format: its metrics on real files, clear errors for what is not
+implemented, a real OSWorld task file run unchanged, and the oracle suite end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from agent.loop import run_episode
+from agent.policy import ScriptedPolicy
+from envs.actions import MoveTo, Point, Terminate
+from envs.base import EnvKind
+from envs.errors import ConfigError, TaskError
+import tasks.desktop.metrics  # noqa: F401 - registers the metrics
+from tasks.declarative import METRICS, load_task_file, task_class
+from tasks.registry import get_suite
+from tests.conftest import DATA, run_cli
+
+SPOTIFY = DATA / "osworld" / "94d95f96-9699-4208-98ba-3c3119edf9c2.json"
+
+
+def _xlsx(path: Path, rows: list[list]) -> str:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Sheet1"
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return str(path)
+
+
+def _ods(path: Path, rows: list[list]) -> str:
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    sheet = Table(name="Sheet1")
+    for values in rows:
+        row = TableRow()
+        for value in values:
+            if isinstance(value, (int, float)):
+                cell = TableCell(valuetype="float", value=value)
+                cell.addElement(P(text=str(value)))
+            else:
+                cell = TableCell(valuetype="string")
+                cell.addElement(P(text=value))
+            row.addElement(cell)
+        sheet.addElement(row)
+    document.spreadsheet.addElement(sheet)
+    document.save(str(path))
+    return str(path)
+
+
+def test_compare_text_file_as_osworld(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("Hello  world\n\nbye\n")
+    b.write_text("hello world\nbye\n")
+    compare = METRICS["compare_text_file"]
+    assert compare(str(a), str(b)) == 0.0
+    assert compare(str(a), str(b), ignore_blanks=True, ignore_case=True) == 1.0
+    assert compare(None, str(b)) == 0.0  # the file the agent should have saved is missing
+
+
+def test_compare_csv(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("name,qty\npears,99\n")
+    b.write_text("name,qty\npears,99")
+    assert METRICS["compare_csv"](str(a), str(b)) == 1.0
+    b.write_text("name,qty\npears,9\n")
+    assert METRICS["compare_csv"](str(a), str(b)) == 0.0
+
+
+@pytest.mark.parametrize("writer", [_xlsx, _ods], ids=["xlsx", "ods"])
+def test_compare_table_check_cell_and_sheet_data(tmp_path, writer):
+    suffix = ".xlsx" if writer is _xlsx else ".ods"
+    mine = writer(tmp_path / f"mine{suffix}", [[12, 100], [7], ["Total", 42.5]])
+    same = writer(tmp_path / f"same{suffix}", [[12, 100], [7], ["Total", 42.5]])
+    other = writer(tmp_path / f"other{suffix}", [[12, 101], [7], ["Total", 42.5]])
+    table = METRICS["compare_table"]
+
+    def cell(coordinate, method, ref, sheet=0):
+        return {"type": "check_cell", "sheet_idx": sheet, "coordinate": coordinate,
+                "props": {"value": {"method": method, "ref": ref}}}
+
+    assert table(mine, None, rules=[cell("B1", "eq", 100), cell("A3", "eq", "Total", "RNSheet1"),
+                                    cell("B3", "approx:0.1", 42.45), cell("A2", "lt", 8)]) == 1.0
+    assert table(mine, None, rules=[cell("B1", "eq", 99)]) == 0.0
+    assert table(mine, None, rules=[cell("C9", "eq", 1)]) == 0.0  # an empty cell
+    sheets = [{"type": "sheet_data", "sheet_idx0": "RI0", "sheet_idx1": "EI0"}]
+    assert table(mine, same, rules=sheets) == 1.0
+    assert table(mine, other, rules=sheets) == 0.0
+    assert table(None, same, rules=sheets) == 0.0
+    assert table(mine, same, rules=[{"type": "sheet_data", "sheet_idx0": "RNNope",
+                                     "sheet_idx1": "EI0"}]) == 0.0
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"type": "pivot_table", "sheet_idx0": 0, "sheet_idx1": "EI0"}, "rule type 'pivot_table' is not implemented"),
+    ({"type": "check_cell", "sheet_idx": 0, "coordinate": "A1",
+      "props": {"font_bold": {"method": "eq", "ref": True}}}, "property 'font_bold' is not implemented"),
+    ({"type": "check_cell", "sheet_idx": 0, "coordinate": "A1",
+      "props": {"value": {"method": "str_list_eq", "ref": []}}}, "method 'str_list_eq' is not implemented"),
+])
+def test_what_compare_table_does_not_know_is_an_error_not_a_zero(tmp_path, rule, message):
+    book = _xlsx(tmp_path / "a.xlsx", [[1]])
+    with pytest.raises(TaskError, match=message):
+        METRICS["compare_table"](book, None, rules=[rule])
+
+
+@pytest.mark.parametrize("change, where", [
+    ({"config": [{"type": "download", "parameters": {"files": []}}]}, "config.0.type: unknown setup step 'download'"),
+    ({"evaluator": {"func": "compare_pptx_files", "result": {"type": "vm_file", "path": "a"},
+                    "expected": {"type": "vm_file", "path": "b"}}}, "evaluator.func: unknown metric 'compare_pptx_files'"),
+    ({"evaluator": {"func": "exact_match", "result": {"type": "cloud_file", "path": "http://x"},
+                    "expected": {"type": "rule", "rules": {"expected": "x"}}}}, "evaluator.result.type: unknown getter 'cloud_file'"),
+])
+def test_unsupported_osworld_pieces_name_the_file_and_field(tmp_path, change, where):
+    data = {**json.loads(SPOTIFY.read_text()), **change}
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError) as info:
+        load_task_file(path)
+    assert str(info.value) == f"{path}: {where}" or str(info.value).startswith(f"{path}: {where}")
+
+
+def test_the_suite_has_the_apps_and_every_task_an_oracle():
+    suite = get_suite("desktop")
+    assert len(suite.tasks) >= 12 and suite.env_kind is EnvKind.desktop
+    assert all(t.has_oracle() for t in suite.tasks)
+    apps = {app for t in suite.tasks for app in (t.spec.related_apps or [])}
+    assert {"mousepad", "xterm", "libreoffice_calc", "pcmanfm"} <= apps
+    assert any(t.infeasible for t in suite.tasks)
+
+
+@pytest.mark.desktop
+def test_a_real_osworld_task_file_runs_unchanged(tmp_path, monkeypatch):
+    """OSWorld's README example, byte for byte: it sets up with pyautogui through ``python``,
+    and is checked with ``which spotify`` on this desktop."""
+    from envs.desktop import open_desktop
+
+    spec = load_task_file(SPOTIFY)
+    assert spec.env is EnvKind.desktop  # no "env" field: its steps and getters are desktop ones
+    task_type = task_class(spec, SPOTIFY.parent)
+    with open_desktop("virtual:1920x1080") as env:
+        env.execute(MoveTo(at=Point(x=10, y=10)))
+        task = task_type.from_seed(0)
+        task.setup(env)  # runs OSWorld's own config: python -c "import pyautogui; click(960, 540)"
+        pointer = env.display.run(["xdotool", "getmouselocation", "--shell"]).stdout.split()
+        assert pointer[:2] == ["X=960", "Y=540"]
+        done = run_episode(env, ScriptedPolicy([Terminate(status="success")]), task.goal)
+        assert task.evaluate(env, done) == 0.0  # no spotify here
+        # "Install" it where `which` looks: the getter really runs the command.
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        fake = bin_dir / "spotify"
+        fake.write_text("#!/bin/sh\n")
+        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        again = task_type.from_seed(0)
+        again.setup(env)
+        assert again.evaluate(env, done) == 1.0
+
+
+@pytest.mark.desktop
+@pytest.mark.slow
+def test_the_oracle_solves_the_desktop_suite(tmp_path):
+    out = tmp_path / "eval"
+    result = run_cli("eval", "--suite", "desktop", "--display", "virtual", "--policy", "oracle",
+                     "--seeds", "2", "--workers", "2", "--time-limit", "180", "--out", str(out),
+                     timeout=900)
+    lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    solved = sum(line["outcome"] == "success" for line in lines)
+    assert len(lines) == 2 * len(get_suite("desktop").tasks), result.stderr[-2000:]
+    assert solved / len(lines) >= 0.95, [(r["instance"], r["outcome"], r["message"]) for r in lines
+                                         if r["outcome"] != "success"]
