@@ -1,0 +1,67 @@
+"""`qvl-agent run GOAL --env desktop --display virtual` against the fake Qwen server: the
+model opens a terminal from the desktop menu, starts the editor, types and saves; the test
+reads the saved file."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.trajectory import load_run
+from tests.conftest import run_cli
+from tests.fakeqwen import FakeQwen, QwenRequest, tool_call
+
+pytestmark = [pytest.mark.desktop, pytest.mark.slow]
+
+SCREEN = (1280, 720)
+
+
+def _white_pixels(request: QwenRequest) -> int:
+    """How much of the screen is window (the bare Xvfb desktop is black)."""
+    return sum(request.image.convert("L").resize((128, 72)).histogram()[201:])
+
+
+def test_run_types_into_a_real_editor_and_saves(tmp_path):
+    target = tmp_path / "hello.txt"
+    state = {"phase": "menu", "windows": 0}
+    text = "Hello from Qwen on a real desktop"
+
+    def qwen(request: QwenRequest) -> str:
+        at = lambda x, y: request.to_frame(x, y, SCREEN)  # noqa: E731
+        phase = state["phase"]
+        if phase == "menu":  # openbox's root menu: right-click the bare desktop
+            state["phase"] = "terminal"
+            return tool_call(action="right_click", coordinate=at(640, 360))
+        if phase == "terminal":  # its first item, "Terminal emulator"
+            state["phase"] = "command"
+            return tool_call(action="left_click", coordinate=at(680, 370))
+        if phase == "command":
+            if _white_pixels(request) < 500:  # the terminal is not on screen yet
+                return tool_call(action="wait", time=0.5)
+            state["phase"], state["windows"] = "editor", _white_pixels(request)
+            return tool_call(action="type", text=f"mousepad {target}\n")
+        if phase == "editor":
+            if _white_pixels(request) <= state["windows"] + 200:  # the editor is not up yet
+                return tool_call(action="wait", time=0.5)
+            state["phase"] = "save"
+            return tool_call(action="type", text=text)
+        if phase == "save":
+            state["phase"] = "done"
+            return tool_call(action="key", keys=["ctrl", "s"])
+        return tool_call(action="terminate", status="success")
+
+    out = tmp_path / "run"
+    with FakeQwen(qwen) as server:
+        result = run_cli("run", "write a greeting into hello.txt", "--env", "desktop",
+                         "--display", "virtual", "--endpoint", server.url, "--out", str(out),
+                         "--max-steps", "30", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("success:")
+    assert target.read_text(encoding="utf-8").rstrip("\n") == text  # what the editor saved
+    assert not server.violations
+    assert {r.tool for r in server.requests} == {"computer_use"}
+    assert len({r.frame for r in server.requests}) == 1
+    steps = load_run(out).steps
+    kinds = [s.action.kind for s in steps if s.action is not None]
+    assert kinds[:2] == ["click", "click"] and kinds[-3:] == ["type", "key", "terminate"]
+    assert steps[0].action.button == "right"
+    assert (out / "report.html").is_file()
