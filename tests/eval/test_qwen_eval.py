@@ -10,12 +10,21 @@ from tests.fakeqwen import FakeQwen, tool_call
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+def button_centre(image):
+    """Where a model would click for "Click the button.": the middle of the grey button
+    (Chromium's default face, rgb(239, 239, 239)) below the yellow query bar."""
+    pixels = image.load()
+    spots = [(x, y) for y in range(image.height // 4, image.height) for x in range(image.width)
+             if pixels[x, y] == (239, 239, 239)]
+    assert spots, "no button on the screenshot"
+    xs, ys = [x for x, _ in spots], [y for _, y in spots]
+    return [(min(xs) + max(xs)) // 2, (min(ys) + max(ys)) // 2]
+
+
 def naive_qwen(request):
-    """Clicks the middle of the task area once, then says it is done."""
-    step = request.texts[-1].count("Step ") if request.texts else 0
-    w, h = request.frame
-    if step == 0:
-        return tool_call(action="left_click", coordinate=[w // 2, int(h * 0.6)])
+    """Clicks the button on click-test; on every other task it claims success at once."""
+    if request.goal == "Click the button.":
+        return tool_call(action="left_click", coordinate=button_centre(request.image))
     return tool_call(action="terminate", status="success")
 
 
@@ -27,7 +36,12 @@ def test_qwen_policy_runs_miniwob_against_the_fake_server(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert sorted(r["task"] for r in lines) == ["miniwob/click-button", "miniwob/click-test", "miniwob/focus-text"]
-    assert all(r["outcome"] in ("success", "failure") for r in lines), lines
+    outcomes = {r["task"]: (r["outcome"], r["status"]) for r in lines}
+    assert outcomes == {
+        "miniwob/click-test": ("success", "env_done"),      # the click landed on the button
+        "miniwob/click-button": ("failure", "success"),     # claims without work score nothing
+        "miniwob/focus-text": ("failure", "success"),
+    }, lines
     # The 160x210 task area at device scale 3 is a 480x630 screenshot; Qwen saw its frame.
     assert {r.frame for r in qwen.requests} == {(476, 616)} and not qwen.violations
     assert {r.image.size for r in qwen.requests} == {(476, 616)}
