@@ -15,6 +15,7 @@ they never guess. ``auto`` tries them first and asks the model only when they fi
 from __future__ import annotations
 
 import re
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,8 +150,7 @@ class UiaGrounder:
             raise EnvError("the uia grounder needs an Android screen (android:)")
         if not wanted.name:
             return None
-        shell(["uiautomator", "dump", _DUMP_PATH])
-        xml = shell(["cat", _DUMP_PATH])
+        xml = _dump(shell)
         try:
             root = ET.fromstring(xml[xml.find("<"):] if "<" in xml else xml)
         except ET.ParseError as exc:
@@ -179,6 +179,20 @@ class UiaGrounder:
         return Target(point=Point(x=(left + right) / 2, y=(top + bottom) / 2), grounder=self.name,
                       box=(left, top, right, bottom),
                       text=node.get("text") or node.get("content-desc"))
+
+
+def _dump(shell: Any, attempts: int = 10) -> str:
+    """The hierarchy's XML. While the screen animates, ``uiautomator dump`` says "could not
+    get idle state", exits 0 and writes nothing: the old file is removed first so it is never
+    read as the new one, and the dump is tried again."""
+    for attempt in range(attempts):
+        shell(["rm", "-f", _DUMP_PATH], check=False)
+        said = shell(["uiautomator", "dump", _DUMP_PATH], check=False)
+        if "dumped to" in said:
+            return shell(["cat", _DUMP_PATH])
+        time.sleep(0.2 * (attempt + 1))
+    raise EnvError(f"uiautomator dump wrote no hierarchy in {attempts} tries (the screen never "
+                   f"became idle: {said.strip()[:120]!r})")
 
 
 def _uia_kind(node: ET.Element) -> str:
