@@ -8,7 +8,7 @@ from agent.loop import run_episode
 from agent.policy import ScriptedPolicy
 from envs.actions import Terminate
 from envs.errors import ConfigError, TaskError
-from tasks.declarative import METRICS, load_task_file
+from tasks.declarative import METRICS, OracleStep, load_task_file, task_class
 from tasks.registry import get_suite
 
 GOOD = {
@@ -122,5 +122,53 @@ def test_the_web_suite_is_solved_by_its_oracles_and_not_by_claims():
             liar.setup(env)
             trajectory = run_episode(env, ScriptedPolicy([Terminate(status="success")]), liar.goal)
             assert liar.evaluate(env, trajectory) == 0.0, liar.id
+    finally:
+        env.close()
+
+
+def step(action, **fields):
+    return OracleStep(action=action, **fields)
+
+
+# Each web task's near miss: the work done almost right, through the real page.
+NEAR_MISSES = {
+    "web/dark-mode": [step("click", selector="#dark"), step("click", selector="#beta"),  # and beta too
+                      step("click", selector="#save"), step("terminate", status="success")],
+    "web/sign-in": [step("click", selector="#user"), step("type", text="ada"), step("click", selector="#pass"),
+                    step("type", text="correct hose"), step("key", keys=["tab"]), step("key", keys=["enter"]),
+                    step("terminate", status="success")],
+    "web/subscribe": [step("click", selector="#email"), step("type", text="ada@example.org"),
+                      step("click", selector="#subscribe"), step("terminate", status="success")],
+    "web/mug-price": [step("answer", text="$11.25")],  # the red mug's price
+    "web/open-help": [step("wait", seconds=0.1), step("terminate", status="success")],  # never clicked
+    "web/delete-account": [step("answer", text="Your account has been deleted.")],  # infeasible: not a refusal
+}
+# What the page shows after the near miss: proof that it was done, and done wrong.
+PAGE_AFTER = {
+    "web/dark-mode": ("#status", "Saved: email=on, dark=on, beta=on"),
+    "web/sign-in": ("#status", "Wrong username or password"),
+    "web/subscribe": ("#status", "Subscribed: ada@example.org"),
+    "web/open-help": ("h1", "Mugs"),
+}
+
+
+@pytest.mark.browser
+def test_the_web_suite_scores_near_misses_zero():
+    suite = get_suite("web")
+    assert sorted(NEAR_MISSES) == sorted(t.id for t in suite.tasks)
+    env = suite.open_env({})
+    try:
+        for task_cls in suite.tasks:
+            task = task_cls.from_seed(0)
+            near = task_class(task_cls.spec.model_copy(update={"oracle": NEAR_MISSES[task.id]}),
+                              task_cls.task_dir).from_seed(0)
+            task.setup(env)
+            trajectory = run_episode(env, ScriptedPolicy(near.oracle(env)), task.goal, max_steps=task.max_steps)
+            assert trajectory.meta.status in ("success", "answered"), (task.id, trajectory.meta.message)
+            if task.id in PAGE_AFTER:
+                selector, text = PAGE_AFTER[task.id]
+                assert env.page.inner_text(selector) == text, task.id
+            assert task.evaluate(env, trajectory) == 0.0, task.id
+            task.teardown(env)
     finally:
         env.close()
