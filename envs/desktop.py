@@ -100,6 +100,9 @@ class DesktopEnv(EnvBase):
             self.failsafe = (not self.display.managed if self.config.failsafe is None
                              else self.config.failsafe)
             self._monitor = self._pick_monitor()
+            # Screenshot pixels per logical unit (2 on a Retina screen, 1 on X11); read once,
+            # as pyautogui reads its screen size once.
+            self._ratio = self._scale()
         except QvlError:
             self._release()
             raise
@@ -202,7 +205,7 @@ class DesktopEnv(EnvBase):
         return self._mss.monitors[0]["width"] / logical_width
 
     def _logical_monitor(self) -> tuple[int, int, int, int]:
-        scale, m = self._scale(), self._monitor
+        scale, m = self._ratio, self._monitor
         return (round(m.left / scale), round(m.top / scale), round(m.width / scale),
                 round(m.height / scale))
 

@@ -39,6 +39,7 @@ class Xev:
     """A real X client window at a known place, and the events it received."""
 
     def __init__(self, display, name: str, geometry: str) -> None:
+        self.display, self.name = display, name
         self.log = display.runtime / f"{name}.log"
         self.process = display.launch(["xev", "-name", name, "-geometry", geometry], log=name)
         deadline = time.monotonic() + 20
@@ -51,6 +52,10 @@ class Xev:
     def events(self, kind: str, since: int = 0) -> list[str]:
         blocks = (e.strip() for e in self.text()[since:].split("\n\n"))
         return [e for e in blocks if e.startswith(kind + " event")]
+
+    def raise_(self) -> None:
+        """Bring the window to the top (another test's window may cover it)."""
+        self.display.run(["xdotool", "search", "--name", self.name, "windowactivate", "--sync"])
 
     def mark(self) -> int:
         time.sleep(0.2)  # xev's own output is line-buffered through a file
@@ -190,6 +195,7 @@ def test_unicode_typing_lands_in_a_real_editor(display, desktop, tmp_path):
     assert _wait_for(lambda: target.read_text(encoding="utf-8") == f"{text}\nline two\n"
                      or target.read_text(encoding="utf-8") == f"{text}\nline two")
     display.run(["xdotool", "windowclose", window])
+    _wait_for(lambda: not display.run(["xdotool", "search", "--name", "unicode.txt"]).stdout)
 
 
 class _PointsGui:
@@ -226,6 +232,7 @@ def test_hidpi_screenshot_larger_than_the_logical_screen(display, xev):
 
     env = DesktopEnv(display=display)
     env._gui = _PointsGui(env._gui)
+    env._ratio = env._scale()  # as if it had started with this pyautogui
     observation = env.observe()
     assert observation.screenshot.size == (800, 600)
     assert (observation.screen.width, observation.screen.height) == (400, 300)
@@ -234,6 +241,7 @@ def test_hidpi_screenshot_larger_than_the_logical_screen(display, xev):
     fx, fy = 300 * frame.width / 800, 200 * frame.height / 600
     action = to_action(ToolCall(name="computer_use", arguments={
         "action": "left_click", "coordinate": [round(fx), round(fy)]}), frame)
+    xev.raise_()
     mark = xev.mark()
     env.execute(action)
     press = _wait_for(lambda: xev.events("ButtonPress", mark))[0]
