@@ -8,23 +8,35 @@ Who is to blame decides what happens to an error:
   with status ``error`` and its message;
 - a bug (any other exception) ends the run too, is recorded, and is raised again.
 Whatever happens, the run directory is complete: meta, steps, screenshots and report.
+
+Every tool call of an answer runs, in order, each recorded as its own step (OSWorld runs
+them all; the cookbook only the first): ``terminate`` or ``answer`` ends the episode where
+it stands, and a call that cannot be used stops the rest and is fed back.
+
+The same action on an unchanged screen three times in a row is pointed out to the model
+(the step's ``warning``); a fourth time ends the run with status ``stuck``.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+
+from PIL import Image
 
 from agent.policy import Decision, Policy
 from agent.recorder import RunRecorder
 from agent.trajectory import RunMeta, Step, Timings, Trajectory, now_iso
-from envs.actions import Answer, Terminate
+from envs.actions import Action, Answer, Terminate
 from envs.base import Env
 from envs.errors import ModelBehaviorError, QvlError, UnsupportedActionError
 
-__all__ = ["run_episode", "StepCallback"]
+__all__ = ["run_episode", "StepCallback", "REPEATS_WARNED", "REPEATS_STUCK"]
 
 StepCallback = Callable[[Step, Trajectory], None]
+REPEATS_WARNED = 3  # the same action on the same screen this many times: tell the model
+REPEATS_STUCK = 4  # ...and once more: the run ends as stuck
 
 
 def run_episode(
@@ -58,15 +70,37 @@ def run_episode(
         recorder.start(meta)
     policy.reset(goal)
     in_a_row = 0
+    repeats = _Repeats()
     try:
-        for index in range(1, max_steps + 1):
+        for _ in range(max_steps):  # one model answer per turn
             try:
-                step, decision = _step(env, policy, goal, index, trajectory, recorder)
+                step, decision, screenshot = _step(env, policy, goal, len(trajectory.steps) + 1,
+                                                   trajectory, recorder)
             except _StepFailed as failed:
                 _add(trajectory, failed.step, recorder, on_step)  # keep what the step saw
                 raise failed.error from None
+            count = repeats.count(step, screenshot)
+            if count >= REPEATS_WARNED:
+                step.warning = (f"You have done {_said(step)} {count} times in a row and the "
+                                "screen did not change. Do something else.")
             _add(trajectory, step, recorder, on_step)
-            if decision is None or step.error is not None:
+            if count >= REPEATS_STUCK:
+                _end(meta, "stuck", f"the same {step.action.kind} on an unchanged screen "
+                     f"{count} times in a row")
+                break
+            if step.error is None and not _ends(step.action):
+                first = step.index
+                for followup in decision.followups:  # the answer's further calls, in order
+                    try:
+                        step = _follow(env, followup, len(trajectory.steps) + 1, first)
+                    except _StepFailed as failed:
+                        _add(trajectory, failed.step, recorder, on_step)
+                        raise failed.error from None
+                    repeats.reset()
+                    _add(trajectory, step, recorder, on_step)
+                    if step.error is not None or _ends(step.action):
+                        break
+            if step.error is not None:
                 in_a_row += 1
                 if in_a_row >= max_model_errors:
                     _end(meta, "model_errors", f"{in_a_row} unusable answers in a row; "
@@ -74,7 +108,7 @@ def run_episode(
                     break
                 continue
             in_a_row = 0
-            action = decision.action
+            action = step.action
             if isinstance(action, Terminate):
                 _end(meta, action.status)
                 break
@@ -104,7 +138,7 @@ def run_episode(
 
 
 def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajectory,
-          recorder: RunRecorder | None) -> tuple[Step, Decision | None]:
+          recorder: RunRecorder | None) -> tuple[Step, Decision, Image.Image]:
     timings = Timings()
     step = Step(index=index, started_at=now_iso(), timings=timings)
     started = time.perf_counter()
@@ -120,26 +154,77 @@ def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajector
     decision = policy.decide(goal, observation, trajectory.steps)
     timings.think_s = time.perf_counter() - started
     _fill(step, decision)
+    return _act(env, step, decision), decision, observation.screenshot
+
+
+def _follow(env: Env, decision: Decision, index: int, first: int) -> Step:
+    """A further tool call of the answer recorded on step ``first``: executed, no new look."""
+    step = Step(index=index, call_index=index - first, started_at=now_iso(), timings=Timings())
+    _fill(step, decision)
+    return _act(env, step, decision)
+
+
+def _act(env: Env, step: Step, decision: Decision) -> Step:
+    """Execute the decision's action; the model's errors stay on the step."""
+    timings = step.timings
     if decision.error is not None:
-        return _failed(step, decision.error), decision
+        return _failed(step, decision.error)
     action = decision.action
     if action is None:
-        return _failed(step, ModelBehaviorError("the policy returned no action")), decision
-    if isinstance(action, (Terminate, Answer)):
-        return step, decision
+        return _failed(step, ModelBehaviorError("the policy returned no action"))
+    if _ends(action):
+        return step
     started = time.perf_counter()
     try:
         if not env.supports(action):
             raise UnsupportedActionError(f"this {env.kind.value} cannot do '{action.kind}'")
         env.execute(action)
     except ModelBehaviorError as exc:
-        return _failed(step, exc), decision
+        return _failed(step, exc)
     except QvlError as exc:  # the screen failed while acting: the run ends, the step stays
         step.error, step.error_kind = str(exc), type(exc).__name__
         raise _StepFailed(step, exc) from None
     finally:
         timings.execute_s = time.perf_counter() - started
-    return step, decision
+    return step
+
+
+def _ends(action: Action | None) -> bool:
+    return isinstance(action, (Terminate, Answer))
+
+
+class _Repeats:
+    """Counts the same executed action on an unchanged screen, step after step.
+
+    Screens are compared only when the action repeats, so the usual step pays nothing.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._action: Action | None = None
+        self._screen: Image.Image | None = None
+        self._count = 0
+
+    def count(self, step: Step, screen: Image.Image) -> int:
+        action = step.action if step.error is None else None
+        if action is None or _ends(action):
+            self.reset()
+            return 0
+        same = (action == self._action and self._screen is not None
+                and screen.size == self._screen.size and screen.mode == self._screen.mode
+                and screen.tobytes() == self._screen.tobytes())
+        self._count = self._count + 1 if same else 1
+        self._action, self._screen = action, screen
+        return self._count
+
+
+def _said(step: Step) -> str:
+    """The step's call as the model wrote it, for telling it what it repeats."""
+    if step.call is not None:
+        return json.dumps(step.call, ensure_ascii=False)
+    return step.action.kind if step.action is not None else "the same action"
 
 
 class _StepFailed(Exception):

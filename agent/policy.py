@@ -7,19 +7,20 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
 
 from PIL import Image
 
 from agent.trajectory import Step
 from envs.actions import Action, Click, Point, Terminate
 from envs.base import Observation
-from envs.errors import ModelBehaviorError, QvlError
-from model.backend import Generation, VLMBackend
+from envs.errors import AnswerTruncatedError, ConfigError, ModelBehaviorError, QvlError
+from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, VLMBackend
 from model.convert import to_action
 from model.frame import Frame
-from model.parsing import ToolCall, parse_tool_call
+from model.osworld import OSWORLD_HISTORY, osworld_messages
+from model.parsing import ToolCall, parse_tool_calls
 from model.prompts import TOOLS, PastStep, agent_messages
 
 __all__ = ["Decision", "Policy", "QwenPolicy", "ScriptedPolicy", "PolicyExhausted", "RandomPolicy"]
@@ -27,7 +28,12 @@ __all__ = ["Decision", "Policy", "QwenPolicy", "ScriptedPolicy", "PolicyExhauste
 
 @dataclass
 class Decision:
-    """What a policy decided for one step: an Action, or the model's error."""
+    """What a policy decided for one step: an Action, or the model's error.
+
+    ``followups`` are the answer's further tool calls, in order, each its own Decision; the
+    loop runs them after ``action`` (OSWorld runs every call of an answer). The list stops
+    at the first call that could not be used, which is kept with its error.
+    """
 
     action: Action | None
     raw: str | None = None
@@ -35,6 +41,7 @@ class Decision:
     error: ModelBehaviorError | None = None
     frame: Frame | None = None
     generation: Generation | None = None
+    followups: list["Decision"] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -53,24 +60,35 @@ class PolicyExhausted(QvlError):
 
 
 class QwenPolicy:
-    """Qwen2.5-VL through any backend: frame, cookbook prompt, generate, parse, to_action.
+    """Qwen2.5-VL through any backend: frame, prompt, generate, parse, to_action.
 
     Args:
         backend: where the model runs; its min/max pixels define the Frame.
         tool: ``computer_use`` or ``mobile_use`` (pick with ``EnvKind.tool``).
-        history_images: keep the last K screenshots as real turns (OSWorld's form); 0 is
-            the cookbook form.
+        history_images: keep the last K screenshots as real turns; 0 is the cookbook form
+            (for ``prompt="osworld"``, 0 means OSWorld's own 4).
         max_new_tokens: the generation budget of one answer.
+        answer: offer the ``answer`` action in the tool schema (questions).
+        prompt: ``cookbook`` (the Qwen cookbooks' messages) or ``osworld`` (OSWorld's
+            Qwen2.5-VL agent's messages, computer_use only).
     """
 
     def __init__(self, backend: VLMBackend, tool: str, *, history_images: int = 0,
-                 max_new_tokens: int = 256) -> None:
+                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, answer: bool = False,
+                 prompt: Literal["cookbook", "osworld"] = "cookbook") -> None:
         if tool not in TOOLS:
             raise ValueError(f"tool must be one of {TOOLS}, got {tool!r}")
+        if prompt == "osworld" and tool != "computer_use":
+            raise ConfigError(f"--prompt osworld is OSWorld's desktop prompt (computer_use); "
+                              f"this screen uses {tool}: use --prompt cookbook")
         self.backend = backend
         self.tool = tool
+        self.prompt = prompt
         self.history_images = max(0, history_images)
+        if prompt == "osworld" and not self.history_images:
+            self.history_images = OSWORLD_HISTORY
         self.max_new_tokens = max_new_tokens
+        self.answer = answer
         self.name = backend.name
         self._images: dict[int, Image.Image] = {}
 
@@ -82,27 +100,50 @@ class QwenPolicy:
                                 min_pixels=self.backend.min_pixels,
                                 max_pixels=self.backend.max_pixels)
         image = frame.resize(observation.screenshot)
-        past = [PastStep(call=_call_json(step), answer=step.raw or "",
-                         image=self._images.get(step.index)) for step in history]
-        messages = agent_messages(self.tool, frame.size, goal, image, past,
-                                  history_images=self.history_images,
-                                  feedback=_feedback(history))
+        if self.prompt == "osworld":  # one turn per model answer, as OSWorld keeps them
+            past = [PastStep(call=None, answer=step.raw or "", image=self._images.get(step.index))
+                    for step in history if step.call_index == 0]
+            messages = osworld_messages(goal, image, past, history_n=self.history_images,
+                                        feedback=_feedback(history))
+        else:
+            past = [PastStep(call=_call_json(step), answer=step.raw or "",
+                             image=self._images.get(step.index)) for step in history]
+            messages = agent_messages(self.tool, frame.size, goal, image, past,
+                                      history_images=self.history_images,
+                                      feedback=_feedback(history), answer=self.answer)
         self._remember(len(history) + 1, image)
         generation = self.backend.generate(messages, max_new_tokens=self.max_new_tokens)
         decision = Decision(action=None, raw=generation.text, frame=frame, generation=generation)
+        if generation.truncated:
+            decision.error = AnswerTruncatedError(
+                f"the answer was cut off at the budget of {self.max_new_tokens} new tokens "
+                "before it was complete; answer with a shorter thought and one tool call")
+            return decision
         try:
-            decision.call = parse_tool_call(generation.text)
-            decision.action = to_action(decision.call, frame)
+            calls = parse_tool_calls(generation.text)
+            decision.call = calls[0]
+            decision.action = to_action(calls[0], frame)
         except ModelBehaviorError as exc:
             decision.error = exc
+            return decision
+        for call in calls[1:]:
+            followup = Decision(action=None, call=call, frame=frame)
+            try:
+                followup.action = to_action(call, frame)
+            except ModelBehaviorError as exc:
+                followup.error = exc
+            decision.followups.append(followup)
+            if followup.error is not None:
+                break
         return decision
 
     def _remember(self, index: int, image: Image.Image) -> None:
+        """Keep the screenshots of the last K answers (steps of later calls have none)."""
         if not self.history_images:
             return
         self._images[index] = image
-        for old in [i for i in self._images if i <= index - self.history_images]:
-            del self._images[old]
+        while len(self._images) > self.history_images:
+            del self._images[min(self._images)]
 
 
 def _call_json(step: Step) -> str | None:
@@ -113,10 +154,13 @@ def _call_json(step: Step) -> str | None:
 
 
 def _feedback(history: Sequence[Step]) -> str | None:
-    if not history or history[-1].error is None:
+    if not history:
         return None
-    return (f"Your previous answer could not be executed: {history[-1].error}. "
-            "Look at the screenshot again and answer with one valid tool call.")
+    last = history[-1]
+    if last.error is not None:
+        return (f"Your previous answer could not be executed: {last.error}. "
+                "Look at the screenshot again and answer with one valid tool call.")
+    return last.warning
 
 
 class ScriptedPolicy:

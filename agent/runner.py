@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.loop import run_episode
 from agent.policy import QwenPolicy
@@ -16,7 +16,9 @@ from agent.recorder import RunRecorder
 from agent.trajectory import RunMeta, Trajectory, now_iso
 from envs.base import Env, EnvKind
 from envs.errors import ConfigError
+from model.backend import DEFAULT_MAX_NEW_TOKENS
 from model.frame import MAX_PIXELS, MIN_PIXELS
+from model.osworld import OSWORLD_MAX_PIXELS
 
 __all__ = ["ModelOptions", "EnvOptions", "RunOptions", "run_goal", "open_env", "default_run_dir",
            "validated"]
@@ -40,10 +42,20 @@ class ModelOptions(BaseModel):
     endpoint: str | None = Field(None, description="OpenAI-compatible server URL")
     served_model: str | None = None
     min_pixels: int = MIN_PIXELS
-    max_pixels: int = MAX_PIXELS
+    max_pixels: int | None = Field(None, description="None: the prompt's own (cookbook: the "
+                                   "processor's 12845056; osworld: 1003520); set when validated")
     torch_device: str | None = None
     history_images: int = Field(0, ge=0, le=10)
-    max_new_tokens: int = Field(256, ge=16, le=4096)
+    max_new_tokens: int = Field(DEFAULT_MAX_NEW_TOKENS, ge=16, le=8192)
+    prompt: Literal["cookbook", "osworld"] = "cookbook"
+    answer_action: Literal["auto", "on", "off"] = Field(
+        "auto", description="offer the answer action: auto = when the task asks a question")
+
+    @model_validator(mode="after")
+    def _prompt_defaults(self) -> "ModelOptions":
+        if self.max_pixels is None:
+            self.max_pixels = OSWORLD_MAX_PIXELS if self.prompt == "osworld" else MAX_PIXELS
+        return self
 
     def backend(self) -> Any:
         from model.loader import load_backend
@@ -66,9 +78,11 @@ class ModelOptions(BaseModel):
 
             resolve_weights(self.model or DEFAULT_MODEL)
 
-    def policy(self, tool: str, backend: Any = None) -> QwenPolicy:
+    def policy(self, tool: str, backend: Any = None, *, question: bool = False) -> QwenPolicy:
+        """The policy for ``tool``; ``question``: the task expects an answer (for auto)."""
+        answer = self.answer_action == "on" or (self.answer_action == "auto" and question)
         return QwenPolicy(backend or self.backend(), tool, history_images=self.history_images,
-                          max_new_tokens=self.max_new_tokens)
+                          max_new_tokens=self.max_new_tokens, answer=answer, prompt=self.prompt)
 
 
 class EnvOptions(BaseModel):
@@ -134,7 +148,12 @@ def run_goal(options: RunOptions) -> tuple[Trajectory, Path]:
     kind = EnvKind(options.env.env)
     if kind is EnvKind.browser:
         options.env.browser_config()  # a bad viewport is reported before the model loads
-    policy = options.model.policy(kind.tool)
+    if kind is EnvKind.desktop:
+        from envs.xdisplay import parse_display_spec
+
+        parse_display_spec(options.env.display)  # so is a bad --display, or no display at all
+    # A goal that ends with a question mark asks for an answer (--answer-action auto).
+    policy = options.model.policy(kind.tool, question=options.goal.rstrip().endswith("?"))
     out = options.out or default_run_dir(options.goal)
     meta = RunMeta(goal=options.goal, env=kind.value, tool=kind.tool, model=policy.name,
                    started_at=now_iso(),

@@ -29,6 +29,7 @@ Status = Literal[
     "env_done",     # the environment ended the episode itself (e.g. a MiniWoB page)
     "max_steps",    # the step budget ran out
     "model_errors",  # too many unusable answers in a row
+    "stuck",        # the same action on an unchanged screen, again after being told
     "error",        # the env or the model server failed; see ``message``
     "interrupted",  # Ctrl-C, or killed by a time limit
 ]
@@ -53,6 +54,8 @@ class Step(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     index: int = Field(ge=1)
+    call_index: int = Field(0, ge=0, description="0: the answer's first tool call; i: its "
+                            "(i+1)-th, executed after the first without a new screenshot")
     started_at: str
     screenshot: str | None = Field(None, description="PNG file name in the run directory")
     screen: Size | None = None
@@ -63,6 +66,8 @@ class Step(BaseModel):
     action: Action | None = Field(None, description="what was executed (screen coordinates)")
     error: str | None = None
     error_kind: str | None = Field(None, description="the error's class, e.g. ActionParseError")
+    warning: str | None = Field(None, description="told to the model on its next step, "
+                                "e.g. that it repeats itself")
     timings: Timings = Field(default_factory=Timings)
     prompt_tokens: int | None = None
     completion_tokens: int | None = None

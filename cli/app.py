@@ -6,6 +6,7 @@ Commands live in their own modules (``cli.run``, ``cli.eval``, ...) and register
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,7 +15,9 @@ import typer
 from envs.errors import ConfigError
 
 __all__ = ["app", "state", "ModelOpt", "EndpointOpt", "ServedModelOpt", "MinPixelsOpt",
-           "MaxPixelsOpt", "DeviceOpt", "model_backend", "read_image", "refuse_model_and_endpoint"]
+           "MaxPixelsOpt", "DeviceOpt", "model_backend", "read_image", "refuse_model_and_endpoint",
+           "PromptOpt", "AnswerActionOpt", "MaxNewTokensOpt", "AgentMaxPixelsOpt", "PromptChoice",
+           "AnswerChoice"]
 
 app = typer.Typer(
     name="qvl-agent",
@@ -44,6 +47,31 @@ MaxPixelsOpt = Annotated[int, typer.Option(
     "--max-pixels", help="Largest frame area in pixels; 1003520 (1280*28*28) is OSWorld's cap.")]
 DeviceOpt = Annotated[Optional[str], typer.Option(
     "--torch-device", help="cuda, cpu or mps for --model (default: the best available).")]
+
+# Options of the agent commands (run, eval): how the model is asked.
+class PromptChoice(str, Enum):
+    cookbook = "cookbook"
+    osworld = "osworld"
+
+
+class AnswerChoice(str, Enum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
+PromptOpt = Annotated[PromptChoice, typer.Option(
+    "--prompt", help="cookbook: the Qwen cookbooks' messages; osworld: OSWorld's Qwen2.5-VL "
+                     "agent's messages, exactly (desktop/browser; max-pixels 1003520, 4 history images).")]
+AnswerActionOpt = Annotated[AnswerChoice, typer.Option(
+    "--answer-action", help="Offer the model the answer action: auto = for tasks that ask a "
+                            "question (a run goal ending in '?'), on, off (the cookbook schema).")]
+MaxNewTokensOpt = Annotated[int, typer.Option(
+    "--max-new-tokens", help="Token budget of one answer (the cookbook's 2048); a longer "
+                             "answer is recorded as truncated.")]
+AgentMaxPixelsOpt = Annotated[Optional[int], typer.Option(
+    "--max-pixels", help="Largest frame area in pixels (default 12845056, the processor's; "
+                         "with --prompt osworld 1003520, OSWorld's).")]
 
 
 def refuse_model_and_endpoint(model: str | None, endpoint: str | None) -> None:

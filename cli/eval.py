@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
+from cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
+                     MaxNewTokensOpt, MinPixelsOpt, ModelOpt, PromptChoice, PromptOpt, ServedModelOpt,
                      app, refuse_model_and_endpoint)
 
 
@@ -43,9 +44,12 @@ def eval_(
     endpoint: EndpointOpt = None,
     served_model: ServedModelOpt = None,
     min_pixels: MinPixelsOpt = 3136,
-    max_pixels: MaxPixelsOpt = 12845056,
+    max_pixels: AgentMaxPixelsOpt = None,
     torch_device: DeviceOpt = None,
-    history_images: Annotated[int, typer.Option("--history-images", help="Show the model its last K screenshots as real turns.")] = 0,
+    history_images: Annotated[int, typer.Option("--history-images", help="Show the model its last K screenshots as real turns (ours: the cookbook's text history plus OSWorld's turns; with --prompt osworld, OSWorld's own, default 4).")] = 0,
+    prompt: PromptOpt = PromptChoice.cookbook,
+    answer_action: AnswerActionOpt = AnswerChoice.auto,
+    max_new_tokens: MaxNewTokensOpt = 2048,
 ) -> None:
     """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
     from eval.command import run_eval_command
@@ -63,5 +67,7 @@ def eval_(
         time_limit_s=time_limit, max_steps=max_steps, env_options=env_options, out=out,
         policy=dict(kind=policy.value, model=dict(
             model=model, endpoint=endpoint, served_model=served_model, min_pixels=min_pixels,
-            max_pixels=max_pixels, torch_device=torch_device, history_images=history_images))))
+            max_pixels=max_pixels, torch_device=torch_device, history_images=history_images,
+                                    prompt=prompt.value, answer_action=answer_action.value,
+                                    max_new_tokens=max_new_tokens))))
     raise typer.Exit(code)

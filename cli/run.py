@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
+from cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
+                     MaxNewTokensOpt, MinPixelsOpt, ModelOpt, PromptChoice, PromptOpt, ServedModelOpt,
                      app, refuse_model_and_endpoint)
 
 
@@ -25,6 +26,7 @@ OUTCOME = {
     "env_done": "the environment ended the episode",
     "max_steps": "the step budget ran out before the agent finished",
     "model_errors": "the model's answers could not be used",
+    "stuck": "the agent repeated the same action on an unchanged screen",
     "error": "the run failed",
     "interrupted": "the run was interrupted",
 }
@@ -47,9 +49,12 @@ def run(
     endpoint: EndpointOpt = None,
     served_model: ServedModelOpt = None,
     min_pixels: MinPixelsOpt = 3136,
-    max_pixels: MaxPixelsOpt = 12845056,
+    max_pixels: AgentMaxPixelsOpt = None,
     torch_device: DeviceOpt = None,
-    history_images: Annotated[int, typer.Option("--history-images", help="Show the model its last K screenshots as real turns (OSWorld form).")] = 0,
+    history_images: Annotated[int, typer.Option("--history-images", help="Show the model its last K screenshots as real turns (ours: the cookbook's text history plus OSWorld's turns; with --prompt osworld, OSWorld's own, default 4).")] = 0,
+    prompt: PromptOpt = PromptChoice.cookbook,
+    answer_action: AnswerActionOpt = AnswerChoice.auto,
+    max_new_tokens: MaxNewTokensOpt = 2048,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Step budget.")] = 15,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-<goal>).")] = None,
 ) -> None:
@@ -65,7 +70,9 @@ def run(
                                   device=device, display=display, monitor=monitor),
                          model=dict(model=model, endpoint=endpoint, served_model=served_model,
                                     min_pixels=min_pixels, max_pixels=max_pixels,
-                                    torch_device=torch_device, history_images=history_images)))
+                                    torch_device=torch_device, history_images=history_images,
+                                    prompt=prompt.value, answer_action=answer_action.value,
+                                    max_new_tokens=max_new_tokens)))
     trajectory, report = run_goal(options)
     meta = trajectory.meta
     line = f"{meta.status}: {OUTCOME[meta.status]} after {meta.steps} step(s)"

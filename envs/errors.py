@@ -9,6 +9,7 @@ bug, and stops the run with one clear line.
     ├── ConfigError              bad user input: a flag, a file, a task or script field
     ├── ModelBehaviorError       the model's answer cannot be executed; fed back and retried
     │   ├── ActionParseError     not a well-formed tool call (bad JSON, unknown action, ...)
+    │   │   └── AnswerTruncatedError  the answer was cut off by the token budget
     │   └── ActionRejectedError  well-formed but unusable (outside the frame, bad key name)
     │       └── UnsupportedActionError  this env cannot do that kind of action
     ├── ModelUnavailableError    no weights, unreachable endpoint, server refused the request
@@ -26,6 +27,7 @@ __all__ = [
     "ConfigError",
     "ModelBehaviorError",
     "ActionParseError",
+    "AnswerTruncatedError",
     "ActionRejectedError",
     "ModelUnavailableError",
     "EnvError",
@@ -51,6 +53,10 @@ class ModelBehaviorError(QvlError):
 
 class ActionParseError(ModelBehaviorError):
     """The answer is not a well-formed tool call."""
+
+
+class AnswerTruncatedError(ActionParseError):
+    """The answer stopped at the generation budget before it was complete."""
 
 
 class ActionRejectedError(ModelBehaviorError):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.loop import run_episode
-from agent.policy import Policy, QwenPolicy, RandomPolicy, ScriptedPolicy
+from agent.policy import Policy, RandomPolicy, ScriptedPolicy
 from agent.recorder import RunRecorder
 from agent.trajectory import RunMeta, now_iso
 from envs.base import Env
@@ -77,8 +77,7 @@ class InstanceRunner:
             return RandomPolicy(seed=spec.seed)
         if self._backend is None:
             self._backend = spec.model.backend()
-        return QwenPolicy(self._backend, env.kind.tool, history_images=spec.model.history_images,
-                          max_new_tokens=spec.model.max_new_tokens)
+        return spec.model.policy(env.kind.tool, self._backend, question=task.expects_answer)
 
     def run(self, task_id: str, seed: int) -> InstanceResult:
         started = time.perf_counter()

@@ -14,14 +14,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from envs.actions import (
-    WHEEL_CLICK_PX, Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point, Scroll, Swipe,
+    Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point, Scroll, Swipe,
     SystemButton, Terminate, TypeText, Wait,
 )
 from envs.errors import ActionParseError, ActionRejectedError
 from model.frame import Frame
 from model.parsing import ToolCall
 
-__all__ = ["to_action", "from_action", "ACTIONS"]
+__all__ = ["to_action", "from_action", "ACTIONS", "DEFAULT_WAIT_S"]
+
+DEFAULT_WAIT_S = 2.0  # OSWorld's DesktopEnv pauses 2 s on WAIT
 
 _CLICKS = {
     "left_click": ("left", 1), "right_click": ("right", 1), "middle_click": ("middle", 1),
@@ -74,9 +76,8 @@ def _build(action: str, args: dict[str, Any], frame: Frame) -> Action:
             pixels = _number(action, args, "pixels")
             at = _point(action, args, "coordinate", frame) if "coordinate" in args else None
             # Qwen: positive pixels scroll up. Scroll.dy: positive scrolls down (wheel deltaY).
-            # Qwen's "pixels" are wheel clicks (OSWorld passes them to pyautogui.scroll), so
-            # they are not scaled with the frame: see envs.actions.WHEEL_CLICK_PX.
-            return Scroll(dy=-pixels * WHEEL_CLICK_PX, at=at)
+            _, dy = frame.scale_to_screen(0.0, -pixels)
+            return Scroll(dy=dy, at=at)
         case "type":
             return TypeText(text=_string(action, args, "text"))
         case "key":
@@ -86,7 +87,9 @@ def _build(action: str, args: dict[str, Any], frame: Frame) -> Action:
         case "open":
             return OpenApp(name=_string(action, args, "text"))
         case "wait":
-            return Wait(seconds=_number(action, args, "time"))
+            # OSWorld waits its default pause when no time is given; so do we.
+            seconds = _number(action, args, "time") if "time" in args else DEFAULT_WAIT_S
+            return Wait(seconds=seconds)
         case "terminate":
             status = _string(action, args, "status")
             if status not in ("success", "failure"):
@@ -177,7 +180,7 @@ def from_action(action: Action, frame: Frame, tool: str) -> ToolCall:
         case Swipe(start=start, end=end):
             args = {"action": "swipe", "coordinate": coord(start), "coordinate2": coord(end)}
         case Scroll(dy=dy, at=at):
-            args = {"action": "scroll", "pixels": -round(dy / WHEEL_CLICK_PX)}
+            args = {"action": "scroll", "pixels": -round(dy * frame.height / frame.screen.height)}
             if at is not None:
                 args["coordinate"] = coord(at)
         case TypeText(text=text):

@@ -47,7 +47,9 @@ def locate(backend: VLMBackend, image: Image.Image, query: str, *,
     screen = screen or Size(width=image.width, height=image.height)
     frame = Frame.for_image(image, screen, min_pixels=backend.min_pixels,
                             max_pixels=backend.max_pixels)
-    generation = backend.generate(grounding_messages(frame.resize(image), query, shape))
+    # A box or a point is a few dozen tokens; the agent's 2048 would let a rambling model run.
+    generation = backend.generate(grounding_messages(frame.resize(image), query, shape),
+                                  max_new_tokens=256)
     items = [_to_screen(g, frame) for g in parse_grounding(generation.text)]
     return GroundingResult(items=items, raw=generation.text, frame=frame.size,
                            generation=generation)

@@ -3,22 +3,27 @@
 Such servers do not honour per-request min/max pixels, so the image is sent already
 resized to the Frame, losslessly (PNG): a size that is a multiple of 28 inside the limits
 is a fixed point of the server's own ``smart_resize``, so the model sees exactly the frame.
+Whether the server kept it so is checked exactly (``model.token_check``) the first time
+each set of image sizes is sent.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import time
+import urllib.request
 from typing import Any
 
 from PIL import Image
 
-from envs.errors import ConfigError, ModelUnavailableError
-from model.backend import Generation, images_in
-from model.frame import FACTOR, MAX_PIXELS, MIN_PIXELS
+from envs.errors import ModelUnavailableError
+from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, images_in
+from model.frame import MAX_PIXELS, MIN_PIXELS
 from model.prompts import Message
+from model.token_check import check_prompt_tokens, text_probe
 
 __all__ = ["OpenAIBackend", "encode_image", "to_openai_messages"]
 
@@ -45,19 +50,6 @@ def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return converted
 
 
-def _check_not_shrunk(base_url: str, messages: list[Message], prompt_tokens: int) -> None:
-    """Invariant 1 across the wire: a server whose own max_pixels is below the frame shrinks
-    the image, and the model's coordinates then miss by the shrink factor. Its token count
-    gives it away: fewer prompt tokens than the images alone need."""
-    needed = sum((image.width // FACTOR) * (image.height // FACTOR) for image in images_in(messages))
-    if prompt_tokens < needed:
-        raise ConfigError(
-            f"the server at {base_url} gave the model {prompt_tokens} prompt tokens, fewer than "
-            f"the screenshots alone need ({needed}): it shrinks images, so every click would "
-            "miss. Start it with a larger max_pixels, or pass the same --max-pixels here"
-        )
-
-
 class OpenAIBackend:
     """Chat completions against ``base_url`` (e.g. ``http://localhost:8000/v1``).
 
@@ -71,17 +63,25 @@ class OpenAIBackend:
         timeout: seconds for one request.
         min_pixels, max_pixels: the Frame's limits (stated for symmetry with the local
             backend; the server's own limits must admit the frame, which the defaults do).
+        repetition_penalty: sent with every request, as the Instruct checkpoints'
+            generation_config.json sets it (the local backend applies it the same way);
+            None leaves it to the server.
+        check_tokens: verify the server's prompt-token count against the exact count.
     """
 
     def __init__(self, base_url: str, *, model: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", max_retries: int = 3,
                  timeout: float = 120.0, min_pixels: int = MIN_PIXELS,
-                 max_pixels: int = MAX_PIXELS) -> None:
+                 max_pixels: int = MAX_PIXELS, repetition_penalty: float | None = 1.05,
+                 check_tokens: bool = True) -> None:
         import openai
 
         self._openai = openai
         self.base_url = base_url.rstrip("/")
         self.min_pixels, self.max_pixels = min_pixels, max_pixels
+        self.repetition_penalty = repetition_penalty
+        self.check_tokens = check_tokens
+        self._checked: set[tuple[tuple[int, int], ...]] = set()
         self.client = openai.OpenAI(
             base_url=self.base_url, api_key=os.environ.get(api_key_env) or "EMPTY",
             max_retries=max_retries, timeout=timeout,
@@ -100,24 +100,59 @@ class OpenAIBackend:
             )
         return models[0]
 
-    def generate(self, messages: list[Message], *, max_new_tokens: int = 256) -> Generation:
+    def generate(self, messages: list[Message], *,
+                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Generation:
         payload = to_openai_messages(messages)
         started = time.perf_counter()
-        response = self._call(lambda: self.client.chat.completions.create(
-            model=self.model, messages=payload, max_tokens=max_new_tokens, temperature=0.0,
-        ))
+        response = self._complete(payload, max_new_tokens)
         elapsed = time.perf_counter() - started
         if not response.choices:
             raise ModelUnavailableError(f"the server at {self.base_url} answered with no choices")
         usage = response.usage
-        if usage is not None and usage.prompt_tokens is not None:
-            _check_not_shrunk(self.base_url, messages, usage.prompt_tokens)
+        prompt_tokens = usage.prompt_tokens if usage is not None else None
+        sizes = tuple(image.size for image in images_in(messages))
+        if self.check_tokens and sizes and prompt_tokens is not None and sizes not in self._checked:
+            check_prompt_tokens(self, messages, prompt_tokens)  # raises ConfigError if resized
+            self._checked.add(sizes)
+        choice = response.choices[0]
         return Generation(
-            text=response.choices[0].message.content or "",
+            text=choice.message.content or "",
             model_s=elapsed,
-            prompt_tokens=usage.prompt_tokens if usage else None,
+            prompt_tokens=prompt_tokens,
             completion_tokens=usage.completion_tokens if usage else None,
+            truncated=choice.finish_reason == "length",
         )
+
+    def _complete(self, payload: list[dict[str, Any]], max_tokens: int) -> Any:
+        extra = ({"repetition_penalty": self.repetition_penalty}
+                 if self.repetition_penalty is not None else None)
+        return self._call(lambda: self.client.chat.completions.create(
+            model=self.model, messages=payload, max_tokens=max_tokens, temperature=0.0,
+            extra_body=extra,
+        ))
+
+    def count_prompt_tokens(self, messages: list[Message]) -> int | None:
+        """The server's own token count for ``messages`` with every image replaced by its
+        three placeholder tokens: from ``/tokenize`` (vLLM, SGLang) when the server has
+        one, else from a one-token completion. None if the server does not say."""
+        probe = to_openai_messages(text_probe(messages))
+        root = self.base_url.removesuffix("/v1")
+        body = json.dumps({"model": self.model, "messages": probe,
+                           "add_generation_prompt": True}).encode()
+        headers = {"Authorization": f"Bearer {self.client.api_key}",
+                   "Content-Type": "application/json"}
+        for url in dict.fromkeys((f"{root}/tokenize", f"{self.base_url}/tokenize")):
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:
+                    answer = json.loads(reply.read())
+            except (OSError, ValueError):  # no such endpoint (HTTPError is an OSError)
+                continue
+            if isinstance(answer, dict) and isinstance(answer.get("count"), int):
+                return answer["count"]
+        response = self._complete(probe, 1)
+        usage = response.usage
+        return usage.prompt_tokens if usage is not None else None
 
     def _call(self, request: Any) -> Any:
         openai = self._openai

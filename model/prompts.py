@@ -61,8 +61,18 @@ def _tools() -> dict[str, Any]:
     return json.loads(text)
 
 
-def tool_schema(tool: str, width: int, height: int) -> dict[str, Any]:
-    """The tool's function description for a frame of ``width`` x ``height``, keys in order."""
+@lru_cache(maxsize=1)
+def _answer_variant() -> dict[str, Any]:
+    text = resources.files("model").joinpath("data/answer_action.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def tool_schema(tool: str, width: int, height: int, *, answer: bool = False) -> dict[str, Any]:
+    """The tool's function description for a frame of ``width`` x ``height``, keys in order.
+
+    ``answer=True`` adds the ``answer`` action the way the Qwen team does for tasks that ask a
+    question (model/data/answer_action.json); the default is the cookbook's schema verbatim.
+    """
     if tool not in TOOLS:
         raise ConfigError(f"unknown tool {tool!r}; expected one of {', '.join(TOOLS)}")
     if width <= 0 or height <= 0:
@@ -70,18 +80,34 @@ def tool_schema(tool: str, width: int, height: int) -> dict[str, Any]:
     spec = _tools()[tool]
     description = spec["description_template"].replace("{WIDTH}", str(width))
     description = description.replace("{HEIGHT}", str(height))
+    parameters = _with_answer(tool, spec["parameters"]) if answer else spec["parameters"]
     return {
         "name_for_human": tool,
         "name": tool,
         "description": description,
-        "parameters": spec["parameters"],
+        "parameters": parameters,
         "args_format": _ARGS_FORMAT,
     }
 
 
-def system_prompt(tool: str, width: int, height: int) -> str:
+def _with_answer(tool: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """``parameters`` with the answer action inserted after ``variant["after"]``."""
+    variant = _answer_variant()[tool]
+    params = json.loads(json.dumps(parameters))  # a deep copy; the cached spec stays verbatim
+    action = params["properties"]["action"]
+    enum = action["enum"]
+    enum.insert(enum.index(variant["after"]) + 1, "answer")
+    lines = action["description"].split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"* `{variant['after']}`:"))
+    action["description"] = "\n".join(lines[:at + 1] + [variant["line"]] + lines[at + 1:])
+    params["properties"]["text"]["description"] = variant["text_description"]
+    return params
+
+
+def system_prompt(tool: str, width: int, height: int, *, answer: bool = False) -> str:
     """The whole system message for ``tool`` on a frame of ``width`` x ``height``."""
-    line = json.dumps({"type": "function", "function": tool_schema(tool, width, height)},
+    line = json.dumps({"type": "function",
+                       "function": tool_schema(tool, width, height, answer=answer)},
                       ensure_ascii=False)
     return _HEADER + line + _FOOTER
 
@@ -117,6 +143,7 @@ def agent_messages(
     *,
     history_images: int = 0,
     feedback: str | None = None,
+    answer: bool = False,
 ) -> list[Message]:
     """Chat messages for one agent step.
 
@@ -125,11 +152,15 @@ def agent_messages(
     that kept their screenshot come back as real turns: their screenshot as a user image and
     the model's answer as the assistant turn; older steps stay in the text.
 
-    ``feedback`` (why the previous answer failed) is appended to the last user turn.
+    ``feedback`` (why the previous answer failed) is appended to the last user turn;
+    ``answer`` offers the answer action (see ``tool_schema``).
+
+    The K > 0 form is ours: the cookbook's text history plus OSWorld's real turns. OSWorld's
+    own messages, exactly, are ``model.osworld.osworld_messages``.
     """
     if image.size != tuple(frame_size):
         raise ValueError(f"image is {image.size}, not the frame {frame_size}; resize it first")
-    system = {"role": "system", "content": system_prompt(tool, *frame_size)}
+    system = {"role": "system", "content": system_prompt(tool, *frame_size, answer=answer)}
     kept = [i for i, step in enumerate(history) if step.image is not None]
     window_at = kept[-history_images:] if history_images > 0 else []
     window = [history[i] for i in window_at]

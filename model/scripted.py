@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from model.backend import Generation
+from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation
 from model.frame import MAX_PIXELS, MIN_PIXELS
 from model.prompts import Message
 
@@ -28,7 +28,8 @@ class ScriptedVLM:
         self.min_pixels, self.max_pixels = min_pixels, max_pixels
         self.requests: list[list[Message]] = []
 
-    def generate(self, messages: list[Message], *, max_new_tokens: int = 256) -> Generation:
+    def generate(self, messages: list[Message], *,
+                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Generation:
         self.requests.append(messages)
         if self._reply is not None:
             return Generation(text=self._reply(messages))

@@ -49,6 +49,9 @@ class Task:
     env_kind: ClassVar[EnvKind]
     max_steps: ClassVar[int] = 15
     infeasible: ClassVar[bool] = False
+    # The task is a question: success is read from the agent's answer (--answer-action auto
+    # offers the model the answer action for these).
+    expects_answer: ClassVar[bool] = False
     Params: ClassVar[type[TaskParams]] = NoParams
 
     def __init__(self, params: TaskParams, seed: int | None = None) -> None:

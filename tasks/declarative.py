@@ -215,6 +215,13 @@ class TaskSpec(BaseModel):
     def infeasible(self) -> bool:
         return self.evaluator.funcs == ["infeasible"]
 
+    @property
+    def reads_answer(self) -> bool:
+        """True when the evaluator reads the agent's answer (the ``answer`` getter)."""
+        fields = (self.evaluator.result, self.evaluator.expected)
+        return any(g is not None and g.type == "answer"
+                   for field in fields for g in (field if isinstance(field, list) else [field]))
+
 
 def load_task_file(path: Path) -> TaskSpec:
     """Read and validate one task file; errors name the file and the field."""
@@ -309,6 +316,7 @@ def task_class(spec: TaskSpec, task_dir: Path) -> type[DeclarativeTask]:
     return type(name, (DeclarativeTask,), {
         "id": spec.id, "family": family, "env_kind": spec.env, "max_steps": spec.max_steps,
         "infeasible": spec.infeasible, "spec": spec, "task_dir": task_dir, "__module__": __name__,
+        "expects_answer": spec.reads_answer,
     })
 
 

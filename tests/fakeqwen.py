@@ -5,6 +5,14 @@ the goal, the screenshot as a data URL) and asks a test-supplied ``respond`` fun
 the model's text, which gives coordinates in *frame* pixels, as Qwen does. It also checks
 invariant 1 on every request: the image it receives is exactly the size the tool
 description states.
+
+It is as hard as vLLM where that matters: prompt tokens are counted the way the real
+processor does (the official chat template rendered, a byte-level BPE tokenizer with Qwen's
+special tokens, each image's ``<|image_pad|>`` expanded to its 28x28 blocks), images larger
+than the server's own ``max_pixels`` are shrunk with ``smart_resize`` before the model sees
+them (so a test's model answers in the shrunk image's pixels, as the real one would), and
+``/tokenize`` answers like vLLM's (``tokenize_endpoint=False`` removes it). A one-token
+completion is a probe: answered with "" and kept in ``probes``, not ``requests``.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from typing import Any
 
 from PIL import Image
@@ -63,15 +73,15 @@ class FakeQwen:
     requests: list[QwenRequest] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)  # status codes to answer first
     violations: list[str] = field(default_factory=list)
-    # Image tokens the server's processor keeps (None: all of them, as a matching server).
-    max_image_tokens: int | None = None
+    # The server processor's own limit: larger images are shrunk (vLLM's max_pixels).
+    max_pixels: int = 12845056
+    tokenize_endpoint: bool = True
+    probes: list[dict[str, Any]] = field(default_factory=list)
+    tokenize_calls: int = 0
 
     def prompt_tokens(self, request: QwenRequest) -> int:
-        """What vLLM would report: 28x28 blocks of each image (capped) plus the text."""
-        images = sum((i.width // 28) * (i.height // 28) for i in request.images)
-        if self.max_image_tokens is not None:
-            images = min(images, self.max_image_tokens)
-        return images + sum(len(t) for t in request.texts) // 4
+        """What vLLM reports: the rendered template's tokens, each image pad expanded."""
+        return count_tokens(request.body.get("messages", []), request.images)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -97,24 +107,96 @@ class FakeQwen:
             if self.failures:
                 status = self.failures.pop(0)
                 return status, {"error": {"message": f"injected failure {status}"}}
-            request = _parse(body, len(self.requests))
+            if body.get("max_tokens") == 1:
+                self.probes.append(body)
+                tokens = count_tokens(body.get("messages", []), [])
+                return 200, _completion(-1, self.model_name, "", tokens, "length")
+            request = _parse(body, len(self.requests), self.max_pixels)
             self.requests.append(request)
         if request.frame and request.images and request.image.size != request.frame:
             self.violations.append(f"image {request.image.size} != stated frame {request.frame}")
         text = self.respond(request)
-        return 200, {
-            "id": f"chatcmpl-{request.index}",
-            "object": "chat.completion",
-            "created": 0,
-            "model": self.model_name,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": text}}],
-            "usage": {"prompt_tokens": self.prompt_tokens(request), "completion_tokens": 20,
-                      "total_tokens": self.prompt_tokens(request) + 20},
-        }
+        limit = body.get("max_tokens")
+        finish = "stop"
+        if isinstance(limit, int) and len(_tokenizer().encode(text).ids) > limit:
+            text = _tokenizer().decode(_tokenizer().encode(text).ids[:limit],
+                                       skip_special_tokens=False)
+            finish = "length"
+        return 200, _completion(request.index, self.model_name, text,
+                                self.prompt_tokens(request), finish)
+
+    def _tokenize(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """vLLM's /tokenize for chat messages: {"count", "max_model_len", "tokens"}."""
+        with self._lock:
+            self.tokenize_calls += 1
+        messages = body.get("messages", [])
+        images = [_image_from(part) for m in messages if not isinstance(m["content"], str)
+                  for part in m["content"] if part.get("type") == "image_url"]
+        images = [_shrunk(image, self.max_pixels) for image in images]
+        count = count_tokens(messages, images, body.get("add_generation_prompt", True))
+        return 200, {"count": count, "max_model_len": 32768, "tokens": []}
 
 
-def _parse(body: dict[str, Any], index: int) -> QwenRequest:
+def _completion(index: int, model: str, text: str, prompt_tokens: int,
+                finish: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{index}",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": finish,
+                     "message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 20,
+                  "total_tokens": prompt_tokens + 20},
+    }
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    """A byte-level BPE with Qwen's special tokens (the tiny checkpoint's tokenizer)."""
+    from tokenizers import Tokenizer
+
+    from model.tiny import _tokenizer_json
+
+    return Tokenizer.from_str(_tokenizer_json())
+
+
+@lru_cache(maxsize=1)
+def _template() -> Any:
+    import jinja2
+
+    text = resources.files("model").joinpath("data/chat_template.jinja").read_text(encoding="utf-8")
+    return jinja2.Environment().from_string(text)
+
+
+def count_tokens(messages: list[dict[str, Any]], images: list[Image.Image],
+                 add_generation_prompt: bool = True) -> int:
+    """The prompt tokens of ``messages``; ``images`` (as the model gets them) in order."""
+    text = _template().render(messages=messages, add_generation_prompt=add_generation_prompt)
+    pads = text.count("<|image_pad|>")
+    tokens = len(_tokenizer().encode(text).ids)
+    if pads != len(images):  # text-only requests keep their literal pad tokens
+        return tokens
+    return tokens + sum((i.width // 28) * (i.height // 28) - 1 for i in images)
+
+
+def _shrunk(image: Image.Image, max_pixels: int) -> Image.Image:
+    """The image as the server's processor feeds it: smart_resize at the server's limits."""
+    from qwen_vl_utils import smart_resize
+
+    height, width = smart_resize(image.height, image.width, factor=28, min_pixels=3136,
+                                 max_pixels=max_pixels)
+    if (width, height) == image.size:
+        return image
+    return image.resize((width, height), Image.BICUBIC)
+
+
+def _image_from(part: dict[str, Any]) -> Image.Image:
+    data = part["image_url"]["url"].split(",", 1)[1]
+    return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+
+
+def _parse(body: dict[str, Any], index: int, max_pixels: int = 12845056) -> QwenRequest:
     images: list[Image.Image] = []
     texts: list[str] = []
     for message in body.get("messages", []):
@@ -126,8 +208,7 @@ def _parse(body: dict[str, Any], index: int) -> QwenRequest:
             if part["type"] == "text":
                 texts.append(part["text"])
             elif part["type"] == "image_url":
-                data = part["image_url"]["url"].split(",", 1)[1]
-                images.append(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+                images.append(_shrunk(_image_from(part), max_pixels))
     joined = "\n".join(texts)
     resolution = _RESOLUTION.search(joined)
     tool = _TOOL.search(joined)
@@ -166,6 +247,9 @@ def _handler_for(server: FakeQwen) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length))
+            if self.path.rstrip("/") == "/tokenize" and server.tokenize_endpoint:
+                self._send(*server._tokenize(body))
+                return
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {"error": {"message": "not found"}})
                 return

@@ -70,7 +70,7 @@ def test_tiny_model_run_ends_cleanly_with_every_bad_answer_recorded(tmp_path, ti
     with PageServer() as pages:
         result = run_cli("run", "click submit", "--env", "browser", "--url", pages.url("form.html"),
                          "--model", str(tiny_checkpoint), "--max-pixels", "200704",
-                         "--max-steps", "4", "--out", str(out))
+                         "--max-steps", "4", "--max-new-tokens", "48", "--out", str(out))
     assert "Traceback" not in result.stderr
     assert result.returncode == 1
     status = result.stdout.split(":")[0]
@@ -81,7 +81,8 @@ def test_tiny_model_run_ends_cleanly_with_every_bad_answer_recorded(tmp_path, ti
     bad = [line for line in lines if line["error"]]
     assert bad, "a random model should write something unusable"
     for line in bad:
-        assert line["raw"] is not None and line["error_kind"] in ("ActionParseError", "ActionRejectedError", "UnsupportedActionError")
+        assert line["raw"] is not None and line["error_kind"] in (
+            "ActionParseError", "ActionRejectedError", "UnsupportedActionError", "AnswerTruncatedError")
     assert (out / "report.html").is_file()
 
 

@@ -101,9 +101,11 @@ def test_api_key_comes_from_the_environment(monkeypatch):
     assert seen == ["sekret"]
 
 
-def test_a_server_that_shrinks_the_image_is_caught():
-    with FakeQwen(lambda r: tool_call(action="wait", time=1), max_image_tokens=1280) as server:
+def test_a_server_that_shrinks_the_image_by_13_percent_is_caught():
+    frame = Frame.for_image((1920, 1080), Size(width=1920, height=1080))  # 1932x1092
+    shrunk = int(frame.width * frame.height * 0.87 * 0.87)  # 13% smaller on each side
+    with FakeQwen(lambda r: tool_call(action="wait", time=1), max_pixels=shrunk) as server:
         backend = OpenAIBackend(server.url)
-        frame = Frame.for_image((1920, 1080), Size(width=1920, height=1080))  # 2691 image tokens
-        with pytest.raises(ConfigError, match="shrinks images.*--max-pixels"):
+        with pytest.raises(ConfigError, match=r"shrinks the screenshots.*--mm-processor-kwargs "
+                                              r".*SGLANG_IMAGE_MAX_PIXELS.*--max-pixels \d+"):
             backend.generate(agent_messages("computer_use", frame.size, "g", frame.resize(screenshot())))

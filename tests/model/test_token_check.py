@@ -1,0 +1,89 @@
+"""The exact prompt-token check against a fake server that counts like vLLM."""
+
+import re
+
+import pytest
+from PIL import Image, ImageDraw
+
+from envs.base import Size
+from envs.errors import ConfigError
+from model.frame import Frame
+from model.openai_backend import OpenAIBackend
+from model.prompts import PastStep, agent_messages
+from model.token_check import expected_prompt_tokens, text_probe
+from tests.fakeqwen import FakeQwen, count_tokens, tool_call
+
+SCREEN = Size(width=1920, height=1080)
+
+
+def screenshot():
+    image = Image.new("RGB", (1920, 1080), "white")
+    ImageDraw.Draw(image).rectangle([1460, 880, 1540, 920], fill="blue")
+    return image
+
+
+def messages_for(frame, history=()):
+    return agent_messages("computer_use", frame.size, "press the button",
+                          frame.resize(screenshot()), list(history), history_images=len(history))
+
+
+def test_the_exact_count_is_what_a_matching_server_reports():
+    frame = Frame.for_image(screenshot(), SCREEN)
+    past = [PastStep(call=None, answer="<tool_call>x</tool_call>", image=frame.resize(screenshot()))]
+    messages = messages_for(frame, past)
+    from model.openai_backend import to_openai_messages
+
+    probe = count_tokens(to_openai_messages(text_probe(messages)), [])
+    images = [frame.resize(screenshot())] * 2
+    assert expected_prompt_tokens(probe, [i.size for i in images]) == \
+        count_tokens(to_openai_messages(messages), images)
+
+
+@pytest.mark.parametrize("tokenize_endpoint", [True, False])
+def test_a_matching_server_passes_and_is_checked_once_per_image_size(tokenize_endpoint):
+    frame = Frame.for_image(screenshot(), SCREEN)
+    with FakeQwen(lambda r: tool_call(action="wait", time=1),
+                  tokenize_endpoint=tokenize_endpoint) as server:
+        backend = OpenAIBackend(server.url)
+        backend.generate(messages_for(frame))
+        backend.generate(messages_for(frame))
+    assert len(server.requests) == 2 and not server.violations
+    checks = server.tokenize_calls if tokenize_endpoint else len(server.probes)
+    assert checks == 1  # the first request of that size only
+    assert (len(server.probes) == 0) is tokenize_endpoint
+
+
+@pytest.mark.parametrize("tokenize_endpoint", [True, False])
+def test_a_server_that_shrinks_by_13_percent_is_refused_and_the_advice_works(tokenize_endpoint):
+    frame = Frame.for_image(screenshot(), SCREEN)
+    shrunk = int(frame.width * frame.height * 0.87 * 0.87)
+    with FakeQwen(lambda r: tool_call(action="wait", time=1), max_pixels=shrunk,
+                  tokenize_endpoint=tokenize_endpoint) as server:
+        with pytest.raises(ConfigError) as info:
+            OpenAIBackend(server.url).generate(messages_for(frame))
+        message = str(info.value)
+        assert "shrinks the screenshots" in message
+        assert f"--mm-processor-kwargs '{{\"max_pixels\": {frame.width * frame.height}}}'" in message
+        assert f"SGLANG_IMAGE_MAX_PIXELS={frame.width * frame.height}" in message
+        # The client-side way out it names: a --max-pixels the server leaves alone.
+        suggested = int(re.search(r"--max-pixels (\d+)", message).group(1))
+        smaller = Frame.for_image(screenshot(), SCREEN, max_pixels=suggested)
+        OpenAIBackend(server.url, max_pixels=suggested).generate(messages_for(smaller))
+    assert server.requests[-1].image.size == smaller.size
+
+
+def test_a_shrink_of_a_single_row_of_patches_is_caught():
+    frame = Frame.for_image(screenshot(), SCREEN)  # 1932x1092
+    with FakeQwen(lambda r: tool_call(action="wait", time=1),
+                  max_pixels=frame.width * frame.height - 1) as server:
+        with pytest.raises(ConfigError, match="shrinks the screenshots"):
+            OpenAIBackend(server.url).generate(messages_for(frame))
+    assert server.requests[0].image.size != frame.size  # what the model would have seen
+
+
+def test_a_truncated_answer_is_reported_as_truncated():
+    frame = Frame.for_image(screenshot(), SCREEN)
+    long = "Thought: " + "let me think about this " * 40 + tool_call(action="wait", time=1)
+    with FakeQwen(lambda r: long) as server:
+        generation = OpenAIBackend(server.url).generate(messages_for(frame), max_new_tokens=32)
+    assert generation.truncated and len(generation.text) < len(long)
