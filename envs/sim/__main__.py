@@ -21,6 +21,7 @@ import threading
 from types import FrameType
 
 from envs.sim.phone import PhoneConfig
+from envs.sim.profiles import DEFAULT_PROFILE, PROFILES
 from envs.sim.server import VirtualPhone
 
 
@@ -31,7 +32,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0,
                         help="TCP port on 127.0.0.1 (default 0: a free one, never 5555-5585)")
     parser.add_argument("--serialno", default="qvl-sim", help="the serial number it reports")
-    parser.add_argument("--model", default="QVL Virtual Phone", help="ro.product.model")
+    parser.add_argument("--model", default=None, help="ro.product.model (default: the profile's)")
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES),
+                        help=f"which Android release's quirks (default {DEFAULT_PROFILE})")
+    parser.add_argument("--no-animations", action="store_true",
+                        help="a still screen right after every input")
     parser.add_argument("--no-adb-keyboard", action="store_true",
                         help="leave ADB Keyboard (com.android.adbkeyboard) uninstalled")
     parser.add_argument("--debug", action="store_true", help="log every connection and stream")
@@ -45,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     config = PhoneConfig(serialno=args.serialno, model=args.model,
-                         adb_keyboard=not args.no_adb_keyboard)
+                         adb_keyboard=not args.no_adb_keyboard, profile=args.profile,
+                         animations=not args.no_animations)
     try:
         virtual = VirtualPhone(config, port=args.port)
         virtual.start()

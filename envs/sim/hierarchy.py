@@ -27,8 +27,8 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _node(widget: Widget, index: int, out: list[str]) -> None:
-    left, top, right, bottom = widget.bounds
+def _node(widget: Widget, index: int, out: list[str], scale: float) -> None:
+    left, top, right, bottom = (round(v / scale) for v in widget.bounds)
     text = widget.text or (widget.hint if widget.cls == "android.widget.EditText" else "")
     attributes = (
         ("index", str(index)), ("text", text), ("resource-id", widget.rid),
@@ -47,13 +47,14 @@ def _node(widget: Widget, index: int, out: list[str]) -> None:
         return
     out.append(">")
     for child_index, child in enumerate(widget.children):
-        _node(child, child_index, out)
+        _node(child, child_index, out, scale)
     out.append("</node>")
 
 
-def dump_xml(root: Widget, rotation: int = 0) -> str:
-    """The whole hierarchy under ``root`` as ``uiautomator dump`` writes it (no newline)."""
+def dump_xml(root: Widget, rotation: int = 0, scale: float = 1.0) -> str:
+    """The whole hierarchy under ``root`` as ``uiautomator dump`` writes it (no newline);
+    bounds divided by ``scale`` when the display runs at an override size."""
     out = [_HEADER, f'<hierarchy rotation="{rotation}">']
-    _node(root, 0, out)
+    _node(root, 0, out, scale)
     out.append("</hierarchy>")
     return "".join(out)

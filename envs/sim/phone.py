@@ -25,6 +25,7 @@ from envs.sim.adbd import ShellResult
 from envs.sim.apps import APPS, App, Screen, launcher
 from envs.sim.files import Files
 from envs.sim.packages import ADB_KEYBOARD, installed_packages
+from envs.sim.profiles import DEFAULT_PROFILE, Profile, profile_named
 from envs.sim.render import NAV_BUTTONS, StatusBar, render
 from envs.sim.settings_store import ADB_IME, LATIN_IME, SettingsStore
 from envs.sim.shell import run_line
@@ -64,15 +65,25 @@ class PhoneConfig:
     """What distinguishes one virtual phone from another."""
 
     serialno: str = "qvl-sim"
-    model: str = "QVL Virtual Phone"
-    adb_keyboard: bool = True       # installed and enabled, not selected until `ime set`
+    model: str | None = None        # ro.product.model; None: the profile's
+    adb_keyboard: bool = True       # installed; enabled only if the profile says so
+    profile: str = DEFAULT_PROFILE  # which release's quirks (envs.sim.profiles)
+    animations: bool = True         # the screen moves for a moment after each input
 
 
 class Phone:
-    """A virtual Android 14 phone, 1080x2400 at 420 dpi, with five apps and a launcher."""
+    """A virtual Android phone (its ``Profile`` says which release), 1080x2400 at 420 dpi
+    unless the profile overrides the size, with five apps and a launcher."""
 
     def __init__(self, config: PhoneConfig | None = None) -> None:
         self.config = config or PhoneConfig()
+        self.profile: Profile = profile_named(self.config.profile)
+        self.model = self.config.model or self.profile.model
+        # The logical display: what `wm size` reports, screencap returns and input takes.
+        self.display = self.profile.override_size or (SCREEN_W, SCREEN_H)
+        self.scale = SCREEN_W / self.display[0]
+        self._animating_until = 0.0
+        self._ime_ready_at = 0.0
         self.lock = threading.RLock()
         self.settings = SettingsStore()
         self.launcher = launcher(APPS)
@@ -81,7 +92,7 @@ class Phone:
         self.packages = installed_packages((self.launcher, *APPS),
                                            adb_keyboard=self.config.adb_keyboard)
         self.files = Files()
-        if self.config.adb_keyboard:
+        if self.config.adb_keyboard and self.profile.adb_keyboard_enabled:
             self.settings.put("secure", "enabled_input_methods", f"{LATIN_IME}:{ADB_IME}")
         self._stacks: dict[str, list[Screen]] = {}
         self._task_ids: dict[str, int] = {}
@@ -188,9 +199,31 @@ class Phone:
         return ADB_KEYBOARD in self.packages
 
     def adb_keyboard_active(self) -> bool:
-        """Whether ADB Keyboard would receive ``ADB_INPUT_*`` broadcasts now."""
+        """Whether ADB Keyboard would receive ``ADB_INPUT_*`` broadcasts now: it is the current
+        keyboard and its service has bound (it registers its receiver only then)."""
         return (self.adb_keyboard_installed()
-                and self.settings.get("secure", "default_input_method") == ADB_IME)
+                and self.settings.get("secure", "default_input_method") == ADB_IME
+                and time.monotonic() >= self._ime_ready_at)
+
+    def select_ime(self, ime_id: str) -> None:
+        """``ime set``: the setting changes now, the keyboard's service binds a moment later."""
+        if self.settings.get("secure", "default_input_method") != ime_id:
+            self._ime_ready_at = time.monotonic() + self.profile.ime_bind_s
+        self.settings.put("secure", "default_input_method", ime_id)
+
+    # ----- animations
+
+    def animate(self) -> None:
+        """An input moved something: the screen is in motion for the profile's duration."""
+        if self.config.animations:
+            self._animating_until = time.monotonic() + self.profile.animation_s
+
+    def animation_progress(self) -> float | None:
+        """How far the running animation is (0..1), or None when the screen is still."""
+        left = self._animating_until - time.monotonic()
+        if left <= 0:
+            return None
+        return 1.0 - left / self.profile.animation_s
 
     def current_ime_package(self) -> str:
         return (self.settings.get("secure", "default_input_method") or LATIN_IME).split("/")[0]
@@ -277,12 +310,20 @@ class Phone:
 
     @_locked
     def status_bar(self) -> StatusBar:
-        return StatusBar(wifi=self.settings.flag("wifi_on"),
-                         bluetooth=self.settings.flag("bluetooth_on"),
-                         airplane=self.settings.flag("airplane_mode_on"),
+        return StatusBar(wifi=self.settings.radio("wifi_on"),
+                         bluetooth=self.settings.radio("bluetooth_on"),
+                         airplane=self.settings.radio("airplane_mode_on"),
                          background=self.apps[self.foreground].bar)
 
     @_locked
     def screenshot(self) -> Image.Image:
-        """The screen as an RGB image, 1080x2400."""
-        return render(self.tree(), self.status_bar())
+        """The screen as an RGB image at the display's size; mid-animation, a frame fading in."""
+        image = render(self.tree(), self.status_bar())
+        progress = self.animation_progress()
+        if progress is not None:
+            # Eight steps, so captures taken a moment apart during the motion differ.
+            alpha = 0.5 * (1.0 - round(progress * 8) / 8)
+            image = Image.blend(image, Image.new("RGB", image.size, "#FFFFFF"), alpha)
+        if self.display != image.size:
+            image = image.resize(self.display, Image.Resampling.BILINEAR)
+        return image

@@ -23,7 +23,7 @@ class VirtualPhone:
     """A virtual phone and the adbd that serves it.
 
     Args:
-        config: the phone's identity and whether ADB Keyboard is installed.
+        config: the phone's identity, profile and whether ADB Keyboard is installed.
         port: TCP port on 127.0.0.1; 0 picks a free one (never 5555-5585).
 
     Raises:
@@ -33,7 +33,7 @@ class VirtualPhone:
     def __init__(self, config: PhoneConfig | None = None, *, port: int = 0) -> None:
         self.phone = Phone(config)
         self.daemon = AdbDaemon(self.phone.shell, port=port, serialno=self.phone.config.serialno,
-                                model=self.phone.config.model)
+                                model=self.phone.model)
 
     @property
     def port(self) -> int:

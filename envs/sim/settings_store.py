@@ -1,18 +1,21 @@
 """The settings provider: ``system``, ``secure`` and ``global`` key-value tables.
 
-Radios live here as on a real phone (``wifi_on``, ``bluetooth_on``, ``airplane_mode_on`` in
-``global``, "1"/"0"), and so does the current keyboard (``default_input_method`` in
-``secure``). The Settings app, ``svc``, ``cmd wifi`` and ``settings put`` all change the same
-keys, so an evaluator reading ``settings get`` sees what the screen shows.
+The radios are separate from their settings, as on a real phone: the Wi-Fi service writes
+``global wifi_on`` when the radio changes ("1" on, "2" on while in airplane mode, "3" off
+because of airplane mode, "0" off), but ``settings put global wifi_on 1`` only stores a
+value and turns nothing on. ``svc``, ``cmd wifi`` and the Settings app switch the radio; the
+Settings screen and the status bar show the radio. The current keyboard is
+``secure default_input_method``.
 """
 
 from __future__ import annotations
 
 import threading
 
-__all__ = ["SettingsStore", "NAMESPACES", "LATIN_IME", "ADB_IME"]
+__all__ = ["SettingsStore", "NAMESPACES", "RADIOS", "LATIN_IME", "ADB_IME"]
 
 NAMESPACES = ("system", "secure", "global")
+RADIOS = ("wifi_on", "bluetooth_on", "airplane_mode_on")
 LATIN_IME = "com.android.inputmethod.latin/.LatinIME"
 ADB_IME = "com.android.adbkeyboard/.AdbIME"
 
@@ -43,6 +46,7 @@ class SettingsStore:
 
     def __init__(self) -> None:
         self._values = {namespace: dict(keys) for namespace, keys in _DEFAULTS.items()}
+        self._radios = {key: self._values["global"][key] == "1" for key in RADIOS}
         self._lock = threading.Lock()
 
     def get(self, namespace: str, key: str) -> str | None:
@@ -61,18 +65,32 @@ class SettingsStore:
         with self._lock:
             return sorted(self._values[namespace].items())
 
-    def flag(self, key: str) -> bool:
-        """A ``global`` on/off setting such as ``wifi_on``: anything but "0" or unset is on."""
-        return self.get("global", key) not in (None, "0", "")
+    def radio(self, key: str) -> bool:
+        """Whether a radio (``wifi_on``, ``bluetooth_on``, ``airplane_mode_on``) is really on."""
+        with self._lock:
+            return self._radios[key]
 
-    def set_flag(self, key: str, on: bool) -> None:
-        self.put("global", key, "1" if on else "0")
+    def set_radio(self, key: str, on: bool) -> None:
+        """Switch a radio as its service does, and write the setting the service writes."""
+        with self._lock:
+            self._radios[key] = on
+            airplane = self._radios["airplane_mode_on"]
+            value = "1" if on else "0"
+            if key == "wifi_on" and on and airplane:
+                value = "2"     # WIFI_ENABLED_AIRPLANE_OVERRIDE
+            self._values["global"][key] = value
 
     def set_airplane_mode(self, on: bool) -> None:
-        """Switch airplane mode as the phone's own toggle does: on turns the radios off."""
+        """Switch airplane mode as the phone's own toggle does: on turns the radios off, off
+        brings Wi-Fi back if airplane mode took it down."""
         with self._lock:
             values = self._values["global"]
+            self._radios["airplane_mode_on"] = on
             values["airplane_mode_on"] = "1" if on else "0"
             if on:
-                values["wifi_on"] = "0"
+                values["wifi_on"] = "3" if self._radios["wifi_on"] else "0"  # DISABLED_AIRPLANE_ON
+                self._radios["wifi_on"] = self._radios["bluetooth_on"] = False
                 values["bluetooth_on"] = "0"
+            elif values.get("wifi_on") == "3":
+                self._radios["wifi_on"] = True
+                values["wifi_on"] = "1"

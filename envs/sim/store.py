@@ -31,10 +31,18 @@ class ProviderError(Exception):
 
 @dataclass(frozen=True)
 class ProviderUri:
-    """A ``content://`` URI that serves a table, with extra column names it accepts."""
+    """A ``content://`` URI that serves a table, with extra column names it accepts.
+
+    ``select`` replaces the plain view over the table (a join, a filter), ``insert=False``
+    refuses inserts as a real provider refuses them on that URI, and ``required`` lists the
+    columns an insert must bind.
+    """
 
     uri: str
     aliases: Mapping[str, str] = field(default_factory=dict)   # alias -> table column
+    select: str | None = None
+    insert: bool = True
+    required: tuple[str, ...] = ()
 
     @property
     def authority(self) -> str:
@@ -49,6 +57,7 @@ class Table:
     package: str
     columns: tuple[tuple[str, str], ...]
     uris: tuple[ProviderUri, ...]
+    extra_sql: tuple[str, ...] = ()     # triggers and views run once the table exists
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -67,6 +76,7 @@ class _Route:
     aliases: Mapping[str, str]
     authority: str
     row_id: int | None
+    provider: ProviderUri
 
 
 class ContentStore:
@@ -76,7 +86,7 @@ class ContentStore:
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._tables: dict[str, Table] = {}
-        self._uris: dict[str, tuple[Table, ProviderUri, str]] = {}
+        self._uris: dict[str, tuple[Table, ProviderUri, str, tuple[str, ...]]] = {}
         for table in tables:
             self._create(table)
 
@@ -85,14 +95,21 @@ class ContentStore:
         columns = ", ".join(f"{_quote(name)} {decl}" for name, decl in table.columns)
         self._db.execute(f"CREATE TABLE {_quote(table.name)} "
                          f"(_id INTEGER PRIMARY KEY AUTOINCREMENT, {columns})")
+        for sql in table.extra_sql:
+            self._db.execute(sql)
         for number, provider in enumerate(table.uris):
             view = f"{table.name}__uri{number}"
-            selected = [_quote(name) for name in table.column_names]
-            selected += [f"{_quote(real)} AS {_quote(alias)}"
-                         for alias, real in provider.aliases.items()]
-            self._db.execute(f"CREATE VIEW {_quote(view)} AS SELECT {', '.join(selected)} "
-                             f"FROM {_quote(table.name)}")
-            self._uris[provider.uri.rstrip("/")] = (table, provider, view)
+            if provider.select is not None:
+                self._db.execute(f"CREATE VIEW {_quote(view)} AS {provider.select}")
+            else:
+                selected = [_quote(name) for name in table.column_names]
+                selected += [f"{_quote(real)} AS {_quote(alias)}"
+                             for alias, real in provider.aliases.items()]
+                self._db.execute(f"CREATE VIEW {_quote(view)} AS SELECT {', '.join(selected)} "
+                                 f"FROM {_quote(table.name)}")
+            cursor = self._db.execute(f"SELECT * FROM {_quote(view)} LIMIT 0")
+            columns = tuple(column[0] for column in cursor.description)
+            self._uris[provider.uri.rstrip("/")] = (table, provider, view, columns)
 
     # ----- what the `content` command uses
 
@@ -112,9 +129,8 @@ class ContentStore:
             else:
                 raise ProviderError(authority, f"java.lang.IllegalArgumentException: Unknown "
                                                f"URI {uri}")
-        table, provider, view = self._uris[base]
-        return _Route(table, view, (*table.column_names, *provider.aliases), provider.aliases,
-                      authority, row_id)
+        table, provider, view, columns = self._uris[base]
+        return _Route(table, view, columns, provider.aliases, authority, row_id, provider)
 
     def _selection(self, route: _Route, where: str | None) -> str:
         clauses = [f"({where})"] if where else []
@@ -157,7 +173,14 @@ class ContentStore:
         """Add a row through a URI; returns its ``_id``."""
         with self._lock:
             route = self._route(uri)
+            if not route.provider.insert:
+                raise ProviderError(route.authority, "java.lang.UnsupportedOperationException: "
+                                                     f"Unknown uri: {uri}")
             columns = self._columns(route, values)
+            for needed in route.provider.required:
+                if columns.get(needed) is None:
+                    raise ProviderError(route.authority, "java.lang.IllegalArgumentException: "
+                                                         f"{needed} is required")
             if not columns:
                 sql = f"INSERT INTO {_quote(route.table.name)} DEFAULT VALUES"
             else:

@@ -1,8 +1,16 @@
 """Contacts: a list sorted by name, an editor (name, phone) and a detail page.
 
-Rows live in the ``contacts`` table, served as ``content://com.android.contacts/data/phones``
-(``_id``, ``display_name``, ``data1``, with ``number`` as another name for ``data1``) and as
-the legacy ``content://contacts/phones`` (also ``name`` for ``display_name``).
+The data belongs to ``com.android.providers.contacts`` and is shaped as ContactsProvider2
+shapes it: a ``raw_contacts`` row per person and ``data`` rows (a StructuredName, whose
+``data1`` becomes the raw contact's ``display_name``, and Phone rows). As on a phone:
+
+- ``content://com.android.contacts/raw_contacts`` and ``.../data`` take inserts; a data
+  insert needs ``raw_contact_id`` and ``mimetype``.
+- ``content://com.android.contacts/data/phones`` (``display_name``, ``data1`` = ``number``)
+  and the legacy ``content://contacts/phones`` (``name``, ``number``) are for queries;
+  inserting there is refused ("Unknown uri").
+- ``pm clear com.android.contacts`` (the app) keeps the contacts; ``pm clear
+  com.android.providers.contacts`` removes them.
 """
 
 from __future__ import annotations
@@ -15,17 +23,53 @@ from envs.sim.apps.layout import (
 from envs.sim.store import ProviderUri, Table
 from envs.sim.widgets import SCREEN_W, Paint, Rect, Widget
 
-__all__ = ["CONTACTS", "TABLE"]
+__all__ = ["CONTACTS", "RAW_CONTACTS", "DATA", "NAME_TYPE", "PHONE_TYPE", "PROVIDER"]
 
 PACKAGE = "com.android.contacts"
+PROVIDER = "com.android.providers.contacts"
+NAME_TYPE = "vnd.android.cursor.item/name"
+PHONE_TYPE = "vnd.android.cursor.item/phone_v2"
 BAR = "#1A73E8"
 ROW_H = 160
 _ID = f"{PACKAGE}:id/"
 
-TABLE = Table("contacts", PACKAGE, (("display_name", "TEXT"), ("data1", "TEXT")), uris=(
-    ProviderUri("content://com.android.contacts/data/phones", {"number": "data1"}),
-    ProviderUri("content://contacts/phones", {"number": "data1", "name": "display_name"}),
-))
+_PHONES = (
+    "SELECT d._id AS _id, d.raw_contact_id AS raw_contact_id, r._id AS contact_id, "
+    "r.display_name AS display_name, d.mimetype AS mimetype, d.data1 AS data1, "
+    "d.data1 AS number, d.data2 AS data2 FROM data d JOIN raw_contacts r "
+    f"ON r._id = d.raw_contact_id WHERE d.mimetype = '{PHONE_TYPE}' AND r.deleted = 0")
+_LEGACY_PHONES = (
+    "SELECT d._id AS _id, r._id AS person, r.display_name AS name, d.data1 AS number, "
+    "d.data2 AS type FROM data d JOIN raw_contacts r ON r._id = d.raw_contact_id "
+    f"WHERE d.mimetype = '{PHONE_TYPE}' AND r.deleted = 0")
+_TRIGGERS = tuple(
+    f"CREATE TRIGGER data_name_{when.lower()} AFTER {when} ON data "
+    f"WHEN NEW.mimetype = '{NAME_TYPE}' BEGIN UPDATE raw_contacts "
+    "SET display_name = NEW.data1 WHERE _id = NEW.raw_contact_id; END"
+    for when in ("INSERT", "UPDATE"))
+# What the app lists: one row per named person, with their first number.
+_LIST_VIEW = (
+    "CREATE VIEW contact_list AS SELECT r._id AS _id, r.display_name AS display_name, "
+    "(SELECT data1 FROM data WHERE raw_contact_id = r._id "
+    f"AND mimetype = '{PHONE_TYPE}' ORDER BY _id LIMIT 1) AS data1 FROM raw_contacts r "
+    "WHERE r.deleted = 0 AND r.display_name IS NOT NULL")
+
+RAW_CONTACTS = Table("raw_contacts", PROVIDER, (
+    ("account_name", "TEXT"), ("account_type", "TEXT"), ("display_name", "TEXT"),
+    ("deleted", "INTEGER NOT NULL DEFAULT 0")),
+    uris=(ProviderUri("content://com.android.contacts/raw_contacts"),))
+DATA = Table("data", PROVIDER, (
+    ("raw_contact_id", "INTEGER NOT NULL REFERENCES raw_contacts(_id)"),
+    ("mimetype", "TEXT NOT NULL"), ("data1", "TEXT"), ("data2", "TEXT")),
+    uris=(
+        ProviderUri("content://com.android.contacts/data",
+                    required=("raw_contact_id", "mimetype")),
+        ProviderUri("content://com.android.contacts/data/phones", {"number": "data1"},
+                    select=_PHONES, insert=False),
+        ProviderUri("content://contacts/phones", {"number": "data1"},
+                    select=_LEGACY_PHONES, insert=False),
+    ), extra_sql=(*_TRIGGERS, _LIST_VIEW))
+_LIST = "contact_list"
 _ORDER = "display_name COLLATE NOCASE, _id"
 _AVATARS = ("#1A73E8", "#188038", "#E37400", "#A142F4", "#D93025", "#12B5CB")
 
@@ -38,7 +82,7 @@ class ContactList(Screen):
         self.list = ListState()
 
     def build(self, host: Host) -> list[Widget]:
-        contacts = host.data.rows(TABLE.name, _ORDER)
+        contacts = host.data.rows(_LIST, _ORDER)
         widgets = [app_bar("Contacts", BAR)]
         if not contacts:
             widgets.append(text_view((0, CONTENT_TOP + 200, SCREEN_W, CONTENT_TOP + 300),
@@ -80,8 +124,12 @@ class ContactEditor(Screen):
         if not name:
             self.error = "Name is required"
             return
-        host.data.add(TABLE.name, display_name=name,
-                      data1=self.values[_ID + "phone_field"].strip())
+        raw = host.data.add(RAW_CONTACTS.name, account_name=None, account_type=None)
+        host.data.add(DATA.name, raw_contact_id=raw, mimetype=NAME_TYPE, data1=name)
+        number = self.values[_ID + "phone_field"].strip()
+        if number:
+            host.data.add(DATA.name, raw_contact_id=raw, mimetype=PHONE_TYPE, data1=number,
+                          data2="2")    # TYPE_MOBILE
         host.pop()
 
     def build(self, host: Host) -> list[Widget]:
@@ -106,7 +154,7 @@ class ContactDetail(Screen):
         self.contact_id = contact_id
 
     def build(self, host: Host) -> list[Widget]:
-        contact = host.data.get(TABLE.name, self.contact_id)
+        contact = host.data.get(_LIST, self.contact_id)
         widgets = [app_bar("", BAR, up=host.pop)]
         if contact is None:
             widgets.append(text_view((0, CONTENT_TOP + 200, SCREEN_W, CONTENT_TOP + 300),
@@ -125,4 +173,4 @@ class ContactDetail(Screen):
 
 
 CONTACTS = App(PACKAGE, "Contacts", ".activities.PeopleActivity", colour="#1A73E8",
-               root=ContactList, tables=(TABLE,), bar=BAR)
+               root=ContactList, tables=(RAW_CONTACTS, DATA), bar=BAR)

@@ -1,4 +1,4 @@
-"""Settings: the Wi-Fi, Bluetooth and Airplane mode switches, stored in ``settings global``."""
+"""Settings: the Wi-Fi, Bluetooth and Airplane mode switches; each shows its radio's state."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ BAR = "#F1F3F4"
 ROW_H = 200
 TOGGLES = (("Wi-Fi", "wifi_on"), ("Bluetooth", "bluetooth_on"),
            ("Airplane mode", "airplane_mode_on"))
-"""Each row's title and the ``settings global`` key its switch shows and changes."""
+"""Each row's title and the radio (and ``settings global`` key) its switch shows and changes."""
 
 
 def toggle(host: Host, key: str) -> None:
     """Flip one switch; airplane mode takes Wi-Fi and Bluetooth down with it, as phones do."""
     if key == "airplane_mode_on":
-        host.settings.set_airplane_mode(not host.settings.flag(key))
+        host.settings.set_airplane_mode(not host.settings.radio(key))
     else:
-        host.settings.set_flag(key, not host.settings.flag(key))
+        host.settings.set_radio(key, not host.settings.radio(key))
 
 
 class SettingsHome(Screen):
@@ -31,7 +31,7 @@ class SettingsHome(Screen):
         widgets = [app_bar("Settings", BAR)]
         top = CONTENT_TOP
         for title, key in TOGGLES:
-            on = host.settings.flag(key)
+            on = host.settings.radio(key)
 
             def flip(key: str = key) -> None:
                 toggle(host, key)

@@ -153,6 +153,7 @@ def _start(phone: Phone, args: list[str]) -> ShellResult:
     if fresh:
         phone.force_stop(app.package)
     phone.launch(app.package)
+    phone.animate()
     lines = [f"Starting: {shown}"]
     if was_front and not fresh:
         lines.append("Warning: Activity not started, intent has been delivered to currently "
@@ -247,6 +248,7 @@ def monkey(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
                     stdout="\n".join(lines) + "\n")
     if count > 0:
         phone.launch(apps[0].package)
+        phone.animate()
     lines += [f"Events injected: {count}",
               "## Network stats: elapsed time=12ms (0ms mobile, 0ms wifi, 12ms not connected)"]
     return ok("\n".join(lines) + "\n")

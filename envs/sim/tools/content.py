@@ -2,7 +2,8 @@
 
 Output is the real tool's: ``Row: 0 _id=1, title=Shopping`` per row, ``No result found.``
 for none, NULL for a null value; a provider's refusal is ``Error while accessing
-provider:AUTHORITY`` and the Java exception on stderr, exit code 1.
+provider:AUTHORITY`` and the Java exception on stderr, and the tool still exits 0 (AOSP's
+``Content.java`` catches the exception and returns normally), so callers must read the output.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from envs.sim.adbd import ShellResult
 from envs.sim.store import ProviderError, Value
-from envs.sim.tools.common import UsageError, fail, ok
+from envs.sim.tools.common import UsageError, ok
 
 if TYPE_CHECKING:
     from envs.sim.phone import Phone
@@ -116,7 +117,8 @@ def content(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
                 phone.data.delete(uri, where)
                 return ok()
     except ProviderError as exc:
-        return fail(f"Error while accessing provider:{exc.authority}\n{exc}", 1)
+        return ShellResult(0, b"", f"Error while accessing provider:{exc.authority}\n{exc}\n"
+                                   .encode("utf-8", "surrogateescape"))
     raise UsageError(f"Unsupported operation: {verb}\n{_USAGE}", 1)
 
 

@@ -91,9 +91,19 @@ def _dump_activities(phone: Phone, top_only: bool = False) -> str:
         for depth in reversed(range(phone.stack_depth(package))):
             lines.append(f"    * Hist  #{depth}: {_record(phone, package)}")
     record = _record(phone, front)
-    lines += ["", "  Resumed activities in task display areas (from top to bottom):",
-              f"    Resumed: {record}", "", f"  ResumedActivity: {record}",
-              f"    mResumedActivity: {record}", f"  topResumedActivity={record}"]
+    # Each release names the resumed activity its own way (see envs.sim.profiles).
+    match phone.profile.resumed_line:
+        case "mResumedActivity":
+            lines += ["", "  Running activities (most recent first):",
+                      f"    TaskRecord{{{_token('tr', front)} #{phone.task_id(front)} "
+                      f"A={front} U=0 StackId=1 sz=1}}", "",
+                      f"    mResumedActivity: {record}", f"    mLastPausedActivity: {record}"]
+        case "ResumedActivity":
+            lines += ["", f"  ResumedActivity: {record}",
+                      f"  mLastPausedActivity: {record}"]
+        case "topResumedActivity":
+            lines += ["", "  Resumed activities in task display areas (from top to bottom):",
+                      f"    Resumed: {record}", "", f"  topResumedActivity={record}"]
     return "\n".join(lines) + "\n"
 
 
@@ -161,9 +171,11 @@ def dumpsys(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
                       "  health: 2\n  present: true\n  level: 100\n  scale: 100\n"
                       "  voltage: 5000\n  temperature: 250\n  technology: Li-ion\n")
         case "input_method":
+            # The selected keyboard shows as bound at once; ADB Keyboard registers its
+            # receiver only later (in onCreateInputView), which nothing here reveals.
             current = phone.settings.get("secure", "default_input_method")
             return ok(f"Current Input Method Manager state:\n  mCurMethodId={current}\n"
-                      f"  mCurId={current}\n  mInputShown="
+                      f"  mCurId={current}\n  mHaveConnection=true\n  mInputShown="
                       f"{str(phone.current_screen().focus is not None).lower()}\n")
     return ok(f"Can't find service: {service}\n")
 
@@ -171,7 +183,9 @@ def dumpsys(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
 def wm(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
     match args:
         case ["size"]:
-            return ok(f"Physical size: {SCREEN_W}x{SCREEN_H}\n")
+            override = phone.profile.override_size
+            return ok(f"Physical size: {SCREEN_W}x{SCREEN_H}\n" + (
+                f"Override size: {override[0]}x{override[1]}\n" if override else ""))
         case ["density"]:
             return ok(f"Physical density: {DENSITY}\n")
         case ["size" | "density", "reset"]:
@@ -184,17 +198,19 @@ def wm(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
 
 def properties(phone: Phone) -> dict[str, str]:
     """The system properties ``getprop`` lists."""
-    config = phone.config
+    config, profile = phone.config, phone.profile
+    tag = profile.build_id
     return {
         "init.svc.bootanim": "stopped", "persist.sys.locale": "en-US",
         "persist.sys.timezone": "UTC", "ro.boot.serialno": config.serialno,
-        "ro.build.characteristics": "default", "ro.build.description": "qvl_sim-user 14",
-        "ro.build.fingerprint": "qvl/qvl_sim/qvl_sim:14/UQ1A.240105.004/1:user/release-keys",
-        "ro.build.id": "UQ1A.240105.004", "ro.build.type": "user",
-        "ro.build.version.release": "14", "ro.build.version.sdk": "34",
+        "ro.build.characteristics": "default",
+        "ro.build.description": f"qvl_sim-user {profile.release}",
+        "ro.build.fingerprint": f"qvl/qvl_sim/qvl_sim:{profile.release}/{tag}/1:user/release-keys",
+        "ro.build.id": tag, "ro.build.type": "user",
+        "ro.build.version.release": profile.release, "ro.build.version.sdk": str(profile.sdk),
         "ro.debuggable": "0", "ro.product.brand": "qvl", "ro.product.cpu.abi": "x86_64",
         "ro.product.device": "qvl_sim", "ro.product.manufacturer": "QVL",
-        "ro.product.model": config.model, "ro.product.name": "qvl_sim", "ro.secure": "1",
+        "ro.product.model": phone.model, "ro.product.name": "qvl_sim", "ro.secure": "1",
         "ro.serialno": config.serialno, "ro.sf.lcd_density": str(DENSITY),
         "sys.boot_completed": "1",
     }

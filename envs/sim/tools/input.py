@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from envs.keys import ANDROID_KEYCODES
 from envs.sim.adbd import ShellResult
 from envs.sim.tools.common import UsageError, ok
-from envs.sim.widgets import SCREEN_H, SCREEN_W
 
 if TYPE_CHECKING:
     from envs.sim.phone import Phone
@@ -70,13 +69,15 @@ def _coordinate(text: str, command: str) -> float:
     return float(text.rstrip("fFdD"))
 
 
-def _points(args: list[str], command: str) -> list[float]:
+def _points(phone: Phone, args: list[str], command: str) -> list[float]:
+    """Coordinates in the display's pixels, returned in the phone's full-size pixels."""
     values = [_coordinate(arg, command) for arg in args]
+    width, height = phone.display
     for x, y in zip(values[::2], values[1::2]):
-        if not (0 <= x < SCREEN_W and 0 <= y < SCREEN_H):
+        if not (0 <= x < width and 0 <= y < height):
             raise UsageError(f"Error: ({x:g}, {y:g}) is outside the display, which is "
-                             f"{SCREEN_W}x{SCREEN_H}", 1)
-    return values
+                             f"{width}x{height}", 1)
+    return [value * phone.scale for value in values]
 
 
 def _duration(text: str, command: str) -> int:
@@ -134,7 +135,7 @@ def _motion(phone: Phone, args: list[str]) -> None:
     """``motionevent DOWN x y`` ... ``UP x y``: the gesture is played when the finger lifts."""
     if len(args) != 3 or args[0].upper() not in ("DOWN", "UP", "MOVE", "CANCEL"):
         raise _invalid("motionevent")
-    x, y = _points(args[1:], "motionevent")
+    x, y = _points(phone, args[1:], "motionevent")
     phone.touch(args[0].upper(), x, y)
 
 
@@ -150,11 +151,16 @@ def input_(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
     if not args:
         raise UsageError(USAGE, 1)
     command, rest = args[0], args[1:]
+    if command in ("tap", "swipe", "draganddrop", "keyevent", "keycombination", "motionevent"):
+        phone.animate()
     match command:
         case "text":
             _text(phone, rest)
         case "keyevent":
             _keyevent(phone, rest)
+        case "keycombination" if not phone.profile.has_keycombination:
+            # Before Android 13 the tool does not know it: usage and an error, exit code 0.
+            return ok(stderr=f"Error: Unknown command: {command}\n{USAGE}")
         case "keycombination":
             if rest[:1] == ["-t"]:
                 rest = rest[2:]
@@ -164,11 +170,11 @@ def input_(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
         case "tap":
             if len(rest) != 2:
                 raise _invalid(command)
-            phone.tap(*_points(rest, command))
+            phone.tap(*_points(phone, rest, command))
         case "swipe" | "draganddrop":
             if len(rest) not in (4, 5):
                 raise _invalid(command)
-            x1, y1, x2, y2 = _points(rest[:4], command)
+            x1, y1, x2, y2 = _points(phone, rest[:4], command)
             duration = _duration(rest[4], command) if len(rest) == 5 else 300
             phone.swipe(x1, y1, x2, y2, duration)
         case "motionevent":

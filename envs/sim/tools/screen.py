@@ -37,17 +37,27 @@ dump: creates an XML dump of current UI hierarchy
     dump [--verbose][--compressed] [file]
 """
 _DEFAULT_DUMP = "/sdcard/window_dump.xml"
+# What screencap prints on a phone with several displays when no -d is given (AOSP
+# screencap.cpp), on stdout, before the image.
+MULTI_DISPLAY_WARNING = (
+    "[Warning] Multiple displays were found, but no display id was specified! Defaulting to "
+    "the first display found, however this default is not guaranteed to be consistent across "
+    "captures. A display id should be specified.\n"
+    "A display ID can be specified with the [-d display_id] option.\n"
+    "See \"dumpsys SurfaceFlinger --display-id\" for valid display IDs.\n")
+IDLE_ERROR = "ERROR: could not get idle state.\n"
 _RGBA_8888, _SRGB = 1, 142671872
 
 
 def screencap(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
-    as_png, path, index = False, None, 0
+    as_png, path, index, display = False, None, 0, None
     while index < len(args):
         arg = args[index]
         if arg == "-p":
             as_png = True
         elif arg == "-d" and index + 1 < len(args):
             index += 1
+            display = args[index]
         elif arg == "-h" or arg.startswith("-"):
             raise UsageError(_SCREENCAP_USAGE, 1 if arg != "-h" else 0)
         else:
@@ -60,6 +70,8 @@ def screencap(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
         rgba = image.convert("RGBA")
         data = struct.pack("<4I", rgba.width, rgba.height, _RGBA_8888, _SRGB) + rgba.tobytes()
     if path is None:
+        if phone.profile.multi_display and display is None:
+            return ok(MULTI_DISPLAY_WARNING.encode() + data)
         return ok(data)
     try:
         phone.files.write(path, data)
@@ -75,7 +87,10 @@ def uiautomator(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
         raise UsageError(f"Unknown command: {args[0]}\n{_UIAUTOMATOR_USAGE}", 1)
     paths = [arg for arg in args[1:] if not arg.startswith("--")]
     path = paths[0] if paths else _DEFAULT_DUMP
-    xml = dump_xml(phone.tree())
+    if phone.animation_progress() is not None:
+        # DumpCommand waits for idle, gives up and returns normally: exit 0, no file written.
+        return ok(stderr=IDLE_ERROR)
+    xml = dump_xml(phone.tree(), scale=phone.scale)
     done = f"UI hierchary dumped to: {path}\n"     # sic: the real tool's spelling
     if path in ("/dev/tty", "/dev/stdout"):
         return ok(xml + done)

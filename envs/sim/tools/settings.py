@@ -1,10 +1,9 @@
 """``settings``, ``svc``, ``ime`` and the radio ``cmd`` services: the switches a task sets.
 
-They all read and write the phone's ``SettingsStore``: ``svc wifi enable``, ``cmd wifi
-set-wifi-enabled enabled`` and the Settings app's Wi-Fi switch change the same
-``global wifi_on``. ``settings put`` only stores a value, as on a phone; switching airplane
-mode the way the phone does (radios off) is the Settings switch or ``cmd connectivity
-airplane-mode enable``. The current keyboard is ``secure default_input_method``.
+``svc wifi enable``, ``cmd wifi set-wifi-enabled enabled`` and the Settings app's Wi-Fi
+switch turn the radio on (which writes ``global wifi_on``). ``settings put`` only stores a
+value, as on a phone: it switches no radio. Airplane mode is the Settings switch or ``cmd
+connectivity airplane-mode enable``. The current keyboard is ``secure default_input_method``.
 """
 
 from __future__ import annotations
@@ -54,10 +53,13 @@ def settings(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
 
 
 def svc(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
-    keys = {"wifi": "wifi_on", "bluetooth": "bluetooth_on", "data": "mobile_data"}
+    keys = {"wifi": "wifi_on", "bluetooth": "bluetooth_on"}
     match args:
         case [radio, "enable" | "disable" as state] if radio in keys:
-            phone.settings.set_flag(keys[radio], state == "enable")
+            phone.settings.set_radio(keys[radio], state == "enable")
+            return ok()
+        case ["data", "enable" | "disable" as state]:
+            phone.settings.put("global", "mobile_data", "1" if state == "enable" else "0")
             return ok()
         case ["power", *_]:
             return ok()
@@ -127,7 +129,7 @@ def ime(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
             ime_id = operands[0]
             if ime_id not in enabled:
                 return fail(f"Unknown input method {ime_id} cannot be selected for user #0", 1)
-            phone.settings.put("secure", "default_input_method", ime_id)
+            phone.select_ime(ime_id)
             return ok(f"Input method {ime_id} selected for user #0\n")
         case "reset":
             _set_enabled(phone, [LATIN_IME])
@@ -140,10 +142,10 @@ def wifi_service(phone: Phone, args: list[str]) -> ShellResult:
     """``cmd wifi``: ``set-wifi-enabled enabled|disabled`` and ``status``."""
     match args:
         case ["set-wifi-enabled", "enabled" | "disabled" as state]:
-            phone.settings.set_flag("wifi_on", state == "enabled")
+            phone.settings.set_radio("wifi_on", state == "enabled")
             return ok()
         case ["status", *_]:
-            return ok(f"Wifi is {'enabled' if phone.settings.flag('wifi_on') else 'disabled'}\n")
+            return ok(f"Wifi is {'enabled' if phone.settings.radio('wifi_on') else 'disabled'}\n")
     raise UsageError("Wi-Fi (wifi) commands:\n  set-wifi-enabled enabled|disabled\n  status", 1)
 
 
@@ -151,7 +153,7 @@ def bluetooth_service(phone: Phone, args: list[str]) -> ShellResult:
     """``cmd bluetooth_manager enable|disable``."""
     match args:
         case ["enable" | "disable" as state, *_]:
-            phone.settings.set_flag("bluetooth_on", state == "enable")
+            phone.settings.set_radio("bluetooth_on", state == "enable")
             return ok()
     raise UsageError("Bluetooth Manager Commands:\n  enable\n  disable", 1)
 
@@ -160,7 +162,7 @@ def connectivity_service(phone: Phone, args: list[str]) -> ShellResult:
     """``cmd connectivity airplane-mode [enable|disable]``, which takes the radios down."""
     match args:
         case ["airplane-mode"]:
-            return ok("enabled\n" if phone.settings.flag("airplane_mode_on") else "disabled\n")
+            return ok("enabled\n" if phone.settings.radio("airplane_mode_on") else "disabled\n")
         case ["airplane-mode", "enable" | "disable" as state]:
             phone.settings.set_airplane_mode(state == "enable")
             return ok()

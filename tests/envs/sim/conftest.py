@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from envs.sim import Phone
+from envs.sim import Phone, PhoneConfig
 from tests.envs.sim.driver import Driver
 
 
 @pytest.fixture
 def phone() -> Phone:
-    return Phone()
+    return Phone(PhoneConfig(animations=False))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ and the state agree.
 from __future__ import annotations
 
 import re
+import time
 import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -29,7 +30,15 @@ class Driver:
         return result.stdout.decode()
 
     def dump(self) -> ET.Element:
-        text = self.sh("uiautomator dump /dev/tty")
+        # While the screen still moves after an input, uiautomator cannot get an idle state
+        # (it says so and exits 0, as on a phone): wait and ask again, like a careful client.
+        for _ in range(50):
+            result = self.run("uiautomator dump /dev/tty")
+            assert result.exit_code == 0, result
+            text = result.stdout.decode()
+            if b"could not get idle state" not in result.stdout + result.stderr:
+                break
+            time.sleep(0.05)
         assert text.endswith(_DONE + "\n")
         return ET.fromstring(text[:-len(_DONE) - 1])
 

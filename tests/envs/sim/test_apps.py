@@ -47,16 +47,17 @@ def test_each_settings_row_and_its_switch_toggle_the_setting(driver, title, key,
     assert driver.sh(f"settings get global {key}") == f"{initially}\n"
 
 
-def test_airplane_mode_takes_the_radios_down_and_leaves_them_down(driver):
+def test_airplane_mode_takes_the_radios_down_and_brings_wifi_back(driver):
     driver.sh("svc bluetooth enable; svc wifi enable")
     open_app(driver, "com.android.settings")
     driver.tap(text="Airplane mode")
     state = {k: driver.sh(f"settings get global {k}").strip()
              for k in ("airplane_mode_on", "wifi_on", "bluetooth_on")}
-    assert state == {"airplane_mode_on": "1", "wifi_on": "0", "bluetooth_on": "0"}
+    # "3": Wi-Fi off because of airplane mode (WIFI_DISABLED_AIRPLANE_ON), as on a phone.
+    assert state == {"airplane_mode_on": "1", "wifi_on": "3", "bluetooth_on": "0"}
     driver.tap(text="Airplane mode")
     assert [driver.sh(f"settings get global {k}").strip()
-            for k in ("airplane_mode_on", "wifi_on", "bluetooth_on")] == ["0", "0", "0"]
+            for k in ("airplane_mode_on", "wifi_on", "bluetooth_on")] == ["0", "1", "0"]
 
 
 def test_a_contact_added_in_the_app_is_in_the_provider(driver):
@@ -67,7 +68,7 @@ def test_a_contact_added_in_the_app_is_in_the_provider(driver):
     driver.fill("com.android.contacts:id/phone_field", "+44 20 7946 0018")
     driver.tap(rid="com.android.contacts:id/save")
     assert driver.query(PHONES, "_id:display_name:data1:number") == [
-        {"_id": "1", "display_name": "Ada Lovelace", "data1": "+44 20 7946 0018",
+        {"_id": "2", "display_name": "Ada Lovelace", "data1": "+44 20 7946 0018",
          "number": "+44 20 7946 0018"}]
     assert driver.query("content://contacts/phones", "name:number") == [
         {"name": "Ada Lovelace", "number": "+44 20 7946 0018"}]
@@ -86,11 +87,37 @@ def test_a_contact_without_a_name_is_not_saved(driver):
 
 
 def test_seeded_contacts_are_listed_by_name(driver):
-    for name, uri in (("bob", PHONES), ("Carol", "content://contacts/phones"), ("Alice", PHONES)):
-        column = "name" if uri.startswith("content://contacts") else "display_name"
-        driver.sh(f"content insert --uri {uri} --bind {column}:s:{name} --bind number:s:1")
+    raw, data = "content://com.android.contacts/raw_contacts", "content://com.android.contacts/data"
+    for number, name in enumerate(("bob", "Carol", "Alice"), 1):
+        driver.sh(f"content insert --uri {raw} --bind account_name:n: --bind account_type:n:")
+        driver.sh(f"content insert --uri {data} --bind raw_contact_id:i:{number} "
+                  f"--bind mimetype:s:vnd.android.cursor.item/name --bind data1:s:{name}")
+        driver.sh(f"content insert --uri {data} --bind raw_contact_id:i:{number} "
+                  f"--bind mimetype:s:vnd.android.cursor.item/phone_v2 --bind data1:s:{number}")
     open_app(driver, "com.android.contacts")
     assert driver.texts("com.android.contacts:id/contact_name") == ["Alice", "bob", "Carol"]
+    assert driver.query(PHONES, "display_name:number") == [
+        {"display_name": "bob", "number": "1"}, {"display_name": "Carol", "number": "2"},
+        {"display_name": "Alice", "number": "3"}]
+
+
+def test_the_contacts_provider_refuses_what_a_real_one_refuses(driver):
+    result = driver.run(f"content insert --uri {PHONES} --bind display_name:s:Eve "
+                        "--bind number:s:1")
+    # Exit code 0, as the real tool: only the output tells.
+    assert result.exit_code == 0 and result.stderr.decode() == (
+        "Error while accessing provider:com.android.contacts\n"
+        f"java.lang.UnsupportedOperationException: Unknown uri: {PHONES}\n")
+    result = driver.run("content insert --uri content://com.android.contacts/data "
+                        "--bind data1:s:555 --bind raw_contact_id:i:1")
+    assert b"mimetype is required" in result.stderr
+    assert driver.query(PHONES, "_id") == []
+    driver.sh("pm clear com.android.contacts")      # the app, not the provider's data
+    driver.sh("content insert --uri content://com.android.contacts/raw_contacts "
+              "--bind account_name:n:")
+    assert driver.query("content://com.android.contacts/raw_contacts", "_id") == [{"_id": "1"}]
+    driver.sh("pm clear com.android.providers.contacts")
+    assert driver.query("content://com.android.contacts/raw_contacts", "_id") == []
 
 
 def test_an_alarm_set_in_the_app_is_in_the_provider_and_its_switch_works(driver):

@@ -30,7 +30,8 @@ def adb(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[bytes]:
 
 def start(*flags: str) -> tuple[subprocess.Popen[str], str]:
     """Start a phone process; return it and its serial once it printed its one line."""
-    process = subprocess.Popen([sys.executable, "-m", "envs.sim", *flags], cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "envs.sim", "--no-animations",
+                                "--profile", "android-9", *flags], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline() if process.stdout else ""
     match = re.fullmatch(r"qvl-sim listening on (127\.0\.0\.1:\d+)\n", line)
@@ -63,7 +64,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], AdbDevice]]:
 @pytest.fixture
 def device(served) -> AdbDevice:
     device = served[1]
-    for package in ("com.qvl.notes", "com.android.contacts"):
+    for package in ("com.qvl.notes", "com.android.providers.contacts"):
         device.shell(["pm", "clear", package])
     device.shell("ime set com.android.inputmethod.latin/.LatinIME; input keyevent HOME")
     return device
@@ -87,7 +88,7 @@ def open_note_title(device: AdbDevice) -> Driver:
 def test_adbutils_reads_the_phone(device):
     assert device.window_size() == (1080, 2400)
     assert device.rotation() == 0
-    assert device.getprop("ro.build.version.sdk") == "34"
+    assert device.getprop("ro.build.version.sdk") == "28"     # the android-9 profile
     device.app_start("com.android.deskclock")
     current = device.app_current()
     assert (current.package, current.activity) == ("com.android.deskclock",
@@ -126,6 +127,7 @@ def test_adb_keyboard_types_unicode_only_when_selected(device):
     assert device.shell2("input text 'naïve'", v2=True).returncode == 255
     selected = device.shell2(["ime", "set", "com.android.adbkeyboard/.AdbIME"], v2=False)
     assert selected.returncode == 0
+    time.sleep(0.5)         # the keyboard's service binds a moment after `ime set`
     device.shell(broadcast)
     assert driver.node(rid="com.qvl.notes:id/title").get("text") == "naïve → 東京"
 

@@ -12,7 +12,7 @@ from tests.envs.sim.driver import Driver
 
 
 def screenshot(driver: Driver) -> Image.Image:
-    result = driver.run("screencap -p")
+    result = driver.run("screencap -p -d 0")   # this profile has two displays
     assert result.exit_code == 0
     image = Image.open(io.BytesIO(result.stdout))
     assert image.format == "PNG" and image.size == (1080, 2400)
@@ -94,7 +94,7 @@ def test_the_dump_has_the_real_attribute_order(driver):
 
 
 def test_screencap_without_p_is_raw_rgba(driver):
-    raw = driver.run("screencap").stdout
+    raw = driver.run("screencap -d 0").stdout
     width, height, pixel_format, _ = struct.unpack("<4I", raw[:16])
     assert (width, height, pixel_format, len(raw)) == (1080, 2400, 1, 16 + 1080 * 2400 * 4)
     assert driver.sh("screencap -p /sdcard/s.png; ls /sdcard/s.png") == "/sdcard/s.png\n"
