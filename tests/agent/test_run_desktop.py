@@ -10,7 +10,7 @@ from agent.trajectory import load_run
 from tests.conftest import run_cli
 from tests.fakeqwen import FakeQwen, QwenRequest, tool_call
 
-pytestmark = [pytest.mark.desktop, pytest.mark.slow]
+pytestmark = pytest.mark.desktop
 
 SCREEN = (1280, 720)
 
@@ -20,6 +20,20 @@ def _white_pixels(request: QwenRequest) -> int:
     return sum(request.image.convert("L").resize((128, 72)).histogram()[201:])
 
 
+@pytest.mark.parametrize("display, message", [
+    (None, "error: no X display: $DISPLAY is not set; give --display virtual"),
+    ("virtual:5x5", "error: --display virtual:5x5: 5x5 is not a screen size"),
+    ("somewhere", "error: --display must be 'virtual'"),
+])
+def test_a_bad_display_is_one_line_before_the_model_is_asked(display, message):
+    flags = ["--display", display] if display else []
+    result = run_cli("run", "hello", "--env", "desktop", *flags, "--endpoint",
+                     "http://127.0.0.1:9/v1", env={"DISPLAY": ""})
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(message) and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
 def test_run_types_into_a_real_editor_and_saves(tmp_path):
     target = tmp_path / "hello.txt"
     state = {"phase": "menu", "windows": 0}
