@@ -152,10 +152,6 @@ def run_goal(options: RunOptions) -> tuple[Trajectory, Path]:
         from envs.xdisplay import parse_display_spec
 
         parse_display_spec(options.env.display)  # so is a bad --display, or no display at all
-    if kind is EnvKind.desktop:
-        from envs.xdisplay import parse_display_spec
-
-        parse_display_spec(options.env.display)  # so is a bad --display, or no display at all
     # A goal that ends with a question mark asks for an answer (--answer-action auto).
     policy = options.model.policy(kind.tool, question=options.goal.rstrip().endswith("?"))
     out = options.out or default_run_dir(options.goal)
