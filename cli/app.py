@@ -21,7 +21,7 @@ __all__ = ["app", "state", "ModelOpt", "EndpointOpt", "ServedModelOpt", "MinPixe
 
 app = typer.Typer(
     name="qvl-agent",
-    help="Let Qwen2.5-VL operate real screens: Android phones over adb, and browsers.",
+    help="Let Qwen2.5-VL operate real screens: Android phones over adb, browsers, and desktops.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -40,6 +40,16 @@ def virtual_phone():
     env.close()
 
 
+@pytest.fixture(scope="module")
+def virtual_desktop():
+    """A DesktopEnv on a fresh managed display (Xvfb + openbox), stopped after the module."""
+    from envs.desktop import open_desktop
+
+    env = open_desktop("virtual")
+    yield env
+    env.close()
+
+
 def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``qvl-agent ARGS`` as a user would, in a fresh process."""
