@@ -81,3 +81,42 @@ def screenspot(
                f"{100 * summary['ci95'][1]:.1f}%), unparseable {summary['unparseable']}")
     typer.echo(f"results: {out / 'results.jsonl'}")
     typer.echo(f"summary: {out / 'summary.md'}")
+
+
+@bench_app.command()
+def androidcontrol(
+    data: DataOpt,
+    level: Annotated[LevelChoice, typer.Option("--level", help="high: the episode's goal; low: each step's instruction.")] = LevelChoice.high,
+    split: Annotated[Optional[str], typer.Option("--split", help="Only the episodes of this split in DATA/splits.json (e.g. test).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N episodes.")] = None,
+    concurrency: ConcurrencyOpt = 1,
+    out: OutOpt = None,
+    resume: ResumeOpt = False,
+    max_new_tokens: TokensOpt = 256,
+    model: ModelOpt = None,
+    endpoint: EndpointOpt = None,
+    served_model: ServedModelOpt = None,
+    min_pixels: MinPixelsOpt = 3136,
+    max_pixels: MaxPixelsOpt = 12845056,
+    torch_device: DeviceOpt = None,
+) -> None:
+    """Step accuracy on AndroidControl (Google's TFRecord shards, or the JSONL layout)."""
+    from eval.bench.command import run_androidcontrol
+
+    refuse_model_and_endpoint(model, endpoint)
+    out = _out(out, "androidcontrol", resume)
+    s = run_androidcontrol(
+        data=data, out=out, level=level.value, split=split, limit=limit, concurrency=concurrency,
+        resume=resume, max_new_tokens=max_new_tokens,
+        model_options=_model_options(model, endpoint, served_model, min_pixels, max_pixels),
+        backend_factory=lambda: model_backend(model, endpoint, served_model, min_pixels,
+                                              max_pixels, torch_device))
+
+    def pct(metric: dict) -> str:
+        return f"{100 * metric['accuracy']:.1f}% ({metric['hits']}/{metric['n']})"
+
+    typer.echo(f"androidcontrol ({level.value}): {s['n']} steps of {s['episodes']} episodes; "
+               f"type accuracy {pct(s['type_accuracy'])}, step success {pct(s['step_success_box'])} "
+               f"(box) / {pct(s['step_success_distance'])} (14% rule), unparseable {s['unparseable']}")
+    typer.echo(f"results: {out / 'results.jsonl'}")
+    typer.echo(f"summary: {out / 'summary.md'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from eval.bench.screenspot import Prompt, predict_sample
 from eval.bench.screenspot_data import load_screenspot
 from model.backend import VLMBackend
 
-__all__ = ["run_screenspot", "usable_concurrency"]
+__all__ = ["run_screenspot", "run_androidcontrol", "usable_concurrency"]
 
 
 def usable_concurrency(backend: VLMBackend, concurrency: int) -> int:
@@ -61,4 +62,86 @@ def run_screenspot(*, data: Path, out: Path, backend_factory: Callable[[], VLMBa
                                  root=data, limit=misses_shown)
         summary["misses_html"] = page.name
     write_summary(out, f"ScreenSpot ({layout}): {data.name}", summary)
+    return summary
+
+
+def _episode_ids_for(data: Path, split: str | None) -> list[str]:
+    """The episode ids of ``split`` from the dataset's ``splits.json`` (Google publishes one)."""
+    if split is None:
+        return []
+    path = data / "splits.json"
+    if not path.is_file():
+        raise ConfigError(f"--split {split}: {data} has no splits.json "
+                          '({"train": [ids], "validation": [...], "test": [...]})')
+    try:
+        splits = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"cannot read {path} as JSON: {exc}") from None
+    if split not in splits:
+        raise ConfigError(f"--split {split}: {path} has {', '.join(splits)}")
+    return [str(i) for i in splits[split]]
+
+
+def run_androidcontrol(*, data: Path, out: Path, backend_factory: Callable[[], VLMBackend],
+                       model_options: dict[str, Any], level: str = "high",
+                       split: str | None = None, limit: int | None = None, concurrency: int = 1,
+                       resume: bool = False, max_new_tokens: int = 256,
+                       chunk: int = 16) -> dict[str, Any]:
+    """Run AndroidControl episodes step by step; returns the summary written to OUT.
+
+    Episodes are read ``chunk`` at a time (the full test split's screenshots would not fit
+    in memory); ``limit`` counts episodes.
+    """
+    from itertools import islice
+
+    from eval.bench.androidcontrol import predict_step
+    from eval.bench.androidcontrol_data import detect_control_layout, read_episodes
+
+    data = Path(data).resolve()
+    layout = detect_control_layout(data)
+    if level not in ("high", "low"):
+        raise ConfigError(f"--level must be high or low, got {level!r}")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {limit}")
+    wanted = _episode_ids_for(data, split)
+    options = {"benchmark": "androidcontrol", "data": str(data), "level": level, "split": split,
+               "limit": limit, "max_new_tokens": max_new_tokens,
+               **{f"model.{k}": v for k, v in model_options.items()}}
+    out.mkdir(parents=True, exist_ok=True)
+    check_options(out, options, resume=resume)
+    backend = backend_factory()
+    workers = usable_concurrency(backend, concurrency)
+    results = BenchResults(out / "results.jsonl")
+    rows: list[dict[str, Any]] = []
+    episodes = islice(read_episodes(data, episode_ids=wanted), limit)
+    try:
+        while batch := list(islice(episodes, chunk)):
+            pairs = [(episode, step) for episode in batch for step in episode.steps]
+            rows += run_samples(
+                pairs, lambda pair: predict_step(backend, pair[0], pair[1], level,  # type: ignore[arg-type]
+                                                 max_new_tokens=max_new_tokens),
+                results, concurrency=workers, label="androidcontrol",
+                key=lambda pair: f"{pair[0].episode_id}/{pair[1].index}")
+    finally:
+        results.close()
+    if not rows:
+        raise ConfigError(f"{data}: no episodes to run" + (f" in split {split}" if split else ""))
+    by_episode: dict[str, list[bool]] = {}
+    for row in rows:
+        by_episode.setdefault(row["episode_id"], []).append(bool(row["hit_box"]))
+    summary = {"benchmark": "androidcontrol", "layout": layout, "data": str(data), "level": level,
+               "model": getattr(backend, "name", None), **score(rows, "hit_box"),
+               "type_accuracy": score(rows, "type_match"),
+               "step_success_box": score(rows, "hit_box"),
+               "step_success_distance": score(rows, "hit_distance"),
+               "episodes": len(by_episode),
+               "episode_success": score([{"ok": all(v)} for v in by_episode.values()], "ok"),
+               "breakdown": breakdown(rows, ["gold_type"], "hit_box"),
+               "breakdown_distance": breakdown(rows, ["gold_type"], "hit_distance"),
+               "breakdown_type": breakdown(rows, ["gold_type"], "type_match")}
+    write_summary(out, f"AndroidControl ({level} level): {data.name}", summary, extra_metrics={
+        "action-type accuracy": summary["type_accuracy"],
+        "step success, tap inside the target element's box": summary["step_success_box"],
+        "step success, tap within 14% of the screen (AITW)": summary["step_success_distance"],
+        "episode success (every step, box rule)": summary["episode_success"]})
     return summary

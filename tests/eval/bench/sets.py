@@ -93,21 +93,44 @@ def write_pro(folder: Path) -> Path:
     return folder
 
 
-class CentreAnswerer:
-    """A fake model that answers each instruction's box centre in the frame it received,
-    except for the instructions in ``shifted``: those get a point just outside the box."""
+def _thumb(image: Image.Image) -> list[int]:
+    return list(image.convert("L").resize((24, 24)).tobytes())
 
-    def __init__(self, shifted: set[str] = frozenset(), prompt: str = "computer_use") -> None:
-        self.by_instruction = {r["instruction"]: r for r in records()}
+
+class CentreAnswerer:
+    """A fake model for any ScreenSpot-layout folder: it finds which screenshot it was sent
+    (nearest thumbnail among the screenshots that have the instruction), then answers that
+    element's box centre in the frame it received. Instructions in ``shifted`` get a point
+    just outside the box instead."""
+
+    def __init__(self, folder: Path, shifted: set[str] = frozenset(), prompt: str = "computer_use") -> None:
+        from eval.bench.screenspot_data import load_screenspot
+
+        _, samples = load_screenspot(folder)
+        self.samples: dict[str, list[Any]] = {}
+        self.thumbs: dict[Path, list[int]] = {}
+        self.sizes: dict[Path, tuple[int, int]] = {}
+        for sample in samples:
+            self.samples.setdefault(sample.instruction, []).append(sample)
+            if sample.image not in self.thumbs:
+                with Image.open(sample.image) as image:
+                    self.thumbs[sample.image] = _thumb(image)
+                    self.sizes[sample.image] = image.size
         self.shifted = set(shifted)
         self.prompt = prompt
 
     def __call__(self, request: QwenRequest) -> str:
-        record = self.by_instruction[request.texts[-1].removeprefix("Locate ").split(" in the image")[0]]
-        width, height = record["size"]
-        x1, y1, x2, y2 = record["box"]
+        text = request.texts[-1]
+        if self.prompt == "grounding":
+            text = text.removeprefix("Locate ").removesuffix(
+                " in the image, output its bbox coordinates using JSON format.")
+        seen = _thumb(request.image)
+        sample = min(self.samples[text], key=lambda s: sum(
+            (a - b) ** 2 for a, b in zip(self.thumbs[s.image], seen)))
+        width, height = self.sizes[sample.image]
+        x1, y1, x2, y2 = sample.box
         x, y = (x1 + x2) / 2, (y1 + y2) / 2
-        if record["instruction"] in self.shifted:
+        if text in self.shifted:
             x = x2 + 8 if x2 + 8 < width else x1 - 8
         frame = request.frame if self.prompt == "computer_use" else request.image.size
         assert request.image.size == frame, "the image is not the frame the prompt states"

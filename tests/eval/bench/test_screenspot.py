@@ -46,13 +46,13 @@ def test_all_three_layouts_read_to_the_same_boxes(sets):
 
 
 def test_box_centres_score_100_and_a_shifted_subset_scores_its_complement(sets, tmp_path):
-    with FakeQwen(CentreAnswerer()) as server:
+    with FakeQwen(CentreAnswerer(sets["v2"])) as server:
         summary = _run(sets["v2"], tmp_path / "all", server, concurrency=4)
     assert (summary["accuracy"], summary["n"], summary["unparseable"]) == (1.0, 20, 0)
     assert not server.violations
     assert not (tmp_path / "all" / "misses.html").exists()
 
-    with FakeQwen(CentreAnswerer(SHIFTED)) as server:
+    with FakeQwen(CentreAnswerer(sets["v2"], SHIFTED)) as server:
         summary = _run(sets["v2"], tmp_path / "shifted", server, concurrency=3)
     hits = _hits(tmp_path / "shifted")
     assert {i for i, hit in hits.items() if not hit} == SHIFTED
@@ -65,7 +65,7 @@ def test_box_centres_score_100_and_a_shifted_subset_scores_its_complement(sets, 
 
 
 def test_pro_and_v2_layouts_of_the_same_records_score_the_same(sets, tmp_path):
-    with FakeQwen(CentreAnswerer(SHIFTED)) as server:
+    with FakeQwen(CentreAnswerer(sets["v2"], SHIFTED)) as server:
         v2 = _run(sets["v2"], tmp_path / "v2", server)
         pro = _run(sets["pro"], tmp_path / "pro", server)
     assert _hits(tmp_path / "v2") == _hits(tmp_path / "pro")
@@ -75,7 +75,7 @@ def test_pro_and_v2_layouts_of_the_same_records_score_the_same(sets, tmp_path):
 
 
 def test_grounding_prompt_reads_point_2d(sets, tmp_path):
-    with FakeQwen(CentreAnswerer({"the logo"}, prompt="grounding")) as server:
+    with FakeQwen(CentreAnswerer(sets["v1"], {"the logo"}, prompt="grounding")) as server:
         summary = _run(sets["v1"], tmp_path / "g", server, prompt="grounding", splits=["web"])
     assert (summary["hits"], summary["n"]) == (7, 8)
     assert all("Locate" in r.texts[-1] and r.frame is None for r in server.requests)
@@ -89,11 +89,11 @@ def test_unparseable_answers_are_counted_apart(sets, tmp_path):
 
 def test_resume_runs_only_the_missing_samples_and_refuses_other_options(sets, tmp_path):
     out = tmp_path / "r"
-    with FakeQwen(CentreAnswerer()) as server:
+    with FakeQwen(CentreAnswerer(sets["v2"])) as server:
         _run(sets["v2"], out, server)
     lines = (out / "results.jsonl").read_text().splitlines()
     (out / "results.jsonl").write_text("\n".join(lines[:16]) + "\n" + lines[16][:30])  # a cut line
-    with FakeQwen(CentreAnswerer()) as server:
+    with FakeQwen(CentreAnswerer(sets["v2"])) as server:
         summary = _run(sets["v2"], out, server, resume=True)
         assert len(server.requests) == 4
         with pytest.raises(ConfigError, match="different options"):
@@ -130,7 +130,7 @@ def test_bad_data_is_one_clear_error_naming_file_and_record(sets, tmp_path):
 
 @pytest.mark.slow
 def test_cli_bench_screenspot_against_a_server(sets, tmp_path):
-    with FakeQwen(CentreAnswerer(SHIFTED)) as server:
+    with FakeQwen(CentreAnswerer(sets["v2"], SHIFTED)) as server:
         result = run_cli("bench", "screenspot", "--data", str(sets["pro"]), "--endpoint", server.url,
                          "--concurrency", "4", "--out", str(tmp_path / "cli"))
     assert result.returncode == 0, result.stderr

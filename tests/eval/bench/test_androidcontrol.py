@@ -1,0 +1,170 @@
+"""AndroidControl: episodes from oracle runs on the virtual phone, both published layouts,
+the two tap rules, and the TFRecord reader on files written in Google's framing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from envs.errors import ConfigError
+from eval.bench.androidcontrol_data import read_episodes
+from eval.bench.command import run_androidcontrol
+from eval.bench.tfrecord import crc32c, make_example, parse_example, read_records, write_records
+from model.openai_backend import OpenAIBackend
+from tests.conftest import run_cli
+from tests.eval.bench.control_sets import GoldAnswerer, episodes, write_tfrecord_copy
+from tests.fakeqwen import FakeQwen
+
+TASKS = "toggle-wifi|add-contact|set-alarm|open-app"
+
+
+# -- the TFRecord reader, on files written here in the same framing ------------------------
+
+def test_crc32c_matches_the_standard_check_value():
+    assert crc32c(b"123456789") == 0xE3069283
+    assert crc32c(b"") == 0
+
+
+def test_records_and_examples_round_trip_gzipped_and_plain(tmp_path):
+    examples = [make_example({"goal": ["Turn on Wi-Fi"], "episode_id": [7], "w": [1080, 1080],
+                              "screenshots": [b"\x89PNG\x00\xff", b"second"]}), b"", b"x" * 70_000]
+    for gzipped in (True, False):
+        path = write_records(tmp_path / f"shard-{gzipped}", examples, gzipped=gzipped)
+        assert (path.read_bytes()[:2] == b"\x1f\x8b") is gzipped
+        assert list(read_records(path)) == examples
+    parsed = parse_example(examples[0])
+    assert parsed == {"goal": [b"Turn on Wi-Fi"], "episode_id": [7], "w": [1080, 1080],
+                      "screenshots": [b"\x89PNG\x00\xff", b"second"]}
+
+
+def test_a_cut_or_corrupt_shard_is_an_error_naming_file_and_record(tmp_path):
+    path = write_records(tmp_path / "plain", [b"first", b"second record"], gzipped=False)
+    data = path.read_bytes()
+    (tmp_path / "cut").write_bytes(data[:-3])
+    with pytest.raises(ConfigError, match=r"cut: record 1 is cut off"):
+        list(read_records(tmp_path / "cut"))
+    flipped = bytearray(data)
+    flipped[len(data) - 6] ^= 0x01  # a byte of the second record's data
+    (tmp_path / "flipped").write_bytes(bytes(flipped))
+    with pytest.raises(ConfigError, match=r"flipped: record 1 has a bad data checksum"):
+        list(read_records(tmp_path / "flipped"))
+    (tmp_path / "junk.gz").write_bytes(gzip.compress(b"not a tfrecord file at all"))
+    with pytest.raises(ConfigError, match="bad length checksum"):
+        list(read_records(tmp_path / "junk.gz"))
+
+
+# -- episodes from the virtual phone ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def control_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("androidcontrol")
+    result = run_cli("dataset", "androidcontrol", "--suite", "android", "--policy", "oracle",
+                     "--tasks", TASKS, "--out", str(root / "jsonl"), timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 4 episodes" in result.stdout
+    return {"jsonl": root / "jsonl", "tfrecord": write_tfrecord_copy(root / "jsonl", root / "tf")}
+
+
+def _run(folder: Path, out: Path, server: FakeQwen, **options) -> dict:
+    return run_androidcontrol(data=folder, out=out, model_options={"endpoint": server.url},
+                              backend_factory=lambda: OpenAIBackend(server.url), **options)
+
+
+def _rows(out: Path) -> dict[str, dict]:
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    return {row["id"]: row for row in rows}
+
+
+@pytest.mark.android
+def test_oracle_episodes_hold_what_a_person_would_annotate(control_set):
+    written = {e["episode_id"]: e for e in episodes(control_set["jsonl"])}
+    contact = written["android_add-contact-0"]
+    assert [a["action_type"] for a in contact["actions"]] == [
+        "open_app", "click", "click", "input_text", "click", "input_text", "click"]
+    assert contact["step_instructions"][1] == 'Click on "Create contact"'
+    # Each tap's target element holds the tap, and is the one the instruction names.
+    for e in written.values():
+        for action, tree, target in zip(e["actions"], e["accessibility_trees"], e["targets"]):
+            if action["action_type"] == "click":
+                left, top, right, bottom = tree[target]["bounds"]
+                assert left <= action["x"] <= right and top <= action["y"] <= bottom
+    read = list(read_episodes(control_set["tfrecord"]))
+    assert sorted(len(e.steps) for e in read) == sorted(len(e["actions"]) for e in written.values())
+    assert read[0].steps[0].image().size == (1080, 2400)
+
+
+@pytest.mark.android
+@pytest.mark.parametrize("level", ["high", "low"])
+def test_gold_answers_score_100_at_both_levels(control_set, tmp_path, level):
+    with FakeQwen(GoldAnswerer(control_set["jsonl"], level)) as server:
+        summary = _run(control_set["jsonl"], tmp_path / level, server, level=level, concurrency=3)
+    assert not server.violations
+    steps = sum(len(e["actions"]) for e in episodes(control_set["jsonl"]))
+    assert summary["n"] == steps and summary["episodes"] == 4
+    for metric in ("type_accuracy", "step_success_box", "step_success_distance", "episode_success"):
+        assert summary[metric]["accuracy"] == 1.0, metric
+    goals = {r.goal for r in server.requests}
+    if level == "low":
+        assert 'Click on "Create contact"' in goals and "Turn off Wi-Fi." not in goals
+    else:
+        assert "Turn off Wi-Fi." in goals and 'Click on "Create contact"' not in goals
+
+
+def _taps(folder: Path) -> list[tuple[str, int]]:
+    return [(e["episode_id"], i) for e in episodes(folder)
+            for i, a in enumerate(e["actions"]) if a["action_type"] == "click"]
+
+
+@pytest.mark.android
+def test_moved_taps_score_exactly_the_complement_under_each_rule(control_set, tmp_path):
+    taps = _taps(control_set["jsonl"])
+    far, near = set(taps[0::3]), set(taps[1::3])
+    with FakeQwen(GoldAnswerer(control_set["jsonl"], "high", far=far, near=near)) as server:
+        summary = _run(control_set["jsonl"], tmp_path / "moved", server)
+    rows = _rows(tmp_path / "moved")
+    missed_box = {k for k, r in rows.items() if not r["hit_box"]}
+    missed_distance = {k for k, r in rows.items() if not r["hit_distance"]}
+    assert missed_box == {f"{e}/{i}" for e, i in far | near}
+    assert missed_distance == {f"{e}/{i}" for e, i in far}
+    assert summary["type_accuracy"]["accuracy"] == 1.0
+    assert summary["step_success_box"]["hits"] == summary["n"] - len(far | near)
+    assert summary["breakdown"]["gold_type"]["input_text"]["accuracy"] == 1.0
+
+
+@pytest.mark.android
+def test_google_tfrecord_layout_scores_the_same_as_jsonl(control_set, tmp_path):
+    taps = _taps(control_set["jsonl"])
+    far, near = set(taps[0::2]), set(taps[1::4])
+    with FakeQwen(GoldAnswerer(control_set["jsonl"], "low", far=far, near=near)) as server:
+        from_jsonl = _run(control_set["jsonl"], tmp_path / "j", server, level="low")
+        from_tf = _run(control_set["tfrecord"], tmp_path / "t", server, level="low")
+    def outcomes(out: Path) -> list[tuple]:
+        return sorted((r["goal"], r["step"], r["hit_box"], r["hit_distance"], r["type_match"])
+                      for r in _rows(out).values())
+    assert outcomes(tmp_path / "j") == outcomes(tmp_path / "t")
+    for metric in ("type_accuracy", "step_success_box", "step_success_distance"):
+        assert from_jsonl[metric] == from_tf[metric]
+    assert from_tf["layout"] == "tfrecord" and from_tf["step_success_box"]["accuracy"] < 1.0
+
+
+@pytest.mark.android
+@pytest.mark.slow
+def test_cli_bench_androidcontrol_on_tfrecord_shards_with_a_split(control_set, tmp_path):
+    ids = sorted(str(e.episode_id) for e in read_episodes(control_set["tfrecord"]))
+    (control_set["tfrecord"] / "splits.json").write_text(json.dumps({"test": ids[:2], "train": ids[2:]}))
+    out = tmp_path / "cli"
+    with FakeQwen(GoldAnswerer(control_set["jsonl"], "high")) as server:
+        result = run_cli("bench", "androidcontrol", "--data", str(control_set["tfrecord"]),
+                         "--split", "test", "--endpoint", server.url, "--concurrency", "2",
+                         "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "of 2 episodes; type accuracy 100.0%" in result.stdout
+    assert {json.loads(line)["episode_id"] for line in (out / "results.jsonl").read_text().splitlines()} \
+        == set(ids[:2])
+    assert "step success, tap within 14% of the screen (AITW): 100.0%" in (out / "summary.md").read_text()
+    bad = run_cli("bench", "androidcontrol", "--data", str(control_set["tfrecord"]), "--split",
+                  "dev", "--endpoint", server.url)
+    assert bad.returncode == 2 and "--split dev" in bad.stderr and "Traceback" not in bad.stderr
