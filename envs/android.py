@@ -1,20 +1,35 @@
 """``AndroidEnv``: a phone or emulator over adb (adbutils), or the built-in virtual phone.
 
-Coordinates are the phone's pixels (what ``wm size`` reports, rotated with the display).
-Everything goes through adb shell commands that work on a stock device: ``screencap -p``,
-``input tap|swipe|text|keyevent``, ``monkey`` to launch an app. Arguments are passed as a
-list, which adbutils quotes for the device shell; model text never becomes shell syntax.
+Coordinates are the phone's pixels (what ``wm size`` reports, its override size if one is
+set, rotated with the display). Everything goes through adb shell commands that work on a
+stock device: ``screencap -p``, ``input tap|swipe|text|keyevent``, ``monkey`` to launch an
+app. Arguments are passed as a list, which adbutils quotes for the device shell; model text
+never becomes shell syntax.
+
+What real phones print or do, and how it is handled here:
+
+- ``screencap -p`` may write text before the PNG (multi-display phones warn, some builds
+  print linker warnings): everything before the PNG signature is dropped; no PNG at all
+  is one clear error.
+- The screen moves for 0.3-3 s after an input: each action ends by capturing until two
+  captures in a row are equal (bounded by ``settle_timeout``); the next observation uses
+  that still frame.
+- ``input keycombination`` exists from Android 13 (SDK 33); older phones print an error
+  and exit 0, so on them a key combination is refused before anything is sent.
+- ``uiautomator dump`` fails with "could not get idle state" while the screen moves, and
+  leaves the previous file: the file is removed first and the dump retried.
+- Non-ASCII text goes through ADB Keyboard (``envs.adb_keyboard``).
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 import shlex
 import shutil
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from typing import Any
 
 from PIL import Image
@@ -22,6 +37,7 @@ from PIL import Image
 from envs.actions import (
     Action, Click, KeyPress, LongPress, OpenApp, Swipe, SystemButton, TypeText, Wait,
 )
+from envs.adb_keyboard import ADB_KEYBOARD, AdbKeyboard
 from envs.applabels import resolve_app
 from envs.base import EnvBase, EnvKind, Observation, Size
 from envs.errors import (
@@ -29,11 +45,12 @@ from envs.errors import (
 )
 from envs.keys import ANDROID_KEYCODES, is_character
 
-__all__ = ["AndroidEnv", "open_android", "keycode_for", "ADB_KEYBOARD"]
+__all__ = ["AndroidEnv", "open_android", "keycode_for", "ADB_KEYBOARD", "png_in"]
 
-ADB_KEYBOARD = "com.android.adbkeyboard/.AdbIME"
-_ADB_KEYBOARD_HINT = ("typing non-ASCII text needs ADB Keyboard on the phone: install "
-                      "https://github.com/senzhk/ADBKeyBoard (adb install ADBKeyboard.apk)")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_DUMP_PATH = "/sdcard/qvl_window_dump.xml"
+_IDLE_ERROR = "could not get idle state"
+KEYCOMBINATION_SDK = 33     # `input keycombination` arrived in Android 13
 # Canonical desktop key names that mean something else on a phone.
 _DESKTOP_TO_ANDROID = {
     "backspace": "del", "delete": "forward_del", "up": "dpad_up", "down": "dpad_down",
@@ -60,7 +77,7 @@ class AndroidEnv(EnvBase):
     kind = EnvKind.android
     SUPPORTED = frozenset({Click, LongPress, Swipe, TypeText, KeyPress, SystemButton, OpenApp, Wait})
 
-    def __init__(self, serial: str, *, on_close: Any = None) -> None:
+    def __init__(self, serial: str, *, on_close: Any = None, settle_timeout: float = 3.0) -> None:
         import adbutils
 
         self._adbutils = adbutils
@@ -68,13 +85,21 @@ class AndroidEnv(EnvBase):
         self._client = adbutils.AdbClient(host="127.0.0.1", port=5037)
         self.device = self._client.device(serial=serial)
         self._on_close = on_close
-        self._ime_ready = False
+        self.settle_timeout = settle_timeout
+        self._still: bytes | None = None        # the last settled capture, for observe()
+        self.keyboard = AdbKeyboard(self)
         self.screen = self._screen_size()
+        props = self.shell("getprop ro.build.version.sdk; getprop ro.build.version.release; "
+                           "getprop ro.product.model", check=False).splitlines()
+        props += [""] * (3 - len(props))
+        self.sdk = int(props[0]) if props[0].strip().isdigit() else 0
+        self.device_info = {"serial": serial, "sdk": props[0].strip(),
+                            "release": props[1].strip(), "model": props[2].strip()}
 
     # -- the Env contract -------------------------------------------------------------
 
     def observe(self) -> Observation:
-        png = self._exec(["screencap", "-p"])
+        png, self._still = self._still or self.capture(), None
         try:
             image = Image.open(io.BytesIO(png))
             image.load()
@@ -85,7 +110,8 @@ class AndroidEnv(EnvBase):
         if image.size != (self.screen.width, self.screen.height):
             self.screen = self._screen_size()  # the phone rotated
         return Observation(screenshot=image, screen=self.screen,
-                           extras={"serial": self.serial, "app": self.foreground_app()})
+                           extras={"serial": self.serial, "app": self.foreground_app(),
+                                   "sdk": self.device_info["sdk"]})
 
     def _execute(self, action: Action) -> None:
         match action:
@@ -113,14 +139,20 @@ class AndroidEnv(EnvBase):
                 self.shell(["input", "keyevent", keycode_for(key)])
             case KeyPress(keys=keys):
                 codes = [keycode_for(k) for k in keys]
+                refusal = UnsupportedActionError(
+                    f"this phone cannot press {'+'.join(keys)} together (`input "
+                    f"keycombination` needs Android 13; this is SDK {self.sdk}); press the "
+                    "keys one at a time or use the screen")
+                if 0 < self.sdk < KEYCOMBINATION_SDK:
+                    raise refusal
                 try:
-                    self.shell(["input", "keycombination", *codes])
+                    output = self.shell(["input", "keycombination", *codes])
                 except EnvDisconnectedError:
                     raise
                 except EnvError:
-                    raise UnsupportedActionError(
-                        f"this phone cannot press {'+'.join(keys)} together (`input "
-                        "keycombination` needs Android 13)") from None
+                    raise refusal from None
+                if "Unknown command" in output or "Error:" in output:
+                    raise refusal  # an old `input` that says so and exits 0
             case SystemButton(button=button):
                 self.shell(["input", "keyevent", _SYSTEM_BUTTONS[button]])
             case OpenApp(name=name):
@@ -129,13 +161,29 @@ class AndroidEnv(EnvBase):
                 time.sleep(seconds)
             case _:
                 raise UnsupportedActionError(f"a phone cannot do '{action.kind}'")
+        self.settle()
 
     def settle(self) -> None:
-        time.sleep(0.05)  # input events are applied asynchronously on a real device
+        """Capture until two captures in a row are equal (the screen stopped moving), or
+        until ``settle_timeout``; the last capture serves the next ``observe``."""
+        deadline = time.monotonic() + self.settle_timeout
+        previous = self.capture()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            current = self.capture()
+            if current == previous:
+                break
+            previous = current
+        self._still = previous
 
     def _close(self) -> None:
-        if self._on_close is not None:
-            self._on_close()
+        try:
+            self.keyboard.restore()
+        except EnvError:
+            pass        # the phone is gone; nothing left to restore
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
     # -- what tasks and the agent use ---------------------------------------------------
 
@@ -150,6 +198,37 @@ class AndroidEnv(EnvBase):
             raise EnvError(f"{self.serial}: `{command[:80]}` failed with exit code "
                            f"{result.returncode}: {result.output.strip()[:200]}")
         return result.output
+
+    def capture(self) -> bytes:
+        """The screen as PNG bytes (``screencap -p`` with whatever it printed first removed)."""
+        return png_in(self._exec(["screencap", "-p"]), self.serial)
+
+    def ui_xml(self, tries: int = 20) -> str:
+        """The screen's ``uiautomator dump`` XML, never a stale one.
+
+        The old file is removed first (a failed dump leaves it in place), and "could not get
+        idle state" (the screen is moving) is retried.
+
+        Raises:
+            EnvError: no dump after ``tries`` attempts, with what the phone said.
+        """
+        output = ""
+        for attempt in range(tries):
+            output = self.shell(f"rm -f {_DUMP_PATH}; uiautomator dump {_DUMP_PATH}",
+                                check=False)
+            if _IDLE_ERROR not in output and "dumped to" in output:
+                xml = self.shell(["cat", _DUMP_PATH], check=False)
+                start = xml.find("<?xml")
+                if start >= 0:
+                    return xml[start:].strip()
+                output = xml
+            time.sleep(min(0.1 * (attempt + 1), 0.5))
+        raise EnvError(f"{self.serial}: uiautomator dump failed {tries} times: "
+                       f"{output.strip()[:200]}")
+
+    def ui_nodes(self) -> list[ET.Element]:
+        """Every ``node`` element of the current dump."""
+        return list(ET.fromstring(self.ui_xml().encode("utf-8")).iter("node"))
 
     def _exec(self, args: list[str]) -> bytes:
         """Binary-safe command output (``adb exec-out``), for screenshots."""
@@ -172,19 +251,7 @@ class AndroidEnv(EnvBase):
                 else:
                     self.shell(["input", "text", part])
             return
-        self._use_adb_keyboard()
-        message = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        self.shell(["am", "broadcast", "-a", "ADB_INPUT_B64", "--es", "msg", message])
-
-    def _use_adb_keyboard(self) -> None:
-        if self._ime_ready:
-            return
-        installed = self.shell(["ime", "list", "-s"]).split()
-        if ADB_KEYBOARD not in installed:
-            raise UnsupportedActionError(_ADB_KEYBOARD_HINT)
-        self.shell(["ime", "enable", ADB_KEYBOARD])
-        self.shell(["ime", "set", ADB_KEYBOARD])
-        self._ime_ready = True
+        self.keyboard.type(text)
 
     def open_app(self, name: str) -> str:
         """Launch the app labelled ``name``; returns its package."""
@@ -214,7 +281,11 @@ class AndroidEnv(EnvBase):
         return found
 
     def foreground_app(self) -> str | None:
-        """The package in front, from ``dumpsys window`` (``mCurrentFocus``)."""
+        """The package in front: the resumed activity from ``dumpsys activity activities``
+        (each release names that line its own way), else ``dumpsys window``'s focus."""
+        output = self.shell(["dumpsys", "activity", "activities"], check=False)
+        if (package := _resumed_package(output)) is not None:
+            return package
         for line in self.shell(["dumpsys", "window"], check=False).splitlines():
             if "mCurrentFocus=" in line or "mFocusedApp=" in line:
                 for word in line.replace("}", " ").split():
@@ -239,6 +310,30 @@ class AndroidEnv(EnvBase):
         message = " ".join(str(exc).split())[:200] or exc.__class__.__name__
         return EnvDisconnectedError(f"the device {self.serial} went away ({message}); "
                                     "check `adb devices` and the cable or network")
+
+
+# Android 9: "mResumedActivity: ActivityRecord{..}", 10-11: "ResumedActivity: ..",
+# 12+: "topResumedActivity=ActivityRecord{..}".
+_RESUMED = re.compile(r"^\s*(?:topResumedActivity=|m?ResumedActivity: ?)ActivityRecord\{\S+ u\d+ "
+                      r"([\w.]+)/", re.M)
+
+
+def _resumed_package(dump: str) -> str | None:
+    match = _RESUMED.search(dump)
+    return match.group(1) if match else None
+
+
+def png_in(data: bytes, serial: str = "the phone") -> bytes:
+    """The PNG in ``screencap -p``'s output, without any text printed before it.
+
+    Raises:
+        EnvError: there is no PNG; the message shows what came instead.
+    """
+    start = data.find(PNG_SIGNATURE)
+    if start < 0:
+        text = data[:200].decode("utf-8", "replace").strip()
+        raise EnvError(f"{serial}: screencap did not return a PNG ({len(data)} bytes): {text!r}")
+    return data[start:]
 
 
 def _input_text_parts(text: str) -> list[str]:
@@ -278,12 +373,16 @@ def ensure_adb_server() -> None:
 
 def open_android(device: str | None = None) -> AndroidEnv:
     """The device named ``device`` (a serial), the only one connected, or the virtual phone
-    when ``device == "sim"``. A clear error when there is none or several to choose from."""
+    when ``device`` is ``sim`` or ``sim:PROFILE``. A clear error when there is none or
+    several to choose from."""
+    from envs.virtual_phone import sim_profile
+
+    profile = sim_profile(device)
     ensure_adb_server()
-    if device == "sim":
+    if profile is not None:
         from envs.virtual_phone import start_virtual_phone
 
-        phone = start_virtual_phone()
+        phone = start_virtual_phone(profile=profile)
         try:
             return AndroidEnv(phone.serial, on_close=phone.stop)
         except Exception:

@@ -2,6 +2,8 @@
 
 The phone runs as a child process that speaks adb's device protocol on 127.0.0.1; the real
 adb server is told to ``adb connect`` to it, so everything after that is plain adb.
+``--device sim:PROFILE`` picks which Android release it behaves like (``envs.sim.profiles``:
+android-9, android-11, android-14; ``sim`` alone is android-14).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envs.errors import EnvNotFoundError
+from envs.errors import ConfigError, EnvNotFoundError
 
-__all__ = ["VirtualPhoneProcess", "start_virtual_phone"]
+__all__ = ["VirtualPhoneProcess", "start_virtual_phone", "sim_profile"]
 
 _READY = re.compile(r"qvl-sim listening on (127\.0\.0\.1:\d+)")
 
@@ -52,7 +54,26 @@ class VirtualPhoneProcess:
         self.stop()
 
 
-def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0) -> VirtualPhoneProcess:
+def sim_profile(device: str | None) -> str | None:
+    """The profile a ``--device`` value asks for: None when it is not the virtual phone,
+    the default for ``sim``, the name after ``sim:`` otherwise.
+
+    Raises:
+        ConfigError: ``sim:`` with an unknown profile (the message lists the known ones).
+    """
+    if device is None or not (device == "sim" or device.startswith("sim:")):
+        return None
+    from envs.sim.profiles import DEFAULT_PROFILE, profile_named
+
+    name = device.partition(":")[2] or DEFAULT_PROFILE
+    try:
+        return profile_named(name).name
+    except ValueError as exc:
+        raise ConfigError(f"--device {device}: {exc}") from None
+
+
+def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0,
+                        profile: str | None = None, animations: bool = True) -> VirtualPhoneProcess:
     """Start a fresh virtual phone and connect the adb server to it; returns its handle."""
     adb = shutil.which("adb")
     if adb is None:
@@ -61,6 +82,10 @@ def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0) -> 
     command = [sys.executable, "-m", "envs.sim", "--port", "0", "--with-parent"]
     if not adb_keyboard:
         command.append("--no-adb-keyboard")
+    if profile:
+        command += ["--profile", profile]
+    if not animations:
+        command.append("--no-animations")
     # The phone's log goes to a file: a pipe nobody reads would block it once full.
     log = tempfile.NamedTemporaryFile(prefix="qvl-sim-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)

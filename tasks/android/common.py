@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from envs.actions import Action, TypeText
 from envs.base import Env, EnvKind
@@ -13,7 +13,6 @@ from tasks.base import Task
 
 __all__ = ["AndroidTask", "fill", "random_name", "random_phone_number"]
 
-CONTACTS = "content://com.android.contacts/data/phones"
 ALARMS = "content://com.android.deskclock/alarms"
 NOTES = "content://com.qvl.notes/notes"
 BOOKINGS = "content://com.qvl.flights/bookings"
@@ -37,16 +36,30 @@ def random_name(rng: random.Random) -> str:
 
 
 class AndroidTask(Task):
-    """Setup resets ``app`` (``pm clear``), puts the task's data on the phone, goes home."""
+    """Setup resets ``app`` (``pm clear``) and the ``data_packages`` that hold its data, stops
+    ``stop_apps``, puts the task's data on the phone, goes home.
+
+    ``runs_on`` says where a task can run: ``any`` phone (stock apps and providers, a shell
+    without root) or only the virtual phone (``sim``: its own Notes, Flights and Clock
+    provider). A setup step that does not take effect raises ``TaskError``.
+    """
 
     env_kind = EnvKind.android
     family = "android"
     max_steps = 20
+    runs_on: ClassVar[Literal["any", "sim"]] = "sim"
     app: ClassVar[str | None] = None
+    data_packages: ClassVar[tuple[str, ...]] = ()
+    stop_apps: ClassVar[tuple[str, ...]] = ()
 
     def _setup(self, env: Env) -> None:
         if self.app:
             clear_app(env, self.app)
+        for package in self.data_packages:
+            clear_app(env, package)
+        for package in self.stop_apps:
+            # `am force-stop` of a package a phone does not have is not an error.
+            env.shell(["am", "force-stop", package])  # type: ignore[attr-defined]
         self._seed(env)
         go_home(env)
 

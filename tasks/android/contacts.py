@@ -10,9 +10,9 @@ from pydantic import Field
 from agent.trajectory import Trajectory
 from envs.actions import Action, Answer, OpenApp, Terminate
 from envs.base import Env
-from tasks.android.common import ANSWER_HINT, AndroidTask, CONTACTS, fill, random_name, random_phone_number
+from tasks.android.common import ANSWER_HINT, AndroidTask, fill, random_name, random_phone_number
 from tasks.android.device import (
-    digits, find_node, insert, query, tap,
+    CONTACTS_PROVIDER, PHONES, add_contact, digits, find_node, query, tap,
 )
 from tasks.base import TaskParams
 
@@ -27,7 +27,7 @@ class ContactParams(TaskParams):
 
 def _seed_contacts(env: Env, contacts: list[tuple[str, str]]) -> None:
     for name, number in contacts:
-        insert(env, CONTACTS, display_name=name, data1=number)
+        add_contact(env, name, number)
 
 
 def _contact_params(rng: random.Random, others: int) -> ContactParams:
@@ -39,10 +39,17 @@ def _contact_params(rng: random.Random, others: int) -> ContactParams:
                          others=[(n, random_phone_number(rng)) for n in rest])
 
 
-class AddContact(AndroidTask):
-    id = "android/add-contact"
-    app = "com.android.contacts"
+class _ContactsTask(AndroidTask):
+    """Runs on any phone: the contacts live in the stock provider, which setup empties."""
+
+    runs_on = "any"
+    data_packages = (CONTACTS_PROVIDER,)
+    stop_apps = ("com.android.contacts", "com.google.android.contacts")
     Params = ContactParams
+
+
+class AddContact(_ContactsTask):
+    id = "android/add-contact"
 
     @classmethod
     def sample_params(cls, rng: random.Random) -> ContactParams:
@@ -56,7 +63,7 @@ class AddContact(AndroidTask):
         _seed_contacts(env, self.params.others)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
-        rows = query(env, CONTACTS, ["display_name", "data1"])
+        rows = query(env, PHONES, ["display_name", "data1"])
         return float(any(r["display_name"].strip() == self.params.name
                          and digits(r["data1"]) == digits(self.params.number) for r in rows))
 
@@ -69,10 +76,8 @@ class AddContact(AndroidTask):
         yield Terminate(status="success")
 
 
-class ContactNumberQuestion(AndroidTask):
+class ContactNumberQuestion(_ContactsTask):
     id = "android/contact-number-question"
-    app = "com.android.contacts"
-    Params = ContactParams
     max_steps = 10
 
     @classmethod
@@ -87,7 +92,7 @@ class ContactNumberQuestion(AndroidTask):
         _seed_contacts(env, [(self.params.name, self.params.number), *self.params.others])
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
-        rows = query(env, CONTACTS, ["display_name", "data1"])
+        rows = query(env, PHONES, ["display_name", "data1"])
         truth = [r["data1"] for r in rows if r["display_name"] == self.params.name]
         return float(bool(truth) and digits(trajectory.meta.answer) == digits(truth[0]))
 

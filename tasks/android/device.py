@@ -1,12 +1,17 @@
 """Reading and preparing a phone's state through adb, the way it works on a real device.
 
 Evaluators only use what a stock phone answers: ``settings get``, ``content query``,
-``dumpsys window``, ``uiautomator dump``. Oracles find what to tap in the uiautomator tree.
+``dumpsys``, ``uiautomator dump``. Oracles find what to tap in the uiautomator tree.
+
+Every step fails loudly: ``content`` prints "Error while accessing provider" and still
+exits 0 on a phone, so its output is read; a setup step that did not take effect raises
+``TaskError`` (never a silent zero score).
 """
 
 from __future__ import annotations
 
 import re
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +21,17 @@ from envs.errors import TaskError
 
 __all__ = [
     "query", "insert", "settings_get", "settings_put", "clear_app", "go_home", "foreground_app",
-    "Node", "ui_nodes", "find_node", "tap", "digits",
+    "Node", "ui_nodes", "find_node", "tap", "digits", "set_radio", "radio_on", "add_contact",
+    "RAW_CONTACTS", "DATA", "PHONES", "CONTACTS_PROVIDER",
 ]
+
+RAW_CONTACTS = "content://com.android.contacts/raw_contacts"
+DATA = "content://com.android.contacts/data"
+PHONES = "content://com.android.contacts/data/phones"
+CONTACTS_PROVIDER = "com.android.providers.contacts"
+_NAME_TYPE = "vnd.android.cursor.item/name"
+_PHONE_TYPE = "vnd.android.cursor.item/phone_v2"
+_PROVIDER_ERROR = "Error while accessing provider"
 
 _BOUNDS = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")
 
@@ -26,12 +40,28 @@ def digits(text: Any) -> str:
     return re.sub(r"\D", "", str(text or ""))
 
 
-def query(env: Any, uri: str, columns: list[str], where: str | None = None) -> list[dict[str, str]]:
-    """Rows of ``content query`` as dicts (values are strings, as adb prints them)."""
+def _content(env: Any, args: list[str]) -> str:
+    """Run ``content ...``; its refusals (printed, exit code 0) become a ``TaskError``."""
+    output = env.shell(args)
+    if _PROVIDER_ERROR in output or output.startswith("Error:"):
+        raise TaskError(f"`content {args[1]} --uri {args[3]}` failed on the phone: "
+                        f"{' '.join(output.split())[:300]}")
+    return output
+
+
+def query(env: Any, uri: str, columns: list[str], where: str | None = None,
+          sort: str | None = None) -> list[dict[str, str]]:
+    """Rows of ``content query`` as dicts (values are strings, as adb prints them).
+
+    Raises:
+        TaskError: the provider refused the query.
+    """
     args = ["content", "query", "--uri", uri, "--projection", ":".join(columns)]
     if where:
         args += ["--where", where]
-    output = env.shell(args)
+    if sort:
+        args += ["--sort", sort]
+    output = _content(env, args)
     rows = []
     # Values may contain ", ", so split only before a known "column=".
     splitter = re.compile(r", (?=(?:" + "|".join(map(re.escape, columns)) + r")=)")
@@ -47,12 +77,72 @@ def query(env: Any, uri: str, columns: list[str], where: str | None = None) -> l
     return rows
 
 
-def insert(env: Any, uri: str, **values: str | int) -> None:
+def insert(env: Any, uri: str, **values: str | int | None) -> None:
+    """``content insert`` one row (None binds SQL NULL).
+
+    Raises:
+        TaskError: the provider refused the row.
+    """
     args = ["content", "insert", "--uri", uri]
     for key, value in values.items():
+        if value is None:
+            args += ["--bind", f"{key}:n:"]
+            continue
         kind = "i" if isinstance(value, int) and not isinstance(value, bool) else "s"
         args += ["--bind", f"{key}:{kind}:{value}"]
-    env.shell(args)
+    _content(env, args)
+
+
+def add_contact(env: Any, name: str, number: str) -> None:
+    """A contact as a stock ContactsProvider2 takes one: a raw contact, then its name and
+    phone rows in ``data``; checked through ``data/phones`` afterwards.
+
+    Raises:
+        TaskError: the provider refused a row, or the contact is not there afterwards.
+    """
+    insert(env, RAW_CONTACTS, account_name=None, account_type=None)
+    newest = query(env, RAW_CONTACTS, ["_id"], sort="_id DESC")
+    if not newest:
+        raise TaskError(f"the phone made no raw contact for {name!r}")
+    raw = int(newest[0]["_id"])
+    insert(env, DATA, raw_contact_id=raw, mimetype=_NAME_TYPE, data1=name)
+    insert(env, DATA, raw_contact_id=raw, mimetype=_PHONE_TYPE, data1=number, data2=2)
+    rows = query(env, PHONES, ["display_name", "data1"], where=f"raw_contact_id={raw}")
+    if [(r["display_name"], r["data1"]) for r in rows] != [(name, number)]:
+        raise TaskError(f"the contact {name!r} ({number}) did not take: the phone lists {rows}")
+
+
+_RADIO_COMMANDS = {
+    "wifi_on": (["svc", "wifi", "enable"], ["svc", "wifi", "disable"]),
+    "bluetooth_on": (["svc", "bluetooth", "enable"], ["svc", "bluetooth", "disable"]),
+    "airplane_mode_on": (["cmd", "connectivity", "airplane-mode", "enable"],
+                         ["cmd", "connectivity", "airplane-mode", "disable"]),
+}
+
+
+def radio_on(env: Any, key: str) -> bool:
+    """Whether a radio is on, from the value its service writes: Wi-Fi is "1", or "2" when
+    on in airplane mode ("3" is off because of airplane mode); Bluetooth "1" (or "2")."""
+    return settings_get(env, "global", key) in ("1", "2")
+
+
+def set_radio(env: Any, key: str, on: bool, timeout: float = 10.0) -> None:
+    """Switch a radio the way a stock phone lets the shell (``svc``, ``cmd connectivity``),
+    and wait until its setting says so; ``settings put`` would switch nothing.
+
+    Raises:
+        TaskError: the radio did not reach the state within ``timeout``.
+    """
+    enable, disable = _RADIO_COMMANDS[key]
+    output = env.shell(enable if on else disable, check=False)
+    deadline = time.monotonic() + timeout
+    while radio_on(env, key) != on:
+        if time.monotonic() > deadline:
+            raise TaskError(f"could not turn {key.removesuffix('_on')} {'on' if on else 'off'} "
+                            f"(`{' '.join(enable if on else disable)}` said: "
+                            f"{output.strip()[:160] or 'nothing'}; settings global {key} = "
+                            f"{settings_get(env, 'global', key)})")
+        time.sleep(0.1)
 
 
 def settings_get(env: Any, namespace: str, key: str) -> str:
@@ -96,14 +186,8 @@ class Node:
 
 
 def ui_nodes(env: Any) -> list[Node]:
-    """The screen's elements from ``uiautomator dump`` (a file on the device, then ``cat``)."""
-    path = "/sdcard/qvl_window_dump.xml"
-    env.shell(["uiautomator", "dump", path])
-    xml = env.shell(["cat", path])
-    start = xml.find("<?xml")
-    if start < 0:
-        raise TaskError(f"uiautomator dump gave no XML: {xml[:120]!r}")
-    root = ET.fromstring(xml[start:].strip().encode("utf-8"))
+    """The screen's elements from a fresh ``uiautomator dump`` (``AndroidEnv.ui_xml``)."""
+    root = ET.fromstring(env.ui_xml().encode("utf-8"))
     nodes = []
     for element in root.iter("node"):
         match = _BOUNDS.match(element.get("bounds", ""))

@@ -1,17 +1,26 @@
 """The built-in ``android`` suite: AndroidWorld-style tasks on a phone over adb.
 
-``--device sim`` gives every worker its own virtual phone; a real device serial allows one
-worker (two workers on one phone would undo each other's work).
+``--device sim[:PROFILE]`` gives every worker its own virtual phone; a real device serial
+allows one worker (two workers on one phone would undo each other's work) and runs only the
+tasks that work on a stock phone (``runs_on == "any"``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from envs.base import Env, EnvKind
 from envs.errors import ConfigError
+from tasks.android.common import AndroidTask
 from tasks.android.tasks import ANDROID_TASKS
+from tasks.base import Task
 from tasks.registry import Suite, register_suite
+
+
+def _on_sim(options: dict[str, Any]) -> bool:
+    device = options.get("device")
+    return device is not None and (device == "sim" or device.startswith("sim:"))
 
 
 def open_phone(options: dict[str, Any]) -> Env:
@@ -21,16 +30,31 @@ def open_phone(options: dict[str, Any]) -> Env:
 
 
 def check_workers(options: dict[str, Any], workers: int) -> None:
-    if workers > 1 and options.get("device") != "sim":
+    if workers > 1 and not _on_sim(options):
         raise ConfigError("several workers need a phone each: use --device sim, or --workers 1 "
                           "with a real device")
 
 
+def select_tasks(tasks: Sequence[type[Task]], options: dict[str, Any]
+                 ) -> tuple[list[type[Task]], str | None]:
+    """On a real phone only the ``any`` tasks; the others need the virtual phone's apps."""
+    if _on_sim(options):
+        return list(tasks), None
+    kept = [t for t in tasks if not issubclass(t, AndroidTask) or t.runs_on == "any"]
+    skipped = len(tasks) - len(kept)
+    if not skipped:
+        return kept, None
+    return kept, (f"skipped {skipped} of {len(tasks)} tasks that need the virtual phone's own "
+                  "apps (Notes, Flights, the Clock provider); a real phone runs the other "
+                  f"{len(kept)}. Use --device sim to run them all.")
+
+
 register_suite(Suite(
     name="android",
-    description="AndroidWorld-style tasks on a phone over adb (--device SERIAL, or sim)",
+    description="AndroidWorld-style tasks on a phone over adb (--device SERIAL, or sim[:PROFILE])",
     env_kind=EnvKind.android,
     tasks=ANDROID_TASKS,
     open_env=open_phone,
     check_options=check_workers,
+    select_tasks=select_tasks,
 ))

@@ -11,9 +11,7 @@ from agent.trajectory import Trajectory
 from envs.actions import Action, OpenApp, Terminate
 from envs.base import Env
 from tasks.android.common import AndroidTask
-from tasks.android.device import (
-    settings_get, settings_put, tap,
-)
+from tasks.android.device import radio_on, set_radio, tap
 from tasks.base import TaskParams
 
 __all__ = ["ToggleWifi", "ToggleBluetooth", "ToggleAirplaneMode", "OpenAppTask"]
@@ -24,6 +22,11 @@ class ToggleParams(TaskParams):
 
 
 class _Toggle(AndroidTask):
+    """Runs on any phone: the radio is set through ``svc``/``cmd connectivity`` and read back
+    from the value its service writes."""
+
+    runs_on = "any"
+    stop_apps = ("com.android.settings",)
     Params = ToggleParams
     max_steps = 10
     key: ClassVar[str]
@@ -40,11 +43,11 @@ class _Toggle(AndroidTask):
 
     def _seed(self, env: Env) -> None:
         if self.key != "airplane_mode_on":
-            settings_put(env, "global", "airplane_mode_on", "0")
-        settings_put(env, "global", self.key, "0" if self.params.on else "1")
+            set_radio(env, "airplane_mode_on", False)
+        set_radio(env, self.key, not self.params.on)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
-        return float(settings_get(env, "global", self.key) == ("1" if self.params.on else "0"))
+        return float(radio_on(env, self.key) == self.params.on)
 
     def oracle(self, env: Env) -> Iterator[Action]:
         yield OpenApp(name="Settings")

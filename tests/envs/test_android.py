@@ -13,7 +13,7 @@ from envs.android import AndroidEnv, open_android
 from envs.conformance import check_env
 from envs.errors import ActionRejectedError, EnvDisconnectedError, EnvNotFoundError, UnsupportedActionError
 from envs.virtual_phone import start_virtual_phone
-from tasks.android.device import find_node, insert, query, settings_get, tap, ui_nodes
+from tasks.android.device import add_contact, find_node, query, settings_get, tap, ui_nodes
 
 pytestmark = pytest.mark.android
 
@@ -52,7 +52,7 @@ def test_conformance():
 
 
 def test_tap_toggles_the_row_it_lands_on(phone):
-    phone.shell(["settings", "put", "global", "wifi_on", "0"])
+    phone.shell(["svc", "wifi", "disable"])  # the radio; `settings put` would switch nothing
     phone.execute(OpenApp(name="Settings"))
     phone.execute(tap(phone, text="Wi-Fi"))
     assert settings_get(phone, "global", "wifi_on") == "1"
@@ -105,10 +105,9 @@ def test_keys_and_system_buttons(note_title):
 
 
 def test_swipe_scrolls_a_list_and_long_press_is_not_a_tap(phone):
-    phone.shell(["pm", "clear", "com.android.contacts"])
+    phone.shell(["pm", "clear", "com.android.providers.contacts"])
     for i in range(30):
-        insert(phone, "content://com.android.contacts/data/phones",
-               display_name=f"Person {i:02d}", data1=f"555-01{i:02d}")
+        add_contact(phone, f"Person {i:02d}", f"555-01{i:02d}")
     phone.execute(OpenApp(name="Contacts"))
     first = [n.text for n in ui_nodes(phone) if n.resource_id.endswith("contact_name")]
     phone.execute(Swipe(start=Point(x=540, y=1800), end=Point(x=540, y=600), seconds=0.3))
@@ -136,7 +135,7 @@ def test_open_an_app_that_is_not_there_is_the_models_error(phone):
 
 
 def test_a_double_tap_taps_twice_and_a_right_click_is_refused(phone):
-    phone.shell(["settings", "put", "global", "bluetooth_on", "0"])
+    phone.shell(["svc", "bluetooth", "disable"])
     phone.execute(OpenApp(name="Settings"))
     row = find_node(phone, text="Bluetooth").center
     phone.execute(Click(at=row, count=2))

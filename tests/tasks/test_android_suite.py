@@ -13,8 +13,16 @@ pytestmark = pytest.mark.android
 
 
 @pytest.fixture(scope="module")
-def phone(virtual_phone):
-    return virtual_phone
+def phone():
+    """A virtual phone whose screen is still right after each input: the tasks are under test
+    here (tests/envs/test_android_quirks.py covers settling on a moving screen)."""
+    from envs.android import AndroidEnv
+    from envs.virtual_phone import start_virtual_phone
+
+    with start_virtual_phone(animations=False) as sim:
+        env = AndroidEnv(sim.serial)
+        yield env
+        env.close()
 
 
 def play(env, task, policy):

@@ -1,0 +1,213 @@
+"""The driver against each real-phone quirk, through the real adb server.
+
+Each virtual phone profile behaves like a release of Android where the driver cares
+(``envs.sim.profiles``); every test first shows the quirk is there (the raw command misbehaves
+as on a phone), then that ``AndroidEnv`` copes. Each test talks only to the phone it started
+(by serial): other phones may be connected to the shared adb server.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+from PIL import Image, ImageChops
+
+from envs.actions import KeyPress, OpenApp, TypeText
+from envs.android import AndroidEnv, png_in
+from envs.errors import EnvError, TaskError, UnsupportedActionError
+from envs.virtual_phone import start_virtual_phone
+from tasks.android.device import (
+    PHONES, add_contact, clear_app, find_node, insert, query, radio_on, set_radio, tap, ui_nodes,
+)
+
+pytestmark = pytest.mark.android
+
+LATIN = "com.android.inputmethod.latin/.LatinIME"
+ADB_IME = "com.android.adbkeyboard/.AdbIME"
+
+
+@pytest.fixture(scope="module")
+def phones():
+    """One phone per profile for the whole module, started on first use."""
+    started: dict[str, tuple[object, AndroidEnv]] = {}
+
+    def get(profile: str) -> AndroidEnv:
+        if profile not in started:
+            process = start_virtual_phone(profile=profile)
+            started[profile] = (process, AndroidEnv(process.serial))
+        return started[profile][1]
+
+    yield get
+    for process, env in started.values():
+        env.close()
+        process.stop()  # type: ignore[attr-defined]
+
+
+def raw(env: AndroidEnv, command: str) -> str:
+    """A command as a script would send it, with no help from the driver."""
+    return env.shell(command, check=False)
+
+
+def note_title(env: AndroidEnv) -> None:
+    """A new, empty note with its title field focused."""
+    clear_app(env, "com.qvl.notes")
+    env.execute(OpenApp(name="Notes"))
+    env.execute(tap(env, resource_id="com.qvl.notes:id/fab"))
+    env.execute(tap(env, resource_id="com.qvl.notes:id/title"))
+
+
+def title_text(env: AndroidEnv) -> str:
+    return find_node(env, resource_id="com.qvl.notes:id/title").text
+
+
+def test_each_profile_reports_its_release_and_model(phones):
+    for profile, sdk, model in (("android-9", "28", "QVL Phone 9"),
+                                ("android-11", "30", "QVL Phone 11"),
+                                ("android-14", "34", "QVL Phone 14")):
+        env = phones(profile)
+        assert (env.device_info["sdk"], env.device_info["model"]) == (sdk, model)
+        assert env.sdk == int(sdk)
+
+
+def test_text_before_the_png_is_dropped(phones):
+    env = phones("android-14")      # a phone with two displays
+    output = env._exec(["screencap", "-p"])
+    assert output.startswith(b"[Warning] Multiple displays were found")
+    image = env.observe().screenshot
+    assert image.size == (1080, 2400)
+    with pytest.raises(EnvError, match="did not return a PNG.*Permission denied"):
+        png_in(b"screencap: Permission denied\n", env.serial)
+
+
+def test_an_observation_waits_for_the_screen_to_stop_moving(phones):
+    env = phones("android-9")       # half a second of animation after each input
+    env.execute(OpenApp(name="Settings"))
+    # The quirk: straight after an input, two captures differ (the screen is moving).
+    env.shell(["input", "keyevent", "KEYCODE_HOME"])
+    moving = [env.capture() for _ in range(2)]
+    assert moving[0] != moving[1]
+    time.sleep(1.0)
+    # The driver: the frame it observes after an action is the final, still one.
+    env.execute(OpenApp(name="Settings"))
+    observed = env.observe().screenshot
+    time.sleep(1.0)
+    final = Image.open(io.BytesIO(env.capture())).convert("RGB")
+    assert ImageChops.difference(observed, final).getbbox() is None
+
+
+def test_a_dump_during_an_animation_is_retried_never_stale(phones):
+    env = phones("android-9")
+    env.execute(OpenApp(name="Settings"))
+    assert find_node(env, text="Wi-Fi")            # the dump file now shows Settings
+    env.shell(["input", "keyevent", "KEYCODE_HOME"])     # no settling: the screen moves
+    said = raw(env, "uiautomator dump /sdcard/qvl_window_dump.xml")
+    assert "ERROR: could not get idle state." in said
+    stale = raw(env, "cat /sdcard/qvl_window_dump.xml")
+    assert "Wi-Fi" in stale                        # the old file is still there
+    texts = [node.text for node in ui_nodes(env)]  # the driver's dump: fresh
+    assert "Wi-Fi" not in texts and "Notes" in texts
+
+
+def test_key_combinations_need_android_13(phones):
+    for profile in ("android-9", "android-11"):
+        env = phones(profile)
+        output = raw(env, "input keycombination KEYCODE_CTRL_LEFT KEYCODE_A; echo exit=$?")
+        assert "Error: Unknown command: keycombination" in output and "exit=0" in output
+        with pytest.raises(UnsupportedActionError, match="needs Android 13"):
+            env.execute(KeyPress(keys=["ctrl", "a"]))
+    env = phones("android-14")
+    note_title(env)
+    env.execute(TypeText(text="ab"))
+    env.execute(KeyPress(keys=["shift", "backspace"]))  # modifiers do nothing on this phone
+    assert title_text(env) == "a"
+
+
+def test_an_override_size_is_the_screen_the_driver_uses(phones):
+    env = phones("android-11")
+    assert raw(env, "wm size") == "Physical size: 1080x2400\nOverride size: 720x1600\n"
+    assert (env.screen.width, env.screen.height) == (720, 1600)
+    assert env.observe().screenshot.size == (720, 1600)
+    set_radio(env, "wifi_on", False)
+    env.execute(OpenApp(name="Settings"))
+    row = find_node(env, text="Wi-Fi")
+    assert row.bounds[2] <= 720                    # the dump is in the override's pixels
+    env.execute(tap(env, text="Wi-Fi"))            # and a tap there lands on the row
+    assert radio_on(env, "wifi_on")
+
+
+def test_adb_keyboard_installed_but_not_enabled_is_enabled_used_and_put_back():
+    with start_virtual_phone(profile="android-11") as process:
+        env = AndroidEnv(process.serial)
+        assert ADB_IME not in raw(env, "ime list -s").split()
+        assert ADB_IME in raw(env, "ime list -a -s").split()
+        note_title(env)
+        long = "Grüße aus Köln, 東京 ✓ " * 25         # 525 characters: three broadcasts
+        env.execute(TypeText(text=long))
+        assert title_text(env) == long
+        assert raw(env, "settings get secure default_input_method").strip() == ADB_IME
+        env.close()
+        after = AndroidEnv(process.serial)
+        assert after.shell(["settings", "get", "secure", "default_input_method"]).strip() == LATIN
+        assert ADB_IME not in raw(after, "ime list -s").split()   # disabled again
+
+
+def test_a_broadcast_before_the_keyboard_binds_is_lost_and_sent_again(phones):
+    env = phones("android-14")
+    note_title(env)
+    # The quirk: straight after `ime set`, the receiver is not there yet; `am` still says 0.
+    raw(env, f"ime set {ADB_IME}")
+    said = raw(env, "am broadcast -a ADB_INPUT_TEXT --es msg lost")
+    assert "result=0" in said
+    assert title_text(env) == "Title"              # nothing typed (the hint shows)
+    raw(env, f"ime set {LATIN}")
+    # The driver waits for the binding and checks that the text arrived.
+    env.execute(TypeText(text="naïve"))
+    assert title_text(env) == "naïve"
+    env.keyboard.restore()
+
+
+def test_the_resumed_activity_line_differs_by_release_and_the_driver_reads_each(phones):
+    lines = {"android-9": r"^\s+mResumedActivity: ActivityRecord",
+             "android-11": r"^\s+ResumedActivity: ActivityRecord",
+             "android-14": r"^\s+topResumedActivity=ActivityRecord"}
+    for profile, line in lines.items():
+        env = phones(profile)
+        env.execute(OpenApp(name="Clock"))
+        dump = raw(env, "dumpsys activity activities")
+        assert re.search(line, dump, re.M)
+        assert sum(bool(re.search(other, dump, re.M)) for other in lines.values()) == 1
+        assert env.foreground_app() == "com.android.deskclock"
+
+
+def test_a_radio_follows_svc_not_settings_put(phones):
+    env = phones("android-14")
+    set_radio(env, "wifi_on", False)
+    raw(env, "settings put global wifi_on 1")      # stores a value; switches nothing
+    env.execute(OpenApp(name="Settings"))
+    assert raw(env, "cmd wifi status").strip() == "Wifi is disabled"
+    summaries = [n.text for n in ui_nodes(env) if n.resource_id == "android:id/summary"]
+    assert summaries[0] == "Off"                   # the screen shows the radio
+    set_radio(env, "wifi_on", True)
+    assert raw(env, "cmd wifi status").strip() == "Wifi is enabled"
+    set_radio(env, "airplane_mode_on", True)
+    assert raw(env, "settings get global wifi_on").strip() == "3"   # off for airplane mode
+    assert not radio_on(env, "wifi_on")
+    set_radio(env, "airplane_mode_on", False)
+    assert radio_on(env, "wifi_on")
+
+
+def test_content_errors_exit_0_and_still_fail_loudly(phones):
+    env = phones("android-14")
+    said = raw(env, f"content insert --uri {PHONES} --bind display_name:s:Eve; echo exit=$?")
+    assert "Error while accessing provider" in said and "exit=0" in said
+    with pytest.raises(TaskError, match="Unknown uri"):
+        insert(env, PHONES, display_name="Eve", data1="555")
+    with pytest.raises(TaskError, match="Invalid column"):
+        query(env, PHONES, ["no_such_column"])
+    clear_app(env, "com.android.providers.contacts")
+    add_contact(env, "Ada Lovelace", "555-0100")
+    assert query(env, PHONES, ["display_name", "data1"]) == [
+        {"display_name": "Ada Lovelace", "data1": "555-0100"}]
