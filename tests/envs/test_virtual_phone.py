@@ -13,19 +13,38 @@ import subprocess, sys
 phone = subprocess.Popen([sys.executable, "-m", "envs.sim", "--port", "0", "--with-parent"],
                          stdout=subprocess.PIPE, text=True)
 print(phone.pid, phone.stdout.readline().split()[-1], flush=True)
+sys.stdin.read()  # lives until the test has connected adb, then is killed
 """
+
+
+def adb_state(serial: str) -> str | None:
+    for line in subprocess.run(["adb", "devices"], capture_output=True, text=True, timeout=30).stdout.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) == 2 and fields[0] == serial:
+            return fields[1]
+    return None
 
 
 def test_a_phone_whose_parent_dies_stops_and_leaves_adb(tmp_path):
     """An eval worker killed at its time limit must not leave its phone behind."""
-    parent = subprocess.run([sys.executable, "-c", SPAWN], capture_output=True, text=True, timeout=60)
-    pid, serial = parent.stdout.split()
-    # The parent is gone already; connect adb as the worker would have.
-    subprocess.run(["adb", "connect", serial], capture_output=True, timeout=30)
+    parent = subprocess.Popen([sys.executable, "-c", SPAWN], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    pid, serial = parent.stdout.readline().split()
+    try:
+        # Connected while its parent lives, as the worker would have done.
+        connect = subprocess.run(["adb", "connect", serial], capture_output=True, text=True, timeout=30)
+        assert f"connected to {serial}" in connect.stdout, connect.stdout + connect.stderr
+        deadline = time.monotonic() + 20
+        while adb_state(serial) != "device":
+            assert time.monotonic() < deadline, f"adb never listed {serial} as a device"
+            time.sleep(0.1)
+    finally:
+        parent.kill()  # the worker dies by SIGKILL: no clean-up code of its own runs
+        parent.wait(timeout=30)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         alive = subprocess.run(["kill", "-0", pid], capture_output=True).returncode == 0
-        listed = serial in subprocess.run(["adb", "devices"], capture_output=True, text=True).stdout
+        listed = adb_state(serial) is not None
         if not alive and not listed:
             break
         time.sleep(0.2)
