@@ -191,8 +191,14 @@ def test_dropped_connections_fail_calls_until_reconnected(daemon):
 
 def test_stop_takes_the_phone_offline(daemon):
     phone = connect(daemon)
+    assert phone.shell("echo hi", timeout=10) == "hi"
     daemon.stop()
-    assert state_of(daemon.serial) in {"offline", None}
+    # The adb server learns of it when it reads the closed connection: wait for that, bounded.
+    deadline = time.monotonic() + 10
+    while (state := state_of(daemon.serial)) == "device":
+        assert time.monotonic() < deadline, f"adb still lists the stopped {daemon.serial} as a device"
+        time.sleep(0.05)
+    assert state in {"offline", None}
     with pytest.raises((AdbError, ConnectionError)):
         phone.shell("echo hi", timeout=5)
 
