@@ -76,6 +76,7 @@ class FakeQwen:
     # The server processor's own limit: larger images are shrunk (vLLM's max_pixels).
     max_pixels: int = 12845056
     tokenize_endpoint: bool = True
+    max_images: int | None = None  # vLLM's --limit-mm-per-prompt (None: no limit)
     probes: list[dict[str, Any]] = field(default_factory=list)
     tokenize_calls: int = 0
 
@@ -111,6 +112,11 @@ class FakeQwen:
                 self.probes.append(body)
                 tokens = count_tokens(body.get("messages", []), [])
                 return 200, _completion(-1, self.model_name, "", tokens, "length")
+            images = sum(1 for m in body.get("messages", []) if not isinstance(m["content"], str)
+                         for part in m["content"] if part.get("type") == "image_url")
+            if self.max_images is not None and images > self.max_images:
+                return 400, {"error": {"message": f"At most {self.max_images} image(s) may be "
+                                                  "provided in one prompt."}}
             request = _parse(body, len(self.requests), self.max_pixels)
             self.requests.append(request)
         if request.frame and request.images and request.image.size != request.frame:
