@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from envs.actions import (
-    Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point, Scroll, Swipe,
+    WHEEL_CLICK_PX, Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point, Scroll, Swipe,
     SystemButton, Terminate, TypeText, Wait,
 )
 from envs.errors import ActionParseError, ActionRejectedError
@@ -76,8 +76,9 @@ def _build(action: str, args: dict[str, Any], frame: Frame) -> Action:
             pixels = _number(action, args, "pixels")
             at = _point(action, args, "coordinate", frame) if "coordinate" in args else None
             # Qwen: positive pixels scroll up. Scroll.dy: positive scrolls down (wheel deltaY).
-            _, dy = frame.scale_to_screen(0.0, -pixels)
-            return Scroll(dy=dy, at=at)
+            # Qwen's "pixels" are wheel clicks (OSWorld passes them to pyautogui.scroll), so
+            # they are not scaled with the frame: see envs.actions.WHEEL_CLICK_PX.
+            return Scroll(dy=-pixels * WHEEL_CLICK_PX, at=at)
         case "type":
             return TypeText(text=_string(action, args, "text"))
         case "key":
@@ -180,7 +181,7 @@ def from_action(action: Action, frame: Frame, tool: str) -> ToolCall:
         case Swipe(start=start, end=end):
             args = {"action": "swipe", "coordinate": coord(start), "coordinate2": coord(end)}
         case Scroll(dy=dy, at=at):
-            args = {"action": "scroll", "pixels": -round(dy * frame.height / frame.screen.height)}
+            args = {"action": "scroll", "pixels": -round(dy / WHEEL_CLICK_PX)}
             if at is not None:
                 args["coordinate"] = coord(at)
         case TypeText(text=text):

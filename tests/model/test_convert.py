@@ -33,8 +33,9 @@ def pt(x, y):
     ({"action": "double_click", "coordinate": [1.5, 2.5]}, Click(at=pt(1.5, 2.5), count=2)),
     ({"action": "mouse_move", "coordinate": [100, 200]}, MoveTo(at=pt(100, 200))),
     ({"action": "left_click_drag", "coordinate": [300, 400]}, Drag(end=pt(300, 400))),
-    ({"action": "scroll", "pixels": 364}, Scroll(dy=-364 * 1080 / 728)),
-    ({"action": "scroll", "pixels": -5, "coordinate": [1, 1]}, Scroll(dy=5 * 1080 / 728, at=pt(1, 1))),
+    # Qwen's pixels are wheel clicks (OSWorld's pyautogui.scroll), never scaled with the frame.
+    ({"action": "scroll", "pixels": 3}, Scroll(dy=-300)),
+    ({"action": "scroll", "pixels": -5, "coordinate": [1, 1]}, Scroll(dy=500, at=pt(1, 1))),
     ({"action": "type", "text": "hello\nworld"}, TypeText(text="hello\nworld")),
     ({"action": "key", "keys": ["ctrl", "shift", "t"]}, KeyPress(keys=["ctrl", "shift", "t"])),
     ({"action": "key", "keys": ["ctrl+c"]}, KeyPress(keys=["ctrl", "c"])),
