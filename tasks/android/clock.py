@@ -103,6 +103,7 @@ class TurnOffAlarm(AndroidTask):
 
 class EnabledAlarmsQuestion(AndroidTask):
     id = "android/enabled-alarms-question"
+    expects_answer = True
     app = "com.android.deskclock"
     Params = AlarmParams
     max_steps = 10

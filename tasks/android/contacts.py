@@ -78,6 +78,7 @@ class AddContact(_ContactsTask):
 
 class ContactNumberQuestion(_ContactsTask):
     id = "android/contact-number-question"
+    expects_answer = True
     max_steps = 10
 
     @classmethod

@@ -85,6 +85,7 @@ class BookCheapestFlight(_FlightTask):
 
 class CheapestFareQuestion(_FlightTask):
     id = "android/cheapest-fare-question"
+    expects_answer = True
     max_steps = 20
 
     @property
