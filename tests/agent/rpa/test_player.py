@@ -14,7 +14,7 @@ from agent.rpa.grounders import QwenGrounder
 from agent.rpa.locator import CountingBackend, Locator, Stats
 from agent.rpa.player import Player, StepFailure
 from agent.rpa.script import (
-    Ai, Assert, KeyboardPress, Number, Scroll, Sleep, String, Tap, Task,
+    Ai, Assert, KeyboardPress, Number, Query, Scroll, Sleep, String, Tap, Task,
 )
 from agent.trajectory import RunMeta, load_run
 from envs.actions import Click, KeyPress, Point, Swipe, Terminate
@@ -109,6 +109,20 @@ def test_questions_are_type_checked_and_a_failed_assert_says_why(tmp_path):
         play.play(TASK, Assert(prompt="a table is shown", errorMessage="login failed", line=4))
     assert play.outputs == {"rows": 3, "aiString_2": "Acme"}
     assert stats.model_calls == 4 and stats.locate_calls == 0
+
+
+def test_a_query_answer_must_fit_the_demand_and_the_schema(tmp_path):
+    schema = {"type": "array", "items": {"type": "object", "required": ["total"],
+                                         "properties": {"total": {"type": "number"}}}}
+    good = '[{"invoice": "INV-001", "total": 120.5}]'
+    answers = [good, '[{"invoice": "INV-001", "total": "$120.50"}]', '{"invoice": "INV-001"}']
+    play, _ = player(tmp_path, FakeEnv(SCREEN), answers)
+    play.play(TASK, Query(prompt="every invoice row", schema=schema, name="rows", line=1))
+    with pytest.raises(StepFailure, match=r"schema at 0/total: '\$120.50' is not of type 'number'"):
+        play.play(TASK, Query(prompt="every invoice row", schema=schema, line=2))
+    with pytest.raises(StepFailure, match="is not of type 'array'"):  # the demand's own shape
+        play.play(TASK, Query(prompt="{invoice: string}[], every row", line=3))
+    assert play.outputs == {"rows": [{"invoice": "INV-001", "total": 120.5}]}
 
 
 def test_an_ai_step_runs_the_agent_loop_and_its_steps_join_the_run(tmp_path):

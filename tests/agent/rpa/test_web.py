@@ -118,20 +118,13 @@ def test_qwen_grounding_is_cached_and_a_changed_layout_relocates(site, tmp_path)
 def test_extraction_validates_against_its_schema(site, tmp_path):
     good = [{"invoice": "INV-001", "customer": "Acme", "total": 120.5, "overdue": False},
             {"invoice": "INV-002", "customer": "Globex", "total": 75.0, "overdue": True}]
-    bad = [{**good[0], "total": "$120.50"}]
     args = ["rpa", str(EXAMPLES / "extract.yaml"), "--var", f"BASE_URL={base(site)}"]
     with FakeQwen(responder(lambda a: None, SCREEN, query=json.dumps(good))) as server:
         ok = run_cli(*args, "--endpoint", server.url, "--out", str(tmp_path / "ok"), cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads((tmp_path / "ok" / "outputs.json").read_text()) == {"invoices": good}
     assert json.loads((tmp_path / "invoices.json").read_text()) == {"invoices": good}  # web.output
-    with FakeQwen(responder(lambda a: None, SCREEN, query=json.dumps(bad))) as server:
-        failed = run_cli(*args, "--endpoint", server.url, "--out", str(tmp_path / "bad"), cwd=tmp_path)
-    assert failed.returncode == 1
-    assert "does not match its schema at 0/total" in failed.stderr
-    assert f"{EXAMPLES / 'extract.yaml'}:10" in failed.stderr  # the step's line
-    assert json.loads((tmp_path / "bad" / "outputs.json").read_text()) == {}
-    assert json.loads((tmp_path / "bad" / "meta.json").read_text())["status"] == "failure"
+    # A wrong answer failing the same schema is in test_player (no browser needed).
 
 
 def test_ocr_finds_text_drawn_on_a_canvas(site, tmp_path):
