@@ -165,7 +165,11 @@ def open_display(spec: str | None = None) -> Display:
     name, sizes = parse_display_spec(spec)
     if name == "virtual":
         return start_virtual_display(sizes)
-    return Display(name=name)
+    # Apps that tasks start on someone's own display still get a scratch HOME: a task file's
+    # "~/notes.txt" must never overwrite that person's files.
+    runtime = Path(tempfile.mkdtemp(prefix="qvl-display-"))
+    (runtime / "home").mkdir()
+    return Display(name=name, home=runtime / "home", runtime=runtime)
 
 
 def start_virtual_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
@@ -175,6 +179,7 @@ def start_virtual_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
         raise EnvNotFoundError("--display virtual needs Xvfb (Debian: apt install xvfb)")
     width = sum(w for w, _ in sizes)
     height = max(h for _, h in sizes)
+    _sweep_stale_runtimes()
     runtime = Path(tempfile.mkdtemp(prefix="qvl-display-"))
     home = runtime / "home"
     home.mkdir()
@@ -188,6 +193,7 @@ def start_virtual_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
         stderr=open(runtime / "xvfb.log", "wb"), start_new_session=True,  # noqa: SIM115
         preexec_fn=_die_with_parent(os.getpid()))
     os.close(write)
+    (runtime / "xvfb.pid").write_text(str(server.pid))
     try:
         number = _read_number(read, server, timeout)
     finally:
@@ -220,6 +226,18 @@ def ensure_xauthority() -> str:
             Path(path).write_bytes((256).to_bytes(2, "big") + entry)
         os.environ["XAUTHORITY"] = path
     return path
+
+
+def _sweep_stale_runtimes() -> None:
+    """Remove the folders of displays whose server is gone without a stop() (a SIGKILLed
+    parent): the processes die with their parent, the files would stay."""
+    for folder in Path(tempfile.gettempdir()).glob("qvl-display-*"):
+        try:
+            pid = int((folder / "xvfb.pid").read_text())
+        except (OSError, ValueError):
+            continue  # no pid file: not a managed display's, or one being started right now
+        if not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _read_number(fd: int, server: subprocess.Popen, timeout: float) -> str:

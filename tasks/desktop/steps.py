@@ -48,7 +48,10 @@ def desktop_of(env: Env) -> Any:
 
 def home_of(env: Env) -> Path:
     display = desktop_of(env).display
-    return display.home if display.home is not None else Path.home()
+    if display.home is None:
+        raise TaskError(f"display {display.name} has no task home; open it with "
+                        "envs.xdisplay.open_display")
+    return display.home
 
 
 def expand(env: Env, path: str) -> Path:
@@ -183,11 +186,9 @@ def _run(env: Env, command: list[str] | str, shell: bool) -> Any:
 # -- reset and the oracle locator --------------------------------------------------------------
 
 def reset(env: Env) -> None:
-    """Close the last task's apps and empty the home folder (managed displays only: a
-    user's own desktop and files are never touched)."""
+    """Close the apps the last task started and empty the task home (a scratch folder even on
+    a user's own display: their apps and files are never touched)."""
     display = desktop_of(env).display
-    if not display.managed:
-        return
     display.close_apps()
     home = home_of(env)
     for entry in home.iterdir():
