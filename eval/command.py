@@ -32,7 +32,7 @@ def run_eval_command(values: dict[str, Any]) -> int:
     if config.executor == "ray":
         from eval.ray_executor import require_ray
 
-        require_ray()  # Ray is an optional extra: say so before anything starts
+        require_ray(config.ray_address)  # an optional extra: say so before anything starts
     if config.policy.kind == "qwen":
         config.policy.model.preflight()  # before any worker starts: a missing model is one line
     console = Console(stderr=True, highlight=False)

@@ -24,7 +24,11 @@ from envs.errors import ConfigError
 
 __all__ = ["loopback_head", "LOOPBACK_ENV"]
 
-LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+# Loopback only, no usage report, and no token authentication: Ray would otherwise turn it on
+# whenever ~/.ray/auth_token exists (a local ``ray.init()`` writes one), and a driver without
+# the token could not join.
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
+                "RAY_AUTH_MODE": "disabled"}
 
 
 @contextmanager
@@ -55,26 +59,23 @@ def loopback_head(num_cpus: int = 2, object_store_bytes: int = 200_000_000,
     finally:
         _stop_group(process)
         log.close()
-        shutil.rmtree(temp, ignore_errors=True)
+        for _ in range(3):  # a dying Ray process may still write a last log line
+            shutil.rmtree(temp, ignore_errors=True)
+            if not temp.exists():
+                break
+            time.sleep(1)
 
 
 def _stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the head's group (``ray start --block`` then stops its own processes), then
-    SIGKILL to whatever is left of that group."""
-    for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(wait)
-        except subprocess.TimeoutExpired:
-            continue
-        # The leader is gone; its group may still hold Ray's own processes for a moment.
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(process.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.2)
+    """Ctrl-C to the head (``ray start --block`` then stops its own processes, in about two
+    seconds; it ignores SIGTERM), then SIGKILL to whatever is left of its process group."""
+    try:
+        process.send_signal(signal.SIGINT)
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return  # the whole group is gone
+    process.wait(5)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from eval.executor import Event, Finished, Lost, write_worker_pids
 from eval.worker import InstanceRunner
 from tasks.registry import Suite, get_suite
 
-__all__ = ["RayExecutor", "actor_options", "require_ray"]
+__all__ = ["RayExecutor", "actor_options", "require_ray", "is_loopback"]
 
 GIB = 1024**3
 # Logical memory each env asks for, so a cluster does not pack more envs on a node than it holds.
@@ -46,7 +47,20 @@ _MEMORY = {EnvKind.browser: 1 * GIB, EnvKind.desktop: 1 * GIB, EnvKind.android: 
 _MAX_FAILED_STARTS = 3
 
 
-def require_ray() -> Any:
+def is_loopback(address: str | None) -> bool:
+    """No address (a Ray started for the run) or one on 127.0.0.1 / localhost."""
+    return address is None or address.split(":")[0] in ("127.0.0.1", "localhost")
+
+
+def require_ray(address: str | None = None) -> Any:
+    """``ray``, imported; for a loopback cluster, imported so that it stays on loopback.
+
+    Ray resolves 127.0.0.1 to the machine's network address unless its "no cluster" switch
+    is set when it is first imported; with the switch, a driver reaches a head started with
+    ``--node-ip-address 127.0.0.1``, and a Ray started for the run listens on loopback only.
+    """
+    if is_loopback(address) and "ray" not in sys.modules:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
@@ -115,7 +129,7 @@ class RayExecutor:
     """One Ray actor per slot. Joins ``--ray-address`` or starts a local Ray for the run."""
 
     def __init__(self, config: EvalConfig) -> None:
-        self.ray = require_ray()
+        self.ray = require_ray(config.ray_address)
         self.config = _absolute(config)
         self.config_json = self.config.model_dump_json()
         self.options = actor_options(self.config, get_suite(config.suite))
@@ -141,7 +155,7 @@ class RayExecutor:
                 # Loopback only, no dashboard, a small object store: results are a few KB each.
                 ray.init(_node_ip_address="127.0.0.1", include_dashboard=False,
                          object_store_memory=200_000_000, **common)
-            elif address.split(":")[0] in ("127.0.0.1", "localhost"):
+            elif is_loopback(address):
                 ray.init(address=address, _node_ip_address="127.0.0.1", **common)
             else:
                 ray.init(address=address, **common)
