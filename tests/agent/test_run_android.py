@@ -1,5 +1,6 @@
 """`qvl-agent run "turn on wifi" --env android --device sim` against the fake Qwen server."""
 
+import json
 import re
 import subprocess
 
@@ -25,37 +26,41 @@ def wifi_row_centre() -> tuple[int, int]:
 
 def sim_serials() -> list[str]:
     devices = subprocess.run(["adb", "devices"], capture_output=True, text=True).stdout
-    return re.findall(r"^(127\.0\.0\.1:\d+)\s+device$", devices, re.M)
+    return re.findall(r"^(127\.0\.0\.1:\d+)\s+\S+$", devices, re.M)
 
 
 def test_turn_on_wifi_on_the_virtual_phone(tmp_path):
     row = wifi_row_centre()
     seen: dict[str, str] = {}
+    out = tmp_path / "run"
 
     def qwen(request: QwenRequest) -> str:
         if request.index == 0:
-            serial, = sim_serials()
-            seen["before"] = _wifi(serial)
             return tool_call("mobile_use", action="open", text="Settings")
         if request.index == 1:
+            # The phone this run started (others' tests may have phones of their own): its
+            # serial is in the step the run has just recorded.
+            first = json.loads((out / "trajectory.jsonl").read_text().splitlines()[0])
+            seen["serial"] = first["extras"]["serial"]
+            seen["before"] = _wifi(seen["serial"])
             return tool_call("mobile_use", action="click", coordinate=request.to_frame(*row, SCREEN))
-        serial, = sim_serials()
-        seen["after"] = _wifi(serial)  # asked of the device itself, as a user would
+        seen["after"] = _wifi(seen["serial"])  # asked of the device itself, as a user would
         return tool_call("mobile_use", action="terminate", status="success")
 
-    out = tmp_path / "run"
     with FakeQwen(qwen) as server:
         result = run_cli("run", "turn on wifi", "--env", "android", "--device", "sim",
                          "--endpoint", server.url, "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("success:")
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", seen.pop("serial"))
     assert seen == {"before": "0", "after": "1"}
     assert {r.frame for r in server.requests} == {(1092, 2408)} and not server.violations
     assert all(r.tool == "mobile_use" for r in server.requests)
     run = load_run(out)
     assert [s.action.kind for s in run.steps] == ["open_app", "click", "terminate"]
+    serial = run.steps[0].extras["serial"]
     assert "Step 2: click" in (out / "report.html").read_text()
-    assert sim_serials() == []  # the toolkit stopped and disconnected its phone
+    assert serial not in sim_serials()  # the toolkit stopped and disconnected its phone
 
 
 def _wifi(serial: str) -> str:
