@@ -72,10 +72,10 @@ def run_script(options: RpaOptions) -> RpaResult:
     meta = RunMeta(goal=f"rpa: {options.script.name}", env=kind.value, tool=kind.tool,
                    model=backend.name if backend else "none", started_at=now_iso(),
                    options={"script": str(options.script), "grounder": options.grounder,
-                            "cache": script.agent.cache.id if script.agent.cache else None})
+                            "cache": script.cache.id if script.cache else None})
     cache = None
-    if script.agent.cache is not None:
-        cache = TaskCache(options.cache_dir, script.agent.cache.id, script.agent.cache.strategy)
+    if script.cache is not None:
+        cache = TaskCache(options.cache_dir, script.cache.id, script.cache.strategy)
     outputs: dict[str, Any] = {}
     result = RpaResult(passed=False, run_dir=out, stats=stats, outputs=outputs)
     recorder = RunRecorder(out)

@@ -62,7 +62,8 @@ class CacheConfig(_Strict):
 
 
 class AgentConfig(_Strict):
-    cache: CacheConfig | None = None
+    cache: CacheConfig | bool | None = Field(
+        None, description="true: a read-write cache named after the script file (Midscene's)")
 
 
 class StepBase(_Strict):
@@ -235,6 +236,11 @@ class Script(_Strict):
         return "web" if self.web else "android" if self.android else "computer"  # type: ignore[return-value]
 
     @property
+    def cache(self) -> CacheConfig | None:
+        """The location cache's settings (``agent.cache: true`` is resolved at load)."""
+        return self.agent.cache if isinstance(self.agent.cache, CacheConfig) else None
+
+    @property
     def output(self) -> str | None:
         target = self.web or self.android or self.computer
         return target.output if target else None
@@ -320,7 +326,9 @@ def _validate(data: dict[str, Any], lines: dict[tuple[Any, ...], int], path: Pat
         script = Script.model_validate({**data, "path": None} if "path" not in data else data)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        raise fail(tuple(problem["loc"]), _message(problem)) from None
+        # A union's member names (agent.cache: CacheConfig | bool) are not keys of the file.
+        where = tuple(p for p in problem["loc"] if p not in ("CacheConfig", "bool"))
+        raise fail(where, _message(problem)) from None
     for t, task in enumerate(script.tasks):
         task.line = lines.get(("tasks", t), 0)
         steps: list[FlowStep] = []
@@ -328,6 +336,10 @@ def _validate(data: dict[str, Any], lines: dict[tuple[Any, ...], int], path: Pat
             at = ("tasks", t, "flow", s)
             steps.append(_step(raw, at, lines, fail))
         task.flow = steps
+    if script.agent.cache is True:
+        script.agent.cache = CacheConfig(id=path.stem)
+    elif script.agent.cache is False:
+        script.agent.cache = None
     script.path = path
     return script
 
@@ -347,6 +359,8 @@ def _step(raw: Any, at: tuple[Any, ...], lines: dict[tuple[Any, ...], int], fail
     model, main_field = STEP_KINDS[action]
     values = {k: v for k, v in raw.items() if k != action}
     main = raw[action]
+    if action == "aiInput" and "locate" in raw and "value" not in raw:
+        main_field = "value"  # Midscene's older form: `aiInput: <text>` with `locate: <target>`
     if main is not None and main != "":
         if main_field in values:
             raise fail((*at, main_field), f"{action} already says what; remove {main_field}:")

@@ -144,3 +144,33 @@ def test_an_ai_step_runs_the_agent_loop_and_its_steps_join_the_run(tmp_path):
     assert [s.extras["rpa"] for s in steps] == ["sleep: 0 ms", "ai: press the middle", "ai: press the middle"]
     assert isinstance(steps[2].action, Terminate)
     assert stats.model_calls == 2
+
+
+class _Stub:
+    def __init__(self, name, found):
+        self.name, self.found, self.asked = name, found, 0
+
+    def find(self, env, observation, prompt):
+        self.asked += 1
+        return self.found
+
+
+def test_auto_asks_the_model_only_when_the_exact_grounders_find_nothing(tmp_path):
+    from agent.rpa.grounders import Target
+    from agent.rpa.runner import _grounders
+    from agent.rpa.script import load_script
+
+    web = tmp_path / "web.yaml"
+    web.write_text("web: {url: http://x}\ntasks:\n  - name: t\n    flow:\n      - sleep: 1\n")
+    phone = tmp_path / "phone.yaml"
+    phone.write_text("android: {deviceId: sim}\ntasks:\n  - name: t\n    flow:\n      - sleep: 1\n")
+    names = lambda path, backend: [g.name for g in _grounders("auto", load_script(path), backend, Stats())]  # noqa: E731
+    assert names(web, object()) == ["dom", "ocr", "qwen"]
+    assert names(web, None) == ["dom", "ocr"]
+    assert names(phone, object()) == ["uia", "ocr", "qwen"]
+
+    found = Target(point=Point(x=5, y=6), grounder="ocr")
+    dom, ocr, qwen = _Stub("dom", None), _Stub("ocr", found), _Stub("qwen", None)
+    locator = Locator(FakeEnv(SCREEN), [dom, ocr, qwen], None, Stats(), browser=False)
+    target, state = locator.locate("the thing", FakeEnv(SCREEN).observe())
+    assert target is found and state is None and (dom.asked, ocr.asked, qwen.asked) == (1, 1, 0)

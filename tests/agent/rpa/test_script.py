@@ -61,6 +61,22 @@ def test_a_good_script_becomes_typed_steps_with_their_lines(tmp_path, monkeypatc
     assert script.tasks[0].continueOnError is True
 
 
+def test_midscene_forms_older_aiinput_and_cache_true(tmp_path):
+    path = write(tmp_path, """
+        web: {url: http://x}
+        agent: {cache: true}
+        tasks:
+          - name: t
+            flow:
+              - aiInput: Headphones
+                locate: the search box
+        """)
+    script = load_script(path)
+    step = script.tasks[0].flow[0]
+    assert (step.locate, step.value) == ("the search box", "Headphones")
+    assert script.cache.id == "script" and script.cache.strategy == "read-write"  # the file's name
+
+
 @pytest.mark.parametrize("flow, line, words", [
     ("      - aiTapp: the Login button\n", 7, ["tasks[0].flow[0].aiTapp", "unknown step 'aiTapp'",
                                                "did you mean aiTap?"]),
