@@ -121,8 +121,8 @@ def run_episode(
                 break
         else:
             _end(meta, "max_steps", f"no answer after {max_steps} steps")
-    except KeyboardInterrupt:
-        _end(meta, "interrupted", "stopped by the user (Ctrl-C)")
+    except KeyboardInterrupt as exc:  # Ctrl-C, or a desktop's fail-safe (it says so)
+        _end(meta, "interrupted", str(exc) or "stopped by the user (Ctrl-C)")
     except QvlError as exc:
         _end(meta, "error", str(exc))
     except Exception as exc:
