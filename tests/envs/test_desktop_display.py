@@ -77,6 +77,7 @@ def test_failsafe_ends_a_run_on_a_users_display_cleanly(managed, tmp_path):
     trajectory = run_episode(own, policy, "click around", recorder=RunRecorder(tmp_path / "run"))
     own.close()
     assert trajectory.meta.status == "interrupted"
+    assert trajectory.meta.message.startswith("fail-safe: the mouse was moved to a corner")
     assert len(trajectory.steps) == 2  # the click after the corner never happened
     meta = json.loads((tmp_path / "run" / "meta.json").read_text())
     assert meta["status"] == "interrupted" and meta["steps"] == 2
