@@ -79,6 +79,8 @@ class FakeQwen:
     max_images: int | None = None  # vLLM's --limit-mm-per-prompt (None: no limit)
     probes: list[dict[str, Any]] = field(default_factory=list)
     tokenize_calls: int = 0
+    # Each HTTP request's Authorization header (None when absent), in the order received.
+    authorizations: list[str | None] = field(default_factory=list)
 
     def prompt_tokens(self, request: QwenRequest) -> int:
         """What vLLM reports: the rendered template's tokens, each image pad expanded."""
@@ -244,6 +246,7 @@ def _handler_for(server: FakeQwen) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:  # noqa: N802
+            server.authorizations.append(self.headers.get("Authorization"))
             if self.path.rstrip("/").endswith("/models"):
                 self._send(200, {"object": "list", "data": [
                     {"id": server.model_name, "object": "model", "created": 0, "owned_by": "test"}]})
@@ -251,6 +254,7 @@ def _handler_for(server: FakeQwen) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": {"message": "not found"}})
 
         def do_POST(self) -> None:  # noqa: N802
+            server.authorizations.append(self.headers.get("Authorization"))
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length))
             if self.path.rstrip("/") == "/tokenize" and server.tokenize_endpoint:

@@ -93,12 +93,14 @@ def test_unreachable_server_says_so():
 
 
 def test_api_key_comes_from_the_environment(monkeypatch):
-    seen = []
-    with FakeQwen(lambda r: "x") as server:
-        monkeypatch.setenv("MY_KEY", "sekret")
+    monkeypatch.setenv("MY_KEY", "sekret")
+    monkeypatch.setenv("OPENAI_API_KEY", "not-this-one")
+    with FakeQwen(lambda r: tool_call(action="wait", time=1)) as server:
         backend = OpenAIBackend(server.url, model="m", api_key_env="MY_KEY")
-        seen.append(backend.client.api_key)
-    assert seen == ["sekret"]
+        backend.generate([{"role": "user", "content": "hi"}])
+    # What the server received, on every request it got (the generation included).
+    assert len(server.requests) == 1 and server.authorizations
+    assert set(server.authorizations) == {"Bearer sekret"}
 
 
 def test_a_server_that_shrinks_the_image_by_13_percent_is_caught():
