@@ -158,12 +158,22 @@ def test_the_time_limit_kills_the_ray_worker(ray_address, tmp_path, monkeypatch)
     suite = varied_suite(tmp_path / "suite", [60, 0])
     config = EvalConfig(suite=str(suite), out=tmp_path / "out", time_limit_s=4, executor="ray",
                         ray_address=ray_address, policy=PolicySpec(kind="oracle"))
+    seen: dict[str, bool] = {}
+
+    def progress(event: str, result, state) -> None:
+        if result is None:
+            return
+        if result.instance == "slow/t0#0":  # the timed-out worker; its replacement is starting
+            seen["victim"] = json.loads((tmp_path / "out" / "workers.json").read_text())["0"]
+        else:  # by the next result the timed-out worker must be gone, not sleeping on
+            seen["victim_alive"] = Path(f"/proc/{seen['victim']}").exists()
+
     started = time.monotonic()
-    results = run_eval(config)
+    results = run_eval(config, progress=progress)
     assert time.monotonic() - started < 50
     assert [(r.instance, r.outcome) for r in results] == [("slow/t0#0", "error"), ("slow/t1#0", "success")]
     assert results[0].status == "timeout" and "time limit of 4 s" in results[0].message
-    assert results[1].outcome == "success"  # the replacement worker went on
+    assert seen["victim_alive"] is False
 
 
 @pytest.mark.browser
