@@ -192,7 +192,7 @@ def reset(env: Env) -> None:
     display.close_apps()
     home = home_of(env)
     for entry in home.iterdir():
-        if entry.name.startswith("."):
+        if entry.name in _KEPT:
             continue  # app profiles (LibreOffice's takes seconds to create)
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
@@ -200,6 +200,10 @@ def reset(env: Env) -> None:
             entry.unlink()
     _seed_profiles(home)
     env.settle()
+
+
+# Kept between tasks; everything else goes, lock files of killed apps (".~lock.x.xlsx#") too.
+_KEPT = frozenset({".config", ".cache", ".local"})
 
 
 def _seed_profiles(home: Path) -> None:

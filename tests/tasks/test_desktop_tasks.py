@@ -139,32 +139,30 @@ def test_the_suite_has_the_apps_and_every_task_an_oracle():
 
 
 @pytest.mark.desktop
-def test_a_real_osworld_task_file_runs_unchanged(tmp_path, monkeypatch):
+def test_a_real_osworld_task_file_runs_unchanged(tmp_path, monkeypatch, virtual_desktop):
     """OSWorld's README example, byte for byte: it sets up with pyautogui through ``python``,
     and is checked with ``which spotify`` on this desktop."""
-    from envs.desktop import open_desktop
-
     spec = load_task_file(SPOTIFY)
     assert spec.env is EnvKind.desktop  # no "env" field: its steps and getters are desktop ones
     task_type = task_class(spec, SPOTIFY.parent)
-    with open_desktop("virtual:1920x1080") as env:
-        env.execute(MoveTo(at=Point(x=10, y=10)))
-        task = task_type.from_seed(0)
-        task.setup(env)  # runs OSWorld's own config: python -c "import pyautogui; click(960, 540)"
-        pointer = env.display.run(["xdotool", "getmouselocation", "--shell"]).stdout.split()
-        assert pointer[:2] == ["X=960", "Y=540"]
-        done = run_episode(env, ScriptedPolicy([Terminate(status="success")]), task.goal)
-        assert task.evaluate(env, done) == 0.0  # no spotify here
-        # "Install" it where `which` looks: the getter really runs the command.
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir()
-        fake = bin_dir / "spotify"
-        fake.write_text("#!/bin/sh\n")
-        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-        again = task_type.from_seed(0)
-        again.setup(env)
-        assert again.evaluate(env, done) == 1.0
+    env = virtual_desktop  # 1280x720: OSWorld's click at (960, 540) is on it
+    env.execute(MoveTo(at=Point(x=10, y=10)))
+    task = task_type.from_seed(0)
+    task.setup(env)  # runs OSWorld's own config: python -c "import pyautogui; click(960, 540)"
+    pointer = env.display.run(["xdotool", "getmouselocation", "--shell"]).stdout.split()
+    assert pointer[:2] == ["X=960", "Y=540"]
+    done = run_episode(env, ScriptedPolicy([Terminate(status="success")]), task.goal)
+    assert task.evaluate(env, done) == 0.0  # no spotify here
+    # "Install" it where `which` looks: the getter really runs the command.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "spotify"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    again = task_type.from_seed(0)
+    again.setup(env)
+    assert again.evaluate(env, done) == 1.0
 
 
 @pytest.mark.desktop
@@ -179,3 +177,22 @@ def test_the_oracle_solves_the_desktop_suite(tmp_path):
     assert len(lines) == 2 * len(get_suite("desktop").tasks), result.stderr[-2000:]
     assert solved / len(lines) >= 0.95, [(r["instance"], r["outcome"], r["message"]) for r in lines
                                          if r["outcome"] != "success"]
+
+
+@pytest.mark.desktop
+def test_each_task_starts_from_a_clean_desktop(virtual_desktop):
+    """What a task left behind (its apps, its files, a killed app's lock file) is gone
+    before the next one; the app profiles stay."""
+    from tasks.desktop.steps import home_of, launch, reset
+
+    env = virtual_desktop
+    home = home_of(env)
+    (home / "notes.txt").write_text("left over")
+    (home / "folder").mkdir()
+    (home / ".~lock.numbers.xlsx#").write_text("lock")
+    launch(env, SPOTIFY.parent, ["xterm"])
+    app = env.display._children[-1]
+    reset(env)
+    assert app.poll() is not None
+    assert not {p.name for p in home.iterdir()} - {".config", ".cache", ".local"}
+    assert (home / ".config" / "libreoffice" / "4" / "user" / "registrymodifications.xcu").is_file()
