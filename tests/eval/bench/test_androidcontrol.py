@@ -19,6 +19,7 @@ from tests.eval.bench.control_sets import GoldAnswerer, episodes, write_tfrecord
 from tests.fakeqwen import FakeQwen
 
 TASKS = "toggle-wifi|add-contact|set-alarm|open-app"
+SMALL = 401408  # 512 image tokens: a phone screenshot's frame of 532x1204, quick to send
 
 
 # -- the TFRecord reader, on files written here in the same framing ------------------------
@@ -70,7 +71,8 @@ def control_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _run(folder: Path, out: Path, server: FakeQwen, **options) -> dict:
     return run_androidcontrol(data=folder, out=out, model_options={"endpoint": server.url},
-                              backend_factory=lambda: OpenAIBackend(server.url), **options)
+                              backend_factory=lambda: OpenAIBackend(server.url, max_pixels=SMALL),
+                              **options)
 
 
 def _rows(out: Path) -> dict[str, dict]:
@@ -159,7 +161,7 @@ def test_cli_bench_androidcontrol_on_tfrecord_shards_with_a_split(control_set, t
     with FakeQwen(GoldAnswerer(control_set["jsonl"], "high")) as server:
         result = run_cli("bench", "androidcontrol", "--data", str(control_set["tfrecord"]),
                          "--split", "test", "--endpoint", server.url, "--concurrency", "2",
-                         "--out", str(out))
+                         "--max-pixels", str(SMALL), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "of 2 episodes; type accuracy 100.0%" in result.stdout
     assert {json.loads(line)["episode_id"] for line in (out / "results.jsonl").read_text().splitlines()} \

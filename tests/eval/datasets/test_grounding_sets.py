@@ -19,7 +19,8 @@ from tests.fakeqwen import FakeQwen
 def _score(folder: Path, out: Path, shifted: set[str] = frozenset()) -> tuple[dict, dict[str, bool]]:
     with FakeQwen(CentreAnswerer(folder, shifted)) as server:
         summary = run_screenspot(data=folder, out=out, model_options={},
-                                 backend_factory=lambda: OpenAIBackend(server.url), concurrency=2)
+                                 backend_factory=lambda: OpenAIBackend(server.url, max_pixels=401408),
+                                 concurrency=2)
     assert not server.violations
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     return summary, {r["id"]: r["hit"] for r in rows}
