@@ -3,7 +3,7 @@
 Every browser a run may pick is a wrapper script that writes down that it was launched and
 then execs the system Chromium, so a test can tell which one a run really started:
 ``--browser-path``, then ``$QVL_BROWSER``, then Playwright's own Chromium, then a Chromium
-on ``PATH``. The first run also checks ``--allow-domain`` (a click on a link to another host
+on ``PATH`` (that last one checked without a launch: every other browser test uses it). The first run also checks ``--allow-domain`` (a click on a link to another host
 is blocked and reported) and the exit code after an answer.
 """
 
@@ -156,14 +156,24 @@ def test_allow_domain_blocks_another_host_and_reports_it(first_run):
 @pytest.mark.parametrize("offered,expected", [
     (("env", "playwright", "path"), "env"),
     (("playwright", "path"), "playwright"),
-    (("path",), "path"),
-], ids=["QVL_BROWSER-before-playwright", "playwright-before-system", "system"])
+], ids=["QVL_BROWSER-before-playwright", "playwright-before-system"])
 def test_the_browser_search_order(browsers, pages, tmp_path, offered, expected):
     browsers.reset()
     args, env = browsers.cli_env(*offered)
     result = run_with(pages, tmp_path / "run", answers_at_once, *args, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert browsers.launched() == {expected}
+
+
+def test_last_comes_a_chromium_on_path(browsers, monkeypatch):
+    # Every other browser test here launches the system Chromium this way; this one only
+    # checks that PATH is searched, and first, when nothing else is offered.
+    from envs.chromium import find_chromium
+
+    monkeypatch.delenv("QVL_BROWSER", raising=False)
+    monkeypatch.setenv("PATH", f"{browsers.bin}:{os.environ['PATH']}")
+    missing = browsers.empty_home / "chromium-0" / "chrome"
+    assert find_chromium(None, playwright_path=str(missing)) == str(browsers.wrappers["path"])
 
 
 def test_a_browser_path_that_is_not_a_program_is_one_line(browsers, pages, tmp_path):
