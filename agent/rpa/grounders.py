@@ -62,7 +62,8 @@ class Description:
 
 def describe_target(prompt: str) -> Description:
     """"the Username field" -> name "username", role "input"; quoted text is taken as is."""
-    quoted = re.search(r"[\"“'‘](.+?)[\"”'’]", prompt)
+    # "Quoted" words are the exact text; single quotes only as a pair, so "user's" is no quote.
+    quoted = re.search(r"[\"“](.+?)[\"”]", prompt) or re.search(r"(?:^|\s)['‘](.+?)['’](?:\s|$)", prompt)
     text = prompt.strip()
     role = None
     lowered = _ARTICLES.sub("", text).strip().rstrip(".")

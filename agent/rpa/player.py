@@ -98,7 +98,7 @@ class Player:
             case Scroll():
                 self._scroll(step, observation, record)
             case WaitFor():
-                self._wait_for(step, record)
+                self._wait_for(step, observation, record)
             case Assert():
                 answer = self._ask(asking.assert_prompt(step.prompt), observation, record)
                 passed, thought = _verdict(answer)
@@ -177,13 +177,16 @@ class Player:
         record.action = action
         self._act(action)
 
-    def _wait_for(self, step: WaitFor, record: Step) -> None:
+    def _wait_for(self, step: WaitFor, observation: Observation, record: Step) -> None:
         """Offline grounders first (the text is there), else the model's verdict; until timeout."""
         deadline = time.monotonic() + step.timeout / 1000
         offline = [g for g in self.locator.grounders if g.name != "qwen"]
         last = ""
+        first = True
         while True:
-            observation = self.env.observe() if record.screenshot else self._observe(record)
+            if not first:
+                observation = self.env.observe()
+            first = False
             for grounder in offline:
                 if grounder.find(self.env, observation, step.prompt) is not None:
                     record.extras["grounder"] = grounder.name

@@ -141,6 +141,10 @@ def _preflight(script: Script, options: RpaOptions) -> None:
         raise ConfigError("--grounder ocr needs Tesseract: `apt-get install tesseract-ocr`")
     if options.model is not None:
         return
+    if options.grounder == "auto" and script.screen == "computer" and not ocr_available():
+        raise ConfigError("a computer: screen has no element tree: without a model, targets are "
+                          "found by OCR, which needs Tesseract (`apt-get install tesseract-ocr`); "
+                          "or give --model or --endpoint")
     for task, step in script.steps():
         needs = isinstance(step, _NEEDS_MODEL) or (
             options.grounder == "qwen" and (step.kind in _LOCATING or isinstance(step, WaitFor)
