@@ -127,7 +127,8 @@ class DesktopEnv(EnvBase):
             match action:
                 case Click(at=at, button=button, count=count):
                     x, y = self._global(at) if at is not None else gui.position()
-                    gui.click(x, y, clicks=count, interval=0.05, button=button)
+                    # pyautogui sleeps ``interval`` after every click, the last one too.
+                    gui.click(x, y, clicks=count, interval=0.05 if count > 1 else 0.0, button=button)
                 case LongPress(at=at, seconds=seconds):
                     gui.moveTo(*self._global(at))
                     gui.mouseDown()
