@@ -186,12 +186,12 @@ def start_virtual_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
     read, write = os.pipe()
     # -displayfd: the server picks a free display number and writes it to the pipe, so
     # parallel workers and other users' servers never collide on a fixed :99.
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24",
-         "-nolisten", "tcp", "-dpi", "96", "-noreset"],
-        pass_fds=(write,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=open(runtime / "xvfb.log", "wb"), start_new_session=True,  # noqa: SIM115
-        preexec_fn=_die_with_parent(os.getpid()))
+    with open(runtime / "xvfb.log", "wb") as log:
+        server = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24",
+             "-nolisten", "tcp", "-dpi", "96", "-noreset"],
+            pass_fds=(write,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+            start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
     os.close(write)
     (runtime / "xvfb.pid").write_text(str(server.pid))
     try:
