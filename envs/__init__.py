@@ -1,8 +1,9 @@
 """Where actions happen: the Action vocabulary, observations, the Env contract, the backends.
 
 Backends that need a browser, a display or adb (``envs.browser.BrowserEnv``,
-``envs.android.AndroidEnv``) are imported from their own modules, so that importing
-``envs`` never starts or needs any of them.
+``envs.android.AndroidEnv``, ``envs.desktop.DesktopEnv`` with ``envs.xdisplay``'s managed
+Xvfb) are imported from their own modules, so that importing ``envs`` never starts or needs
+any of them.
 """
 
 from envs.actions import (
