@@ -195,8 +195,7 @@ def message_classes() -> dict[str, type]:
     pool = descriptor_pool.DescriptorPool()
     classes: dict[str, type] = {}
     for file in (_example_file(), _forest_file()):
-        described = pool.Add(file) if hasattr(pool, "Add") else None
-        del described
+        pool.AddSerializedFile(file.SerializeToString())  # in every protobuf backend
         file_descriptor = pool.FindFileByName(file.name)
         for name in file_descriptor.message_types_by_name:
             full = f"{file.package}.{name}"

@@ -170,3 +170,43 @@ def test_cli_bench_androidcontrol_on_tfrecord_shards_with_a_split(control_set, t
     bad = run_cli("bench", "androidcontrol", "--data", str(control_set["tfrecord"]), "--split",
                   "dev", "--endpoint", server.url)
     assert bad.returncode == 2 and "--split dev" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# -- action mapping, table-driven ---------------------------------------------------------
+
+@pytest.mark.parametrize("direction", ["up", "down", "left", "right"])
+def test_a_scroll_survives_the_swipe_the_model_is_shown_and_back(direction):
+    from envs.actions import Point, Scroll
+    from eval.bench.androidcontrol import control_type, gold_action
+    from eval.datasets.androidcontrol import control_json
+
+    swipe = gold_action({"action_type": "scroll", "direction": direction}, 1080, 2400)
+    assert control_type(swipe) == ("scroll", {"direction": direction})
+    assert control_json(swipe) == {"action_type": "scroll", "direction": direction}
+    # "down" shows what is below: the finger moves up the screen.
+    if direction == "down":
+        assert swipe.end.y < swipe.start.y
+    wheel = {"down": Scroll(dy=300), "up": Scroll(dy=-300), "right": Scroll(dx=300),
+             "left": Scroll(dx=-300, at=Point(x=5, y=5))}[direction]
+    assert control_type(wheel) == ("scroll", {"direction": direction})
+
+
+def test_judge_compares_text_app_names_and_types_as_the_literature_does():
+    from envs.actions import OpenApp, SystemButton, TypeText
+    from eval.bench.androidcontrol import judge
+    from eval.bench.androidcontrol_data import ControlStep
+
+    def step(action: dict) -> ControlStep:
+        return ControlStep(index=0, screenshot=b"", width=1080, height=2400, elements=[],
+                           action=action, instruction="")
+
+    typed = step({"action_type": "input_text", "text": "Hello  World"})
+    assert judge(typed, TypeText(text=" hello world "))["hit_box"]
+    assert not judge(typed, TypeText(text="hello worlds"))["hit_box"]
+    app = step({"action_type": "open_app", "app_name": "Google Maps"})
+    assert judge(app, OpenApp(name="google maps"))["hit_distance"]
+    assert not judge(app, OpenApp(name="Maps"))["hit_distance"]
+    back = step({"action_type": "navigate_back"})
+    assert judge(back, SystemButton(button="back"))["type_match"]
+    wrong = judge(back, SystemButton(button="home"))
+    assert (wrong["type_match"], wrong["pred_type"]) == (False, "navigate_home")
