@@ -10,11 +10,12 @@ each set of image sizes is sent.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
+import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from typing import Any
 
 from PIL import Image
@@ -22,6 +23,7 @@ from PIL import Image
 from envs.errors import ModelUnavailableError
 from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, images_in
 from model.frame import MAX_PIXELS, MIN_PIXELS
+from model.png import encode_png
 from model.prompts import Message
 from model.token_check import check_prompt_tokens, text_probe
 
@@ -29,10 +31,35 @@ __all__ = ["OpenAIBackend", "encode_image", "to_openai_messages"]
 
 
 def encode_image(image: Image.Image) -> str:
-    """A PNG data URL of ``image``; fast compression, since it only crosses a network once."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    """A lossless PNG data URL of ``image`` (``model.png``: fast, exactly these pixels)."""
+    return "data:image/png;base64," + base64.b64encode(encode_png(image)).decode("ascii")
+
+
+class _Encoded:
+    """Data URLs of the last few images sent: history screenshots go out again every step,
+    and encoding them again would cost as much as the new one. Keyed by the image object,
+    which is kept alive with its URL so its id is not reused while cached."""
+
+    def __init__(self, size: int = 12) -> None:
+        self.size = size
+        self._urls: OrderedDict[int, tuple[Image.Image, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def url(self, image: Image.Image) -> str:
+        with self._lock:
+            hit = self._urls.get(id(image))
+            if hit is not None and hit[0] is image:
+                self._urls.move_to_end(id(image))
+                return hit[1]
+        url = encode_image(image)
+        with self._lock:
+            self._urls[id(image)] = (image, url)
+            while len(self._urls) > self.size:
+                self._urls.popitem(last=False)
+        return url
+
+
+_ENCODED = _Encoded()
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -42,7 +69,7 @@ def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
         content = message["content"]
         if not isinstance(content, str):
             content = [
-                {"type": "image_url", "image_url": {"url": encode_image(part["image"])}}
+                {"type": "image_url", "image_url": {"url": _ENCODED.url(part["image"])}}
                 if part["type"] == "image" else {"type": "text", "text": part["text"]}
                 for part in content
             ]
