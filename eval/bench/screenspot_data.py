@@ -47,6 +47,7 @@ class GroundingSample(BaseModel):
     platform: str | None = None
     application: str | None = None
     group: str | None = None
+    record: str = Field("", description="the annotation file and record index, for messages")
 
     def contains(self, x: float, y: float) -> bool:
         x1, y1, x2, y2 = self.box
@@ -163,7 +164,7 @@ def _sample(layout: Layout, split: str, index: int, record: Any, images: Path,
         raise ConfigError(f"{where}: img_filename must be a file name")
     sample_id = str(record.get("id") or f"{split}/{index}")
     common = dict(id=sample_id, split=split, image=images / record["img_filename"], box=box,
-                  instruction=instruction.strip())
+                  instruction=instruction.strip(), record=where)
     if layout == "pro":
         size = record["img_size"]
         if not (isinstance(size, list) and len(size) == 2):
@@ -194,14 +195,14 @@ def _check_boxes_inside_images(samples: list[GroundingSample]) -> None:
                 with Image.open(sample.image) as image:
                     sizes[sample.image] = image.size
             except FileNotFoundError:
-                raise ConfigError(f"sample {sample.id}: image {sample.image} not found") from None
+                raise ConfigError(f"{sample.record}: image {sample.image} not found") from None
             except (UnidentifiedImageError, OSError) as exc:
-                raise ConfigError(f"sample {sample.id}: cannot read {sample.image} "
+                raise ConfigError(f"{sample.record}: cannot read {sample.image} "
                                   f"({exc.__class__.__name__})") from None
         width, height = sizes[sample.image]
         x1, y1, x2, y2 = sample.box
         # One pixel of slack: published v1/v2 boxes sometimes end one pixel past the edge.
         if x1 < -1 or y1 < -1 or x2 > width + 1 or y2 > height + 1:
-            raise ConfigError(f"sample {sample.id} ({sample.split}): box "
-                              f"[{x1:g}, {y1:g}, {x2:g}, {y2:g}] lies outside its image "
-                              f"{sample.image.name} ({width}x{height})")
+            raise ConfigError(f"{sample.record}: bbox [{x1:g}, {y1:g}, {x2:g}, {y2:g}] "
+                              f"(as x1, y1, x2, y2) lies outside its image {sample.image.name} "
+                              f"({width}x{height})")

@@ -126,6 +126,16 @@ def test_bad_data_is_one_clear_error_naming_file_and_record(sets, tmp_path):
     _write(path, rows)
     with pytest.raises(ConfigError, match=r"desk_desktop.json, record 1: bbox .* outside the image \(1000x600\)"):
         load_screenspot(outside)
+    wide = write_v2(tmp_path / "wide")
+    rows = json.loads((wide / "screenspot_mobile_v2.json").read_text())
+    rows[5]["bbox"] = [300, 20, 200, 44]  # x + w = 500 on a 360-pixel-wide phone
+    _write(wide / "screenspot_mobile_v2.json", rows)
+    with pytest.raises(ConfigError, match=r"screenspot_mobile_v2.json, record 5: bbox .* outside its image clock.png \(400x700\)"):
+        load_screenspot(wide)
+    rows[5]["img_filename"] = "gone.png"
+    _write(wide / "screenspot_mobile_v2.json", rows)
+    with pytest.raises(ConfigError, match=r"screenspot_mobile_v2.json, record 5: image .*gone.png not found"):
+        load_screenspot(wide)
     with pytest.raises(ConfigError, match="--split tablet"):
         load_screenspot(sets["v2"], ["tablet"])
 
