@@ -34,6 +34,8 @@ from PIL import Image
 _RESOLUTION = re.compile(r"The screen's resolution is (\d+)x(\d+)\.")
 _TOOL = re.compile(r'"name": "(computer_use|mobile_use)"')
 _GOAL = re.compile(r"The user query:  (.*?)\nTask progress", re.DOTALL)
+# model.prompts.grounding_question: what a grounding request asks to find.
+_GROUNDING = re.compile(r"(?:Locate|Point to) (.*) in the image, output its (?:bbox|point) coordinates")
 
 
 @dataclass
@@ -47,6 +49,7 @@ class QwenRequest:
     images: list[Image.Image]
     texts: list[str]
     index: int
+    grounding: str | None = None  # what a grounding question asks for ("the Login button")
 
     @property
     def image(self) -> Image.Image:
@@ -221,6 +224,7 @@ def _parse(body: dict[str, Any], index: int, max_pixels: int = 12845056) -> Qwen
     resolution = _RESOLUTION.search(joined)
     tool = _TOOL.search(joined)
     goal = _GOAL.search(joined)
+    grounding = _GROUNDING.search(joined)
     return QwenRequest(
         body=body,
         tool=tool.group(1) if tool else None,
@@ -229,6 +233,7 @@ def _parse(body: dict[str, Any], index: int, max_pixels: int = 12845056) -> Qwen
         images=images,
         texts=texts,
         index=index,
+        grounding=grounding.group(1) if grounding else None,
     )
 
 

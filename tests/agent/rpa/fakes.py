@@ -8,22 +8,12 @@ server received (the frame), as the real model answers.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 
 from tests.fakeqwen import QwenRequest
 
-_GROUND = re.compile(r"(?:Locate|Point to) (.*) in the image, output its (bbox|point) coordinates")
-
-
 def question(request: QwenRequest) -> str:
     return "\n".join(request.texts)
-
-
-def grounding_query(request: QwenRequest) -> str | None:
-    """The thing a grounding question asks for, or None for any other request."""
-    found = _GROUND.search(question(request))
-    return found.group(1) if found else None
 
 
 def box_answer(request: QwenRequest, box: tuple[float, float, float, float],
@@ -41,7 +31,7 @@ def responder(boxes: Callable[[str], tuple[float, float, float, float] | None],
               result: object = True) -> Callable[[QwenRequest], str]:
     """A ``respond`` for FakeQwen: boxes for grounding, canned JSON for everything else."""
     def respond(request: QwenRequest) -> str:
-        asked = grounding_query(request)
+        asked = request.grounding
         if asked is not None:
             box = boxes(asked)
             return box_answer(request, box, screen, asked) if box else "I cannot see it."
