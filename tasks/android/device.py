@@ -126,7 +126,10 @@ def radio_on(env: Any, key: str) -> bool:
     return settings_get(env, "global", key) in ("1", "2")
 
 
-def set_radio(env: Any, key: str, on: bool, timeout: float = 10.0) -> None:
+RADIO_TIMEOUT_S = 10.0      # a real radio takes a second or two to come up
+
+
+def set_radio(env: Any, key: str, on: bool, timeout: float | None = None) -> None:
     """Switch a radio the way a stock phone lets the shell (``svc``, ``cmd connectivity``),
     and wait until its setting says so; ``settings put`` would switch nothing.
 
@@ -135,7 +138,7 @@ def set_radio(env: Any, key: str, on: bool, timeout: float = 10.0) -> None:
     """
     enable, disable = _RADIO_COMMANDS[key]
     output = env.shell(enable if on else disable, check=False)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (RADIO_TIMEOUT_S if timeout is None else timeout)
     while radio_on(env, key) != on:
         if time.monotonic() > deadline:
             raise TaskError(f"could not turn {key.removesuffix('_on')} {'on' if on else 'off'} "
