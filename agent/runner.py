@@ -98,7 +98,8 @@ class EnvOptions(BaseModel):
     allowed_domains: list[str] | None = None
     device: str | None = Field(None, description="adb serial, or 'sim' for the virtual phone")
     display: str | None = Field(None, description="desktop: virtual[:WxH], :N; None: $DISPLAY")
-    monitor: int = Field(1, ge=1, le=16, description="desktop: which monitor (1 = the first)")
+    monitor: int | None = Field(None, ge=1, le=16, description="desktop: which monitor, 1-based "
+                                "(None: the primary)")
 
     def browser_config(self) -> Any:
         """The BrowserConfig these options describe; a ConfigError if one is out of range."""

@@ -74,7 +74,8 @@ class DesktopConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     display: str | None = Field(None, description="virtual, virtual:WxH[+WxH], :N; None: $DISPLAY")
-    monitor: int = Field(1, ge=1, le=16, description="1-based; 1 is the first (primary) monitor")
+    monitor: int | None = Field(None, ge=1, le=16,
+                                description="1-based, in the X server's order; None: the primary")
     failsafe: bool | None = Field(None, description="None: on for a real display, off for virtual")
     settle_timeout_s: float = Field(3.0, ge=0, le=30, description="longest wait for a stable screen")
     type_delay_ms: int = Field(8, ge=0, le=200, description="xdotool's delay between typed keys")
@@ -100,6 +101,7 @@ class DesktopEnv(EnvBase):
             self.failsafe = (not self.display.managed if self.config.failsafe is None
                              else self.config.failsafe)
             self._monitor = self._pick_monitor()
+            self._number = self.config.monitor or self._primary()
             # Screenshot pixels per logical unit (2 on a Retina screen, 1 on X11); read once,
             # as pyautogui reads its screen size once.
             self._ratio = self._scale()
@@ -117,7 +119,7 @@ class DesktopEnv(EnvBase):
         self._check_failsafe()
         left, top, width, height = self._logical_monitor()
         return Observation(screenshot=self._grab(), screen=Size(width=width, height=height),
-                           extras={"display": self.display.name, "monitor": self.config.monitor,
+                           extras={"display": self.display.name, "monitor": self._number,
                                    "offset": f"{left},{top}"})
 
     def _execute(self, action: Action) -> None:
@@ -192,12 +194,22 @@ class DesktopEnv(EnvBase):
         monitors = self.display.monitors or [
             Monitor(left=m["left"], top=m["top"], width=m["width"], height=m["height"])
             for m in self._mss.monitors[1:]] or [_whole(self._mss.monitors[0])]
-        if self.config.monitor > len(monitors):
+        number = self.config.monitor or self._primary()
+        if number > len(monitors):
             listed = ", ".join(f"{i}: {m.width}x{m.height}+{m.left}+{m.top}"
                                for i, m in enumerate(monitors, 1))
-            raise ConfigError(f"--monitor {self.config.monitor}: display {self.display.name} has "
+            raise ConfigError(f"--monitor {number}: display {self.display.name} has "
                               f"{len(monitors)} monitor(s) ({listed})")
-        return monitors[self.config.monitor - 1]
+        return monitors[number - 1]
+
+    def _primary(self) -> int:
+        """The primary monitor's number (RandR marks it); the first when none is marked."""
+        if self.display.monitors:
+            return 1  # a virtual layout: its first monitor
+        for number, m in enumerate(self._mss.monitors[1:], 1):
+            if m.get("is_primary"):
+                return number
+        return 1
 
     def _scale(self) -> float:
         """Screenshot pixels per logical unit (2 on a Retina screen, 1 on X11)."""
@@ -300,8 +312,10 @@ class _Acting:
         _LOCK.release()
 
 
-def open_desktop(display: str | None = None, monitor: int = 1, **options: Any) -> DesktopEnv:
-    """The desktop on ``display`` (``virtual``, ``virtual:WxH``, ``:N``; None: ``$DISPLAY``)."""
+def open_desktop(display: str | None = None, monitor: int | None = None,
+                 **options: Any) -> DesktopEnv:
+    """The desktop on ``display`` (``virtual``, ``virtual:WxH``, ``:N``; None: ``$DISPLAY``),
+    seen and driven on ``monitor`` (1-based; None: the primary)."""
     return DesktopEnv(DesktopConfig(display=display, monitor=monitor, **options))
 
 

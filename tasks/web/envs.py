@@ -28,7 +28,7 @@ def open_env_for(kind: EnvKind) -> Callable[[dict[str, Any]], Env]:
         from envs.desktop import open_desktop
 
         # Each worker opens its own env: with "virtual", its own Xvfb.
-        return open_desktop(options.get("display", "virtual"), options.get("monitor", 1))
+        return open_desktop(options.get("display", "virtual"), options.get("monitor"))
 
     if kind is EnvKind.browser:
         return open_browser
