@@ -169,7 +169,8 @@ def _sample(layout: Layout, split: str, index: int, record: Any, images: Path,
         size = record["img_size"]
         if not (isinstance(size, list) and len(size) == 2):
             raise ConfigError(f"{where}: img_size must be [width, height], got {size!r:.40}")
-        if not (0 <= box[0] and 0 <= box[1] and box[2] <= size[0] and box[3] <= size[1]):
+        # One pixel of slack, as for v1/v2 below: annotators' boxes may end on the edge + 1.
+        if not (-1 <= box[0] and -1 <= box[1] and box[2] <= size[0] + 1 and box[3] <= size[1] + 1):
             raise ConfigError(f"{where}: bbox {bbox} lies outside the image ({size[0]}x{size[1]})")
         return GroundingSample(**common, ui_type=_opt(record, "ui_type"),
                                platform=_opt(record, "platform"),

@@ -168,3 +168,30 @@ def test_tiny_checkpoint_runs_a_20_sample_set_through_model_dir(sets, tiny_check
     summary = json.loads((tmp_path / "tiny" / "summary.json").read_text())
     assert summary["n"] == 20 and summary["hits"] == sum(r["hit"] for r in rows)
     assert summary["unparseable"] == sum(not r["parsed"] for r in rows)
+
+
+def test_concurrency_n_keeps_exactly_n_requests_in_flight(sets, tmp_path):
+    import threading
+
+    answer = CentreAnswerer(sets["v2"])
+    first_four = threading.Barrier(4, timeout=20)  # passes only when 4 requests are open at once
+    lock = threading.Lock()
+    state = {"open": 0, "most": 0, "seen": 0}
+
+    def respond(request):
+        with lock:
+            state["open"] += 1
+            state["most"] = max(state["most"], state["open"])
+            state["seen"] += 1
+            first = state["seen"] <= 4
+        try:
+            if first:
+                first_four.wait()
+            return answer(request)
+        finally:
+            with lock:
+                state["open"] -= 1
+
+    with FakeQwen(respond) as server:
+        summary = _run(sets["v2"], tmp_path / "c", server, concurrency=4)
+    assert summary["accuracy"] == 1.0 and state["most"] == 4
