@@ -11,7 +11,13 @@ The desktop row: the same loop on a DesktopEnv (a managed 1280x720 Xvfb + openbo
 a bare mss grab of the monitor converted to a PIL image, measured in the same run. Its
 execute includes the wait for a stable screen (two equal grabs) that replaces a fixed sleep.
 
-    .venv/bin/python benchmarks/step_overhead.py [--steps 40] [--only browser|desktop]
+The android rows: the same loop on the virtual phone (1080x2400) over the real adb server,
+once with a screen that moves for 0.3 s after each input (the android-14 profile, as phones
+do) and once with a still screen. Each action ends by waiting for two equal captures, and
+the next observation reuses that still frame; the settle cost is execute minus the bare
+``input tap``. Baseline: a bare ``screencap -p`` through exec, decoded, in the same run.
+
+    .venv/bin/python benchmarks/step_overhead.py [--steps 40] [--only browser|desktop|android]
 """
 
 from __future__ import annotations
@@ -43,12 +49,14 @@ def median_ms(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--only", choices=["browser", "desktop"], default=None)
+    parser.add_argument("--only", choices=["browser", "desktop", "android"], default=None)
     args = parser.parse_args()
-    if args.only != "desktop":
+    if args.only in (None, "browser"):
         browser(args)
-    if args.only != "browser":
+    if args.only in (None, "desktop"):
         desktop(args)
+    if args.only in (None, "android"):
+        android(args)
 
 
 def _answers(steps: int) -> list[str]:
@@ -104,6 +112,51 @@ def desktop(args: argparse.Namespace) -> None:
           "acting on a screen that is still changing")
 
 
+def android(args: argparse.Namespace) -> None:
+    from envs.android import AndroidEnv
+    from envs.virtual_phone import start_virtual_phone
+
+    # Taps on the home screen's empty wallpaper (frame ~1092x2408): nothing opens, but the
+    # phone animates after each input as a real one does.
+    answers = [tool_call("mobile_use", action="click", coordinate=[540, 1900 + i % 20])
+               for i in range(args.steps)]
+    answers.append(tool_call("mobile_use", action="terminate", status="success"))
+    for moving in (True, False):
+        with start_virtual_phone(profile="android-14", animations=moving) as sim:
+            env = AndroidEnv(sim.serial)
+            bare, taps = [], []
+            for _ in range(args.steps + 1):  # the baselines, on the same phone and server
+                started = time.perf_counter()
+                png = env.capture()
+                Image.open(io.BytesIO(png)).load()
+                bare.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                env.shell(["input", "tap", "540", "1900"])
+                taps.append(time.perf_counter() - started)
+                time.sleep(0.4)     # let the screen come to rest before the next capture
+            bare, taps = bare[1:], taps[1:]
+            policy = QwenPolicy(ScriptedVLM(answers), "mobile_use")
+            trajectory = run_episode(env, policy, "tap around", max_steps=args.steps + 1)
+            env.close()
+        observe, think, execute, total = _split(trajectory)
+        base = median_ms(bare)
+        rows = [
+            ("baseline: screencap -p over exec, decoded", base),
+            ("observe: the settled frame decoded + foreground app", median_ms(observe)),
+            ("frame + resize + prompt + parse (think - model)", median_ms(think)),
+            ("execute: input tap + wait for a still screen", median_ms(execute)),
+            ("  of which the bare input tap", median_ms(taps)),
+            ("  settle cost (execute - bare tap)", median_ms(execute) - median_ms(taps)),
+            ("step overhead outside the model (sum per step)", median_ms(total)),
+        ]
+        what = "screen moving 0.3 s after input" if moving else "still screen"
+        print(f"\n1080x2400 virtual phone over adb, {what}, median of {len(total)} steps; "
+              "ratio = time / baseline\n")
+        _table(rows, base)
+    print("\nthe settle wait is at least two captures: on a moving screen it lasts until the "
+          "motion stops (bounded by settle_timeout, 3 s)")
+
+
 def _table(rows: list[tuple[str, float]], base: float) -> None:
     print(f"{'what':<50} {'median ms':>9}  {'ratio':>5}")
     for name, value in rows:
@@ -131,12 +184,23 @@ def browser(args: argparse.Namespace) -> None:
         cdp.detach()
         bare, raw, png_only = bare[1:], raw[1:], png_only[1:]
 
+        # The baseline again after every step, so that it and the steps see the same load
+        # on a shared machine; the target is measured against this one.
+        beside: list[float] = []
+
+        def bare_shot(step, trajectory) -> None:
+            started = time.perf_counter()
+            Image.open(io.BytesIO(page.screenshot())).load()
+            beside.append(time.perf_counter() - started)
+
         policy = QwenPolicy(ScriptedVLM(_answers(args.steps)), "computer_use")
-        trajectory = run_episode(env, policy, "click around", max_steps=args.steps + 1)
+        trajectory = run_episode(env, policy, "click around", max_steps=args.steps + 1,
+                                 on_step=bare_shot)
     observe, think, execute, total = _split(trajectory)
-    base = median_ms(bare)
+    base = median_ms(beside[1:])
     rows = [
-        ("baseline: page.screenshot(), decoded to pixels", base),
+        ("baseline: page.screenshot(), decoded, between steps", base),
+        ("  the same, in a block before the episode", median_ms(bare)),
         ("  of which page.screenshot() alone (PNG bytes)", median_ms(png_only)),
         ("raw CDP Page.captureScreenshot (PNG bytes; not used:", median_ms(raw)),
         ("  it can hang while a navigation commits)", float("nan")),
