@@ -81,6 +81,7 @@ def _rows(out: Path) -> dict[str, dict]:
 
 
 @pytest.mark.android
+@pytest.mark.slow
 def test_oracle_episodes_hold_what_a_person_would_annotate(control_set):
     written = {e["episode_id"]: e for e in episodes(control_set["jsonl"])}
     contact = written["android_add-contact-0"]
@@ -99,6 +100,7 @@ def test_oracle_episodes_hold_what_a_person_would_annotate(control_set):
 
 
 @pytest.mark.android
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["high", "low"])
 def test_gold_answers_score_100_at_both_levels(control_set, tmp_path, level):
     with FakeQwen(GoldAnswerer(control_set["jsonl"], level)) as server:
@@ -121,6 +123,7 @@ def _taps(folder: Path) -> list[tuple[str, int]]:
 
 
 @pytest.mark.android
+@pytest.mark.slow
 def test_moved_taps_score_exactly_the_complement_under_each_rule(control_set, tmp_path):
     taps = _taps(control_set["jsonl"])
     far, near = set(taps[0::3]), set(taps[1::3])
@@ -137,6 +140,7 @@ def test_moved_taps_score_exactly_the_complement_under_each_rule(control_set, tm
 
 
 @pytest.mark.android
+@pytest.mark.slow
 def test_google_tfrecord_layout_scores_the_same_as_jsonl(control_set, tmp_path):
     taps = _taps(control_set["jsonl"])
     far, near = set(taps[0::2]), set(taps[1::4])

@@ -27,6 +27,7 @@ def _score(folder: Path, out: Path, shifted: set[str] = frozenset()) -> tuple[di
 
 
 @pytest.mark.android
+@pytest.mark.slow
 def test_android_sim_set_scores_100_and_a_shifted_subset_its_complement(tmp_path):
     folder = tmp_path / "sim"
     result = run_cli("dataset", "grounding", "--from", "android-sim", "--out", str(folder),
@@ -48,6 +49,7 @@ def test_android_sim_set_scores_100_and_a_shifted_subset_its_complement(tmp_path
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_miniwob_set_boxes_are_in_screenshot_pixels(tmp_path):
     made = build_grounding("miniwob", tmp_path / "web", seed=1,
                            pages=("login-user", "click-button", "click-tab", "enter-text"))
