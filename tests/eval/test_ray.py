@@ -152,6 +152,36 @@ def test_a_killed_driver_then_resume_ends_with_one_line_per_instance(ray_address
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_ctrl_c_stops_the_run_s_ray_workers_and_the_run_resumes_locally(ray_address, tmp_path):
+    suite = varied_suite(tmp_path / "suite", [0, 60, 0])
+    out = tmp_path / "out"
+    process = subprocess.Popen(cli("--suite", str(suite), "--policy", "oracle", "--workers", "2",
+                                   "--executor", "ray", "--ray-address", ray_address, "--out", str(out)),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=loopback_env())
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if (out / "results.jsonl").exists() and (out / "results.jsonl").read_text().count("\n") >= 1:
+            break
+        time.sleep(0.2)
+    workers = list(json.loads((out / "workers.json").read_text()).values())
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends the driver
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted with" in stdout and "--resume" in stdout
+    time.sleep(2)  # the cluster has had the kill requests; its workers are gone, not working on
+    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
+    done = {r["instance"] for r in lines(out)}
+    assert "slow/t1#0" not in done  # the minute-long instance was stopped, not waited for
+
+    again = run_cli("eval", "--suite", str(suite), "--policy", "oracle", "--out", str(out),
+                    "--resume", "--time-limit", "5")  # the local pool may finish a Ray run
+    assert again.returncode == 0, again.stderr
+    assert sorted(r["instance"] for r in lines(out)) == [f"slow/t{i}#0" for i in range(3)]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_the_time_limit_kills_the_ray_worker(ray_address, tmp_path, monkeypatch):
     for name, value in LOOPBACK_ENV.items():  # this driver is the test process itself
         monkeypatch.setenv(name, value)
