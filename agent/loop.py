@@ -65,6 +65,8 @@ def run_episode(
     meta = meta or RunMeta(goal=goal, env=env.kind.value, tool=env.kind.tool,
                            model=getattr(policy, "name", type(policy).__name__),
                            started_at=now_iso())
+    if (device := getattr(env, "device_info", None)) is not None:
+        meta.options.setdefault("device", device)   # a phone's serial, SDK level and model
     trajectory = Trajectory(meta=meta)
     if recorder:
         recorder.start(meta)

@@ -92,10 +92,7 @@ class InstanceRunner:
             policy = self._policy(task, env)
             meta = RunMeta(goal=task.goal, env=env.kind.value, tool=env.kind.tool,
                            model=policy.name, started_at=now_iso(),
-                           options={"suite": self.config.suite, "task": task_id, "seed": seed,
-                                    # a phone's serial, SDK level and model (AndroidEnv)
-                                    **({"device": env.device_info}
-                                       if hasattr(env, "device_info") else {})})
+                           options={"suite": self.config.suite, "task": task_id, "seed": seed})
             trajectory = run_episode(
                 env, policy, task.goal, max_steps=self.config.max_steps or task.max_steps,
                 recorder=RunRecorder(run_dir, replace=True), meta=meta,

@@ -211,3 +211,17 @@ def test_content_errors_exit_0_and_still_fail_loudly(phones):
     add_contact(env, "Ada Lovelace", "555-0100")
     assert query(env, PHONES, ["display_name", "data1"]) == [
         {"display_name": "Ada Lovelace", "data1": "555-0100"}]
+
+
+def test_every_run_records_the_phones_release_and_model(phones, tmp_path):
+    from agent.loop import run_episode
+    from agent.policy import ScriptedPolicy
+    from agent.recorder import RunRecorder
+    from agent.trajectory import load_run
+    from envs.actions import Terminate
+
+    env = phones("android-11")
+    run_episode(env, ScriptedPolicy([OpenApp(name="Clock"), Terminate(status="success")]), "g",
+                recorder=RunRecorder(tmp_path / "run"))
+    device = load_run(tmp_path / "run").meta.options["device"]
+    assert device == {"serial": env.serial, "sdk": "30", "release": "11", "model": "QVL Phone 11"}
