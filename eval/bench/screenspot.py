@@ -70,7 +70,8 @@ def predict_sample(backend: VLMBackend, sample: GroundingSample, prompt: Prompt,
     generation = backend.generate(screenspot_messages(frame.resize(image), sample.instruction, prompt),
                                   max_new_tokens=max_new_tokens)
     row: dict[str, Any] = {
-        "id": sample.id, "split": sample.split, "instruction": sample.instruction,
+        "id": sample.id, "record_id": sample.record_id, "split": sample.split,
+        "instruction": sample.instruction,
         "image": str(sample.image.relative_to(root)) if root else str(sample.image),
         "image_size": list(image.size), "frame": list(frame.size), "box": list(sample.box),
         "ui_type": sample.ui_type, "platform": sample.platform, "application": sample.application,

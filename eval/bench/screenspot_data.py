@@ -37,7 +37,8 @@ class GroundingSample(BaseModel):
     """One instruction on one screenshot and the box that answers it (image pixels)."""
 
     model_config = ConfigDict(frozen=True)
-    id: str = Field(description="unique in the set: split/index or the Pro record's id")
+    id: str = Field(description="unique in the set: split/index")
+    record_id: str | None = Field(None, description="the record's own id (ScreenSpot-Pro)")
     split: str = Field(description="mobile/desktop/web, or the Pro annotation file's name")
     image: Path = Field(description="the screenshot file")
     box: tuple[float, float, float, float] = Field(description="x1, y1, x2, y2 in image pixels")
@@ -99,11 +100,6 @@ def load_screenspot(folder: Path, splits: Sequence[str] = (), *,
         for index, record in enumerate(_read_list(path)):
             where = f"{path}, record {index}"
             samples.append(_sample(layout, split, index, record, images, where))
-    ids = [s.id for s in samples]
-    if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
-        raise ConfigError(f"{folder}: two records share the id {dup!r}; ids must be unique")
     if check_images:
         _check_boxes_inside_images(samples)
     return layout, samples
@@ -162,7 +158,8 @@ def _sample(layout: Layout, split: str, index: int, record: Any, images: Path,
         raise ConfigError(f"{where}: instruction must be a non-empty string")
     if not isinstance(record["img_filename"], str) or not record["img_filename"]:
         raise ConfigError(f"{where}: img_filename must be a file name")
-    sample_id = str(record.get("id") or f"{split}/{index}")
+    # split/index is unique whatever the records' own ids are (a Pro id is kept apart).
+    sample_id = f"{split}/{index}"
     common = dict(id=sample_id, split=split, image=images / record["img_filename"], box=box,
                   instruction=instruction.strip(), record=where)
     if layout == "pro":
@@ -172,7 +169,7 @@ def _sample(layout: Layout, split: str, index: int, record: Any, images: Path,
         # One pixel of slack, as for v1/v2 below: annotators' boxes may end on the edge + 1.
         if not (-1 <= box[0] and -1 <= box[1] and box[2] <= size[0] + 1 and box[3] <= size[1] + 1):
             raise ConfigError(f"{where}: bbox {bbox} lies outside the image ({size[0]}x{size[1]})")
-        return GroundingSample(**common, ui_type=_opt(record, "ui_type"),
+        return GroundingSample(**common, record_id=_opt(record, "id"), ui_type=_opt(record, "ui_type"),
                                platform=_opt(record, "platform"),
                                application=_opt(record, "application"), group=_opt(record, "group"))
     return GroundingSample(**common, ui_type=_opt(record, "data_type"),
