@@ -30,6 +30,9 @@ def open_phone(options: dict[str, Any]) -> Env:
 
 
 def check_workers(options: dict[str, Any], workers: int) -> None:
+    from envs.virtual_phone import sim_profile
+
+    sim_profile(options.get("device"))  # an unknown sim:PROFILE is one line, before any worker
     if workers > 1 and not _on_sim(options):
         raise ConfigError("several workers need a phone each: use --device sim, or --workers 1 "
                           "with a real device")
