@@ -180,6 +180,7 @@ def _open_screen(script: Script, options: RpaOptions) -> Env:
 
         config = validated(BrowserConfig, dict(url=script.web.url, width=script.web.viewportWidth,
                                                height=script.web.viewportHeight,
+                                               device_scale_factor=script.web.deviceScaleFactor,
                                                headless=not options.headed))
         return BrowserEnv(config)
     if script.android is not None:

@@ -41,6 +41,7 @@ class WebTarget(_Strict):
     url: str = Field(min_length=1, description="the page to open")
     viewportWidth: int = Field(1280, ge=100, le=7680)  # noqa: N815 - Midscene's key names
     viewportHeight: int = Field(720, ge=100, le=4320)  # noqa: N815
+    deviceScaleFactor: float = Field(1.0, gt=0, le=4, description="2 for a HiDPI page")  # noqa: N815
     output: str | None = Field(None, description="a JSON file that also receives the query results")
 
 

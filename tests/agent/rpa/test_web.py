@@ -16,7 +16,7 @@ from tests.pages import PageServer
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "rpa"
-SCREEN = (1000, 700)  # login.yaml's viewport
+SCREEN = (1000, 700)  # login.yaml's viewport (CSS pixels; its screenshots are twice that)
 # Where login.html puts its controls (CSS pixels), per layout: the fake model "sees" these.
 LAYOUTS = {
     "1": {"username": (100, 100, 400, 140), "password": (100, 180, 400, 220),
@@ -72,6 +72,7 @@ def test_login_and_read_with_the_dom_grounder(site, tmp_path):
     assert [s.extras["rpa"] for s in run.steps][:3] == [
         "aiInput: the Username field", "aiInput: the Password field", "aiTap: the Log in button"]
     assert run.steps[2].action.at.x == pytest.approx(170) and run.steps[2].action.at.y == pytest.approx(282)
+    assert run.steps[0].screenshot_size == (2000, 1400)  # deviceScaleFactor 2; clicks in CSS px
     report = (out / "report.html").read_text()
     assert "aiTap: the Log in button" in report and "<circle" in report  # the target is drawn
     assert "passed: read the invoices" in result.stdout
