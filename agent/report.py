@@ -25,7 +25,7 @@ __all__ = ["write_report", "render_report"]
 
 _STATUS_COLOR = {
     "success": "#1a7f37", "answered": "#1a7f37", "env_done": "#1f6feb", "failure": "#bf8700",
-    "max_steps": "#bf8700", "model_errors": "#cf222e", "error": "#cf222e",
+    "max_steps": "#bf8700", "model_errors": "#cf222e", "stuck": "#cf222e", "error": "#cf222e",
     "interrupted": "#6e7781", "running": "#6e7781",
 }
 
@@ -115,8 +115,12 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
     if step.extras.get("rpa"):  # an RPA script step: say which one first
         title = (f"Step {step.index}: {e(str(step.extras['rpa']))} &middot; "
                  f"{e(describe(step.action)) if not step.error else 'failed'}")
+    if step.call_index:  # a further tool call of the answer above, run without a new look
+        title += f" &middot; call {step.call_index + 1} of the answer above"
     shot = _screenshot_html(step, run_dir, pointer)
     details = []
+    if step.warning:
+        details.append(f"<div class='label'>told the model</div><p class='err'>{e(step.warning)}</p>")
     if step.error:
         details.append(f"<div class='label'>error</div><p class='err'>{e(step.error_kind or '')}: "
                        f"{e(step.error)}</p>")
@@ -153,6 +157,8 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
 
 def _screenshot_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
     if not step.screenshot or not (run_dir / step.screenshot).is_file():
+        if step.call_index:
+            return "<p class='meta'>(no new screenshot: it ran right after the call above)</p>"
         return "<p class='meta'>(no screenshot)</p>"
     try:
         with Image.open(run_dir / step.screenshot) as image:

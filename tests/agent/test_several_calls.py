@@ -97,3 +97,16 @@ def test_a_truncated_answer_is_recorded_as_truncated_and_fed_back():
     assert first.error_kind == "AnswerTruncatedError" and "32 new tokens" in first.error
     assert env.executed == [] and trajectory.status == "success"
     assert "cut off" in server.requests[1].texts[-1]
+
+
+def test_the_report_shows_each_call_and_the_stuck_ending(tmp_path):
+    from agent.recorder import RunRecorder
+
+    env = FakeEnv()
+    policy = QwenPolicy(ScriptedVLM([CLICK + TYPE] + [CLICK] * 6), "computer_use")
+    trajectory = run_episode(env, policy, "fill the form", max_steps=8,
+                             recorder=RunRecorder(tmp_path / "run"))
+    assert trajectory.status == "stuck"
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "call 2 of the answer above" in page and "no new screenshot" in page
+    assert "told the model" in page and "did not change" in page and "stuck" in page
