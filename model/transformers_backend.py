@@ -15,7 +15,7 @@ from model.frame import MAX_PIXELS, MIN_PIXELS
 from model.prefix_cache import PrefixCache
 from model.prompts import Message
 
-__all__ = ["TransformersBackend", "SpeedOptions", "DEFAULT_MODEL", "resolve_weights"]
+__all__ = ["TransformersBackend", "SpeedOptions", "DEFAULT_MODEL", "resolve_weights", "set_pixel_limits"]
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
 _PATCH = 14
@@ -135,7 +135,7 @@ class TransformersBackend:
         self.attn_implementation = model.config._attn_implementation
         self.min_pixels, self.max_pixels = min_pixels, max_pixels
         self.speed = speed or SpeedOptions()
-        _set_pixel_limits(self.processor.image_processor, min_pixels, max_pixels)
+        set_pixel_limits(self.processor.image_processor, min_pixels, max_pixels)
         self._torch = torch
         self._prefixes = (PrefixCache(model, processor.tokenizer.convert_tokens_to_ids("<|im_end|>"))
                           if self.speed.prefix_cache else None)
@@ -208,7 +208,7 @@ def check_no_resize(images: list[Any], grid_thw: list[list[int]]) -> None:
             )
 
 
-def _set_pixel_limits(image_processor: Any, min_pixels: int, max_pixels: int) -> None:
+def set_pixel_limits(image_processor: Any, min_pixels: int, max_pixels: int) -> None:
     # transformers 5 reads size; 4.x reads min_pixels/max_pixels as well.
     image_processor.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
     if hasattr(image_processor, "min_pixels"):
