@@ -167,9 +167,22 @@ class RayExecutor:
     def start(self, slots: int) -> None:
         self._connect()
         self.started = True
+        self._check_resources()
         self.actor_class = self.ray.remote(_InstanceActor)
         for slot in range(slots):
             self._spawn(slot)
+
+    def _check_resources(self) -> None:
+        """A worker that asks for what no node has would wait for ever: say so instead."""
+        wanted = {"GPU": self.options.get("num_gpus", 0), **self.options.get("resources", {})}
+        total = self.ray.cluster_resources()
+        missing = [name for name, amount in wanted.items() if amount and total.get(name, 0) < amount]
+        if missing:
+            hints = {"GPU": "serve the model and give --endpoint, or add a node with a GPU",
+                     "android_device": "start the node a phone is plugged into with "
+                                       "ray start --resources '{\"android_device\": 1}'"}
+            raise ConfigError(f"no node of the Ray cluster has {' or '.join(missing)}, which every "
+                              f"worker of this run asks for: {'; '.join(hints[m] for m in missing)}")
 
     def _spawn(self, slot: int) -> None:
         actor = self.actor_class.options(**self.options).remote(self.config_json, slot)

@@ -226,6 +226,16 @@ def test_without_an_address_a_local_ray_is_started_and_stopped(tmp_path):
     assert ray_servers() <= before  # nothing of that Ray is left running
 
 
+def test_a_resource_no_node_has_is_one_line_not_a_wait(ray_address, tmp_path):
+    result = run_cli("eval", "--suite", "android", "--device", "R58M123", "--policy", "oracle",
+                     "--tasks", "wifi", "--executor", "ray", "--ray-address", ray_address,
+                     "--out", str(tmp_path / "out"), env=LOOPBACK_ENV, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "no node of the Ray cluster has android_device" in result.stderr
+    assert "--resources '{\"android_device\": 1}'" in result.stderr
+    assert "interrupted" not in result.stdout
+
+
 def test_each_worker_asks_for_what_its_env_needs(tmp_path):
     def options(suite: str, **values) -> dict:
         return actor_options(EvalConfig(suite=suite, out=tmp_path, **values), get_suite(suite))
