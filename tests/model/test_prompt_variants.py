@@ -91,3 +91,29 @@ def test_osworld_mode_uses_osworlds_max_pixels_unless_told_otherwise():
     assert ModelOptions().max_pixels == 12845056
     frame = Frame.for_image((1920, 1080), (1920, 1080), max_pixels=OSWORLD_MAX_PIXELS)
     assert frame.size == (1316, 728)  # what OSWorld's own smart_resize gives a 1080p screen
+
+
+def test_the_policy_in_osworld_mode_sends_osworlds_messages_step_after_step():
+    from agent.loop import run_episode
+    from agent.policy import QwenPolicy
+    from envs.fake import FakeEnv
+    from model.scripted import ScriptedVLM
+
+    done = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "terminate", "status": "success"}}\n</tool_call>'
+    backend = ScriptedVLM(ANSWERS + [done], max_pixels=OSWORLD_MAX_PIXELS)
+    policy = QwenPolicy(backend, "computer_use", prompt="osworld")
+    trajectory = run_episode(FakeEnv(), policy, GOAL, max_steps=10)
+    assert trajectory.status == "success" and len(backend.requests) == 6
+    assert _rendered(backend.requests[0]) == (REF / "osworld_step1.txt").read_text(encoding="utf-8")
+    assert _rendered(backend.requests[5]) == (REF / "osworld_step6.txt").read_text(encoding="utf-8")
+    images = [p["image"] for m in backend.requests[5] if not isinstance(m["content"], str)
+              for p in m["content"] if p["type"] == "image"]
+    assert len(images) == 5 and all(i.size == trajectory.steps[0].frame for i in images)
+
+
+def test_osworld_mode_refuses_a_phone():
+    from agent.policy import QwenPolicy
+    from envs.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--prompt cookbook"):
+        QwenPolicy(_Backend(), "mobile_use", prompt="osworld")
