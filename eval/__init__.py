@@ -1,11 +1,16 @@
-"""Running suites at scale: the worker pool, results.jsonl with resume, metrics, summaries."""
+"""Running suites at scale: workers here or on Ray, results.jsonl with resume, metrics, summaries.
+
+``eval.ray_executor`` (``--executor ray``) needs the optional extra ``qvl-agent[ray]``; it is
+imported only when a run asks for it.
+"""
 
 from eval.config import EvalConfig, InstanceResult, PolicySpec
+from eval.executor import Executor, LocalExecutor
 from eval.metrics import Rate, rate, wilson_interval
 from eval.runner import plan, run_eval
 from eval.summary import summarize, write_summary_md
 
 __all__ = [
-    "EvalConfig", "InstanceResult", "PolicySpec", "Rate", "rate", "wilson_interval", "plan",
-    "run_eval", "summarize", "write_summary_md",
+    "EvalConfig", "InstanceResult", "PolicySpec", "Executor", "LocalExecutor", "Rate", "rate",
+    "wilson_interval", "plan", "run_eval", "summarize", "write_summary_md",
 ]
