@@ -138,6 +138,8 @@ def test_the_cli_refuses_model_steps_without_a_model(tmp_path):
                      "--var", "BASE_URL=http://127.0.0.1:9", "--var", "LAYOUT=1",
                      "--var", "USER_NAME=a", "--var", "PASSWORD=b")
     assert result.returncode == 2
-    assert f"login.yaml:26: 'aiQuery: " in result.stderr
+    line = next(n for n, text in enumerate((EXAMPLES / "login.yaml").read_text().splitlines(), 1)
+                if "- aiQuery:" in text)
+    assert f"login.yaml:{line}: 'aiQuery: " in result.stderr
     assert "needs the model; give --model or --endpoint" in result.stderr
     assert not out.exists()
