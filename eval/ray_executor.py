@@ -2,9 +2,9 @@
 
 Each slot is one actor that owns one env and runs the same ``InstanceRunner`` as a local
 worker process, instance after instance. Why actors and not a Ray task per instance: an env
-costs more to start than an instance takes (measured on this project's MiniWoB suite: about
-1.3 s to start Chromium and serve the pages, about 0.7 s per oracle instance), and a phone
-or a desktop costs more still. The driver (this process) schedules, enforces the time limit
+costs more to start than an instance takes (measured here on MiniWoB, median of 3 starts and
+12 instances on a busy 2-core machine: 2.8 s to start Chromium and the page server, 0.7 s per
+oracle instance), so a task per instance would spend most of its time starting browsers. The driver (this process) schedules, enforces the time limit
 and is the only writer of ``results.jsonl``, exactly as with the local pool.
 
 - Time limit: Ray refuses ``ray.cancel(force=True)`` for an actor's method, so the actor is
