@@ -81,8 +81,8 @@ def scroll_direction(dx: float, dy: float) -> str:
 def control_type(action: Action) -> tuple[str, dict[str, Any]]:
     """The AndroidControl action type of a predicted ``Action`` and its arguments."""
     match action:
-        case Click(at=at) if at is not None:
-            return "click", {"x": at.x, "y": at.y}
+        case Click(at=at):  # a click "where the pointer is" has no point: a click, but a miss
+            return "click", {"x": at.x, "y": at.y} if at is not None else {}
         case LongPress(at=at):
             return "long_press", {"x": at.x, "y": at.y}
         case Swipe(start=start, end=end):
@@ -111,6 +111,8 @@ def judge(step: ControlStep, predicted: Action) -> dict[str, Any]:
     if not type_match:
         return row | {"hit_box": False, "hit_distance": False}
     match kind:
+        case "click" | "long_press" if "x" not in args:
+            return row | {"hit_box": False, "hit_distance": False}
         case "click" | "long_press":
             distance = math.hypot((args["x"] - float(gold["x"])) / step.width,
                                   (args["y"] - float(gold["y"])) / step.height)

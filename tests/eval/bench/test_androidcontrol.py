@@ -196,7 +196,7 @@ def test_a_scroll_survives_the_swipe_the_model_is_shown_and_back(direction):
 
 
 def test_judge_compares_text_app_names_and_types_as_the_literature_does():
-    from envs.actions import OpenApp, SystemButton, TypeText
+    from envs.actions import Click, OpenApp, Point, SystemButton, TypeText
     from eval.bench.androidcontrol import judge
     from eval.bench.androidcontrol_data import ControlStep
 
@@ -214,3 +214,8 @@ def test_judge_compares_text_app_names_and_types_as_the_literature_does():
     assert judge(back, SystemButton(button="back"))["type_match"]
     wrong = judge(back, SystemButton(button="home"))
     assert (wrong["type_match"], wrong["pred_type"]) == (False, "navigate_home")
+    tap = step({"action_type": "click", "x": 500, "y": 1000})
+    nowhere = judge(tap, Click())  # computer_use's left_click without a coordinate
+    assert (nowhere["type_match"], nowhere["hit_box"], nowhere["hit_distance"]) == (True, False, False)
+    near = judge(tap, Click(at=Point(x=560, y=1200)))  # no tree: the box rule falls back
+    assert near["hit_box"] and near["hit_distance"] and near["target"] is None
