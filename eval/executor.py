@@ -56,8 +56,6 @@ Event = Started | Finished | Lost
 class Executor(Protocol):
     """What the scheduler needs from a place to run instances."""
 
-    description: str
-
     def start(self, slots: int) -> None:
         """Start ``slots`` workers (they may become ready later)."""
 
@@ -92,8 +90,6 @@ class _Process:
 
 class LocalExecutor:
     """One spawned worker process per slot, fed through queues."""
-
-    description = "local worker processes"
 
     def __init__(self, config: EvalConfig) -> None:
         self.config = config

@@ -133,8 +133,6 @@ class RayExecutor:
         self.config = _absolute(config)
         self.config_json = self.config.model_dump_json()
         self.options = actor_options(self.config, get_suite(config.suite))
-        where = config.ray_address or "a local Ray started for this run"
-        self.description = f"Ray actors on {where}"
         self.started = False
         self.owns_ray = False  # connected by us, so ours to disconnect
         self.actors: dict[int, Any] = {}
