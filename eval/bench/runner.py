@@ -113,11 +113,15 @@ def run_samples(samples: Sequence[S], work: Callable[[S], dict[str, Any]], resul
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             pending: set[Future[dict[str, Any]]] = set()
             feed: Iterable[S] = iter(todo)
-            for sample in feed:
-                pending.add(pool.submit(work, sample))
-                if len(pending) >= 2 * concurrency:  # keep the queue short: images are large
-                    pending = _drain(pending, results, progress, bar, until=concurrency)
-            _drain(pending, results, progress, bar, until=0)
+            try:
+                for sample in feed:
+                    pending.add(pool.submit(work, sample))
+                    if len(pending) >= 2 * concurrency:  # keep the queue short: images are large
+                        pending = _drain(pending, results, progress, bar, until=concurrency)
+                _drain(pending, results, progress, bar, until=0)
+            except BaseException:  # Ctrl-C included: stop at once, not after the queue
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     return [results.rows[key(s)] for s in samples if key(s) in results.rows]
 
 

@@ -195,3 +195,27 @@ def test_concurrency_n_keeps_exactly_n_requests_in_flight(sets, tmp_path):
     with FakeQwen(respond) as server:
         summary = _run(sets["v2"], tmp_path / "c", server, concurrency=4)
     assert summary["accuracy"] == 1.0 and state["most"] == 4
+
+
+def test_a_server_that_dies_mid_run_loses_nothing_and_resume_finishes(sets, tmp_path):
+    from envs.errors import ModelUnavailableError
+
+    answer = CentreAnswerer(sets["v2"])
+
+    def dies_after_five(request):
+        if request.index >= 5:
+            raise ConnectionAbortedError("the GPU server went away")
+        return answer(request)
+
+    out = tmp_path / "dies"
+    with FakeQwen(dies_after_five) as server:
+        with pytest.raises(ModelUnavailableError, match="cannot reach the model server"):
+            run_screenspot(data=sets["v2"], out=out, model_options={},
+                           backend_factory=lambda: OpenAIBackend(server.url, max_retries=1,
+                                                                 max_pixels=SMALL))
+    kept = (out / "results.jsonl").read_text().splitlines()
+    assert len(kept) == 5 and all(json.loads(line)["hit"] for line in kept)
+    with FakeQwen(answer) as server:
+        summary = _run(sets["v2"], out, server, resume=True)
+        assert len(server.requests) == 15
+    assert (summary["n"], summary["accuracy"]) == (20, 1.0)
