@@ -82,6 +82,7 @@ def test_text_before_the_png_is_dropped(phones):
         png_in(b"screencap: Permission denied\n", env.serial)
 
 
+@pytest.mark.slow
 def test_an_observation_waits_for_the_screen_to_stop_moving(phones):
     env = phones("android-9")       # half a second of animation after each input
     env.execute(OpenApp(name="Settings"))
@@ -138,6 +139,7 @@ def test_an_override_size_is_the_screen_the_driver_uses(phones):
     assert radio_on(env, "wifi_on")
 
 
+@pytest.mark.slow
 def test_adb_keyboard_installed_but_not_enabled_is_enabled_used_and_put_back():
     with start_virtual_phone(profile="android-11") as process:
         env = AndroidEnv(process.serial)
