@@ -6,6 +6,7 @@ is the phone behind it (state, apps, screen, shell); ``VirtualPhone`` serves one
 
     adbd            AdbDaemon: adb's wire protocol, one thread per stream
     phone           Phone, PhoneConfig: the state, the touch and key model, the shell handler
+    profiles        Profile, PROFILES: how android-9, -11 and -14 differ (real phones' quirks)
     server          VirtualPhone: a Phone plus its AdbDaemon
     shell/cmdline   the mksh-like command line: lists, pipes, $?, redirections
     tools/          one module per family of shell commands (input, am, pm, content, ...)
@@ -17,9 +18,11 @@ is the phone behind it (state, apps, screen, shell); ``VirtualPhone`` serves one
 from envs.sim.adbd import AdbDaemon, ShellHandler, ShellResult
 from envs.sim.apps.flights import CITIES, Flight, booking_code, flights_for
 from envs.sim.phone import Phone, PhoneConfig
+from envs.sim.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from envs.sim.server import VirtualPhone
 
 __all__ = [
     "AdbDaemon", "ShellHandler", "ShellResult", "Phone", "PhoneConfig", "VirtualPhone",
+    "Profile", "PROFILES", "DEFAULT_PROFILE",
     "CITIES", "Flight", "booking_code", "flights_for",
 ]
