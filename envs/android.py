@@ -24,7 +24,6 @@ What real phones print or do, and how it is handled here:
 from __future__ import annotations
 
 import io
-import re
 import shlex
 import shutil
 import subprocess
@@ -38,6 +37,7 @@ from envs.actions import (
     Action, Click, KeyPress, LongPress, OpenApp, Swipe, SystemButton, TypeText, Wait,
 )
 from envs.adb_keyboard import ADB_KEYBOARD, AdbKeyboard
+from envs.adb_output import input_text_parts, png_in, resumed_package
 from envs.applabels import resolve_app
 from envs.base import EnvBase, EnvKind, Observation, Size
 from envs.errors import (
@@ -45,9 +45,8 @@ from envs.errors import (
 )
 from envs.keys import ANDROID_KEYCODES, is_character
 
-__all__ = ["AndroidEnv", "open_android", "keycode_for", "ADB_KEYBOARD", "png_in"]
+__all__ = ["AndroidEnv", "open_android", "keycode_for", "ADB_KEYBOARD", "png_in"]  # png_in: envs.adb_output
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _DUMP_PATH = "/sdcard/qvl_window_dump.xml"
 _IDLE_ERROR = "could not get idle state"
 KEYCOMBINATION_SDK = 33     # `input keycombination` arrived in Android 13
@@ -243,7 +242,7 @@ class AndroidEnv(EnvBase):
     def type_text(self, text: str) -> None:
         """Type ``text`` into the focused field: ``input text`` for ASCII, ADB Keyboard otherwise."""
         if text.isascii():
-            for part in _input_text_parts(text):
+            for part in input_text_parts(text):
                 if part == "\n":
                     self.shell(["input", "keyevent", "KEYCODE_ENTER"])
                 elif part == "\t":
@@ -284,7 +283,7 @@ class AndroidEnv(EnvBase):
         """The package in front: the resumed activity from ``dumpsys activity activities``
         (each release names that line its own way), else ``dumpsys window``'s focus."""
         output = self.shell(["dumpsys", "activity", "activities"], check=False)
-        if (package := _resumed_package(output)) is not None:
+        if (package := resumed_package(output)) is not None:
             return package
         for line in self.shell(["dumpsys", "window"], check=False).splitlines():
             if "mCurrentFocus=" in line or "mFocusedApp=" in line:
@@ -310,50 +309,6 @@ class AndroidEnv(EnvBase):
         message = " ".join(str(exc).split())[:200] or exc.__class__.__name__
         return EnvDisconnectedError(f"the device {self.serial} went away ({message}); "
                                     "check `adb devices` and the cable or network")
-
-
-# Android 9: "mResumedActivity: ActivityRecord{..}", 10-11: "ResumedActivity: ..",
-# 12+: "topResumedActivity=ActivityRecord{..}".
-_RESUMED = re.compile(r"^\s*(?:topResumedActivity=|m?ResumedActivity: ?)ActivityRecord\{\S+ u\d+ "
-                      r"([\w.]+)/", re.M)
-
-
-def _resumed_package(dump: str) -> str | None:
-    match = _RESUMED.search(dump)
-    return match.group(1) if match else None
-
-
-def png_in(data: bytes, serial: str = "the phone") -> bytes:
-    """The PNG in ``screencap -p``'s output, without any text printed before it.
-
-    Raises:
-        EnvError: there is no PNG; the message shows what came instead.
-    """
-    start = data.find(PNG_SIGNATURE)
-    if start < 0:
-        text = data[:200].decode("utf-8", "replace").strip()
-        raise EnvError(f"{serial}: screencap did not return a PNG ({len(data)} bytes): {text!r}")
-    return data[start:]
-
-
-def _input_text_parts(text: str) -> list[str]:
-    """How to type ``text`` with ``input text``, which reads ``%s`` as a space.
-
-    Newlines and tabs become their own parts (sent as key presses). A literal ``%s`` is
-    split across two calls (``...%`` then ``s...``), since no call may contain it; spaces
-    then become ``%s``.
-    """
-    parts: list[str] = []
-    for run in re.split(r"(\n|\t)", text.replace("\r\n", "\n")):
-        if run in ("\n", "\t"):
-            parts.append(run)
-            continue
-        pieces = run.split("%s")
-        for i, piece in enumerate(pieces):
-            call = ("s" if i else "") + piece + ("%" if i < len(pieces) - 1 else "")
-            if call:
-                parts.append(call.replace(" ", "%s"))
-    return parts
 
 
 def _adb_path() -> str:
