@@ -30,9 +30,10 @@ def run_eval_command(values: dict[str, Any]) -> int:
     if suite.check_options:
         suite.check_options(config.env_options, config.workers)
     if config.executor == "ray":
-        from eval.ray_executor import require_ray
+        from eval.ray_executor import check_address, require_ray
 
         require_ray(config.ray_address)  # an optional extra: say so before anything starts
+        check_address(config.ray_address)
     if config.policy.kind == "qwen":
         config.policy.model.preflight()  # before any worker starts: a missing model is one line
     console = Console(stderr=True, highlight=False)

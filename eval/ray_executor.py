@@ -37,7 +37,7 @@ from eval.executor import Event, Finished, Lost, write_worker_pids
 from eval.worker import InstanceRunner
 from tasks.registry import Suite, get_suite
 
-__all__ = ["RayExecutor", "actor_options", "require_ray", "is_loopback"]
+__all__ = ["RayExecutor", "actor_options", "check_address", "require_ray", "is_loopback"]
 
 GIB = 1024**3
 # Logical memory each env asks for, so a cluster does not pack more envs on a node than it holds.
@@ -67,6 +67,20 @@ def require_ray(address: str | None = None) -> Any:
         raise ConfigError("--executor ray needs Ray: pip install 'qvl-agent[ray]' "
                           "(or use --executor local)") from None
     return ray
+
+
+def check_address(address: str | None) -> None:
+    """Refuse a HOST:PORT that nothing answers at, at once: Ray itself retries for minutes."""
+    if not address or address == "auto" or "://" in address:
+        return  # none, Ray's own lookup, or Ray Client: Ray answers those quickly enough
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--ray-address {address!r} is not HOST:PORT, auto or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ConfigError(f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one "
+                          "with `ray start --head`, or check --ray-address") from None
 
 
 def actor_options(config: EvalConfig, suite: Suite) -> dict[str, Any]:
@@ -146,6 +160,7 @@ class RayExecutor:
         ray, address = self.ray, self.config.ray_address
         if ray.is_initialized():
             return  # joined already by the caller (a notebook, a benchmark): theirs to close
+        check_address(address)
         common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING,
                                   "configure_logging": True}
         try:

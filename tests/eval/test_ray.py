@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -255,6 +256,14 @@ def test_each_worker_asks_for_what_its_env_needs(tmp_path):
 def test_ray_options_are_checked_at_the_command_line(tmp_path):
     result = run_cli("eval", "--suite", "web", "--ray-address", "auto", "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "--ray-address needs --executor ray" in result.stderr
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = run_cli("eval", "--suite", "web", "--policy", "oracle", "--executor", "ray",
+                     "--ray-address", f"127.0.0.1:{port}", "--out", str(tmp_path / "o"), timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: no Ray cluster answers at 127.0.0.1:{port}")
+    assert len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
 
