@@ -138,3 +138,24 @@ class CentreAnswerer:
         if self.prompt == "grounding":
             return f'```json\n[{{"point_2d": [{fx:.1f}, {fy:.1f}], "label": "x"}}]\n```'
         return tool_call("computer_use", action="left_click", coordinate=[round(fx), round(fy)])
+
+
+def v2_to_pro(folder: Path, out: Path) -> Path:
+    """A v2-layout set rewritten in ScreenSpot-Pro's layout (boxes as x1, y1, x2, y2)."""
+    import shutil
+
+    (out / "annotations").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(folder / "screenspotv2_image", out / "images")
+    for path in sorted(folder.glob("screenspot_*_v2.json")):
+        split = path.stem.removeprefix("screenspot_").removesuffix("_v2")
+        rows = []
+        for i, r in enumerate(json.loads(path.read_text())):
+            x, y, w, h = r["bbox"]
+            with Image.open(folder / "screenspotv2_image" / r["img_filename"]) as image:
+                size = list(image.size)
+            rows.append({"id": f"{split}_{i}", "img_filename": r["img_filename"], "img_size": size,
+                         "bbox": [x, y, x + w, y + h], "instruction": r["instruction"],
+                         "application": r["data_source"], "platform": split, "group": "ours",
+                         "ui_type": r["data_type"]})
+        (out / "annotations" / f"{split}.json").write_text(json.dumps(rows))
+    return out

@@ -12,7 +12,7 @@ from eval.bench.screenspot_data import load_screenspot
 from eval.datasets.grounding import build_grounding
 from model.openai_backend import OpenAIBackend
 from tests.conftest import run_cli
-from tests.eval.bench.sets import CentreAnswerer
+from tests.eval.bench.sets import CentreAnswerer, v2_to_pro
 from tests.fakeqwen import FakeQwen
 
 
@@ -46,6 +46,10 @@ def test_android_sim_set_scores_100_and_a_shifted_subset_its_complement(tmp_path
     expected_misses = {s.id for s in samples if s.instruction in shifted}
     assert {i for i, hit in hits.items() if not hit} == expected_misses
     assert summary["hits"] == 14 - len(expected_misses) > 0
+    # The same records in ScreenSpot-Pro's layout (x1, y1, x2, y2) score the same.
+    pro = v2_to_pro(folder, tmp_path / "pro")
+    pro_summary, pro_hits = _score(pro, tmp_path / "pro-out", shifted)
+    assert pro_hits == hits and pro_summary["hits"] == summary["hits"]
 
 
 @pytest.mark.browser
