@@ -2,8 +2,12 @@
 
 import re
 
+import pytest
+
 from tests.conftest import run_cli
 from tests.fakeqwen import FakeQwen, tool_call
+
+pytestmark = [pytest.mark.slow]  # each runs the CLI in a fresh process
 
 
 def answer(request):
