@@ -26,17 +26,24 @@ def usable_concurrency(backend: VLMBackend, concurrency: int) -> int:
     return concurrency if isinstance(backend, OpenAIBackend) else 1
 
 
+def _check_counts(concurrency: int, limit: int | None) -> None:
+    """Before anything is loaded: a bad count is one line, not a minute of model loading."""
+    if concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, got {concurrency}")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {limit}")
+
+
 def run_screenspot(*, data: Path, out: Path, backend_factory: Callable[[], VLMBackend],
                    model_options: dict[str, Any], prompt: Prompt = "computer_use",
                    splits: Sequence[str] = (), limit: int | None = None, concurrency: int = 1,
                    resume: bool = False, max_new_tokens: int = 128,
                    misses_shown: int = 200) -> dict[str, Any]:
     """Run a ScreenSpot / v2 / Pro folder; returns the summary written to OUT/summary.json."""
+    _check_counts(concurrency, limit)
     data = Path(data).resolve()
     layout, samples = load_screenspot(data, splits)
     if limit is not None:
-        if limit < 1:
-            raise ConfigError(f"--limit must be at least 1, got {limit}")
         samples = samples[:limit]
     if not samples:
         raise ConfigError(f"{data}: no samples to run (check --split)")
@@ -97,12 +104,11 @@ def run_androidcontrol(*, data: Path, out: Path, backend_factory: Callable[[], V
     from eval.bench.androidcontrol import predict_step
     from eval.bench.androidcontrol_data import detect_control_layout, read_episodes
 
+    _check_counts(concurrency, limit)
     data = Path(data).resolve()
     layout = detect_control_layout(data)
     if level not in ("high", "low"):
         raise ConfigError(f"--level must be high or low, got {level!r}")
-    if limit is not None and limit < 1:
-        raise ConfigError(f"--limit must be at least 1, got {limit}")
     wanted = _episode_ids_for(data, split)
     options = {"benchmark": "androidcontrol", "data": str(data), "level": level, "split": split,
                "limit": limit, "max_new_tokens": max_new_tokens,
