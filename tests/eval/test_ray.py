@@ -1,13 +1,16 @@
 """``--executor ray`` on a real Ray cluster (one loopback head node for the whole module).
 
-Same results as the local pool, a killed Ray worker is an error row and the run goes on, a
-killed driver resumes with exactly one line per instance, the time limit kills the actor.
+Same results as the local pool; a killed Ray worker is an error row and the run goes on; a
+killed driver resumes with exactly one line per instance; Ctrl-C stops the run's workers;
+the time limit kills the worker; no address starts and stops a Ray of the run's own; what
+no node has, or an address nothing answers at, is one error line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,9 +29,9 @@ from eval.ray_executor import actor_options
 from eval.runner import run_eval
 from tasks.registry import get_suite
 from tests.conftest import run_cli
-from tests.eval.test_runner import lines, slow_suite
 
 MINIWOB_SUBSET = "^miniwob/(click-test|click-button|focus-text|enter-text)$"
+WEB_PAGES = Path(__file__).parents[2] / "tasks" / "web" / "tasks" / "pages"
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +48,23 @@ def loopback_env() -> dict[str, str]:
     return {**os.environ, **LOOPBACK_ENV}
 
 
+def lines(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
 def varied_suite(folder: Path, sleeps: list[float]) -> Path:
-    """A slow suite whose task i sleeps ``sleeps[i]`` seconds during its setup."""
-    slow_suite(folder, count=len(sleeps))
+    """A declarative suite of len(sleeps) tasks; task i sleeps ``sleeps[i]`` s in its setup."""
+    folder.mkdir(parents=True)
+    shutil.copytree(WEB_PAGES, folder / "pages")
     for i, sleep in enumerate(sleeps):
-        path = folder / f"t{i}.json"
-        task = json.loads(path.read_text())
-        task["config"][1]["parameters"]["seconds"] = sleep
-        path.write_text(json.dumps(task))
+        (folder / f"t{i}.json").write_text(json.dumps({
+            "id": f"slow/t{i}", "instruction": "Turn on dark mode and save.",
+            "config": [{"type": "open_page", "parameters": {"page": "settings.html"}},
+                       {"type": "sleep", "parameters": {"seconds": sleep}}],
+            "evaluator": {"func": "contains", "result": {"type": "element_text", "selector": "#status"},
+                          "expected": {"type": "rule", "rules": {"expected": "dark=on"}}},
+            "oracle": [{"action": "click", "selector": "#dark"}, {"action": "click", "selector": "#save"},
+                       {"action": "terminate", "status": "success"}]}))
     return folder
 
 
@@ -123,7 +135,7 @@ def test_a_killed_ray_worker_is_an_error_row_and_the_rest_completes(ray_address,
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_killed_driver_then_resume_ends_with_one_line_per_instance(ray_address, tmp_path):
-    suite = slow_suite(tmp_path / "suite", count=4, sleep=1.0)
+    suite = varied_suite(tmp_path / "suite", [1.0] * 4)
     out = tmp_path / "out"
     args = cli("--suite", str(suite), "--policy", "oracle", "--seeds", "2", "--workers", "2",
                "--executor", "ray", "--ray-address", ray_address, "--out", str(out))
@@ -227,6 +239,7 @@ def test_without_an_address_a_local_ray_is_started_and_stopped(tmp_path):
     assert ray_servers() <= before  # nothing of that Ray is left running
 
 
+@pytest.mark.slow
 def test_a_resource_no_node_has_is_one_line_not_a_wait(ray_address, tmp_path):
     result = run_cli("eval", "--suite", "android", "--device", "R58M123", "--policy", "oracle",
                      "--tasks", "wifi", "--executor", "ray", "--ray-address", ray_address,
