@@ -90,7 +90,7 @@ class AdbKeyboard:
         """Until the input method service shows ADB Keyboard bound (bounded wait)."""
         deadline = time.monotonic() + BIND_TIMEOUT_S
         while time.monotonic() < deadline:
-            state = self.env.shell(["dumpsys", "input_method"], check=False)
+            state = self.env.shell(["dumpsys", "input_method"], check=False, changes_screen=False)
             if re.search(r"\bmCurId=" + re.escape(ADB_KEYBOARD) + r"\b", state):
                 return
             time.sleep(0.1)

@@ -89,7 +89,8 @@ class AndroidEnv(EnvBase):
         self.keyboard = AdbKeyboard(self)
         self.screen = self._screen_size()
         props = self.shell("getprop ro.build.version.sdk; getprop ro.build.version.release; "
-                           "getprop ro.product.model", check=False).splitlines()
+                           "getprop ro.product.model", check=False, changes_screen=False
+                           ).splitlines()
         props += [""] * (3 - len(props))
         self.sdk = int(props[0]) if props[0].strip().isdigit() else 0
         self.device_info = {"serial": serial, "sdk": props[0].strip(),
@@ -98,7 +99,9 @@ class AndroidEnv(EnvBase):
     # -- the Env contract -------------------------------------------------------------
 
     def observe(self) -> Observation:
-        png, self._still = self._still or self.capture(), None
+        if self._still is None:     # something ran on the phone since the last still frame
+            self.settle()
+        png, self._still = self._still, None
         try:
             image = Image.open(io.BytesIO(png))
             image.load()
@@ -186,8 +189,15 @@ class AndroidEnv(EnvBase):
 
     # -- what tasks and the agent use ---------------------------------------------------
 
-    def shell(self, args: list[str] | str, *, check: bool = True) -> str:
-        """Run a shell command on the device; ``args`` as a list is quoted for the device."""
+    def shell(self, args: list[str] | str, *, check: bool = True,
+              changes_screen: bool = True) -> str:
+        """Run a shell command on the device; ``args`` as a list is quoted for the device.
+
+        Unless ``changes_screen`` is False (a pure query), the still frame kept for the next
+        observation is dropped: the command may have changed the screen.
+        """
+        if changes_screen:
+            self._still = None
         try:
             result = self.device.shell2(args, timeout=60)
         except (self._adbutils.AdbError, OSError, ValueError) as exc:
@@ -214,9 +224,9 @@ class AndroidEnv(EnvBase):
         output = ""
         for attempt in range(tries):
             output = self.shell(f"rm -f {_DUMP_PATH}; uiautomator dump {_DUMP_PATH}",
-                                check=False)
+                                check=False, changes_screen=False)
             if _IDLE_ERROR not in output and "dumped to" in output:
-                xml = self.shell(["cat", _DUMP_PATH], check=False)
+                xml = self.shell(["cat", _DUMP_PATH], check=False, changes_screen=False)
                 start = xml.find("<?xml")
                 if start >= 0:
                     return xml[start:].strip()
@@ -264,14 +274,14 @@ class AndroidEnv(EnvBase):
 
     def packages(self) -> list[str]:
         return [line.removeprefix("package:").strip()
-                for line in self.shell(["pm", "list", "packages"]).splitlines()
+                for line in self.shell(["pm", "list", "packages"], changes_screen=False).splitlines()
                 if line.startswith("package:")]
 
     def launchable(self) -> list[str]:
         """Packages with a launcher activity (the apps a person sees in the app drawer)."""
         output = self.shell(["cmd", "package", "query-activities", "--brief", "-a",
                              "android.intent.action.MAIN", "-c", "android.intent.category.LAUNCHER"],
-                            check=False)
+                            check=False, changes_screen=False)
         found = []
         for line in output.splitlines():
             line = line.strip()
@@ -282,10 +292,10 @@ class AndroidEnv(EnvBase):
     def foreground_app(self) -> str | None:
         """The package in front: the resumed activity from ``dumpsys activity activities``
         (each release names that line its own way), else ``dumpsys window``'s focus."""
-        output = self.shell(["dumpsys", "activity", "activities"], check=False)
+        output = self.shell(["dumpsys", "activity", "activities"], check=False, changes_screen=False)
         if (package := resumed_package(output)) is not None:
             return package
-        for line in self.shell(["dumpsys", "window"], check=False).splitlines():
+        for line in self.shell(["dumpsys", "window"], check=False, changes_screen=False).splitlines():
             if "mCurrentFocus=" in line or "mFocusedApp=" in line:
                 for word in line.replace("}", " ").split():
                     if "/" in word:

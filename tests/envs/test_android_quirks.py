@@ -99,6 +99,16 @@ def test_an_observation_waits_for_the_screen_to_stop_moving(phones):
     assert ImageChops.difference(observed, final).getbbox() is None
 
 
+def test_an_observation_after_a_task_setup_shows_the_setup_not_the_last_action(phones):
+    env = phones("android-9")
+    env.execute(OpenApp(name="Settings"))        # leaves a still frame of Settings
+    env.shell(["input", "keyevent", "KEYCODE_HOME"])  # a task's setup goes home
+    observed = env.observe().screenshot
+    time.sleep(1.0)
+    final = Image.open(io.BytesIO(env.capture())).convert("RGB")
+    assert ImageChops.difference(observed, final).getbbox() is None   # home, settled
+
+
 def test_a_dump_during_an_animation_is_retried_never_stale(phones):
     env = phones("android-9")
     env.execute(OpenApp(name="Settings"))
