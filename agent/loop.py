@@ -67,6 +67,8 @@ def run_episode(
                            started_at=now_iso())
     if (device := getattr(env, "device_info", None)) is not None:
         meta.options.setdefault("device", device)   # a phone's serial, SDK level and model
+    if (prompting := getattr(policy, "prompt_options", None)) is not None:
+        meta.options.setdefault("policy", prompting)  # how the model was prompted (for exports)
     trajectory = Trajectory(meta=meta)
     if recorder:
         recorder.start(meta)

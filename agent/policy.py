@@ -92,6 +92,12 @@ class QwenPolicy:
         self.name = backend.name
         self._images: dict[int, Image.Image] = {}
 
+    @property
+    def prompt_options(self) -> dict[str, object]:
+        """How this policy prompts, as recorded in a run's meta (an SFT export repeats it)."""
+        return {"prompt": self.prompt, "answer": self.answer, "history_images": self.history_images,
+                "min_pixels": self.backend.min_pixels, "max_pixels": self.backend.max_pixels}
+
     def reset(self, goal: str) -> None:
         self._images.clear()
 

@@ -14,7 +14,7 @@ parser and map back through ``to_action`` to the executed Action.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PIL import Image
@@ -109,8 +109,13 @@ def _close(left: object, right: object, tolerance: tuple[float, float]) -> bool:
 def episode_samples(episode: Episode, options: PromptOptions, counts: Counts) -> Iterator[Sample]:
     """The samples of one episode, in step order; answers that failed are counted, not kept."""
     meta = episode.trajectory.meta
+    # A model's run says how it was prompted; an oracle's run takes the export's options.
+    recorded = meta.options.get("policy") or {}
+    options = replace(options, **{key: recorded[key] for key in
+                                  ("min_pixels", "max_pixels", "history_images", "prompt")
+                                  if key in recorded})
     recorder = _Recorder(options)
-    offers_answer = bool(meta.options.get("answer_action")) or any(
+    offers_answer = recorded.get("answer", False) or any(
         step.action is not None and step.action.kind == "answer" for step in episode.trajectory.steps)
     policy = QwenPolicy(recorder, meta.tool, history_images=options.history_images,
                         answer=offers_answer, prompt=options.prompt)
@@ -125,7 +130,7 @@ def episode_samples(episode: Episode, options: PromptOptions, counts: Counts) ->
             raise ConfigError(
                 f"{episode.run_dir} step {first.index}: the model saw a {first.frame[0]}x"
                 f"{first.frame[1]} frame, these pixel limits give {frame.width}x{frame.height}; "
-                "export with the --min-pixels/--max-pixels the run used")
+                "export with the --min-pixels/--max-pixels the run used")  # runs before "policy" was recorded
         executed = []
         for step in group:
             if step.error is not None or step.action is None:

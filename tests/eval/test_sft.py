@@ -124,10 +124,11 @@ def test_the_split_is_by_task_and_both_formats_load(exported, oracle_runs, tmp_p
         sum(summary["samples"].values())
 
 
-def _model_run(run_dir: Path, answers: list[str]) -> Path:
+def _model_run(run_dir: Path, answers: list[str], *, max_pixels: int = LIMITS.max_pixels,
+               answer: bool = False) -> Path:
     env = FakeEnv(screen=(1280, 720), kind=EnvKind.browser,
                   screenshot=Image.new("RGB", (1280, 720), "white"))
-    policy = QwenPolicy(ScriptedVLM(answers, max_pixels=LIMITS.max_pixels), "computer_use")
+    policy = QwenPolicy(ScriptedVLM(answers, max_pixels=max_pixels), "computer_use", answer=answer)
     run_episode(env, policy, "click twice", recorder=RunRecorder(run_dir))
     return run_dir
 
@@ -155,6 +156,21 @@ def test_failed_steps_and_duplicates_are_dropped_and_unsolved_runs_left_out(tmp_
     everything = export_sft([tmp_path / "runs"], tmp_path / "all", only_success=False,
                             validation=0, options=LIMITS)
     assert everything.episodes_unsuccessful == 0 and everything.samples["train"] == 4
+
+
+def test_a_model_run_is_exported_with_the_prompt_it_was_given(tmp_path):
+    # The run offered the answer action and used other pixel limits than the export's defaults.
+    _model_run(tmp_path / "run", [_call("answer", text="42")], max_pixels=200704, answer=True)
+    export_sft([tmp_path / "run"], tmp_path / "out", validation=0,
+               options=PromptOptions(min_pixels=3136, max_pixels=12845056))
+    row, = _rows(tmp_path / "out", "train")
+    assert row["frame"] == [588, 336]
+    assert "The screen's resolution is 588x336." in row["messages"][0]["content"]
+    assert "* `answer`" in row["messages"][0]["content"]
+    plain = _model_run(tmp_path / "plain", [_call("terminate", status="success")])
+    export_sft([plain], tmp_path / "plain-out", validation=0, options=LIMITS)
+    row, = _rows(tmp_path / "plain-out", "train")
+    assert "`answer`" not in row["messages"][0]["content"]
 
 
 def test_export_and_train_from_the_command_line(exported, oracle_runs, tiny_checkpoint, tmp_path):
