@@ -50,6 +50,8 @@ class ModelOptions(BaseModel):
     prompt: Literal["cookbook", "osworld"] = "cookbook"
     answer_action: Literal["auto", "on", "off"] = Field(
         "auto", description="offer the answer action: auto = when the task asks a question")
+    speedup: Literal["none", "prefix-cache", "static-cache", "compile"] = Field(
+        "none", description="--model only: how the local backend runs a step (SpeedOptions)")
 
     @model_validator(mode="after")
     def _prompt_defaults(self) -> "ModelOptions":
@@ -62,7 +64,8 @@ class ModelOptions(BaseModel):
 
         return load_backend(model=self.model, endpoint=self.endpoint,
                             served_model=self.served_model, min_pixels=self.min_pixels,
-                            max_pixels=self.max_pixels, device=self.torch_device)
+                            max_pixels=self.max_pixels, device=self.torch_device,
+                            speedup=self.speedup)
 
     def preflight(self) -> None:
         """Fail in a second, with the one-line error, if the model cannot be reached."""

@@ -17,7 +17,7 @@ from envs.errors import ConfigError
 __all__ = ["app", "state", "ModelOpt", "EndpointOpt", "ServedModelOpt", "MinPixelsOpt",
            "MaxPixelsOpt", "DeviceOpt", "model_backend", "read_image", "refuse_model_and_endpoint",
            "PromptOpt", "AnswerActionOpt", "MaxNewTokensOpt", "AgentMaxPixelsOpt", "PromptChoice",
-           "AnswerChoice"]
+           "AnswerChoice", "SpeedupOpt", "SpeedupChoice"]
 
 app = typer.Typer(
     name="qvl-agent",
@@ -69,6 +69,17 @@ AnswerActionOpt = Annotated[AnswerChoice, typer.Option(
 MaxNewTokensOpt = Annotated[int, typer.Option(
     "--max-new-tokens", help="Token budget of one answer (the cookbook's 2048); a longer "
                              "answer is recorded as truncated.")]
+class SpeedupChoice(str, Enum):
+    none = "none"
+    prefix_cache = "prefix-cache"
+    static_cache = "static-cache"
+    compile = "compile"
+
+
+SpeedupOpt = Annotated[SpeedupChoice, typer.Option(
+    "--speedup", help="--model only: prefix-cache (the system prompt's KV cache reused across "
+                      "steps), static-cache, or compile (static cache + compiled decode step). "
+                      "The answers stay the same; see benchmarks/gpu_step.py.")]
 AgentMaxPixelsOpt = Annotated[Optional[int], typer.Option(
     "--max-pixels", help="Largest frame area in pixels (default 12845056, the processor's; "
                          "with --prompt osworld 1003520, OSWorld's).")]

@@ -10,7 +10,7 @@ import typer
 
 from cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
                      MaxNewTokensOpt, MinPixelsOpt, ModelOpt, PromptChoice, PromptOpt, ServedModelOpt,
-                     app, refuse_model_and_endpoint)
+                     SpeedupChoice, SpeedupOpt, app, refuse_model_and_endpoint)
 
 
 class EnvChoice(str, Enum):
@@ -55,6 +55,7 @@ def run(
     prompt: PromptOpt = PromptChoice.cookbook,
     answer_action: AnswerActionOpt = AnswerChoice.auto,
     max_new_tokens: MaxNewTokensOpt = 2048,
+    speedup: SpeedupOpt = SpeedupChoice.none,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Step budget.")] = 15,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-<goal>).")] = None,
 ) -> None:
@@ -72,7 +73,7 @@ def run(
                                     min_pixels=min_pixels, max_pixels=max_pixels,
                                     torch_device=torch_device, history_images=history_images,
                                     prompt=prompt.value, answer_action=answer_action.value,
-                                    max_new_tokens=max_new_tokens)))
+                                    max_new_tokens=max_new_tokens, speedup=speedup.value)))
     trajectory, report = run_goal(options)
     meta = trajectory.meta
     line = f"{meta.status}: {OUTCOME[meta.status]} after {meta.steps} step(s)"

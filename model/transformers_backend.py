@@ -75,6 +75,16 @@ class SpeedOptions(BaseModel):
         "compute the KV cache of the system prompt once and reuse it on every step that "
         "starts with the same system prompt"))
 
+    @classmethod
+    def named(cls, name: str) -> SpeedOptions:
+        """The options behind a ``--speedup`` name."""
+        presets = {"none": cls(), "prefix-cache": cls(prefix_cache=True),
+                   "static-cache": cls(static_cache=True, compile=False),
+                   "compile": cls(static_cache=True, compile=True)}
+        if name not in presets:
+            raise ValueError(f"unknown speedup {name!r}; use one of {', '.join(presets)}")
+        return presets[name]
+
     @model_validator(mode="after")
     def _one_cache(self) -> SpeedOptions:
         if self.static_cache and self.prefix_cache:

@@ -92,3 +92,16 @@ def test_an_answer_cut_at_the_token_budget_is_marked_truncated(loaded):
     backend = _backend(loaded)
     cut = backend.generate(_steps()[0], max_new_tokens=5, min_new_tokens=5)
     assert cut.completion_tokens == 5 and cut.truncated
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("none", SpeedOptions()), ("prefix-cache", SpeedOptions(prefix_cache=True)),
+    ("static-cache", SpeedOptions(static_cache=True, compile=False)),
+    ("compile", SpeedOptions(static_cache=True, compile=True))])
+def test_the_speedup_option_reaches_the_local_backend(tiny_checkpoint, name, expected):
+    from agent.runner import ModelOptions
+
+    backend = ModelOptions(model=str(tiny_checkpoint), torch_device="cpu", max_pixels=200704,
+                           speedup=name).backend()
+    assert backend.speed == expected
+    assert (backend._prefixes is not None) == expected.prefix_cache
