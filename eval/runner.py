@@ -115,6 +115,7 @@ def _measured(config: EvalConfig) -> dict[str, Any]:
     values = config.model_dump(mode="json", exclude=_MAY_CHANGE)
     values["env_options"] = {k: v for k, v in values["env_options"].items() if k != "browser_path"}
     values["policy"]["model"].pop("torch_device", None)
+    values["policy"]["model"].pop("speedup", None)  # how fast, not what it answers
     return _flatten(values)
 
 
