@@ -93,7 +93,7 @@ def run_episode(
                      f"{count} times in a row")
                 break
             if step.error is None and not _ends(step.action):
-                first = step.index
+                first = len(trajectory.steps)  # the loop's own numbering (RPA renumbers step.index)
                 for followup in decision.followups:  # the answer's further calls, in order
                     try:
                         step = _follow(env, followup, len(trajectory.steps) + 1, first)

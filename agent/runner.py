@@ -57,6 +57,9 @@ class ModelOptions(BaseModel):
     def _prompt_defaults(self) -> "ModelOptions":
         if self.max_pixels is None:
             self.max_pixels = OSWORLD_MAX_PIXELS if self.prompt == "osworld" else MAX_PIXELS
+        if self.endpoint and self.speedup != "none":
+            raise ValueError("--speedup applies to --model (local weights) only; a server "
+                             "has its own (vLLM, SGLang: prefix caching is on by default)")
         return self
 
     def backend(self) -> Any:

@@ -10,6 +10,7 @@ import typer
 
 from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
                      app, model_backend, read_image)
+from envs.errors import ConfigError
 
 
 @app.command()
@@ -49,6 +50,10 @@ def ground(
         marked = draw_marks(picture, boxes=[i.box for i in result.items if i.box],
                             points=[(i.point.x, i.point.y) for i in result.items],
                             labels=[i.label for i in result.items])
-        marked.save(out)
+        try:
+            marked.save(out)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot write {out} ({exc}); give a .png or .jpg path in an "
+                              "existing folder") from None
         report["annotated"] = str(out)
     typer.echo(json.dumps(report, ensure_ascii=False))

@@ -320,10 +320,11 @@ def open_desktop(display: str | None = None, monitor: int | None = None,
 
 
 def _pyautogui(name: str) -> Any:
-    """pyautogui, imported with ``DISPLAY`` set to ``name`` if nothing set it yet."""
+    """pyautogui, imported with ``DISPLAY`` set to ``name`` (its import opens that display;
+    a user's stale ``$DISPLAY`` must not break a virtual one). Restored afterwards."""
     with _LOCK:
         saved = os.environ.get("DISPLAY")
-        os.environ["DISPLAY"] = saved or name
+        os.environ["DISPLAY"] = name
         try:
             import pyautogui
         except Exception as exc:  # noqa: BLE001 - Xlib's errors when the server refuses
@@ -331,6 +332,8 @@ def _pyautogui(name: str) -> Any:
         finally:
             if saved is None:
                 os.environ.pop("DISPLAY", None)
+            else:
+                os.environ["DISPLAY"] = saved
         pyautogui.PAUSE = 0  # settling is explicit (DesktopEnv.settle)
         pyautogui.FAILSAFE = False  # checked per display by DesktopEnv._check_failsafe
         return pyautogui

@@ -88,7 +88,7 @@ def check_server(endpoint: str, *, served_model: str | None = None,
     else:
         expected = expected_prompt_tokens(exact, [frame.size])
         try:
-            check_prompt_tokens(backend, messages, generation.prompt_tokens)
+            check_prompt_tokens(backend, messages, generation.prompt_tokens, probe=exact)
             rows.append(Check(f"image tokens at {frame.width}x{frame.height}", True,
                               f"exact: {generation.prompt_tokens} prompt tokens = {expected} "
                               f"({frame.image_tokens} for the frame)"))

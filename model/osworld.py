@@ -125,7 +125,7 @@ def osworld_messages(goal: str, image: Image.Image, history: Sequence[PastStep] 
                      feedback: str | None = None) -> list[Message]:
     """OSWorld's messages for one step: one PastStep per earlier model answer, the last
     ``history_n`` of them with their frame-resized screenshot."""
-    window = list(history[len(history) - history_n:]) if history_n > 0 else []
+    window = list(history[max(0, len(history) - history_n):]) if history_n > 0 else []
     earlier = history[:len(history) - len(window)]
     previous = "\n".join(f"Step {i}: {osworld_action_line(step.answer)}"
                          for i, step in enumerate(earlier, start=1)) or "None"

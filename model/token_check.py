@@ -58,13 +58,16 @@ def resize_advice(max_pixels: int) -> str:
             f"(SGLang: SGLANG_IMAGE_MAX_PIXELS={max_pixels} in its environment)")
 
 
-def check_prompt_tokens(backend: _Counter, messages: list[Message], prompt_tokens: int) -> None:
+def check_prompt_tokens(backend: _Counter, messages: list[Message], prompt_tokens: int, *,
+                        probe: int | None = None) -> None:
     """Raise ``ConfigError`` unless the server counted exactly the tokens of our frames.
 
+    ``probe``: the messages' count with each image as its placeholders, if already asked for.
     A server that cannot count a probe (neither ``/tokenize`` nor usage) is not checked.
     """
     sizes = [image.size for image in images_in(messages)]
-    probe = backend.count_prompt_tokens(messages)
+    if probe is None:
+        probe = backend.count_prompt_tokens(messages)
     if probe is None or not sizes:
         return
     expected = expected_prompt_tokens(probe, sizes)

@@ -11,7 +11,7 @@ from agent.rpa.grounders import Grounder, Target, dom_element_at, dom_element_by
 from envs.actions import Point
 from envs.base import Env, Observation
 from envs.errors import ModelBehaviorError
-from model.backend import Generation
+from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation
 
 __all__ = ["Stats", "CountingBackend", "Locator", "NotFound"]
 
@@ -37,7 +37,7 @@ class CountingBackend:
         self.name = backend.name
         self.min_pixels, self.max_pixels = backend.min_pixels, backend.max_pixels
 
-    def generate(self, messages: list, *, max_new_tokens: int = 256) -> Generation:
+    def generate(self, messages: list, *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Generation:
         self._stats.model_calls += 1
         return self._backend.generate(messages, max_new_tokens=max_new_tokens)
 

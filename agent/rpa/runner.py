@@ -102,13 +102,18 @@ def run_script(options: RpaOptions) -> RpaResult:
         meta.stats = stats.model_dump()
         meta.steps = len(player.steps) if player else 0
         _write_outputs(out / "outputs.json", outputs)
-        if script.output:
+        recorder.finish(meta)  # the run directory is complete whatever happens next
+    if script.output:
+        try:
             _write_outputs(Path(script.output), outputs)  # relative to where the command runs
-        recorder.finish(meta)
+        except OSError as exc:
+            raise ConfigError(f"{script.path}: cannot write web.output {script.output} "
+                              f"({exc.strerror}); the results are in {out / 'outputs.json'}") from None
     return result
 
 
 def _play(script: Script, player: Player, result: RpaResult) -> None:
+    finished = 0  # tasks that ran to their end (names may repeat, so not len(result.tasks))
     for task in script.tasks:
         passed = True
         for number, step in enumerate(task.flow, start=1):
@@ -123,10 +128,11 @@ def _play(script: Script, player: Player, result: RpaResult) -> None:
                     result.tasks[task.name] = False
                     return
                 break
-        result.tasks[task.name] = passed
+        result.tasks[task.name] = result.tasks.get(task.name, True) and passed
+        finished += 1
         if not passed and not task.continueOnError:
             break
-    result.passed = len(result.tasks) == len(script.tasks) and all(result.tasks.values())
+    result.passed = finished == len(script.tasks) and all(result.tasks.values())
 
 
 def _preflight(script: Script, options: RpaOptions) -> None:

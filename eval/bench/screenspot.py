@@ -83,7 +83,8 @@ def predict_sample(backend: VLMBackend, sample: GroundingSample, prompt: Prompt,
     except ActionParseError as exc:
         return row | {"parsed": False, "error": str(exc), "point_frame": None, "point": None,
                       "hit": False}
-    # Frame pixels to image pixels: the same ratio the agent uses to reach the screen.
-    x, y = fx * image.width / frame.width, fy * image.height / frame.height
+    # Frame pixels to image pixels: the frame's own map (its screen is the image).
+    point = frame.to_screen(fx, fy)
+    x, y = point.x, point.y
     return row | {"parsed": True, "error": None, "point_frame": [fx, fy],
                   "point": [round(x, 2), round(y, 2)], "hit": sample.contains(x, y)}

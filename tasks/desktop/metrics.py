@@ -179,7 +179,12 @@ def compare_table(result: Any, expected: Any = None, **options: Any) -> float:
     """OSWorld's compare_table: every rule in ``options["rules"]`` must hold."""
     if not result:
         return 0.0
-    mine = read_sheets(result)
+    try:
+        mine = read_sheets(result)
+    except TaskError:
+        raise  # not a spreadsheet format we read: the task file's mistake
+    except Exception:  # noqa: BLE001 - whatever the agent saved cannot be read: OSWorld scores 0
+        return 0.0
     theirs = read_sheets(expected) if isinstance(expected, str) and expected else None
     rules = options.get("rules") or [{"type": "sheet_data", "sheet_idx0": 0, "sheet_idx1": "EI0"}]
     try:

@@ -182,7 +182,9 @@ def test_ctrl_c_stops_the_run_s_ray_workers_and_the_run_resumes_locally(ray_addr
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "interrupted with" in stdout and "--resume" in stdout
-    time.sleep(2)  # the cluster has had the kill requests; its workers are gone, not working on
+    deadline = time.monotonic() + 30  # ray.kill is asynchronous: wait for the workers to go
+    while [pid for pid in workers if Path(f"/proc/{pid}").exists()] and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
     done = {r["instance"] for r in lines(out)}
     assert "slow/t1#0" not in done  # the minute-long instance was stopped, not waited for

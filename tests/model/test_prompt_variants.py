@@ -78,6 +78,19 @@ def test_osworld_messages_render_exactly_as_osworlds_own(steps, history_n, golde
     assert [p["type"] for p in first_user["content"]] == ["image", "text"]
 
 
+@pytest.mark.parametrize("steps", range(7))
+def test_osworld_keeps_the_last_history_n_screenshots_from_the_first_step_on(steps):
+    # OSWorld: the turns of answers max(0, step - history_n) .. step - 1 carry their images.
+    shot = Image.new("RGB", (56, 28))
+    past = [PastStep(call=None, answer=a, image=shot) for a in (ANSWERS * 2)[:steps]]
+    messages = osworld_messages(GOAL, shot, past, history_n=4)
+    assert sum(m["role"] == "assistant" for m in messages) == min(steps, 4)
+    text = next(p["text"] for m in messages if m["role"] == "user" for p in m["content"]
+                if p["type"] == "text")
+    listed = text.count("\nStep ")
+    assert listed == max(0, steps - 4)
+
+
 def test_osworld_previous_actions_name_each_answer_as_osworld_does():
     assert [osworld_action_line(a) for a in ANSWERS] == [
         "Action: click the File menu", "Performing doubleClick action", "I will type the name.",

@@ -94,6 +94,13 @@ def test_an_answer_cut_at_the_token_budget_is_marked_truncated(loaded):
     assert cut.completion_tokens == 5 and cut.truncated
 
 
+def test_speedup_with_a_server_is_refused_not_ignored():
+    from agent.runner import ModelOptions
+
+    with pytest.raises(ValidationError, match="--model .* only"):
+        ModelOptions(endpoint="http://127.0.0.1:9/v1", speedup="compile")
+
+
 @pytest.mark.parametrize("name,expected", [
     ("none", SpeedOptions()), ("prefix-cache", SpeedOptions(prefix_cache=True)),
     ("static-cache", SpeedOptions(static_cache=True, compile=False)),
