@@ -3,10 +3,12 @@ existing one (``:N`` or ``$DISPLAY``).
 
 ``open_display(spec)`` understands ``virtual`` (1280x720), ``virtual:1920x1080``,
 ``virtual:1280x720+800x600`` (two monitors side by side), ``:N``, and None (``$DISPLAY``).
+A ``virtual`` display from ``open_display`` lives in a bubblewrap sandbox (``envs.sandbox``);
+``start_virtual_display`` starts one on this machine directly (tests of the display itself).
 
 Every program that runs on a display, the X server and the window manager included, is
 started by ``Display.launch`` (or ``Display.run`` for a command whose output is wanted): that
-is the one place a sandbox (bubblewrap, issue 16) wraps later.
+is the one place a sandbox wraps (``envs.sandbox.SandboxDisplay`` runs them inside bwrap).
 
 No orphans: each child gets ``PR_SET_PDEATHSIG`` (SIGTERM when the process that started it
 dies, SIGKILL included) and its own session, so ``stop()`` ends its whole process tree. Apps
@@ -78,6 +80,18 @@ class Display:
             env["XDG_DATA_HOME"] = str(self.home / ".local" / "share")
             env["XDG_CACHE_HOME"] = str(self.home / ".cache")
         return env
+
+    @property
+    def user_home(self) -> Path | None:
+        """The home as programs on this display see it ($HOME); a sandbox's is /home/user."""
+        return self.home
+
+    def host_path(self, path: str | Path) -> Path:
+        """This machine's path of a file that a program on the display names (``~/x``)."""
+        text = str(path)
+        if self.home is not None and (text == "~" or text.startswith("~/")):
+            return self.home / text[2:]
+        return Path(text)
 
     def launch(self, args: Sequence[str], *, cwd: str | Path | None = None,
                log: str | None = None) -> subprocess.Popen:
@@ -164,7 +178,11 @@ def open_display(spec: str | None = None) -> Display:
     """The display ``spec`` names: a fresh managed one for ``virtual...``, else an existing one."""
     name, sizes = parse_display_spec(spec)
     if name == "virtual":
-        return start_virtual_display(sizes)
+        # The whole episode in a throwaway bubblewrap sandbox (envs.sandbox): what a task's
+        # commands or the agent do to files never reaches this machine's.
+        from envs.sandbox import start_sandboxed_display
+
+        return start_sandboxed_display(sizes)
     # Apps that tasks start on someone's own display still get a scratch HOME: a task file's
     # "~/notes.txt" must never overwrite that person's files.
     runtime = Path(tempfile.mkdtemp(prefix="qvl-display-"))

@@ -1,0 +1,490 @@
+"""A throwaway bubblewrap sandbox for a desktop: what a task or an agent does to files stays in it.
+
+``start_sandboxed_display(sizes)`` starts ``bwrap`` with:
+- the system read-only (``/``), and hidden behind fresh empty folders: ``/home``, ``/tmp``,
+  ``/run``, ``/var/tmp`` and the real ``$HOME`` (the interpreter and this package are bound
+  back read-only when they live there, so ``python`` inside still has pyautogui);
+- a fresh writable home at ``/home/user`` (OSWorld's path) with ``Desktop``, ``Documents``,
+  ``Downloads``, ... ; it is a folder of the host's runtime directory, bound in, so the host
+  can copy task files in and read results out; it is also bound at its host path, so a host
+  path to it means the same file on both sides;
+- its own PID, IPC, UTS and network namespaces (only a loopback inside: the sandbox cannot
+  reach the host's servers, adb's included, nor the host's X displays' abstract sockets), a
+  user namespace where programs run as ``user`` (uid 1000, OSWorld's VM user; the invoking
+  user outside) with no capabilities (``--cap-drop ALL``), and ``--die-with-parent``;
+- a ``sudo`` that accepts the sandbox's own password (OSWorld's ``{CLIENT_PASSWORD}``) and
+  runs the command as the sandbox's root: uid 0 of a nested user namespace, which can do
+  nothing ``user`` cannot outside it.
+
+Inside, ``envs/sandbox_supervisor.py`` starts every program: Xvfb as display ``:0``, the
+window manager, the apps, setup commands and getters. The X socket: the sandbox's
+``/tmp/.X11-unix`` is a runtime folder of the host, so Xvfb's socket file is visible there;
+the host reaches it as an ordinary display ``:N`` through a symlink
+``/tmp/.X11-unix/XN`` -> that socket, with the X lock file ``/tmp/.XN-lock`` holding the
+sandbox's pid so that no other X server takes the number. mss, pyautogui and xdotool on the
+host then talk to the sandbox's server and to nothing else, and only the host's env (the
+agent) acts there from outside.
+
+Everything (processes, home, runtime, the symlink and the lock) goes when the display stops;
+a SIGKILLed parent takes bwrap with it (``--die-with-parent``) and the next start sweeps
+the files left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from envs.errors import EnvError, EnvNotFoundError
+from envs.xdisplay import Display, Monitor, _die_with_parent
+
+__all__ = ["SandboxDisplay", "SandboxProcess", "start_sandboxed_display", "check_bubblewrap",
+           "USER_HOME"]
+
+USER_HOME = Path("/home/user")
+_SUPERVISOR = Path(__file__).with_name("sandbox_supervisor.py")
+_FOLDERS = ("Desktop", "Documents", "Downloads", "Music", "Pictures", "Public", "Templates",
+            "Videos")
+_X11 = Path("/tmp/.X11-unix")
+_NAMESPACES = ["--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
+               "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
+               "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+_INSTALL = ("install bubblewrap (Debian/Ubuntu: apt install bubblewrap; Fedora: dnf install "
+            "bubblewrap; Arch: pacman -S bubblewrap)")
+
+
+def check_bubblewrap() -> None:
+    """Raise EnvNotFoundError, saying what to install or enable, when the sandbox cannot run."""
+    problem = _probe(shutil.which("bwrap") or "")
+    if problem:
+        raise EnvNotFoundError(problem)
+
+
+@lru_cache(maxsize=4)
+def _probe(bwrap: str) -> str | None:
+    if platform.system() != "Linux":
+        return (f"--display virtual runs desktop tasks in a bubblewrap sandbox, which needs "
+                f"Linux (this is {platform.system()}); run them on Linux, or on your own "
+                "display with --display :N --unsafe-host (tasks may then change your files)")
+    if not bwrap:
+        return f"--display virtual runs desktop tasks in a bubblewrap sandbox: {_INSTALL}"
+    try:
+        probe = subprocess.run([bwrap, *_NAMESPACES, "--ro-bind", "/", "/", "--dev", "/dev",
+                                "--proc", "/proc", "true"], capture_output=True, text=True,
+                               timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"cannot run {bwrap}: {exc}"
+    if probe.returncode == 0:
+        return None
+    said = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "no message"
+    return (f"bubblewrap cannot create its sandbox here ({said}). Enable unprivileged user "
+            "namespaces: sysctl -w kernel.unprivileged_userns_clone=1 (Debian) and "
+            "user.max_user_namespaces > 0; on Ubuntu 23.10+ also "
+            "kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile for bwrap); "
+            "in a container, allow unshare/mount (e.g. docker --security-opt seccomp=unconfined "
+            "--security-opt apparmor=unconfined, or a privileged container)")
+
+
+class SandboxProcess:
+    """A program started inside the sandbox: the part of ``subprocess.Popen`` callers use.
+    ``pid`` is its pid inside the sandbox's PID namespace."""
+
+    def __init__(self, display: "SandboxDisplay", pid: int, args: list[str]) -> None:
+        self.display, self.pid, self.args = display, pid, args
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            if self.display._stopped:
+                self.returncode = -signal.SIGKILL
+            else:
+                self.returncode = self.display._request({"op": "poll", "pid": self.pid})["returncode"]
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            time.sleep(0.05)
+        return self.returncode  # type: ignore[return-value]
+
+    def terminate(self) -> None:
+        """End it and what it started (SIGTERM, then SIGKILL)."""
+        if self.returncode is None and not self.display._stopped:
+            self.returncode = self.display._request({"op": "end", "pid": self.pid})["returncode"]
+
+    kill = terminate
+
+
+@dataclass
+class SandboxDisplay(Display):
+    """A managed display whose server, window manager and programs live in a sandbox."""
+
+    password: str = ""
+    inner_name: str = ":0"
+    screen: tuple[int, int] = (1280, 720)
+    _bwrap: subprocess.Popen | None = field(default=None, repr=False)
+    _channel: socket.socket | None = field(default=None, repr=False)
+    _reader: object = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _links: list[Path] = field(default_factory=list, repr=False)
+
+    @property
+    def user_home(self) -> Path:
+        return USER_HOME
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """The usual folders of the home, there at the start of every task."""
+        return _FOLDERS
+
+    @property
+    def env(self) -> dict[str, str]:
+        """A clean environment: nothing of the host's (no API keys) but the locale."""
+        assert self.home is not None
+        python_bin = os.path.dirname(sys.executable)
+        path = os.pathsep.join(["/run/qvl/bin", python_bin, str(USER_HOME / ".local" / "bin"),
+                                "/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin",
+                                "/usr/sbin", "/sbin"])
+        env = {"PATH": path, "HOME": str(USER_HOME), "USER": "user", "LOGNAME": "user",
+               "SHELL": "/bin/bash", "DISPLAY": self.inner_name,
+               "XAUTHORITY": "/run/qvl/Xauthority", "NO_AT_BRIDGE": "1", "TMPDIR": "/tmp",
+               "XDG_CONFIG_HOME": str(USER_HOME / ".config"),
+               "XDG_DATA_HOME": str(USER_HOME / ".local" / "share"),
+               "XDG_CACHE_HOME": str(USER_HOME / ".cache"),
+               "XDG_RUNTIME_DIR": "/run/user/1000", "TERM": "xterm"}
+        for name in ("LANG", "LC_ALL", "LC_CTYPE", "TZ"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+    def launch(self, args: Sequence[str], *, cwd: str | Path | None = None,
+               log: str | None = None) -> SandboxProcess:  # type: ignore[override]
+        if self._stopped:
+            raise EnvError(f"display {self.name} is stopped")
+        args = [str(a) for a in args]
+        logfile = str(self.runtime / "logs" / f"{log}.log") if log and self.runtime else None
+        answer = self._request({"op": "launch", "args": args, "env": self.env,
+                                "cwd": self._inner_cwd(cwd), "log": logfile})
+        if "error" in answer:
+            raise EnvNotFoundError(f"{args[0]} cannot be started in the sandbox: "
+                                   f"{answer.get('message')} (Debian: see .ci/setup)")
+        process = SandboxProcess(self, answer["pid"], args)
+        self._children.append(process)  # type: ignore[arg-type]
+        return process
+
+    def run(self, args: Sequence[str] | str, *, shell: bool = False, timeout: float = 60.0,
+            cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
+        if self._stopped:
+            raise EnvError(f"display {self.name} is stopped")
+        wire = args if isinstance(args, str) else [str(a) for a in args]
+        answer = self._request({"op": "run", "args": wire, "shell": shell, "env": self.env,
+                                "cwd": self._inner_cwd(cwd), "timeout": timeout},
+                               wait=timeout + 30)
+        if answer.get("error") == "timeout":
+            raise EnvError(f"{args!r} did not finish within {timeout:g} s")
+        if answer.get("error"):
+            raise EnvNotFoundError(f"cannot run {args!r} in the sandbox: {answer.get('message')}")
+        return subprocess.CompletedProcess(args, answer["returncode"], answer["stdout"],
+                                           answer["stderr"])
+
+    def close_apps(self) -> None:
+        keep = [p for p in self._children if p.pid in self._infrastructure]
+        for process in reversed(self._children):
+            if process.pid not in self._infrastructure:
+                process.terminate()
+        self._children = keep
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._channel is not None:
+            # The supervisor ends every program when its socket closes, then bwrap exits.
+            # (shutdown: close() alone waits for the reader's file object to go too.)
+            try:
+                self._channel.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._reader.close()  # type: ignore[attr-defined]
+            self._channel.close()
+        if self._bwrap is not None:
+            try:
+                self._bwrap.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._bwrap.kill()
+                self._bwrap.wait()
+        self._children.clear()
+        for link in self._links:
+            try:
+                link.unlink()
+            except FileNotFoundError:
+                pass
+        if self.runtime is not None:
+            shutil.rmtree(self.runtime, ignore_errors=True)
+
+    def host_path(self, path: str | Path) -> Path:
+        """The host's path of a file a program in the sandbox names (``~``, ``/home/user``)."""
+        text = str(path)
+        assert self.home is not None
+        if text == "~" or text.startswith("~/"):
+            return self.home / text[2:]
+        if text == str(USER_HOME) or text.startswith(str(USER_HOME) + "/"):
+            return self.home / text[len(str(USER_HOME)) + 1:]
+        return Path(text)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _inner_cwd(self, cwd: str | Path | None) -> str:
+        """A working directory that exists inside: the home unless ``cwd`` is visible there."""
+        if cwd is None:
+            return str(USER_HOME)
+        text = str(cwd)
+        if self.home is not None and (text == str(self.home) or text.startswith(f"{self.home}/")):
+            return text  # bound at its host path too
+        hidden = ("/tmp", "/home", "/run", "/var/tmp", os.path.expanduser("~"))
+        if any(text == h or text.startswith(h.rstrip("/") + "/") for h in hidden):
+            return str(USER_HOME)
+        return text
+
+    def _request(self, request: dict, wait: float = 30.0) -> dict:
+        with self._lock:
+            if self._channel is None or self._stopped:
+                raise EnvError(f"the sandbox of display {self.name} is stopped")
+            try:
+                self._channel.settimeout(wait)
+                self._channel.sendall((json.dumps(request) + "\n").encode())
+                line = self._reader.readline()  # type: ignore[attr-defined]
+            except (OSError, TimeoutError) as exc:
+                raise EnvError(f"the sandbox of display {self.name} does not answer: {exc}") from None
+            if not line:
+                raise EnvError(f"the sandbox of display {self.name} has ended"
+                               f"{self._bwrap_said()}")
+            return json.loads(line)
+
+    def _bwrap_said(self) -> str:
+        if self.runtime is None:
+            return ""
+        try:
+            text = (self.runtime / "logs" / "bwrap.log").read_text(errors="replace").strip()
+        except OSError:
+            return ""
+        return f" (bwrap: {text.splitlines()[-1]})" if text else ""
+
+
+def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
+                            window_manager: bool = True, timeout: float = 30.0) -> SandboxDisplay:
+    """A sandbox with Xvfb (the monitors ``sizes`` side by side) and openbox in it."""
+    from envs.xdisplay import _start_window_manager
+
+    check_bubblewrap()
+    if shutil.which("Xvfb") is None:
+        raise EnvNotFoundError("--display virtual needs Xvfb (Debian: apt install xvfb)")
+    _sweep()
+    width, height = sum(w for w, _ in sizes), max(h for _, h in sizes)
+    runtime = Path(tempfile.mkdtemp(prefix="qvl-sandbox-"))
+    home, x11, logs, etc = (runtime / n for n in ("home", "x11", "logs", "etc"))
+    for folder in (home, x11, logs, etc / "bin"):
+        folder.mkdir(parents=True)
+    x11.chmod(0o1777)
+    for name in _FOLDERS:
+        (home / name).mkdir()
+    password = secrets.token_urlsafe(12)
+    _write_etc(etc, password)
+    monitors, left = [], 0
+    for w, h in sizes:
+        monitors.append(Monitor(left=left, top=0, width=w, height=h))
+        left += w
+    display = SandboxDisplay(name="", managed=True, monitors=monitors, home=home, runtime=runtime,
+                             password=password, screen=(width, height))
+    try:
+        _start_bwrap(display, runtime)
+        server = display.launch(["Xvfb", ":0", "-screen", "0", f"{width}x{height}x24",
+                                 "-nolisten", "tcp", "-dpi", "96", "-noreset"], log="xvfb")
+        display._infrastructure.add(server.pid)
+        _wait_for_socket(display, x11 / "X0", server, timeout)
+        display.name = _link_display(display, x11 / "X0")
+        if window_manager:
+            _start_window_manager(display, timeout)
+    except BaseException:
+        display.stop()
+        raise
+    return display
+
+
+def _start_bwrap(display: SandboxDisplay, runtime: Path) -> None:
+    ours, theirs = socket.socketpair()
+    command = [shutil.which("bwrap") or "bwrap", *_NAMESPACES, "--hostname", "sandbox",
+               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    hidden = ["/tmp", "/run", "/home", "/var/tmp"]
+    import pwd  # POSIX only, as bwrap is
+
+    # The user's real home, wherever it is ($HOME, and the account's home if different).
+    for home_dir in {os.path.expanduser("~"), pwd.getpwuid(os.getuid()).pw_dir}:
+        real_home = os.path.realpath(home_dir)
+        if real_home != "/" and not any(real_home.startswith(h + "/") for h in hidden):
+            hidden.append(real_home)
+    for folder in hidden:
+        if os.path.isdir(folder):
+            command += ["--tmpfs", folder]
+    # What `python` inside needs, if it lives in a hidden folder: bound back read-only.
+    needed = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    for folder in sorted(needed):
+        if any(folder == h or folder.startswith(h + "/") for h in hidden) and os.path.isdir(folder):
+            command += ["--ro-bind", folder, folder]
+    home = str(runtime / "home")
+    command += [
+        "--bind", home, str(USER_HOME), "--bind", home, home,
+        "--bind", str(runtime / "x11"), "/tmp/.X11-unix",
+        "--bind", str(runtime / "logs"), str(runtime / "logs"),
+        "--ro-bind", str(runtime / "etc" / "bin"), "/run/qvl/bin",
+        "--ro-bind", str(runtime / "etc" / "Xauthority"), "/run/qvl/Xauthority",
+        "--ro-bind", str(_SUPERVISOR), "/run/qvl/supervisor.py",
+        "--perms", "0700", "--dir", "/run/user/1000", "--chdir", str(USER_HOME),
+    ]
+    for name in ("passwd", "group"):
+        command += ["--ro-bind", str(runtime / "etc" / name), f"/etc/{name}"]
+    command += ["--", sys.executable, "-I", "/run/qvl/supervisor.py", str(theirs.fileno())]
+    with open(runtime / "logs" / "bwrap.log", "wb") as log:
+        display._bwrap = subprocess.Popen(
+            command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log,
+            stderr=log, start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+    theirs.close()
+    (runtime / "bwrap.pid").write_text(str(display._bwrap.pid))
+    display._channel = ours
+    display._reader = ours.makefile("r", encoding="utf-8")
+
+
+def _write_etc(etc: Path, password: str) -> None:
+    """/etc/passwd and /etc/group with user ``user``; the ``sudo`` shim with the password."""
+    passwd = Path("/etc/passwd").read_text(errors="replace").splitlines()
+    group = Path("/etc/group").read_text(errors="replace").splitlines()
+    # uid/gid 1000 is "user" here, whoever it is on the host.
+    passwd = [line for line in passwd if line.split(":")[0] != "user"
+              and line.split(":")[2:3] != ["1000"]]
+    group = [line for line in group if line.split(":")[0] != "user"
+             and line.split(":")[2:3] != ["1000"]]
+    passwd.append(f"user:x:1000:1000:user:{USER_HOME}:/bin/bash")
+    group.append("user:x:1000:")
+    (etc / "passwd").write_text("\n".join(passwd) + "\n")
+    (etc / "group").write_text("\n".join(group) + "\n")
+    # python-xlib wants an Xauthority file; one entry that matches no display (the host's own
+    # cookies stay outside).
+    entry = b"".join(len(v).to_bytes(2, "big") + v for v in (b"qvl-none", b"0", b"none", b""))
+    (etc / "Xauthority").write_bytes((256).to_bytes(2, "big") + entry)
+    sudo = etc / "bin" / "sudo"
+    sudo.write_text(_SUDO.replace("@PASSWORD@", password))
+    sudo.chmod(0o755)
+
+
+# sudo checks the sandbox's password like the real one (-S: from stdin; otherwise from the
+# terminal) and runs the command as the sandbox's root (uid 0 of a nested user namespace).
+_SUDO = r"""#!/bin/sh
+# sudo inside a qvl-agent desktop sandbox: checks this sandbox's password, runs as its root.
+stdin=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -S|--stdin) stdin=1; shift ;;
+    -u|-g|-p|-C|-h|-r|-t|-U|-D) shift 2 ;;
+    -k|-K|-E|-H|-n|-b|-i|-s|-A|-P|--preserve-env*|--) [ "$1" = "--" ] && { shift; break; }; shift ;;
+    -*) shift ;;
+    *) break ;;
+  esac
+done
+if [ "$stdin" = 1 ]; then IFS= read -r given; else
+  printf '[sudo] password for user: ' >&2; stty -echo 2>/dev/null; IFS= read -r given; stty echo 2>/dev/null; echo >&2
+fi
+if [ "$given" != '@PASSWORD@' ]; then echo "sudo: 1 incorrect password attempt" >&2; exit 1; fi
+[ $# -eq 0 ] && exit 0
+# The sandbox's root: a nested user namespace where this user is uid 0 (files it makes are
+# still this user's; it holds no power outside the sandbox).
+if command -v unshare >/dev/null 2>&1 && unshare --map-root-user true 2>/dev/null; then
+  exec unshare --map-root-user -- "$@"
+fi
+exec "$@"
+"""
+
+
+def _wait_for_socket(display: SandboxDisplay, socket_path: Path, server: SandboxProcess,
+                     timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not socket_path.exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            log = display.runtime / "logs" / "xvfb.log"  # type: ignore[operator]
+            said = log.read_text(errors="replace").strip()[-300:] if log.exists() else ""
+            raise EnvNotFoundError(f"Xvfb did not start in the sandbox within {timeout:g} s: {said}")
+        time.sleep(0.02)
+
+
+def _link_display(display: SandboxDisplay, socket_path: Path) -> str:
+    """Reserve a free display number N on the host (X's lock file) and point
+    ``/tmp/.X11-unix/XN`` at the sandbox's socket; the host's name of the display, ``:N``."""
+    if not _X11.is_dir():
+        _X11.mkdir(mode=0o1777, exist_ok=True)
+        _X11.chmod(0o1777)
+    assert display._bwrap is not None
+    pid = display._bwrap.pid
+    for number in range(20, 1000):
+        lock = Path(f"/tmp/.X{number}-lock")
+        scratch = Path(f"/tmp/.tX{number}-lock-{os.getpid()}")
+        scratch.write_text(f"{pid:>10}\n")
+        try:
+            os.link(scratch, lock)  # atomic: fails when the number is taken (as X does)
+        except FileExistsError:
+            if not _stale(lock):
+                continue
+            lock.unlink(missing_ok=True)
+            try:
+                os.link(scratch, lock)
+            except FileExistsError:
+                continue
+        finally:
+            scratch.unlink(missing_ok=True)
+        display._links.append(lock)
+        link = _X11 / f"X{number}"
+        link.unlink(missing_ok=True)  # a dead server's socket (the lock was ours to take)
+        link.symlink_to(socket_path)
+        display._links.insert(0, link)
+        return f":{number}"
+    raise EnvNotFoundError("no free X display number for the sandbox (/tmp/.X*-lock)")
+
+
+def _stale(lock: Path) -> bool:
+    try:
+        pid = int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return False  # being written by someone right now
+    return not Path(f"/proc/{pid}").exists()
+
+
+def _sweep() -> None:
+    """Remove what SIGKILLed parents left: runtimes whose bwrap is gone, links into them."""
+    for folder in Path(tempfile.gettempdir()).glob("qvl-sandbox-*"):
+        try:
+            pid = int((folder / "bwrap.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+    if _X11.is_dir():
+        for link in _X11.glob("X*"):
+            if link.is_symlink() and "qvl-sandbox-" in os.readlink(link) and not link.exists():
+                lock = Path(f"/tmp/.{link.name}-lock")
+                if lock.exists() and _stale(lock):
+                    lock.unlink(missing_ok=True)
+                link.unlink(missing_ok=True)

@@ -1,0 +1,118 @@
+"""The first process inside a desktop sandbox: it starts and ends programs for the host.
+
+Runs as ``python -I supervisor.py FD`` under bubblewrap, standard library only (it must not
+import this package: the sandbox sees the system read-only and nothing else of the host's).
+Every program of the sandbox (Xvfb, the window manager, apps, setup commands, getters) is a
+child of this process, so each is in the sandbox's namespaces and ends with it.
+
+Protocol: one JSON object per line on the socket ``FD``, one answer per request, in order.
+    {"op": "launch", "args": [...], "env": {...}, "cwd": "...", "log": "/path" | null}
+        -> {"pid": N}
+    {"op": "run", "args": [...] | "...", "shell": bool, "env", "cwd", "timeout": s}
+        -> {"returncode": N, "stdout": "...", "stderr": "..."} | {"error": "timeout"}
+    {"op": "poll", "pid": N} -> {"returncode": N | null}
+    {"op": "end", "pid": N}  -> {"returncode": N}   (SIGTERM its group, then SIGKILL)
+A closed socket (the host is done, or gone) ends every program and this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+_children: dict[int, subprocess.Popen] = {}
+
+
+def _launch(request: dict) -> dict:
+    log = request.get("log")
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
+    try:
+        process = subprocess.Popen(request["args"], env=request["env"], cwd=request.get("cwd"),
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                   start_new_session=True)
+    finally:
+        if out is not subprocess.DEVNULL:
+            out.close()
+    _children[process.pid] = process
+    return {"pid": process.pid}
+
+
+def _run(request: dict) -> dict:
+    try:
+        process = subprocess.Popen(request["args"], shell=request.get("shell", False),
+                                   env=request["env"], cwd=request.get("cwd"),
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, errors="replace",
+                                   start_new_session=True)
+    except FileNotFoundError as exc:
+        return {"error": "notfound", "message": exc.strerror or str(exc)}
+    try:
+        stdout, stderr = process.communicate(timeout=request.get("timeout", 60))
+    except subprocess.TimeoutExpired:
+        _end(process)
+        return {"error": "timeout"}
+    _end(process)  # what the command left running in its session goes with it
+    return {"returncode": process.returncode, "stdout": stdout, "stderr": stderr}
+
+
+def _end(process: subprocess.Popen) -> int:
+    if process.poll() is None:
+        _signal(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal(process.pid, signal.SIGKILL)  # helpers it started in its session too
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    return process.returncode if process.returncode is not None else -9
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _handle(request: dict) -> dict:
+    op = request.get("op")
+    try:
+        if op == "launch":
+            return _launch(request)
+        if op == "run":
+            return _run(request)
+        process = _children.get(int(request.get("pid", -1)))
+        if process is None:
+            return {"returncode": -1}
+        if op == "poll":
+            return {"returncode": process.poll()}
+        if op == "end":
+            code = _end(process)
+            _children.pop(process.pid, None)
+            return {"returncode": code}
+        return {"error": "unknown", "message": f"unknown request {op!r}"}
+    except FileNotFoundError as exc:
+        return {"error": "notfound", "message": exc.strerror or str(exc)}
+    except OSError as exc:
+        return {"error": "os", "message": str(exc)}
+
+
+def main() -> None:
+    channel = socket.socket(fileno=int(sys.argv[1]))
+    reader = channel.makefile("r", encoding="utf-8")
+    for line in reader:
+        answer = _handle(json.loads(line))
+        channel.sendall((json.dumps(answer) + "\n").encode())
+    for process in reversed(list(_children.values())):  # the host is done: end everything
+        _end(process)
+
+
+if __name__ == "__main__":
+    main()
