@@ -44,8 +44,8 @@ from tasks.base import Task
 
 __all__ = [
     "TaskSpec", "load_task_file", "task_class", "suite_from_path", "SETUP_STEPS", "GETTERS",
-    "METRICS", "ORACLE_LOCATORS", "RESETS", "register_setup_step", "register_getter",
-    "register_metric",
+    "METRICS", "ORACLE_LOCATORS", "RESETS", "OPTION_CHECKS", "register_setup_step",
+    "register_getter", "register_metric",
 ]
 
 SetupStep = Callable[..., None]  # (env, task_dir, **parameters)
@@ -59,6 +59,8 @@ METRICS: dict[str, Metric] = {}
 ORACLE_LOCATORS: dict[EnvKind, Callable[[Env, "OracleStep"], Point]] = {}
 # What a kind of screen does before a task's config steps (a desktop closes the last task's apps).
 RESETS: dict[EnvKind, Callable[[Env], None]] = {}
+# What a kind of screen refuses before a run starts: (env options, workers) -> None or raise.
+OPTION_CHECKS: dict[EnvKind, Callable[[dict[str, Any], int], None]] = {}
 # Setup steps and getters that exist on one kind of screen only: a file without "env" that
 # uses one (an OSWorld task file) runs on that kind.
 KIND_OF: dict[str, EnvKind] = {}
@@ -349,7 +351,8 @@ def suite_from_path(path: Path, name: str | None = None, description: str | None
                           f"{', '.join(sorted(k.value for k in kinds))}")
     kind = kinds.pop()
     return Suite(name=name or str(path), description=description or f"declarative tasks in {path}",
-                 env_kind=kind, tasks=tasks, open_env=open_env_for(kind))
+                 env_kind=kind, tasks=tasks, open_env=open_env_for(kind),
+                 check_options=OPTION_CHECKS.get(kind))
 
 
 def _ensure_builtins() -> None:

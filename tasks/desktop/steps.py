@@ -8,8 +8,10 @@ stderr), ``rule`` (in ``tasks.declarative``); ``task_file`` (a file shipped in t
 folder) is our extension, standing in for OSWorld's ``cloud_file`` downloads.
 
 Paths: ``~`` is the desktop's home; on a managed virtual display that is a fresh folder per
-display, and each task starts from an empty one (``reset``). Commands come from task files
-(the author's), never from the model.
+display (``/home/user`` inside its sandbox, see ``envs.sandbox``), and each task starts from
+an empty one (``reset``). OSWorld's placeholders (``{CLIENT_PASSWORD}``, ``{SCREEN_WIDTH}``,
+...) are filled in commands. Commands come from task files (the author's), never from the
+model.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from typing import Any
 
 from envs.actions import Point
 from envs.base import Env, EnvKind
-from envs.errors import TaskError
+from envs.errors import ConfigError, TaskError
 from tasks.declarative import (
-    ORACLE_LOCATORS, RESETS, OracleStep, register_getter, register_setup_step,
+    OPTION_CHECKS, ORACLE_LOCATORS, RESETS, OracleStep, register_getter, register_setup_step,
 )
 
-__all__ = ["desktop_of", "home_of", "expand"]
+__all__ = ["desktop_of", "home_of", "expand", "inside", "fill"]
 
 DESKTOP = EnvKind.desktop
 # Which program opens a file, by suffix (OSWorld's VM uses the desktop's defaults).
@@ -55,17 +57,46 @@ def home_of(env: Env) -> Path:
 
 
 def expand(env: Env, path: str) -> Path:
-    """``~`` and ``~/x`` against the desktop's home; other paths as they are."""
-    if path == "~" or path.startswith("~/"):
-        return home_of(env) / path[2:]
-    return Path(path)
+    """This machine's path of a file a task names: ``~``, ``~/x`` (the desktop's home) and, in
+    a sandbox, ``/home/user/x`` (OSWorld's home, which is that same folder)."""
+    home_of(env)
+    return desktop_of(env).display.host_path(path)
+
+
+def inside(env: Env, path: str) -> str:
+    """The path as programs on the desktop see it (``~`` is their $HOME)."""
+    home = desktop_of(env).display.user_home
+    if home is not None and (path == "~" or path.startswith("~/")):
+        return str(home / path[2:])
+    return path
+
+
+def fill(env: Env, text: str) -> str:
+    """OSWorld's placeholders: {CLIENT_PASSWORD} (the sandbox's sudo password),
+    {SCREEN_WIDTH}, {SCREEN_HEIGHT} and their _HALF (the desktop's monitor)."""
+    if "{" not in text:
+        return text
+    desktop = desktop_of(env)
+    width, height = desktop.monitor.width, desktop.monitor.height
+    for name, value in (("SCREEN_WIDTH_HALF", width // 2), ("SCREEN_HEIGHT_HALF", height // 2),
+                        ("SCREEN_WIDTH", width), ("SCREEN_HEIGHT", height)):
+        text = text.replace("{%s}" % name, str(value))
+    if "{CLIENT_PASSWORD}" in text:
+        password = getattr(desktop.display, "password", None)
+        if not password:
+            raise TaskError("this task runs sudo with {CLIENT_PASSWORD}, which only a sandboxed "
+                            "desktop has (--display virtual); it never gets a real password")
+        text = text.replace("{CLIENT_PASSWORD}", password)
+    return text
 
 
 def _command(env: Env, command: list[str] | str, shell: bool) -> list[str] | str:
-    if isinstance(command, str) and not shell:
-        command = shlex.split(command)  # as OSWorld's VM server does
+    if isinstance(command, str):
+        command = fill(env, command)
+        if not shell:
+            command = shlex.split(command)  # as OSWorld's VM server does
     if isinstance(command, list):
-        command = [str(expand(env, c)) if c.startswith("~") else c for c in command]
+        command = [inside(env, fill(env, str(c))) for c in command]
     return command
 
 
@@ -88,7 +119,8 @@ def open_(env: Env, task_dir: Path, path: str) -> None:
         opener = ["pcmanfm"]
     else:
         opener = OPENERS.get(target.suffix.lower(), ["xdg-open"])
-    desktop_of(env).display.launch([*opener, str(target)], cwd=home_of(env), log=opener[0])
+    desktop_of(env).display.launch([*opener, inside(env, path) if path.startswith("~") else path],
+                                   cwd=home_of(env), log=opener[0])
 
 
 @register_setup_step("execute", DESKTOP)
@@ -198,6 +230,8 @@ def reset(env: Env) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
+    for name in getattr(display, "folders", ()):
+        (home / name).mkdir(exist_ok=True)  # a sandbox's ~/Desktop, ~/Documents, ...
     _seed_profiles(home)
     env.settle()
 
@@ -243,5 +277,25 @@ def _locate(env: Env, step: OracleStep) -> Point:
     return Point(x=max(0, x), y=max(0, y))
 
 
+def check_options(options: dict[str, Any], workers: int) -> None:
+    display = options.get("display", "virtual")
+    if not str(display).startswith("virtual") and not options.get("unsafe_host"):
+        # OSWorld's task files were written for a throwaway VM: their commands (sudo, rm,
+        # files in ~) and the agent's typing would act on this person's own machine.
+        raise ConfigError(f"the desktop suite runs tasks' shell commands and an agent's actions; "
+                          f"on your own display ({display}) they would change your files and "
+                          "desktop. Use --display virtual (a throwaway sandbox), or add "
+                          "--unsafe-host if that is really what you want")
+    if str(display).startswith("virtual"):
+        from envs.sandbox import check_bubblewrap
+
+        check_bubblewrap()  # one line before any worker starts, never a fallback to the host
+    if workers > 1 and not str(display).startswith("virtual"):
+        raise ConfigError(f"--workers {workers} on one display ({display}) would have the workers "
+                          "type into each other's windows; use --display virtual (one Xvfb each) "
+                          "or --workers 1")
+
+
 ORACLE_LOCATORS[EnvKind.desktop] = _locate
 RESETS[EnvKind.desktop] = reset
+OPTION_CHECKS[EnvKind.desktop] = check_options
