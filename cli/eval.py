@@ -10,7 +10,7 @@ import typer
 
 from cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
                      MaxNewTokensOpt, MinPixelsOpt, ModelOpt, PromptChoice, PromptOpt, ServedModelOpt,
-                     app, refuse_model_and_endpoint)
+                     SpeedupChoice, SpeedupOpt, app, refuse_model_and_endpoint)
 
 
 class ExecutorChoice(str, Enum):
@@ -39,7 +39,8 @@ def eval_(
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Override each task's step budget.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="Android suites: adb serial, or 'sim[:android-9|android-11|android-14]' for the built-in virtual phone.")] = None,
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser suites: Chromium/Chrome binary (default: found).")] = None,
-    display: Annotated[Optional[str], typer.Option("--display", help="Desktop suites: 'virtual[:WxH]' (each worker its own Xvfb) or ':N'.")] = None,
+    display: Annotated[Optional[str], typer.Option("--display", help="Desktop suites: 'virtual[:WxH]' (each worker its own sandbox and Xvfb) or ':N' (needs --unsafe-host).")] = None,
+    unsafe_host: Annotated[bool, typer.Option("--unsafe-host", help="Desktop suites: allow --display :N, where tasks' commands and the agent act on this machine's own desktop and files.")] = False,
     model: ModelOpt = None,
     endpoint: EndpointOpt = None,
     served_model: ServedModelOpt = None,
@@ -50,6 +51,7 @@ def eval_(
     prompt: PromptOpt = PromptChoice.cookbook,
     answer_action: AnswerActionOpt = AnswerChoice.auto,
     max_new_tokens: MaxNewTokensOpt = 2048,
+    speedup: SpeedupOpt = SpeedupChoice.none,
 ) -> None:
     """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
     from eval.command import run_eval_command
@@ -60,7 +62,7 @@ def eval_(
     if ray_address and executor is not ExecutorChoice.ray:
         raise typer.BadParameter("--ray-address needs --executor ray")
     env_options = {k: v for k, v in {"device": device, "browser_path": browser_path,
-                                     "display": display}.items() if v}
+                                     "display": display, "unsafe_host": unsafe_host}.items() if v}
     code = run_eval_command(dict(
         suite=suite, tasks=tasks, seeds=seeds, workers=workers, resume=resume,
         executor=executor.value, ray_address=ray_address,
@@ -68,6 +70,6 @@ def eval_(
         policy=dict(kind=policy.value, model=dict(
             model=model, endpoint=endpoint, served_model=served_model, min_pixels=min_pixels,
             max_pixels=max_pixels, torch_device=torch_device, history_images=history_images,
-                                    prompt=prompt.value, answer_action=answer_action.value,
-                                    max_new_tokens=max_new_tokens))))
+            prompt=prompt.value, answer_action=answer_action.value,
+            max_new_tokens=max_new_tokens, speedup=speedup.value))))
     raise typer.Exit(code)
