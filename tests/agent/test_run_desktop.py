@@ -1,4 +1,4 @@
-"""`qvl-agent run GOAL --env desktop --display virtual` against the fake Qwen server: the
+"""`qvl-agent run GOAL --env desktop --display :N` against the fake Qwen server: the
 model opens a terminal from the desktop menu, starts the editor, types and saves; the test
 reads the saved file."""
 
@@ -35,6 +35,11 @@ def test_a_bad_display_is_one_line_before_the_model_is_asked(display, message):
 
 @pytest.mark.slow
 def test_run_types_into_a_real_editor_and_saves(tmp_path):
+    """On an existing display (``--display :N``, as a user's own): the saved file is on this
+    machine, where the test reads it. (``--display virtual`` would save it in a sandbox that
+    is gone with the run: tests/envs/test_sandbox.py.)"""
+    from envs.xdisplay import start_virtual_display
+
     target = tmp_path / "hello.txt"
     state = {"phase": "menu", "windows": 0}
     text = "Hello from Qwen on a real desktop"
@@ -64,9 +69,9 @@ def test_run_types_into_a_real_editor_and_saves(tmp_path):
         return tool_call(action="terminate", status="success")
 
     out = tmp_path / "run"
-    with FakeQwen(qwen) as server:
+    with start_virtual_display([SCREEN]) as display, FakeQwen(qwen) as server:
         result = run_cli("run", "write a greeting into hello.txt", "--env", "desktop",
-                         "--display", "virtual", "--endpoint", server.url, "--out", str(out),
+                         "--display", display.name, "--endpoint", server.url, "--out", str(out),
                          "--max-steps", "30", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("success:")

@@ -4,7 +4,6 @@ implemented, a real OSWorld task file run unchanged, and the oracle suite end to
 from __future__ import annotations
 
 import json
-import os
 import stat
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from envs.base import EnvKind
 from envs.errors import ConfigError, TaskError
 import tasks.desktop.metrics  # noqa: F401 - registers the metrics
 from tasks.declarative import METRICS, load_task_file, task_class
+from tasks.desktop.steps import home_of
 from tasks.registry import get_suite
 from tests.conftest import DATA, run_cli
 
@@ -139,7 +139,7 @@ def test_the_suite_has_the_apps_and_every_task_an_oracle():
 
 
 @pytest.mark.desktop
-def test_a_real_osworld_task_file_runs_unchanged(tmp_path, monkeypatch, virtual_desktop):
+def test_a_real_osworld_task_file_runs_unchanged(request, virtual_desktop):
     """OSWorld's README example, byte for byte: it sets up with pyautogui through ``python``,
     and is checked with ``which spotify`` on this desktop."""
     spec = load_task_file(SPOTIFY)
@@ -153,13 +153,13 @@ def test_a_real_osworld_task_file_runs_unchanged(tmp_path, monkeypatch, virtual_
     assert pointer[:2] == ["X=960", "Y=540"]
     done = run_episode(env, ScriptedPolicy([Terminate(status="success")]), task.goal)
     assert task.evaluate(env, done) == 0.0  # no spotify here
-    # "Install" it where `which` looks: the getter really runs the command.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "spotify"
+    # "Install" it where `which` looks in the desktop's sandbox (~/.local/bin is on its PATH,
+    # as Ubuntu's ~/.profile puts it): the getter really runs the command there.
+    fake = home_of(env) / ".local" / "bin" / "spotify"
+    fake.parent.mkdir(parents=True, exist_ok=True)
     fake.write_text("#!/bin/sh\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    request.addfinalizer(fake.unlink)
     again = task_type.from_seed(0)
     again.setup(env)
     assert again.evaluate(env, done) == 1.0
@@ -190,9 +190,13 @@ def test_each_task_starts_from_a_clean_desktop(virtual_desktop):
     (home / "notes.txt").write_text("left over")
     (home / "folder").mkdir()
     (home / ".~lock.numbers.xlsx#").write_text("lock")
+    (home / "Desktop" / "todo.txt").write_text("left on the desktop")
     launch(env, SPOTIFY.parent, ["xterm"])
     app = env.display._children[-1]
     reset(env)
     assert app.poll() is not None
-    assert not {p.name for p in home.iterdir()} - {".config", ".cache", ".local"}
+    # What is left: the app profiles, and the sandbox's empty ~/Desktop, ~/Documents, ...
+    left = {p.name for p in home.iterdir()} - {".config", ".cache", ".local"}
+    assert left == set(env.display.folders)
+    assert all(not any((home / name).iterdir()) for name in left)
     assert (home / ".config" / "libreoffice" / "4" / "user" / "registrymodifications.xcu").is_file()

@@ -1,0 +1,191 @@
+"""The desktop sandbox (bubblewrap): what runs in it, what it cannot reach, what it leaves.
+
+Each test asserts something a user would notice: a file that is (or is not) on their
+machine, a server the sandbox cannot reach, a password sudo takes, processes that are gone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from envs.actions import Point, TypeText
+from envs.desktop import DesktopEnv
+from envs.sandbox import USER_HOME, start_sandboxed_display
+from tests.conftest import run_cli
+
+pytestmark = [pytest.mark.desktop,
+              pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    os.environ["QVL_TEST_SECRET"] = "host-only"  # must not reach the sandbox's programs
+    try:
+        with start_sandboxed_display([(800, 600)]) as display:
+            yield display
+    finally:
+        os.environ.pop("QVL_TEST_SECRET", None)
+
+
+def _shell(display, script: str) -> subprocess.CompletedProcess[str]:
+    return display.run(script, shell=True)
+
+
+def test_the_sandbox_has_its_own_home_tmp_and_processes(sandbox, tmp_path):
+    (tmp_path / "host-file.txt").write_text("the host's")
+    seen = _shell(sandbox, f"echo $HOME; ls ~; ls /tmp; test -e {tmp_path}/host-file.txt "
+                           "&& echo VISIBLE; ls /proc | grep -c '^[0-9]'; env").stdout
+    lines = seen.splitlines()
+    assert lines[0] == str(USER_HOME)
+    assert {"Desktop", "Documents", "Downloads"} <= set(lines)
+    assert "VISIBLE" not in lines  # the host's /tmp is not there
+    assert "QVL_TEST_SECRET=host-only" not in lines  # nor the host's environment
+    # Its own PID namespace: only bwrap, the supervisor, Xvfb, openbox and this shell.
+    count = next(int(line) for line in lines if line.isdigit())
+    assert count < 12
+    write = _shell(sandbox, "touch /usr/qvl-escape; echo > /etc/qvl-escape")
+    assert write.returncode != 0 and "Read-only file system" in write.stderr
+    assert not Path("/usr/qvl-escape").exists() and not Path("/etc/qvl-escape").exists()
+
+
+def test_the_sandbox_cannot_reach_the_hosts_servers(sandbox):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    try:
+        probe = sandbox.run(["python", "-c", f"import socket; socket.create_connection(('127.0.0.1', {port}), 3)"])
+    finally:
+        server.close()
+    assert probe.returncode != 0 and "ConnectionRefused" in probe.stderr
+
+
+def test_sudo_takes_the_sandboxs_password_only(sandbox):
+    good = _shell(sandbox, f"echo {sandbox.password} | sudo -S sh -c 'id -u; touch /home/user/by-sudo'")
+    assert good.returncode == 0 and good.stdout.strip() == "0"  # the sandbox's root
+    assert (sandbox.home / "by-sudo").is_file()  # the host reads the sandbox's home
+    bad = _shell(sandbox, "echo password | sudo -S touch /home/user/not-by-sudo")
+    assert bad.returncode != 0 and "incorrect password" in bad.stderr
+    assert not (sandbox.home / "not-by-sudo").exists()
+
+
+def test_python_inside_clicks_on_the_sandboxs_display(sandbox):
+    with DesktopEnv(display=sandbox) as env:
+        sandbox.run(["python", "-c", "import pyautogui; pyautogui.moveTo(123, 45)"])
+        where = sandbox.run(["xdotool", "getmouselocation", "--shell"]).stdout.split()
+        assert where[:2] == ["X=123", "Y=45"]
+        env.observe()  # and the host's env sees the same screen: the sandbox's
+
+
+def test_the_agent_types_into_the_sandbox(sandbox):
+    with DesktopEnv(display=sandbox) as env:
+        sandbox.launch(["xterm", "-title", "sandbox-term"], log="xterm")
+        from tasks.desktop.steps import find_window
+
+        window = find_window(env, "sandbox-term", strict=True, timeout=30)
+        sandbox.run(["xdotool", "windowactivate", "--sync", window])
+        env.execute(TypeText(text="echo typed > ~/typed.txt\n"))
+        deadline = time.monotonic() + 10
+        while not (sandbox.home / "typed.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (sandbox.home / "typed.txt").read_text() == "typed\n"
+        assert not (Path.home() / "typed.txt").exists()
+        sandbox.close_apps()
+
+
+def test_stop_removes_everything():
+    display = start_sandboxed_display([(320, 240)])
+    app = display.launch(["xterm"])
+    number = display.name.lstrip(":")
+    runtime, bwrap = display.runtime, display._bwrap
+    assert Path(f"/tmp/.X11-unix/X{number}").is_symlink()
+    display.stop()
+    display.stop()  # idempotent
+    assert app.poll() is not None and bwrap.poll() is not None
+    assert not runtime.exists()
+    assert not os.path.lexists(f"/tmp/.X11-unix/X{number}")
+    assert not os.path.exists(f"/tmp/.X{number}-lock")
+
+
+_CHILD = """
+import time
+from envs.sandbox import start_sandboxed_display
+display = start_sandboxed_display([(320, 240)])
+display.launch(["xterm"])
+print(display._bwrap.pid, display.runtime, display.name, flush=True)
+time.sleep(120)
+"""
+
+
+def _sandbox_processes(bwrap_pid: int) -> list[int]:
+    """Host pids of bwrap and every process in its namespaces (its descendants)."""
+    found, frontier = [], [bwrap_pid]
+    while frontier:
+        pid = frontier.pop()
+        if Path(f"/proc/{pid}").exists():
+            found.append(pid)
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            if children.exists():
+                frontier += [int(c) for c in children.read_text().split()]
+    return found
+
+
+def test_a_killed_parent_takes_the_sandbox_with_it():
+    parent = subprocess.Popen([sys.executable, "-c", _CHILD], stdout=subprocess.PIPE, text=True,
+                              cwd=ROOT)
+    pid, runtime, name = parent.stdout.readline().split()
+    inside = _sandbox_processes(int(pid))
+    assert len(inside) >= 5  # bwrap (twice), supervisor, Xvfb, openbox, xterm
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{p}").exists() for p in inside) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in inside if Path(f"/proc/{p}").exists()] == []
+    start_sandboxed_display([(320, 240)], window_manager=False).stop()  # the next start sweeps
+    assert not Path(runtime).exists()
+    assert not os.path.lexists(f"/tmp/.X11-unix/X{name.lstrip(':')}")
+
+
+def test_no_user_namespaces_is_one_clear_line(tmp_path):
+    """A real failure: inside a user namespace whose limit of nested ones is 0, bwrap cannot
+    create its sandbox; the suite says what to enable, in one line, and starts nothing."""
+    if shutil.which("unshare") is None:
+        pytest.skip("util-linux unshare is not installed")
+    command = (f"echo 0 > /proc/sys/user/max_user_namespaces && exec {sys.executable} -m cli "
+               f"eval --suite desktop --display virtual --policy oracle --tasks terminal-uname "
+               f"--out {tmp_path / 'run'}")
+    result = subprocess.run(["unshare", "--user", "--map-root-user", "sh", "-c", command],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "bubblewrap cannot create its sandbox" in lines[0]
+    assert "user namespaces" in lines[0] and "max_user_namespaces" in lines[0]
+
+
+def test_no_bubblewrap_says_what_to_install(tmp_path):
+    result = run_cli("eval", "--suite", "desktop", "--display", "virtual", "--policy", "oracle",
+                     "--tasks", "terminal-uname", "--out", str(tmp_path / "run"),
+                     env={"PATH": str(tmp_path)}, timeout=120)
+    assert result.returncode != 0
+    assert "apt install bubblewrap" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_suite_refuses_a_users_own_display_without_unsafe_host(tmp_path):
+    result = run_cli("eval", "--suite", "desktop", "--display", ":0", "--policy", "oracle",
+                     "--out", str(tmp_path / "run"), timeout=120)
+    assert result.returncode == 2 or result.returncode != 0
+    assert "--unsafe-host" in result.stderr and "your files" in result.stderr
+    assert not (tmp_path / "run" / "results.jsonl").exists()
