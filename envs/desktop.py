@@ -79,6 +79,8 @@ class DesktopConfig(BaseModel):
     failsafe: bool | None = Field(None, description="None: on for a real display, off for virtual")
     settle_timeout_s: float = Field(3.0, ge=0, le=30, description="longest wait for a stable screen")
     type_delay_ms: int = Field(8, ge=0, le=200, description="xdotool's delay between typed keys")
+    sandbox: bool = Field(True, description="a virtual display: inside a bubblewrap sandbox "
+                                            "(envs.sandbox); False: a plain Xvfb on this machine")
 
 
 class DesktopEnv(EnvBase):
@@ -89,7 +91,7 @@ class DesktopEnv(EnvBase):
                  **overrides: Any) -> None:
         self.config = config or DesktopConfig(**overrides)
         self._owns_display = display is None
-        self.display = display or open_display(self.config.display)
+        self.display = display or open_display(self.config.display, sandbox=self.config.sandbox)
         try:
             ensure_xauthority()
             self._gui = _pyautogui(self.display.name)

@@ -174,9 +174,12 @@ def parse_display_spec(spec: str | None) -> tuple[str, list[tuple[int, int]]]:
                       f"got {spec!r}")
 
 
-def open_display(spec: str | None = None) -> Display:
-    """The display ``spec`` names: a fresh managed one for ``virtual...``, else an existing one."""
+def open_display(spec: str | None = None, *, sandbox: bool = True) -> Display:
+    """The display ``spec`` names: a fresh managed one for ``virtual...`` (in a sandbox unless
+    ``sandbox`` is False), else an existing one."""
     name, sizes = parse_display_spec(spec)
+    if name == "virtual" and not sandbox:
+        return start_virtual_display(sizes)
     if name == "virtual":
         # The whole episode in a throwaway bubblewrap sandbox (envs.sandbox): what a task's
         # commands or the agent do to files never reaches this machine's.

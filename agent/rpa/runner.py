@@ -207,7 +207,9 @@ def _open_desktop(script: Script) -> Env:
     from envs.desktop import open_desktop
 
     assert script.computer is not None
-    env = open_desktop(script.computer.display)
+    # No sandbox: an RPA script is the user's own and acts for them; a file it writes belongs
+    # on this machine (tasks and `run` get envs.sandbox's throwaway one).
+    env = open_desktop(script.computer.display, sandbox=False)
     if script.computer.launch:
         try:
             # The user's own command line, split like a shell would but run without one.
