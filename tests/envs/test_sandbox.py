@@ -189,3 +189,11 @@ def test_the_suite_refuses_a_users_own_display_without_unsafe_host(tmp_path):
     assert result.returncode == 2 or result.returncode != 0
     assert "--unsafe-host" in result.stderr and "your files" in result.stderr
     assert not (tmp_path / "run" / "results.jsonl").exists()
+
+
+def test_unsafe_host_lets_a_suite_use_an_existing_display():
+    from tasks.desktop.steps import check_options
+
+    check_options({"display": ":7", "unsafe_host": True}, 1)  # allowed: the user said so
+    with pytest.raises(Exception, match="--unsafe-host"):
+        check_options({"display": ":7"}, 1)
