@@ -35,6 +35,7 @@ INSTALL_HINT = ("typing non-ASCII text needs ADB Keyboard on the phone: install 
 CHUNK_CHARS = 200           # characters per broadcast; keeps the command line short
 BIND_TIMEOUT_S = 5.0
 TRIES = 5
+READ_BACK_S = (0.1, 0.3, 0.6)  # pauses between read-backs of the field before a resend
 
 
 class AdbKeyboard:
@@ -102,16 +103,22 @@ class AdbKeyboard:
             before = self._focused_text()
             self.env.shell(["am", "broadcast", "-a", "ADB_INPUT_B64", "--es", "msg", message])
             if before is None:
-                return          # no focused field to read back: nothing to compare
-            after = self._focused_text()
-            if after != before:
+                return          # no field whose text can be read back: nothing to compare
+            # A dump may lag the commit: look a few times before deciding the broadcast was
+            # lost, since a second broadcast that was not needed types the text twice.
+            for wait in READ_BACK_S:
+                if self._focused_text() != before:
+                    return
+                time.sleep(wait)
+            if self._focused_text() != before:
                 return
             time.sleep(0.2 * (attempt + 1))   # the receiver was not registered yet
         raise EnvError(f"{self.env.serial}: ADB Keyboard did not take the text after {TRIES} "
                        "broadcasts; is a text field focused?")
 
     def _focused_text(self) -> str | None:
+        """The focused field's text; None when there is none, or it hides its text (password)."""
         for node in self.env.ui_nodes():
             if node.get("focused") == "true" and node.get("class", "").endswith("EditText"):
-                return node.get("text", "")
+                return None if node.get("password") == "true" else node.get("text", "")
         return None

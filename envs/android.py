@@ -44,10 +44,17 @@ from envs.errors import (
     ActionRejectedError, EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
 )
 from envs.keys import ANDROID_KEYCODES, is_character
+from envs.stillness import same_but_caret
 
 __all__ = ["AndroidEnv", "open_android", "keycode_for", "ADB_KEYBOARD", "png_in"]  # png_in: envs.adb_output
 
 _DUMP_PATH = "/sdcard/qvl_window_dump.xml"
+_CARET = (12, 160)  # a text cursor on a phone of density up to 4: still, not moving
+
+
+def _decoded(png: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(png)) as image:
+        return image.convert("RGB")
 _IDLE_ERROR = "could not get idle state"
 KEYCOMBINATION_SDK = 33     # `input keycombination` arrived in Android 13
 # Canonical desktop key names that mean something else on a phone.
@@ -173,7 +180,7 @@ class AndroidEnv(EnvBase):
         while time.monotonic() < deadline:
             time.sleep(0.05)
             current = self.capture()
-            if current == previous:
+            if current == previous or same_but_caret(_decoded(previous), _decoded(current), _CARET):
                 break
             previous = current
         self._still = previous

@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Any
 
-from PIL import Image, ImageChops
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from envs.actions import (
@@ -43,6 +43,7 @@ from envs.errors import (
     ConfigError, EnvError, EnvNotFoundError, QvlError, UnsupportedActionError,
 )
 from envs.keys import is_character
+from envs.stillness import same_but_caret
 from envs.xdisplay import Display, Monitor, ensure_xauthority, open_display
 
 __all__ = ["DesktopConfig", "DesktopEnv", "FailSafeStop", "PYAUTOGUI_KEYS", "open_desktop"]
@@ -368,9 +369,6 @@ def _whole(m: dict[str, int]) -> Monitor:
 
 
 def _same(a: Any, b: Any) -> bool:
-    if a.raw == b.raw:
-        return True
-    box = ImageChops.difference(Image.frombytes("RGB", a.size, a.rgb),
-                                Image.frombytes("RGB", b.size, b.rgb)).getbbox()
-    return box is None or (box[2] - box[0] <= _CARET[0] and box[3] - box[1] <= _CARET[1])
+    return a.raw == b.raw or same_but_caret(Image.frombytes("RGB", a.size, a.rgb),
+                                            Image.frombytes("RGB", b.size, b.rgb), _CARET)
 
