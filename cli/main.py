@@ -12,7 +12,10 @@ import sys
 import click
 import typer
 
-from cli import bench as _bench, dataset as _dataset, doctor as _doctor, eval as _eval, export as _export, ground as _ground, rpa as _rpa, run as _run, tools as _tools, train as _train  # noqa: F401 - registers commands
+from cli import (  # noqa: F401 - each module registers its commands on app
+    bench as _bench, dataset as _dataset, doctor as _doctor, eval as _eval, export as _export,
+    ground as _ground, rpa as _rpa, run as _run, tools as _tools, train as _train,
+)
 from cli.app import app, state
 from envs.errors import QvlError
 
