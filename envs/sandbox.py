@@ -32,6 +32,7 @@ the files left behind.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import platform
@@ -247,6 +248,24 @@ class SandboxDisplay(Display):
         if text == str(USER_HOME) or text.startswith(str(USER_HOME) + "/"):
             return self.home / text[len(str(USER_HOME)) + 1:]
         return Path(text)
+
+    def fetch(self, path: str | Path) -> Path | None:
+        """The file's host path when it is in the home; else a copy taken from inside (the
+        sandbox's own /tmp, say), as OSWorld's vm_file downloads from its VM."""
+        local = self.host_path(path)
+        assert self.home is not None and self.runtime is not None
+        if local == self.home or self.home in local.parents:
+            return local if local.is_file() else None
+        inner = str(path)
+        listing = self.run(["sh", "-c", 'test -f "$1" && base64 -w0 -- "$1"', "sh", inner],
+                           timeout=60)
+        if listing.returncode != 0:
+            return None
+        fetched = self.runtime / "fetched"
+        fetched.mkdir(exist_ok=True)
+        copy = fetched / f"{len(list(fetched.iterdir()))}-{Path(inner).name}"
+        copy.write_bytes(base64.b64decode(listing.stdout))
+        return copy
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -93,6 +93,12 @@ class Display:
             return self.home / text[2:]
         return Path(text)
 
+    def fetch(self, path: str | Path) -> Path | None:
+        """A path on this machine with the content of the file a program here names; None
+        when there is no such file."""
+        local = self.host_path(path)
+        return local if local.is_file() else None
+
     def launch(self, args: Sequence[str], *, cwd: str | Path | None = None,
                log: str | None = None) -> subprocess.Popen:
         """Start a program on this display; it is stopped with the display (or its parent)."""

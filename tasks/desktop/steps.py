@@ -181,13 +181,18 @@ def _regex_escape(text: str) -> str:
 @register_getter("vm_file", DESKTOP)
 def vm_file(env: Env, trajectory: Any, task_dir: Path, path: str, dest: str | None = None,
             multi: bool = False, gives: list[int] | None = None, **_: Any) -> Any:
-    """The file's path on this desktop, or None when it does not exist (OSWorld's meaning)."""
+    """A local copy's path of the desktop's file, or None when it does not exist (OSWorld's
+    meaning); a file in the desktop's home is read where it is."""
+    display = desktop_of(env).display
+    home_of(env)
     if multi:
-        paths = [expand(env, p) for p in path]
-        found = [str(p) if p.is_file() else None for p in paths]
+        found = [_local(display.fetch(p)) for p in path]
         return [found[i] for i in gives] if gives else found
-    target = expand(env, path)
-    return str(target) if target.is_file() else None
+    return _local(display.fetch(path))
+
+
+def _local(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
 
 
 @register_getter("vm_command_line", DESKTOP)

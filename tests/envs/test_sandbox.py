@@ -197,3 +197,15 @@ def test_unsafe_host_lets_a_suite_use_an_existing_display():
     check_options({"display": ":7", "unsafe_host": True}, 1)  # allowed: the user said so
     with pytest.raises(Exception, match="--unsafe-host"):
         check_options({"display": ":7"}, 1)
+
+
+def test_vm_file_copies_a_file_out_of_the_sandboxs_own_tmp(sandbox):
+    from tasks.desktop.steps import vm_file
+
+    with DesktopEnv(display=sandbox) as env:
+        _shell(sandbox, r"printf 'a\000b' > /tmp/report.bin; echo hi > ~/Desktop/h.txt")
+        copy = vm_file(env, None, None, "/tmp/report.bin")
+        assert Path(copy).read_bytes() == b"a\x00b"  # byte for byte, though it is only inside
+        assert not Path("/tmp/report.bin").exists()
+        assert Path(vm_file(env, None, None, "/home/user/Desktop/h.txt")).read_text() == "hi\n"
+        assert vm_file(env, None, None, "/tmp/missing") is None
