@@ -25,6 +25,8 @@ sandbox's pid so that no other X server takes the number. mss, pyautogui and xdo
 host then talk to the sandbox's server and to nothing else, and only the host's env (the
 agent) acts there from outside.
 
+The files bound in, the link and the lock are made by ``envs.sandbox_host``.
+
 Everything (processes, home, runtime, the symlink and the lock) goes when the display stops;
 a SIGKILLed parent takes bwrap with it (``--die-with-parent``) and the next start sweeps
 the files left behind.
@@ -51,16 +53,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from envs.errors import EnvError, EnvNotFoundError
+from envs.sandbox_host import USER_HOME, link_display, sweep, write_etc
 from envs.xdisplay import Display, Monitor, _die_with_parent
 
 __all__ = ["SandboxDisplay", "SandboxProcess", "start_sandboxed_display", "check_bubblewrap",
            "USER_HOME"]
 
-USER_HOME = Path("/home/user")
 _SUPERVISOR = Path(__file__).with_name("sandbox_supervisor.py")
 _FOLDERS = ("Desktop", "Documents", "Downloads", "Music", "Pictures", "Public", "Templates",
             "Videos")
-_X11 = Path("/tmp/.X11-unix")
 _NAMESPACES = ["--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
                "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
                "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
@@ -314,7 +315,7 @@ def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *
     check_bubblewrap()
     if shutil.which("Xvfb") is None:
         raise EnvNotFoundError("--display virtual needs Xvfb (Debian: apt install xvfb)")
-    _sweep()
+    sweep()
     width, height = sum(w for w, _ in sizes), max(h for _, h in sizes)
     runtime = Path(tempfile.mkdtemp(prefix="qvl-sandbox-"))
     home, x11, logs, etc = (runtime / n for n in ("home", "x11", "logs", "etc"))
@@ -324,7 +325,7 @@ def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *
     for name in _FOLDERS:
         (home / name).mkdir()
     password = secrets.token_urlsafe(12)
-    _write_etc(etc, password)
+    write_etc(etc, password)
     monitors, left = [], 0
     for w, h in sizes:
         monitors.append(Monitor(left=left, top=0, width=w, height=h))
@@ -337,7 +338,8 @@ def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *
                                  "-nolisten", "tcp", "-dpi", "96", "-noreset"], log="xvfb")
         display._infrastructure.add(server.pid)
         _wait_for_socket(display, x11 / "X0", server, timeout)
-        display.name = _link_display(display, x11 / "X0")
+        assert display._bwrap is not None
+        display.name = link_display(display._bwrap.pid, x11 / "X0", display._links)
         if window_manager:
             _start_window_manager(display, timeout)
     except BaseException:
@@ -388,57 +390,6 @@ def _start_bwrap(display: SandboxDisplay, runtime: Path) -> None:
     display._channel = ours
     display._reader = ours.makefile("r", encoding="utf-8")
 
-
-def _write_etc(etc: Path, password: str) -> None:
-    """/etc/passwd and /etc/group with user ``user``; the ``sudo`` shim with the password."""
-    passwd = Path("/etc/passwd").read_text(errors="replace").splitlines()
-    group = Path("/etc/group").read_text(errors="replace").splitlines()
-    # uid/gid 1000 is "user" here, whoever it is on the host.
-    passwd = [line for line in passwd if line.split(":")[0] != "user"
-              and line.split(":")[2:3] != ["1000"]]
-    group = [line for line in group if line.split(":")[0] != "user"
-             and line.split(":")[2:3] != ["1000"]]
-    passwd.append(f"user:x:1000:1000:user:{USER_HOME}:/bin/bash")
-    group.append("user:x:1000:")
-    (etc / "passwd").write_text("\n".join(passwd) + "\n")
-    (etc / "group").write_text("\n".join(group) + "\n")
-    # python-xlib wants an Xauthority file; one entry that matches no display (the host's own
-    # cookies stay outside).
-    entry = b"".join(len(v).to_bytes(2, "big") + v for v in (b"qvl-none", b"0", b"none", b""))
-    (etc / "Xauthority").write_bytes((256).to_bytes(2, "big") + entry)
-    sudo = etc / "bin" / "sudo"
-    sudo.write_text(_SUDO.replace("@PASSWORD@", password))
-    sudo.chmod(0o755)
-
-
-# sudo checks the sandbox's password like the real one (-S: from stdin; otherwise from the
-# terminal) and runs the command as the sandbox's root (uid 0 of a nested user namespace).
-_SUDO = r"""#!/bin/sh
-# sudo inside a qvl-agent desktop sandbox: checks this sandbox's password, runs as its root.
-stdin=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -S|--stdin) stdin=1; shift ;;
-    -u|-g|-p|-C|-h|-r|-t|-U|-D) shift 2 ;;
-    -k|-K|-E|-H|-n|-b|-i|-s|-A|-P|--preserve-env*|--) [ "$1" = "--" ] && { shift; break; }; shift ;;
-    -*) shift ;;
-    *) break ;;
-  esac
-done
-if [ "$stdin" = 1 ]; then IFS= read -r given; else
-  printf '[sudo] password for user: ' >&2; stty -echo 2>/dev/null; IFS= read -r given; stty echo 2>/dev/null; echo >&2
-fi
-if [ "$given" != '@PASSWORD@' ]; then echo "sudo: 1 incorrect password attempt" >&2; exit 1; fi
-[ $# -eq 0 ] && exit 0
-# The sandbox's root: a nested user namespace where this user is uid 0 (files it makes are
-# still this user's; it holds no power outside the sandbox).
-if command -v unshare >/dev/null 2>&1 && unshare --map-root-user true 2>/dev/null; then
-  exec unshare --map-root-user -- "$@"
-fi
-exec "$@"
-"""
-
-
 def _wait_for_socket(display: SandboxDisplay, socket_path: Path, server: SandboxProcess,
                      timeout: float) -> None:
     deadline = time.monotonic() + timeout
@@ -448,62 +399,3 @@ def _wait_for_socket(display: SandboxDisplay, socket_path: Path, server: Sandbox
             said = log.read_text(errors="replace").strip()[-300:] if log.exists() else ""
             raise EnvNotFoundError(f"Xvfb did not start in the sandbox within {timeout:g} s: {said}")
         time.sleep(0.02)
-
-
-def _link_display(display: SandboxDisplay, socket_path: Path) -> str:
-    """Reserve a free display number N on the host (X's lock file) and point
-    ``/tmp/.X11-unix/XN`` at the sandbox's socket; the host's name of the display, ``:N``."""
-    if not _X11.is_dir():
-        _X11.mkdir(mode=0o1777, exist_ok=True)
-        _X11.chmod(0o1777)
-    assert display._bwrap is not None
-    pid = display._bwrap.pid
-    for number in range(20, 1000):
-        lock = Path(f"/tmp/.X{number}-lock")
-        scratch = Path(f"/tmp/.tX{number}-lock-{os.getpid()}")
-        scratch.write_text(f"{pid:>10}\n")
-        try:
-            os.link(scratch, lock)  # atomic: fails when the number is taken (as X does)
-        except FileExistsError:
-            if not _stale(lock):
-                continue
-            lock.unlink(missing_ok=True)
-            try:
-                os.link(scratch, lock)
-            except FileExistsError:
-                continue
-        finally:
-            scratch.unlink(missing_ok=True)
-        display._links.append(lock)
-        link = _X11 / f"X{number}"
-        link.unlink(missing_ok=True)  # a dead server's socket (the lock was ours to take)
-        link.symlink_to(socket_path)
-        display._links.insert(0, link)
-        return f":{number}"
-    raise EnvNotFoundError("no free X display number for the sandbox (/tmp/.X*-lock)")
-
-
-def _stale(lock: Path) -> bool:
-    try:
-        pid = int(lock.read_text().strip())
-    except (OSError, ValueError):
-        return False  # being written by someone right now
-    return not Path(f"/proc/{pid}").exists()
-
-
-def _sweep() -> None:
-    """Remove what SIGKILLed parents left: runtimes whose bwrap is gone, links into them."""
-    for folder in Path(tempfile.gettempdir()).glob("qvl-sandbox-*"):
-        try:
-            pid = int((folder / "bwrap.pid").read_text())
-        except (OSError, ValueError):
-            continue
-        if not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-    if _X11.is_dir():
-        for link in _X11.glob("X*"):
-            if link.is_symlink() and "qvl-sandbox-" in os.readlink(link) and not link.exists():
-                lock = Path(f"/tmp/.{link.name}-lock")
-                if lock.exists() and _stale(lock):
-                    lock.unlink(missing_ok=True)
-                link.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from envs.actions import Point, TypeText
+from envs.actions import TypeText
 from envs.desktop import DesktopEnv
 from envs.sandbox import USER_HOME, start_sandboxed_display
 from tests.conftest import run_cli
