@@ -44,8 +44,8 @@ from tasks.base import Task
 
 __all__ = [
     "TaskSpec", "load_task_file", "task_class", "suite_from_path", "SETUP_STEPS", "GETTERS",
-    "METRICS", "ORACLE_LOCATORS", "RESETS", "OPTION_CHECKS", "register_setup_step",
-    "register_getter", "register_metric",
+    "METRICS", "ORACLE_LOCATORS", "RESETS", "OPTION_CHECKS", "PLACEHOLDERS",
+    "register_setup_step", "register_getter", "register_metric",
 ]
 
 SetupStep = Callable[..., None]  # (env, task_dir, **parameters)
@@ -59,6 +59,8 @@ METRICS: dict[str, Metric] = {}
 ORACLE_LOCATORS: dict[EnvKind, Callable[[Env, "OracleStep"], Point]] = {}
 # What a kind of screen does before a task's config steps (a desktop closes the last task's apps).
 RESETS: dict[EnvKind, Callable[[Env], None]] = {}
+# How a kind of screen fills OSWorld's placeholders ({CLIENT_PASSWORD}, {SCREEN_WIDTH}) in text.
+PLACEHOLDERS: dict[EnvKind, Callable[[Env, str], str]] = {}
 # What a kind of screen refuses before a run starts: (env options, workers) -> None or raise.
 OPTION_CHECKS: dict[EnvKind, Callable[[dict[str, Any], int], None]] = {}
 # Setup steps and getters that exist on one kind of screen only: a file without "env" that
@@ -254,12 +256,15 @@ class DeclarativeTask(Task):
 
     @property
     def goal(self) -> str:
-        return self.spec.instruction
+        return getattr(self, "_goal", None) or self.spec.instruction
 
     def _setup(self, env: Env) -> None:
         reset = RESETS.get(env.kind)
         if reset is not None:
             reset(env)
+        fill = PLACEHOLDERS.get(env.kind)
+        if fill is not None and "{" in self.spec.instruction:
+            self._goal = fill(env, self.spec.instruction)  # e.g. "the password is {CLIENT_PASSWORD}"
         for step in self.spec.config:
             SETUP_STEPS[step.type](env, self.task_dir, **step.parameters)
 

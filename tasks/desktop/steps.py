@@ -26,7 +26,8 @@ from envs.actions import Point
 from envs.base import Env, EnvKind
 from envs.errors import ConfigError, TaskError
 from tasks.declarative import (
-    OPTION_CHECKS, ORACLE_LOCATORS, RESETS, OracleStep, register_getter, register_setup_step,
+    OPTION_CHECKS, ORACLE_LOCATORS, PLACEHOLDERS, RESETS, OracleStep, register_getter,
+    register_setup_step,
 )
 
 __all__ = ["desktop_of", "home_of", "expand", "inside", "fill"]
@@ -304,3 +305,4 @@ def check_options(options: dict[str, Any], workers: int) -> None:
 ORACLE_LOCATORS[EnvKind.desktop] = _locate
 RESETS[EnvKind.desktop] = reset
 OPTION_CHECKS[EnvKind.desktop] = check_options
+PLACEHOLDERS[EnvKind.desktop] = fill

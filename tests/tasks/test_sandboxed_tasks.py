@@ -124,3 +124,20 @@ def test_nothing_outside_the_sandbox_changes(tmp_path):
         for leftover in (Path("/root") / canary, Path("/home") / canary):
             if leftover.exists():
                 leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover)
+
+
+def test_an_instruction_can_tell_the_agent_the_sandboxs_password(virtual_desktop, tmp_path):
+    """OSWorld's agents are told the VM's password; a task file can say it with the placeholder."""
+    path = tmp_path / "pw.json"
+    path.write_text(json.dumps({
+        "id": "os/pw", "instruction": "Use sudo; the password is {CLIENT_PASSWORD}. The screen "
+                                      "is {SCREEN_WIDTH}x{SCREEN_HEIGHT}.",
+        "config": [], "evaluator": {"func": "exact_match",
+                                    "result": {"type": "vm_command_line", "command": "true"},
+                                    "expected": {"type": "rule", "rules": {"expected": "x"}}}}))
+    task = task_class(load_task_file(path), tmp_path).from_seed(0)
+    task.setup(virtual_desktop)
+    password = virtual_desktop.display.password
+    assert task.goal == f"Use sudo; the password is {password}. The screen is 1280x720."
+    check = virtual_desktop.display.run(f"echo {password} | sudo -S true", shell=True)
+    assert check.returncode == 0
