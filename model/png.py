@@ -8,6 +8,10 @@ repeated rows into zeros, which zlib compresses fastest of the filters we measur
 the filtered bytes are deflated in independent pieces on a thread pool (zlib releases the
 GIL), joined into one zlib stream the way pigz does: every piece but the last ends on a byte
 boundary with a sync flush. Any PNG decoder reads it; the pixels are exactly the frame's.
+
+The deflate itself is Intel's ISA-L (``isal``) where installed: on filtered screenshots its
+level 2 is about five times faster than zlib's level 1 for a stream about half again as
+large (a 1316x728 frame: 2.4 ms and 660 KB against 12 ms and 440 KB); zlib otherwise.
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ from PIL import Image
 __all__ = ["encode_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_LEVEL = 1  # zlib's fastest real compression: the bytes cross a network once
+try:
+    from isal import isal_zlib as _deflater
+
+    _LEVEL = 2  # ISA-L's level 2: as fast as its level 1, a little smaller
+except ImportError:  # no wheel for this platform: the standard library's zlib
+    _deflater = zlib
+    _LEVEL = 1  # zlib's fastest real compression: the bytes cross a network once
 _MIN_PIECE = 256 * 1024  # smaller pieces cost more in flushes than threads save
 
 
@@ -40,7 +50,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def _deflate(piece: memoryview, last: bool) -> bytes:
-    compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)  # raw deflate, no header
+    compressor = _deflater.compressobj(_LEVEL, zlib.DEFLATED, -15)  # raw deflate, no header
     return compressor.compress(piece) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
@@ -66,7 +76,7 @@ def encode_png(image: Image.Image) -> bytes:
     bounds = [(i * size, min(len(data), (i + 1) * size)) for i in range(pieces)]
     futures = [_pool().submit(_deflate, data[a:b], i == pieces - 1)
                for i, (a, b) in enumerate(bounds)]
-    checksum = zlib.adler32(data)  # meanwhile, in this thread
+    checksum = _deflater.adler32(data)  # meanwhile, in this thread
     stream = b"\x78\x01" + b"".join(f.result() for f in futures) + struct.pack(">I", checksum)
     header = struct.pack(">IIBBBBB", image.width, image.height, 8, 2, 0, 0, 0)  # 8-bit RGB
     return _SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", stream) + _chunk(b"IEND", b"")

@@ -14,6 +14,18 @@ def noisy(size, mode="RGB"):
     return Image.effect_noise(size, 80).convert(mode)
 
 
+@pytest.fixture(params=["isal", "zlib"], autouse=True)
+def deflater(request, monkeypatch):
+    """Every test for both deflaters: ISA-L where installed, zlib where it is not."""
+    import model.png as png
+
+    if request.param == "zlib":
+        monkeypatch.setattr(png, "_deflater", zlib)
+    else:
+        assert png._deflater is not zlib, "isal is a dependency; it should be installed"
+    return request.param
+
+
 @pytest.mark.parametrize("size", [(1, 1), (3, 2), (56, 28), (1316, 728), (1932, 1092), (1092, 2408)])
 def test_pixels_come_back_exactly(size):
     image = noisy(size)
