@@ -305,9 +305,12 @@ def _start_window_manager(display: Display, timeout: float) -> None:
 
 def _die_with_parent(parent: int):
     """preexec_fn: SIGTERM this child when ``parent`` dies (even by SIGKILL)."""
+    # Resolved here, in the parent: loading a library between fork and exec can deadlock
+    # on the loader's lock in a process with threads (a Ray worker's).
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
     def setup() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != parent:  # the parent died before prctl: do not start at all
             os._exit(1)
     return setup

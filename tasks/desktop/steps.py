@@ -131,7 +131,7 @@ def execute(env: Env, task_dir: Path, command: list[str] | str, shell: bool = Fa
             timeout: float = 120.0) -> None:
     """Run a command and wait for it; a failure is the task's (setup must be reliable)."""
     result = desktop_of(env).display.run(_command(env, command, shell), shell=shell,
-                                         timeout=timeout, cwd=task_dir)
+                                         timeout=timeout, cwd=home_of(env))  # as in OSWorld's VM
     if result.returncode != 0:
         raise TaskError(f"setup command {command!r} failed ({result.returncode}): "
                         f"{result.stderr.strip()[-300:]}")
@@ -152,6 +152,9 @@ def copy_task_file(env: Env, task_dir: Path, source: str, path: str) -> None:
     """Put a file from the task folder on the desktop (OSWorld downloads it instead)."""
     target = expand(env, path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if not (task_dir / source).is_file():
+        raise TaskError(f"copy_task_file: {task_dir / source} is missing; the task's files "
+                        "ship beside its JSON (reinstall qvl-agent if they are gone)")
     shutil.copyfile(task_dir / source, target)
 
 
