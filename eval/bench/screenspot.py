@@ -83,8 +83,8 @@ def predict_sample(backend: VLMBackend, sample: GroundingSample, prompt: Prompt,
     except ActionParseError as exc:
         return row | {"parsed": False, "error": str(exc), "point_frame": None, "point": None,
                       "hit": False}
-    # Frame pixels to image pixels: the frame's own map (its screen is the image).
-    point = frame.to_screen(fx, fy)
-    x, y = point.x, point.y
+    # Frame pixels to image pixels with the frame's own ratios (its screen is the image); an
+    # answer off the image stays off it and counts as a miss, so no Point (which refuses it).
+    x, y = frame.scale_to_screen(fx, fy)
     return row | {"parsed": True, "error": None, "point_frame": [fx, fy],
                   "point": [round(x, 2), round(y, 2)], "hit": sample.contains(x, y)}
