@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,9 +28,9 @@ from eval.ray_executor import actor_options
 from eval.runner import run_eval
 from tasks.registry import get_suite
 from tests.conftest import run_cli
+from tests.eval.suites import lines, sleepy_suite
 
 MINIWOB_SUBSET = "^miniwob/(click-test|click-button|focus-text|enter-text)$"
-WEB_PAGES = Path(__file__).parents[2] / "tasks" / "web" / "tasks" / "pages"
 
 
 @pytest.fixture(scope="module")
@@ -48,28 +47,6 @@ def loopback_env() -> dict[str, str]:
     return {**os.environ, **LOOPBACK_ENV}
 
 
-def lines(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-
-
-def varied_suite(folder: Path, sleeps: list[float]) -> Path:
-    """A declarative suite of len(sleeps) tasks; task i sleeps ``sleeps[i]`` s in its setup."""
-    folder.mkdir(parents=True)
-    shutil.copytree(WEB_PAGES, folder / "pages")
-    for i, sleep in enumerate(sleeps):
-        (folder / f"t{i}.json").write_text(json.dumps({
-            "id": f"slow/t{i}", "instruction": "Turn on dark mode and save.",
-            "config": [{"type": "open_page", "parameters": {"page": "settings.html"}},
-                       {"type": "sleep", "parameters": {"seconds": sleep}}],
-            "evaluator": {"func": "contains", "result": {"type": "element_text", "selector": "#status"},
-                          "expected": {"type": "rule", "rules": {"expected": "dark=on"}}},
-            "oracle": [{"action": "click", "selector": "#dark"}, {"action": "click", "selector": "#save"},
-                       {"action": "terminate", "status": "success"}]}))
-    return folder
-
-
-@pytest.mark.browser
-@pytest.mark.slow
 def test_miniwob_oracle_subset_gives_the_same_results_as_the_local_pool(ray_address, tmp_path):
     common = ("eval", "--suite", "miniwob", "--tasks", MINIWOB_SUBSET, "--seeds", "2",
               "--policy", "oracle", "--workers", "2")
@@ -104,7 +81,7 @@ def test_miniwob_oracle_subset_gives_the_same_results_as_the_local_pool(ray_addr
 def test_a_killed_ray_worker_is_an_error_row_and_the_rest_completes(ray_address, tmp_path):
     # Task 0 sleeps a minute in its setup; one worker takes it first. Once the worker has
     # started, task 0 is on it (running, or sent and queued): killing it then always cuts it.
-    suite = varied_suite(tmp_path / "suite", [60, 0, 0, 0])
+    suite = sleepy_suite(tmp_path / "suite", [60, 0, 0, 0])
     out = tmp_path / "out"
     process = subprocess.Popen(cli("--suite", str(suite), "--policy", "oracle", "--workers", "1",
                                    "--executor", "ray", "--ray-address", ray_address, "--out", str(out)),
@@ -135,7 +112,7 @@ def test_a_killed_ray_worker_is_an_error_row_and_the_rest_completes(ray_address,
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_killed_driver_then_resume_ends_with_one_line_per_instance(ray_address, tmp_path):
-    suite = varied_suite(tmp_path / "suite", [1.0] * 4)
+    suite = sleepy_suite(tmp_path / "suite", [1.0] * 4)
     out = tmp_path / "out"
     args = cli("--suite", str(suite), "--policy", "oracle", "--seeds", "2", "--workers", "2",
                "--executor", "ray", "--ray-address", ray_address, "--out", str(out))
@@ -166,7 +143,7 @@ def test_a_killed_driver_then_resume_ends_with_one_line_per_instance(ray_address
 @pytest.mark.browser
 @pytest.mark.slow
 def test_ctrl_c_stops_the_run_s_ray_workers_and_the_run_resumes_locally(ray_address, tmp_path):
-    suite = varied_suite(tmp_path / "suite", [0, 60, 0])
+    suite = sleepy_suite(tmp_path / "suite", [0, 60, 0])
     out = tmp_path / "out"
     process = subprocess.Popen(cli("--suite", str(suite), "--policy", "oracle", "--workers", "2",
                                    "--executor", "ray", "--ray-address", ray_address, "--out", str(out)),
@@ -200,7 +177,7 @@ def test_ctrl_c_stops_the_run_s_ray_workers_and_the_run_resumes_locally(ray_addr
 def test_the_time_limit_kills_the_ray_worker(ray_address, tmp_path, monkeypatch):
     for name, value in LOOPBACK_ENV.items():  # this driver is the test process itself
         monkeypatch.setenv(name, value)
-    suite = varied_suite(tmp_path / "suite", [60, 0])
+    suite = sleepy_suite(tmp_path / "suite", [60, 0])
     config = EvalConfig(suite=str(suite), out=tmp_path / "out", time_limit_s=4, executor="ray",
                         ray_address=ray_address, policy=PolicySpec(kind="oracle"))
     seen: dict[str, bool] = {}

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,30 +16,14 @@ from eval.runner import run_eval
 from eval.worker import run_dir_name
 from tasks.registry import get_suite
 from tests.conftest import run_cli
+from tests.eval.suites import lines, sleepy_suite
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-WEB_PAGES = Path(__file__).parents[2] / "tasks" / "web" / "tasks" / "pages"
-
 
 def slow_suite(folder: Path, count: int = 4, sleep: float = 3.0) -> Path:
-    """A declarative suite whose instances each take a few seconds (to kill them mid-run)."""
-    folder.mkdir(parents=True)
-    shutil.copytree(WEB_PAGES, folder / "pages")
-    for i in range(count):
-        (folder / f"t{i}.json").write_text(json.dumps({
-            "id": f"slow/t{i}", "instruction": "Turn on dark mode and save.",
-            "config": [{"type": "open_page", "parameters": {"page": "settings.html"}},
-                       {"type": "sleep", "parameters": {"seconds": sleep}}],
-            "evaluator": {"func": "contains", "result": {"type": "element_text", "selector": "#status"},
-                          "expected": {"type": "rule", "rules": {"expected": "dark=on"}}},
-            "oracle": [{"action": "click", "selector": "#dark"}, {"action": "click", "selector": "#save"},
-                       {"action": "terminate", "status": "success"}]}))
-    return folder
-
-
-def lines(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    """``count`` instances that each sleep ``sleep`` s in their setup."""
+    return sleepy_suite(folder, [sleep] * count)
 
 
 def test_oracle_run_with_two_workers_writes_one_line_per_instance(tmp_path):
