@@ -1,12 +1,12 @@
 """Policies, the observe-think-act loop, trajectories and reports, and the CLI."""
 
-from agent.describe import describe
-from agent.loop import run_episode
-from agent.policy import Decision, Policy, PolicyExhausted, QwenPolicy, ScriptedPolicy
-from agent.recorder import RunRecorder
-from agent.report import write_report
-from agent.runner import EnvOptions, ModelOptions, RunOptions, run_goal
-from agent.trajectory import RunMeta, Step, Timings, Trajectory, load_run
+from qvl_agent.agent.describe import describe
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import Decision, Policy, PolicyExhausted, QwenPolicy, ScriptedPolicy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.report import write_report
+from qvl_agent.agent.runner import EnvOptions, ModelOptions, RunOptions, run_goal
+from qvl_agent.agent.trajectory import RunMeta, Step, Timings, Trajectory, load_run
 
 __all__ = [
     "describe", "run_episode", "Decision", "Policy", "PolicyExhausted", "QwenPolicy",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing_extensions import assert_never
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point, Scroll, Swipe,
     SystemButton, Terminate, TypeText, Wait,
 )

@@ -25,12 +25,12 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from agent.policy import Decision, Policy
-from agent.recorder import RunRecorder
-from agent.trajectory import RunMeta, Step, Timings, Trajectory, now_iso
-from envs.actions import Action, Answer, Terminate
-from envs.base import Env
-from envs.errors import ModelBehaviorError, QvlError, UnsupportedActionError
+from qvl_agent.agent.policy import Decision, Policy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.trajectory import RunMeta, Step, Timings, Trajectory, now_iso
+from qvl_agent.envs.actions import Action, Answer, Terminate
+from qvl_agent.envs.base import Env
+from qvl_agent.envs.errors import ModelBehaviorError, QvlError, UnsupportedActionError
 
 __all__ = ["run_episode", "StepCallback", "REPEATS_WARNED", "REPEATS_STUCK"]
 

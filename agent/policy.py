@@ -12,16 +12,16 @@ from typing import Literal, Protocol, runtime_checkable
 
 from PIL import Image
 
-from agent.trajectory import Step
-from envs.actions import Action, Click, Point, Terminate
-from envs.base import Observation
-from envs.errors import AnswerTruncatedError, ConfigError, ModelBehaviorError, QvlError
-from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, VLMBackend
-from model.convert import to_action
-from model.frame import Frame
-from model.osworld import OSWORLD_HISTORY, osworld_messages
-from model.parsing import ToolCall, parse_tool_calls
-from model.prompts import TOOLS, PastStep, agent_messages
+from qvl_agent.agent.trajectory import Step
+from qvl_agent.envs.actions import Action, Click, Point, Terminate
+from qvl_agent.envs.base import Observation
+from qvl_agent.envs.errors import AnswerTruncatedError, ConfigError, ModelBehaviorError, QvlError
+from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, VLMBackend
+from qvl_agent.model.convert import to_action
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.osworld import OSWORLD_HISTORY, osworld_messages
+from qvl_agent.model.parsing import ToolCall, parse_tool_calls
+from qvl_agent.model.prompts import TOOLS, PastStep, agent_messages
 
 __all__ = ["Decision", "Policy", "QwenPolicy", "ScriptedPolicy", "PolicyExhausted", "RandomPolicy"]
 

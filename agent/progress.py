@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agent.describe import describe
-from agent.trajectory import Step, Trajectory
+from qvl_agent.agent.describe import describe
+from qvl_agent.agent.trajectory import Step, Trajectory
 
 __all__ = ["StepProgress"]
 

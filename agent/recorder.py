@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from agent.trajectory import RunMeta, Step, now_iso
-from envs.errors import ConfigError
+from qvl_agent.agent.trajectory import RunMeta, Step, now_iso
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = ["RunRecorder"]
 
@@ -78,6 +78,6 @@ class RunRecorder:
             self._lines.close()
         meta.finished_at = meta.finished_at or now_iso()
         self.write_meta(meta)
-        from agent.report import write_report
+        from qvl_agent.agent.report import write_report
 
         return write_report(self.run_dir)

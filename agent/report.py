@@ -17,9 +17,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from agent.describe import describe
-from agent.trajectory import Step, Trajectory, load_run
-from envs.actions import Click, Drag, LongPress, MoveTo, Point, Scroll, Swipe
+from qvl_agent.agent.describe import describe
+from qvl_agent.agent.trajectory import Step, Trajectory, load_run
+from qvl_agent.envs.actions import Click, Drag, LongPress, MoveTo, Point, Scroll, Swipe
 
 __all__ = ["write_report", "render_report"]
 

@@ -9,16 +9,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agent.loop import run_episode
-from agent.policy import QwenPolicy
-from agent.progress import StepProgress
-from agent.recorder import RunRecorder
-from agent.trajectory import RunMeta, Trajectory, now_iso
-from envs.base import Env, EnvKind
-from envs.errors import ConfigError
-from model.backend import DEFAULT_MAX_NEW_TOKENS
-from model.frame import MAX_PIXELS, MIN_PIXELS
-from model.osworld import OSWORLD_MAX_PIXELS
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import QwenPolicy
+from qvl_agent.agent.progress import StepProgress
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.trajectory import RunMeta, Trajectory, now_iso
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.extras import require_extra
+from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS
+from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS
+from qvl_agent.model.osworld import OSWORLD_MAX_PIXELS
 
 __all__ = ["ModelOptions", "EnvOptions", "RunOptions", "run_goal", "open_env", "default_run_dir",
            "validated"]
@@ -63,7 +64,7 @@ class ModelOptions(BaseModel):
         return self
 
     def backend(self) -> Any:
-        from model.loader import load_backend
+        from qvl_agent.model.loader import load_backend
 
         return load_backend(model=self.model, endpoint=self.endpoint,
                             served_model=self.served_model, min_pixels=self.min_pixels,
@@ -72,16 +73,17 @@ class ModelOptions(BaseModel):
 
     def preflight(self) -> None:
         """Fail in a second, with the one-line error, if the model cannot be reached."""
-        from model.frame import check_pixel_limits
+        from qvl_agent.model.frame import check_pixel_limits
 
         check_pixel_limits(self.min_pixels, self.max_pixels)
         if self.endpoint:
-            from model.openai_backend import OpenAIBackend
+            from qvl_agent.model.openai_backend import OpenAIBackend
 
             OpenAIBackend(self.endpoint, model=self.served_model, max_retries=1)
         else:
-            from model.transformers_backend import DEFAULT_MODEL, resolve_weights
+            from qvl_agent.model.transformers_backend import DEFAULT_MODEL, resolve_weights
 
+            require_extra("local", "--model (Qwen2.5-VL in this process)")
             resolve_weights(self.model or DEFAULT_MODEL)
 
     def policy(self, tool: str, backend: Any = None, *, question: bool = False) -> QwenPolicy:
@@ -109,7 +111,7 @@ class EnvOptions(BaseModel):
 
     def browser_config(self) -> Any:
         """The BrowserConfig these options describe; a ConfigError if one is out of range."""
-        from envs.browser import BrowserConfig
+        from qvl_agent.envs.browser import BrowserConfig
 
         return validated(BrowserConfig, dict(
             url=self.url, width=self.viewport[0], height=self.viewport[1],
@@ -130,14 +132,14 @@ class RunOptions(BaseModel):
 def open_env(options: EnvOptions) -> Env:
     """Start the screen ``options`` describe."""
     if options.env == "android":
-        from envs.android import open_android
+        from qvl_agent.envs.android import open_android
 
         return open_android(options.device)
     if options.env == "desktop":
-        from envs.desktop import open_desktop
+        from qvl_agent.envs.desktop import open_desktop
 
         return open_desktop(options.display, options.monitor)
-    from envs.browser import BrowserEnv
+    from qvl_agent.envs.browser import BrowserEnv
 
     return BrowserEnv(options.browser_config())
 
@@ -156,7 +158,7 @@ def run_goal(options: RunOptions) -> tuple[Trajectory, Path]:
     if kind is EnvKind.browser:
         options.env.browser_config()  # a bad viewport is reported before the model loads
     if kind is EnvKind.desktop:
-        from envs.xdisplay import parse_display_spec
+        from qvl_agent.envs.xdisplay import parse_display_spec
 
         parse_display_spec(options.env.display)  # so is a bad --display, or no display at all
     # A goal that ends with a question mark asks for an answer (--answer-action auto).

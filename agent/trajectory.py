@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from envs.actions import Action
-from envs.base import Size
-from envs.errors import ConfigError
+from qvl_agent.envs.actions import Action
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = [
     "Status", "Timings", "Step", "RunMeta", "Trajectory", "load_run", "now_iso", "SUCCESS_STATUSES",

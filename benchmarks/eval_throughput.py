@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eval.config import EvalConfig, PolicySpec  # noqa: E402
-from eval.runner import run_eval  # noqa: E402
+from qvl_agent.eval.config import EvalConfig, PolicySpec  # noqa: E402
+from qvl_agent.eval.runner import run_eval  # noqa: E402
 
 
 def one_run(workers: int, tasks: str | None, ray_address: str | None = None) -> tuple[float, int, int]:
@@ -49,7 +49,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         address = None
         if not args.no_ray:
-            from eval.ray_cluster import LOOPBACK_ENV, loopback_head
+            from qvl_agent.eval.ray_cluster import LOOPBACK_ENV, loopback_head
 
             os.environ.update(LOOPBACK_ENV)
             address = stack.enter_context(loopback_head(num_cpus=2))

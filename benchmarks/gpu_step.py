@@ -29,9 +29,9 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from model.frame import MAX_PIXELS, Frame
-from model.prompts import agent_messages
-from model.transformers_backend import SpeedOptions, TransformersBackend
+from qvl_agent.model.frame import MAX_PIXELS, Frame
+from qvl_agent.model.prompts import agent_messages
+from qvl_agent.model.transformers_backend import SpeedOptions, TransformersBackend
 
 # Published config.json values (huggingface.co/Qwen/Qwen2.5-VL-3B-Instruct/blob/main/config.json
 # and .../Qwen2.5-VL-7B-Instruct/blob/main/config.json). Token ids are taken from the
@@ -99,7 +99,7 @@ def build(size: str, device: str, workdir: str) -> tuple[Any, Any]:
     import torch
     from transformers import AutoProcessor, Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-    from model.tiny import write_tiny_checkpoint
+    from qvl_agent.model.tiny import write_tiny_checkpoint
 
     path = write_tiny_checkpoint(workdir)  # tokenizer, processor, chat template (and tiny weights)
     processor = AutoProcessor.from_pretrained(path)

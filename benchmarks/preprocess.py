@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 from PIL import Image, ImageDraw
 
-from model.frame import MAX_PIXELS, Frame
-from model.openai_backend import encode_image
+from qvl_agent.model.frame import MAX_PIXELS, Frame
+from qvl_agent.model.openai_backend import encode_image
 
 
 def screenshot() -> Image.Image:

@@ -34,10 +34,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.loop import run_episode  # noqa: E402
-from agent.policy import QwenPolicy  # noqa: E402
-from envs.browser import BrowserEnv  # noqa: E402
-from model.scripted import ScriptedVLM  # noqa: E402
+from qvl_agent.agent.loop import run_episode  # noqa: E402
+from qvl_agent.agent.policy import QwenPolicy  # noqa: E402
+from qvl_agent.envs.browser import BrowserEnv  # noqa: E402
+from qvl_agent.model.scripted import ScriptedVLM  # noqa: E402
 from tests.fakeqwen import tool_call  # noqa: E402
 from tests.pages import PageServer  # noqa: E402
 
@@ -74,7 +74,7 @@ def _split(trajectory) -> tuple[list[float], list[float], list[float], list[floa
 
 
 def desktop(args: argparse.Namespace) -> None:
-    from envs.desktop import open_desktop
+    from qvl_agent.envs.desktop import open_desktop
 
     with open_desktop("virtual:1280x720") as env:
         policy = QwenPolicy(ScriptedVLM(_answers(args.steps)), "computer_use")
@@ -113,8 +113,8 @@ def desktop(args: argparse.Namespace) -> None:
 
 
 def android(args: argparse.Namespace) -> None:
-    from envs.android import AndroidEnv
-    from envs.virtual_phone import start_virtual_phone
+    from qvl_agent.envs.android import AndroidEnv
+    from qvl_agent.envs.virtual_phone import start_virtual_phone
 
     # Taps on the home screen's empty wallpaper (frame ~1092x2408): nothing opens, but the
     # phone animates after each input as a real one does.

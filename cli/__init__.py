@@ -5,6 +5,6 @@ Imports point one way: ``envs <- model <- agent <- tasks <- eval <- cli``; nothi
 by ``cli.main``.
 """
 
-from cli.main import app, main
+from qvl_agent.cli.main import app, main
 
 __all__ = ["app", "main"]

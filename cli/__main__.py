@@ -1,5 +1,5 @@
-"""``python -m cli`` is ``qvl-agent``."""
+"""``python -m qvl_agent.cli`` is ``qvl-agent``."""
 
-from cli.main import main
+from qvl_agent.cli.main import main
 
 main()

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = ["app", "state", "ModelOpt", "EndpointOpt", "ServedModelOpt", "MinPixelsOpt",
            "MaxPixelsOpt", "DeviceOpt", "model_backend", "read_image", "refuse_model_and_endpoint",
@@ -92,7 +92,7 @@ def refuse_model_and_endpoint(model: str | None, endpoint: str | None) -> None:
 
 def model_backend(model, endpoint, served_model, min_pixels, max_pixels, torch_device):
     """The backend the model options name (weights through transformers, or a server)."""
-    from model.loader import load_backend
+    from qvl_agent.model.loader import load_backend
 
     refuse_model_and_endpoint(model, endpoint)
     return load_backend(model=model, endpoint=endpoint, served_model=served_model,

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
+from qvl_agent.cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
                      app, model_backend, refuse_model_and_endpoint)
 
 bench_app = typer.Typer(help="Offline benchmarks: ScreenSpot (v1, v2, Pro) and AndroidControl.",
@@ -66,7 +66,7 @@ def screenspot(
     torch_device: DeviceOpt = None,
 ) -> None:
     """Grounding accuracy on ScreenSpot / ScreenSpot-v2 / ScreenSpot-Pro (layout detected)."""
-    from eval.bench.command import run_screenspot
+    from qvl_agent.eval.bench.command import run_screenspot
 
     refuse_model_and_endpoint(model, endpoint)
     out = _out(out, "screenspot", resume)
@@ -101,7 +101,7 @@ def androidcontrol(
     torch_device: DeviceOpt = None,
 ) -> None:
     """Step accuracy on AndroidControl (Google's TFRecord shards, or the JSONL layout)."""
-    from eval.bench.command import run_androidcontrol
+    from qvl_agent.eval.bench.command import run_androidcontrol
 
     refuse_model_and_endpoint(model, endpoint)
     out = _out(out, "androidcontrol", resume)

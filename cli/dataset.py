@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.app import app
+from qvl_agent.cli.app import app
 
 dataset_app = typer.Typer(help="Build ScreenSpot- and AndroidControl-layout sets from our own screens.",
                           no_args_is_help=True)
@@ -34,7 +34,7 @@ def grounding(
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="miniwob: Chromium/Chrome binary (default: found).")] = None,
 ) -> None:
     """Screenshots with one record per labelled element, in ScreenSpot-v2's layout."""
-    from eval.datasets.grounding import build_grounding
+    from qvl_agent.eval.datasets.grounding import build_grounding
 
     made = build_grounding(source.value, out, n=n, seed=seed, device=device, browser_path=browser_path)
     typer.echo(f"wrote {made['records']} records on {made['images']} screenshots to {made['file']}")
@@ -51,7 +51,7 @@ def androidcontrol(
     device: Annotated[str, typer.Option("--device", help="adb serial, or 'sim' for the built-in virtual phone.")] = "sim",
 ) -> None:
     """AndroidControl-layout episodes (JSONL + PNG) from solved oracle runs of a suite."""
-    from eval.datasets.androidcontrol import build_androidcontrol
+    from qvl_agent.eval.datasets.androidcontrol import build_androidcontrol
 
     made = build_androidcontrol(out, suite=suite, seeds=seeds, tasks=tasks, device=device)
     typer.echo(f"wrote {made['episodes']} episodes to {made['file']}"

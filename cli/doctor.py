@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.app import ServedModelOpt, app
+from qvl_agent.cli.app import ServedModelOpt, app
 
 
 @app.command()
@@ -18,8 +18,8 @@ def doctor(
     history_images: Annotated[int, typer.Option("--history-images", help="Screenshots per request the run will send besides the current one.")] = 0,
 ) -> None:
     """Check a server: reachable, model, exact image tokens, images per request, settings, latency."""
-    from model.doctor import check_server
-    from model.frame import MAX_PIXELS
+    from qvl_agent.model.doctor import check_server
+    from qvl_agent.model.frame import MAX_PIXELS
 
     rows = check_server(endpoint, served_model=served_model, min_pixels=min_pixels,
                         max_pixels=max_pixels or MAX_PIXELS, history_images=history_images)

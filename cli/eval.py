@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
+from qvl_agent.cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
                      MaxNewTokensOpt, MinPixelsOpt, ModelOpt, PromptChoice, PromptOpt, ServedModelOpt,
                      SpeedupChoice, SpeedupOpt, app, refuse_model_and_endpoint)
 
@@ -54,7 +54,7 @@ def eval_(
     speedup: SpeedupOpt = SpeedupChoice.none,
 ) -> None:
     """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
-    from eval.command import run_eval_command
+    from qvl_agent.eval.command import run_eval_command
 
     refuse_model_and_endpoint(model, endpoint)
     if resume and out is None:

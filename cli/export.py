@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import MaxPixelsOpt, MinPixelsOpt, app
+from qvl_agent.cli.app import MaxPixelsOpt, MinPixelsOpt, app
 
 export_app = typer.Typer(help="Turn runs into training data.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -38,8 +38,8 @@ def sft(
     prompt: Annotated[PromptChoice, typer.Option("--prompt", help="As the agent's --prompt: the cookbook's or OSWorld's messages.")] = PromptChoice.cookbook,
 ) -> None:
     """One sample per executed answer, in the chat form the agent sends, with the answer to learn."""
-    from eval.sft import PromptOptions, export_sft
-    from model.frame import check_pixel_limits
+    from qvl_agent.eval.sft import PromptOptions, export_sft
+    from qvl_agent.model.frame import check_pixel_limits
 
     check_pixel_limits(min_pixels, max_pixels)
     summary = export_sft(runs, out, fmt=fmt.value, only_success=only_success, validation=validation,

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
+from qvl_agent.cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
                      app, model_backend, read_image)
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 
 @app.command()
@@ -27,7 +27,7 @@ def ground(
     torch_device: DeviceOpt = None,
 ) -> None:
     """Locate QUERY on IMAGE; print the answer as JSON in the image's pixel coordinates."""
-    from model.grounding import locate
+    from qvl_agent.model.grounding import locate
 
     picture = read_image(image)
     backend = model_backend(model, endpoint, served_model, min_pixels, max_pixels, torch_device)
@@ -45,7 +45,7 @@ def ground(
         "raw": result.raw,
     }
     if out is not None:
-        from agent.annotate import draw_marks
+        from qvl_agent.agent.annotate import draw_marks
 
         marked = draw_marks(picture, boxes=[i.box for i in result.items if i.box],
                             points=[(i.point.x, i.point.y) for i in result.items],

@@ -12,12 +12,12 @@ import sys
 import click
 import typer
 
-from cli import (  # noqa: F401 - each module registers its commands on app
+from qvl_agent.cli import (  # noqa: F401 - each module registers its commands on app
     bench as _bench, dataset as _dataset, doctor as _doctor, eval as _eval, export as _export,
     ground as _ground, rpa as _rpa, run as _run, tools as _tools, train as _train,
 )
-from cli.app import app, state
-from envs.errors import QvlError
+from qvl_agent.cli.app import app, state
+from qvl_agent.envs.errors import QvlError
 
 __all__ = ["app", "main"]
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
+from qvl_agent.cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
                      app, refuse_model_and_endpoint)
 
 
@@ -40,9 +40,9 @@ def rpa(
     Without --model or --endpoint no model is used: steps that need one are refused before
     anything starts, and targets must be found by the offline grounders.
     """
-    from agent.rpa.runner import RpaOptions, run_script
-    from agent.runner import validated
-    from envs.errors import ConfigError
+    from qvl_agent.agent.rpa.runner import RpaOptions, run_script
+    from qvl_agent.agent.runner import validated
+    from qvl_agent.envs.errors import ConfigError
 
     refuse_model_and_endpoint(model, endpoint)
     variables: dict[str, str] = {}

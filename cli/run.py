@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
+from qvl_agent.cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
                      MaxNewTokensOpt, MinPixelsOpt, ModelOpt, PromptChoice, PromptOpt, ServedModelOpt,
                      SpeedupChoice, SpeedupOpt, app, refuse_model_and_endpoint)
 
@@ -60,8 +60,8 @@ def run(
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-<goal>).")] = None,
 ) -> None:
     """Let Qwen2.5-VL work on GOAL; writes a run directory with report.html."""
-    from agent.runner import RunOptions, run_goal, validated
-    from envs.browser import parse_viewport
+    from qvl_agent.agent.runner import RunOptions, run_goal, validated
+    from qvl_agent.envs.browser import parse_viewport
 
     refuse_model_and_endpoint(model, endpoint)
     options = validated(RunOptions, dict(goal=goal, max_steps=max_steps, out=out,

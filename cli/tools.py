@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from cli.app import app
+from qvl_agent.cli.app import app
 
 
 @app.command()
 def suites() -> None:
     """List the built-in suites with their task counts."""
-    from tasks.registry import list_suites
+    from qvl_agent.tasks.registry import list_suites
 
     rows = [(s.name, s.env_kind.value, str(len(s.tasks)), str(len(s.with_oracle)), s.description)
             for s in list_suites()]
@@ -28,7 +28,7 @@ def suites() -> None:
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A run directory (it holds meta.json).")]) -> None:
     """Rebuild RUN_DIR/report.html from the run's files."""
-    from agent.report import write_report
+    from qvl_agent.agent.report import write_report
 
     typer.echo(f"report: {write_report(run_dir)}")
 
@@ -39,7 +39,7 @@ def tiny_model(
     seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
 ) -> None:
     """Write a tiny random Qwen2.5-VL checkpoint (for trying the pipeline without weights)."""
-    from model.tiny import write_tiny_checkpoint
+    from qvl_agent.model.tiny import write_tiny_checkpoint
 
     path = write_tiny_checkpoint(folder, seed=seed)
     typer.echo(f"wrote a tiny random Qwen2.5-VL to {path}; try: qvl-agent ground IMG 'x' --model {path}")

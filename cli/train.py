@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import DeviceOpt, app
+from qvl_agent.cli.app import DeviceOpt, app
 
 
 @app.command()
@@ -26,7 +26,7 @@ def train(
     torch_device: DeviceOpt = None,
 ) -> None:
     """Fine-tune Qwen2.5-VL on its own chat form; prints the validation loss before and after."""
-    from eval.sft.train import TrainOptions, train_sft
+    from qvl_agent.eval.sft.train import TrainOptions, train_sft
 
     report = train_sft(data, model, out, TrainOptions(
         epochs=epochs, max_steps=max_steps, learning_rate=lr, batch_size=batch_size,

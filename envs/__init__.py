@@ -6,18 +6,18 @@ Xvfb) are imported from their own modules, so that importing ``envs`` never star
 any of them.
 """
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     ACTION_TYPES, Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point,
     Scroll, Swipe, SystemButton, Terminate, TypeText, Wait, parse_action,
 )
-from envs.base import Env, EnvBase, EnvKind, Observation, Size
-from envs.errors import (
+from qvl_agent.envs.base import Env, EnvBase, EnvKind, Observation, Size
+from qvl_agent.envs.errors import (
     ActionParseError, ActionRejectedError, ConfigError, EnvDisconnectedError, EnvError,
     EnvNotFoundError, EvalError, ModelBehaviorError, ModelUnavailableError, QvlError,
     TaskError, UnsupportedActionError,
 )
-from envs.fake import FakeEnv
-from envs.keys import normalize_key
+from qvl_agent.envs.fake import FakeEnv
+from qvl_agent.envs.keys import normalize_key
 
 __all__ = [
     "ACTION_TYPES", "Action", "Answer", "Click", "Drag", "KeyPress", "LongPress", "MoveTo",

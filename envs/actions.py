@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from envs.keys import normalize_key
+from qvl_agent.envs.keys import normalize_key
 
 __all__ = [
     "Point",

@@ -22,10 +22,10 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-from envs.errors import EnvError, UnsupportedActionError
+from qvl_agent.envs.errors import EnvError, UnsupportedActionError
 
 if TYPE_CHECKING:
-    from envs.android import AndroidEnv
+    from qvl_agent.envs.android import AndroidEnv
 
 __all__ = ["AdbKeyboard", "ADB_KEYBOARD", "INSTALL_HINT"]
 

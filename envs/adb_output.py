@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from envs.errors import EnvError
+from qvl_agent.envs.errors import EnvError
 
 __all__ = ["PNG_SIGNATURE", "png_in", "resumed_package", "input_text_parts"]
 

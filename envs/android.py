@@ -33,18 +33,18 @@ from typing import Any
 
 from PIL import Image
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     Action, Click, KeyPress, LongPress, OpenApp, Swipe, SystemButton, TypeText, Wait,
 )
-from envs.adb_keyboard import ADB_KEYBOARD, AdbKeyboard
-from envs.adb_output import input_text_parts, png_in, resumed_package
-from envs.applabels import resolve_app
-from envs.base import EnvBase, EnvKind, Observation, Size
-from envs.errors import (
+from qvl_agent.envs.adb_keyboard import ADB_KEYBOARD, AdbKeyboard
+from qvl_agent.envs.adb_output import input_text_parts, png_in, resumed_package
+from qvl_agent.envs.applabels import resolve_app
+from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
+from qvl_agent.envs.errors import (
     ActionRejectedError, EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
 )
-from envs.keys import ANDROID_KEYCODES, is_character
-from envs.stillness import same_but_caret
+from qvl_agent.envs.keys import ANDROID_KEYCODES, is_character
+from qvl_agent.envs.stillness import same_but_caret
 
 __all__ = ["AndroidEnv", "open_android", "keycode_for", "ADB_KEYBOARD", "png_in"]  # png_in: envs.adb_output
 
@@ -347,12 +347,12 @@ def open_android(device: str | None = None) -> AndroidEnv:
     """The device named ``device`` (a serial), the only one connected, or the virtual phone
     when ``device`` is ``sim`` or ``sim:PROFILE``. A clear error when there is none or
     several to choose from."""
-    from envs.virtual_phone import sim_profile
+    from qvl_agent.envs.virtual_phone import sim_profile
 
     profile = sim_profile(device)
     ensure_adb_server()
     if profile is not None:
-        from envs.virtual_phone import start_virtual_phone
+        from qvl_agent.envs.virtual_phone import start_virtual_phone
 
         phone = start_virtual_phone(profile=profile)
         try:

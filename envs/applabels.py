@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from envs.errors import ActionRejectedError
+from qvl_agent.envs.errors import ActionRejectedError
 
 __all__ = ["resolve_app", "KNOWN_APPS"]
 

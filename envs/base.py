@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from envs.actions import Action, Answer, Terminate
-from envs.errors import UnsupportedActionError
+from qvl_agent.envs.actions import Action, Answer, Terminate
+from qvl_agent.envs.errors import UnsupportedActionError
 
 __all__ = ["EnvKind", "Size", "Observation", "Env", "EnvBase"]
 

@@ -16,13 +16,13 @@ from urllib.parse import urlsplit
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from envs.actions import Action, Click, Drag, KeyPress, LongPress, MoveTo, Scroll, TypeText, Wait
-from envs.base import EnvBase, EnvKind, Observation, Size
-from envs.chromium import find_chromium, launch_args
-from envs.errors import (
+from qvl_agent.envs.actions import Action, Click, Drag, KeyPress, LongPress, MoveTo, Scroll, TypeText, Wait
+from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
+from qvl_agent.envs.chromium import find_chromium, launch_args
+from qvl_agent.envs.errors import (
     ConfigError, EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
 )
-from envs.keys import is_character
+from qvl_agent.envs.keys import is_character
 
 __all__ = ["BrowserConfig", "BrowserEnv", "PLAYWRIGHT_KEYS", "parse_viewport"]
 

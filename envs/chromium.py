@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from envs.errors import EnvNotFoundError
+from qvl_agent.envs.errors import EnvNotFoundError
 
 __all__ = ["find_chromium", "BROWSER_ENV_VAR", "launch_args"]
 

@@ -6,12 +6,12 @@ list of problems found (empty when the env conforms) rather than stopping at the
 
 from __future__ import annotations
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     ACTION_TYPES, Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point,
     Scroll, Swipe, SystemButton, Terminate, TypeText, Wait,
 )
-from envs.base import Env, Observation
-from envs.errors import EnvError, UnsupportedActionError
+from qvl_agent.envs.base import Env, Observation
+from qvl_agent.envs.errors import EnvError, UnsupportedActionError
 
 __all__ = ["check_env", "sample_actions"]
 

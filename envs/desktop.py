@@ -35,16 +35,16 @@ from typing import Any
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     WHEEL_CLICK_PX, Action, Click, Drag, KeyPress, LongPress, MoveTo, Point, Scroll, TypeText, Wait,
 )
-from envs.base import EnvBase, EnvKind, Observation, Size
-from envs.errors import (
+from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
+from qvl_agent.envs.errors import (
     ConfigError, EnvError, EnvNotFoundError, QvlError, UnsupportedActionError,
 )
-from envs.keys import is_character
-from envs.stillness import same_but_caret
-from envs.xdisplay import Display, Monitor, ensure_xauthority, open_display
+from qvl_agent.envs.keys import is_character
+from qvl_agent.envs.stillness import same_but_caret
+from qvl_agent.envs.xdisplay import Display, Monitor, ensure_xauthority, open_display
 
 __all__ = ["DesktopConfig", "DesktopEnv", "FailSafeStop", "PYAUTOGUI_KEYS", "open_desktop"]
 

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable
 
 from PIL import Image
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     Action, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Scroll, Swipe, SystemButton,
     TypeText, Wait,
 )
-from envs.base import EnvBase, EnvKind, Observation, Size
+from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
 
 __all__ = ["FakeEnv"]
 

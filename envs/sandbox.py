@@ -52,9 +52,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from envs.errors import EnvError, EnvNotFoundError
-from envs.sandbox_host import USER_HOME, link_display, sweep, write_etc
-from envs.xdisplay import Display, Monitor, _die_with_parent
+from qvl_agent.envs.errors import EnvError, EnvNotFoundError
+from qvl_agent.envs.sandbox_host import USER_HOME, link_display, sweep, write_etc
+from qvl_agent.envs.xdisplay import Display, Monitor, _die_with_parent
 
 __all__ = ["SandboxDisplay", "SandboxProcess", "start_sandboxed_display", "check_bubblewrap",
            "USER_HOME"]
@@ -310,7 +310,7 @@ class SandboxDisplay(Display):
 def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
                             window_manager: bool = True, timeout: float = 30.0) -> SandboxDisplay:
     """A sandbox with Xvfb (the monitors ``sizes`` side by side) and openbox in it."""
-    from envs.xdisplay import _start_window_manager
+    from qvl_agent.envs.xdisplay import _start_window_manager
 
     check_bubblewrap()
     if shutil.which("Xvfb") is None:

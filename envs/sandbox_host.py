@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from envs.errors import EnvNotFoundError
+from qvl_agent.envs.errors import EnvNotFoundError
 
 __all__ = ["write_etc", "link_display", "sweep", "USER_HOME"]
 

@@ -1,4 +1,4 @@
-"""Starting and stopping the built-in virtual phone (``python -m envs.sim``) for ``--device sim``.
+"""Starting and stopping the built-in virtual phone (``python -m qvl_agent.envs.sim``) for ``--device sim``.
 
 The phone runs as a child process that speaks adb's device protocol on 127.0.0.1; the real
 adb server is told to ``adb connect`` to it, so everything after that is plain adb.
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envs.errors import ConfigError, EnvNotFoundError
+from qvl_agent.envs.errors import ConfigError, EnvNotFoundError
 
 __all__ = ["VirtualPhoneProcess", "start_virtual_phone", "sim_profile"]
 
@@ -63,7 +63,7 @@ def sim_profile(device: str | None) -> str | None:
     """
     if device is None or not (device == "sim" or device.startswith("sim:")):
         return None
-    from envs.sim.profiles import DEFAULT_PROFILE, profile_named
+    from qvl_agent.envs.sim.profiles import DEFAULT_PROFILE, profile_named
 
     name = device.partition(":")[2] or DEFAULT_PROFILE
     try:
@@ -79,7 +79,7 @@ def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0,
     if adb is None:
         raise EnvNotFoundError("the virtual phone is reached through adb, which is not installed "
                                "(Debian: apt install adb)")
-    command = [sys.executable, "-m", "envs.sim", "--port", "0", "--with-parent"]
+    command = [sys.executable, "-m", "qvl_agent.envs.sim", "--port", "0", "--with-parent"]
     if not adb_keyboard:
         command.append("--no-adb-keyboard")
     if profile:

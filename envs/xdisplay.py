@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envs.errors import ConfigError, EnvError, EnvNotFoundError
+from qvl_agent.envs.errors import ConfigError, EnvError, EnvNotFoundError
 
 __all__ = ["Monitor", "Display", "open_display", "start_virtual_display", "parse_display_spec",
            "ensure_xauthority"]
@@ -189,7 +189,7 @@ def open_display(spec: str | None = None, *, sandbox: bool = True) -> Display:
     if name == "virtual":
         # The whole episode in a throwaway bubblewrap sandbox (envs.sandbox): what a task's
         # commands or the agent do to files never reaches this machine's.
-        from envs.sandbox import start_sandboxed_display
+        from qvl_agent.envs.sandbox import start_sandboxed_display
 
         return start_sandboxed_display(sizes)
     # Apps that tasks start on someone's own display still get a scratch HOME: a task file's

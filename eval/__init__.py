@@ -4,11 +4,11 @@
 imported only when a run asks for it.
 """
 
-from eval.config import EvalConfig, InstanceResult, PolicySpec
-from eval.executor import Executor, LocalExecutor
-from eval.metrics import Rate, rate, wilson_interval
-from eval.runner import plan, run_eval
-from eval.summary import summarize, write_summary_md
+from qvl_agent.eval.config import EvalConfig, InstanceResult, PolicySpec
+from qvl_agent.eval.executor import Executor, LocalExecutor
+from qvl_agent.eval.metrics import Rate, rate, wilson_interval
+from qvl_agent.eval.runner import plan, run_eval
+from qvl_agent.eval.summary import summarize, write_summary_md
 
 __all__ = [
     "EvalConfig", "InstanceResult", "PolicySpec", "Executor", "LocalExecutor", "Rate", "rate",

@@ -8,12 +8,12 @@ from typing import Any
 
 from rich.console import Console
 
-from agent.runner import validated
-from eval.config import EvalConfig
-from eval.progress import EvalView, summary_table
-from eval.runner import plan, run_eval
-from eval.summary import write_summary_md
-from tasks.registry import get_suite
+from qvl_agent.agent.runner import validated
+from qvl_agent.eval.config import EvalConfig
+from qvl_agent.eval.progress import EvalView, summary_table
+from qvl_agent.eval.runner import plan, run_eval
+from qvl_agent.eval.summary import write_summary_md
+from qvl_agent.tasks.registry import get_suite
 
 __all__ = ["run_eval_command"]
 
@@ -30,7 +30,7 @@ def run_eval_command(values: dict[str, Any]) -> int:
     if suite.check_options:
         suite.check_options(config.env_options, config.workers)
     if config.executor == "ray":
-        from eval.ray_executor import check_address, require_ray
+        from qvl_agent.eval.ray_executor import check_address, require_ray
 
         require_ray(config.ray_address)  # an optional extra: say so before anything starts
         check_address(config.ray_address)
@@ -49,7 +49,7 @@ def run_eval_command(values: dict[str, Any]) -> int:
             results = run_eval(config, progress=view)
     except KeyboardInterrupt:
         interrupted = True
-        from eval.results import ResultsFile
+        from qvl_agent.eval.results import ResultsFile
 
         file = ResultsFile(config.out / "results.jsonl")
         results = list(file.results.values())

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.runner import ModelOptions
+from qvl_agent.agent.runner import ModelOptions
 
 __all__ = ["PolicySpec", "EvalConfig", "InstanceResult", "instance_id", "Outcome"]
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from eval.config import EvalConfig, InstanceResult, instance_id
-from eval.worker import worker_main
+from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
+from qvl_agent.eval.worker import worker_main
 
 __all__ = ["Executor", "Started", "Finished", "Lost", "Event", "LocalExecutor", "write_worker_pids"]
 

@@ -7,9 +7,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from eval.config import InstanceResult
-from eval.runner import RunState
-from eval.summary import summarize
+from qvl_agent.eval.config import InstanceResult
+from qvl_agent.eval.runner import RunState
+from qvl_agent.eval.summary import summarize
 
 __all__ = ["EvalView", "summary_table"]
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = ["loopback_head", "LOOPBACK_ENV"]
 

@@ -30,12 +30,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from envs.base import EnvKind
-from envs.errors import ConfigError, EvalError
-from eval.config import EvalConfig, InstanceResult, instance_id
-from eval.executor import Event, Finished, Lost, write_worker_pids
-from eval.worker import InstanceRunner
-from tasks.registry import Suite, get_suite
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.errors import ConfigError, EvalError
+from qvl_agent.envs.extras import require_extra
+from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
+from qvl_agent.eval.executor import Event, Finished, Lost, write_worker_pids
+from qvl_agent.eval.worker import InstanceRunner
+from qvl_agent.tasks.registry import Suite, get_suite
 
 __all__ = ["RayExecutor", "actor_options", "check_address", "require_ray", "is_loopback"]
 
@@ -61,11 +62,9 @@ def require_ray(address: str | None = None) -> Any:
     """
     if is_loopback(address) and "ray" not in sys.modules:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("--executor ray needs Ray: pip install 'qvl-agent[ray]' "
-                          "(or use --executor local)") from None
+    require_extra("ray", "--executor ray (or use --executor local)")
+    import ray
+
     return ray
 
 

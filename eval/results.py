@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from eval.config import InstanceResult
+from qvl_agent.eval.config import InstanceResult
 
 __all__ = ["ResultsFile"]
 

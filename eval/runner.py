@@ -18,13 +18,13 @@ from typing import Any
 
 from typing_extensions import assert_never
 
-from agent.trajectory import RunMeta, now_iso
-from envs.errors import ConfigError
-from eval.config import EvalConfig, InstanceResult, instance_id
-from eval.executor import Event, Executor, Finished, LocalExecutor, Lost, Started
-from eval.results import ResultsFile
-from eval.worker import run_dir_name
-from tasks.registry import Suite, get_suite
+from qvl_agent.agent.trajectory import RunMeta, now_iso
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
+from qvl_agent.eval.executor import Event, Executor, Finished, LocalExecutor, Lost, Started
+from qvl_agent.eval.results import ResultsFile
+from qvl_agent.eval.worker import run_dir_name
+from qvl_agent.tasks.registry import Suite, get_suite
 
 __all__ = ["plan", "run_eval", "EvalProgress"]
 
@@ -86,7 +86,7 @@ def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> list[I
 
 def _executor(config: EvalConfig) -> Executor:
     if config.executor == "ray":
-        from eval.ray_executor import RayExecutor  # Ray is an optional extra
+        from qvl_agent.eval.ray_executor import RayExecutor  # Ray is an optional extra
 
         return RayExecutor(config)
     return LocalExecutor(config)
@@ -211,7 +211,7 @@ def _close_cut_run(run_dir: Any, reason: str) -> Any:
     meta_file = run_dir / "meta.json"
     if not meta_file.is_file():
         return None
-    from agent.report import write_report
+    from qvl_agent.agent.report import write_report
 
     try:
         meta = RunMeta.model_validate_json(meta_file.read_text(encoding="utf-8"))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from eval.config import InstanceResult
-from eval.metrics import Rate, rate
+from qvl_agent.eval.config import InstanceResult
+from qvl_agent.eval.metrics import Rate, rate
 
 __all__ = ["Row", "summarize", "write_summary_md"]
 

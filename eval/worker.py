@@ -15,15 +15,15 @@ from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any
 
-from agent.loop import run_episode
-from agent.policy import Policy, RandomPolicy, ScriptedPolicy
-from agent.recorder import RunRecorder
-from agent.trajectory import RunMeta, now_iso
-from envs.base import Env
-from envs.errors import EvalError, QvlError
-from eval.config import EvalConfig, InstanceResult, instance_id
-from tasks.base import Task
-from tasks.registry import Suite, get_suite
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import Policy, RandomPolicy, ScriptedPolicy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.trajectory import RunMeta, now_iso
+from qvl_agent.envs.base import Env
+from qvl_agent.envs.errors import EvalError, QvlError
+from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
+from qvl_agent.tasks.base import Task
+from qvl_agent.tasks.registry import Suite, get_suite
 
 __all__ = ["InstanceRunner", "worker_main", "run_dir_name"]
 

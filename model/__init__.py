@@ -3,18 +3,18 @@
 torch, transformers and the OpenAI client are imported only when a backend is created.
 """
 
-from model.backend import Generation, VLMBackend
-from model.convert import from_action, to_action
-from model.frame import FACTOR, MAX_PIXELS, MIN_PIXELS, Frame
-from model.grounding import GroundingResult, Located, locate
-from model.openai_backend import OpenAIBackend
-from model.parsing import Grounding, ToolCall, parse_grounding, parse_tool_call, parse_tool_calls
-from model.prompts import (
+from qvl_agent.model.backend import Generation, VLMBackend
+from qvl_agent.model.convert import from_action, to_action
+from qvl_agent.model.frame import FACTOR, MAX_PIXELS, MIN_PIXELS, Frame
+from qvl_agent.model.grounding import GroundingResult, Located, locate
+from qvl_agent.model.openai_backend import OpenAIBackend
+from qvl_agent.model.parsing import Grounding, ToolCall, parse_grounding, parse_tool_call, parse_tool_calls
+from qvl_agent.model.prompts import (
     PastStep, agent_messages, grounding_messages, grounding_question, system_prompt, user_text,
 )
-from model.scripted import ScriptedVLM
-from model.tiny import write_tiny_checkpoint
-from model.transformers_backend import DEFAULT_MODEL, TransformersBackend
+from qvl_agent.model.scripted import ScriptedVLM
+from qvl_agent.model.tiny import write_tiny_checkpoint
+from qvl_agent.model.transformers_backend import DEFAULT_MODEL, TransformersBackend
 
 __all__ = [
     "Generation", "VLMBackend", "to_action", "from_action", "Frame", "FACTOR", "MIN_PIXELS",

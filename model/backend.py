@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from model.prompts import Message
+from qvl_agent.model.prompts import Message
 
 __all__ = ["Generation", "VLMBackend", "images_in", "DEFAULT_MAX_NEW_TOKENS"]
 

@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     WHEEL_CLICK_PX, Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point, Scroll, Swipe,
     SystemButton, Terminate, TypeText, Wait,
 )
-from envs.errors import ActionParseError, ActionRejectedError
-from model.frame import Frame
-from model.parsing import ToolCall
+from qvl_agent.envs.errors import ActionParseError, ActionRejectedError
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.parsing import ToolCall
 
 __all__ = ["to_action", "from_action", "ACTIONS", "DEFAULT_WAIT_S"]
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from envs.base import Size
-from envs.errors import ConfigError, ModelUnavailableError
-from model.frame import MAX_PIXELS, MIN_PIXELS, Frame
-from model.openai_backend import OpenAIBackend
-from model.prompts import PastStep, agent_messages
-from model.token_check import resize_advice
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ConfigError, ModelUnavailableError
+from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS, Frame
+from qvl_agent.model.openai_backend import OpenAIBackend
+from qvl_agent.model.prompts import PastStep, agent_messages
+from qvl_agent.model.token_check import resize_advice
 
 __all__ = ["Check", "check_server", "GENERATION_DEFAULTS"]
 
@@ -79,7 +79,7 @@ def check_server(endpoint: str, *, served_model: str | None = None,
     except ModelUnavailableError as exc:
         rows.append(Check("one step", False, str(exc), "see the server's log"))
         return rows
-    from model.token_check import check_prompt_tokens, expected_prompt_tokens
+    from qvl_agent.model.token_check import check_prompt_tokens, expected_prompt_tokens
 
     if exact is None or generation.prompt_tokens is None:
         rows.append(Check(f"image tokens at {frame.width}x{frame.height}", False,

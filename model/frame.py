@@ -16,11 +16,12 @@ from functools import lru_cache
 
 from PIL import Image
 
-from envs.actions import Point
-from envs.base import Size
-from envs.errors import ConfigError
+from qvl_agent.envs.actions import Point
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ConfigError
 
-__all__ = ["Frame", "FACTOR", "MIN_PIXELS", "MAX_PIXELS", "frame_size", "check_pixel_limits"]
+__all__ = ["Frame", "FACTOR", "MIN_PIXELS", "MAX_PIXELS", "frame_size", "smart_resize",
+           "check_pixel_limits"]
 
 FACTOR = 28  # patch 14 x spatial merge 2
 MIN_PIXELS = 3136  # processor default of the Instruct checkpoints (4 * 28 * 28)
@@ -36,15 +37,38 @@ def check_pixel_limits(min_pixels: int, max_pixels: int) -> None:
         )
 
 
+MAX_RATIO = 200
+
+
+def smart_resize(height: int, width: int, factor: int = FACTOR, min_pixels: int = MIN_PIXELS,
+                 max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """qwen-vl-utils' ``smart_resize``, line for line: (height, width) of the resized image.
+
+    Both sides a multiple of ``factor``, the area within [min_pixels, max_pixels], the
+    aspect ratio as close as that allows. Ours, so that a client of a model server needs
+    neither torch nor qwen-vl-utils; tests compare it with qwen-vl-utils' own.
+    """
+    if max(height, width) / min(height, width) > MAX_RATIO:
+        raise ValueError(f"absolute aspect ratio must be smaller than {MAX_RATIO}, "
+                         f"got {max(height, width) / min(height, width)}")
+    h_bar = max(factor, round(height / factor) * factor)
+    w_bar = max(factor, round(width / factor) * factor)
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = math.floor(height / beta / factor) * factor
+        w_bar = math.floor(width / beta / factor) * factor
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
 @lru_cache(maxsize=256)
 def frame_size(width: int, height: int, min_pixels: int = MIN_PIXELS,
                max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """(width, height) that qwen-vl-utils' ``smart_resize`` gives an image of this size."""
     check_pixel_limits(min_pixels, max_pixels)
-    # Imported here: qwen_vl_utils imports torch and torchvision, seconds that
-    # `qvl-agent --help` and the oracle policy should not pay.
-    from qwen_vl_utils import smart_resize
-
     try:
         height_out, width_out = smart_resize(
             height, width, factor=FACTOR, min_pixels=min_pixels, max_pixels=max_pixels
@@ -128,9 +152,12 @@ class Frame:
 
 
 def _resize_bicubic(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    import numpy as np
-    import torch
-    from torchvision.transforms.v2 import functional as F
+    try:
+        import numpy as np
+        import torch
+        from torchvision.transforms.v2 import functional as F
+    except ImportError:  # a server's client without the [local] extra: qwen-vl-utils' own way
+        return image.resize(size, Image.Resampling.BICUBIC)
 
     pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1)
     out = F.resize(pixels, [size[1], size[0]], interpolation=F.InterpolationMode.BICUBIC,

@@ -7,13 +7,13 @@ from typing import Literal
 from PIL import Image
 from pydantic import BaseModel, ConfigDict
 
-from envs.actions import Point
-from envs.base import Size
-from envs.errors import ActionRejectedError
-from model.backend import Generation, VLMBackend
-from model.frame import Frame
-from model.parsing import Grounding, parse_grounding
-from model.prompts import grounding_messages
+from qvl_agent.envs.actions import Point
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ActionRejectedError
+from qvl_agent.model.backend import Generation, VLMBackend
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.parsing import Grounding, parse_grounding
+from qvl_agent.model.prompts import grounding_messages
 
 __all__ = ["Located", "GroundingResult", "locate"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from model.backend import VLMBackend
-from model.frame import MAX_PIXELS, MIN_PIXELS, check_pixel_limits
-from model.transformers_backend import DEFAULT_MODEL
+from qvl_agent.model.backend import VLMBackend
+from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS, check_pixel_limits
+from qvl_agent.model.transformers_backend import DEFAULT_MODEL
 
 __all__ = ["load_backend"]
 
@@ -20,11 +20,11 @@ def load_backend(*, model: str | None = None, endpoint: str | None = None,
     """
     check_pixel_limits(min_pixels, max_pixels)
     if endpoint:
-        from model.openai_backend import OpenAIBackend
+        from qvl_agent.model.openai_backend import OpenAIBackend
 
         return OpenAIBackend(endpoint, model=served_model or None, min_pixels=min_pixels,
                              max_pixels=max_pixels)
-    from model.transformers_backend import SpeedOptions, TransformersBackend
+    from qvl_agent.model.transformers_backend import SpeedOptions, TransformersBackend
 
     return TransformersBackend(model or DEFAULT_MODEL, device=device, dtype=dtype,
                                min_pixels=min_pixels, max_pixels=max_pixels,

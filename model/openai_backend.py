@@ -20,12 +20,12 @@ from typing import Any
 
 from PIL import Image
 
-from envs.errors import ModelUnavailableError
-from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, images_in
-from model.frame import MAX_PIXELS, MIN_PIXELS
-from model.png import encode_png
-from model.prompts import Message
-from model.token_check import check_prompt_tokens, text_probe
+from qvl_agent.envs.errors import ModelUnavailableError
+from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, images_in
+from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS
+from qvl_agent.model.png import encode_png
+from qvl_agent.model.prompts import Message
+from qvl_agent.model.token_check import check_prompt_tokens, text_probe
 
 __all__ = ["OpenAIBackend", "encode_image", "to_openai_messages"]
 

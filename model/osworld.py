@@ -29,9 +29,9 @@ from typing import Any
 
 from PIL import Image
 
-from model.parsing import parse_tool_calls
-from model.prompts import Message, PastStep
-from envs.errors import ModelBehaviorError
+from qvl_agent.model.parsing import parse_tool_calls
+from qvl_agent.model.prompts import Message, PastStep
+from qvl_agent.envs.errors import ModelBehaviorError
 
 __all__ = ["OSWORLD_MAX_PIXELS", "OSWORLD_HISTORY", "osworld_system_prompt", "osworld_messages",
            "osworld_action_line"]

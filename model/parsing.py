@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from envs.errors import ActionParseError
+from qvl_agent.envs.errors import ActionParseError
 
 __all__ = ["ToolCall", "parse_tool_call", "parse_tool_calls", "Grounding", "parse_grounding"]
 

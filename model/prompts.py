@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = [
     "TOOLS",
@@ -57,13 +57,13 @@ _PROGRESS = "\nTask progress (You have done the following operation on the curre
 
 @lru_cache(maxsize=1)
 def _tools() -> dict[str, Any]:
-    text = resources.files("model").joinpath("data/tools.json").read_text(encoding="utf-8")
+    text = resources.files("qvl_agent.model").joinpath("data/tools.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
 @lru_cache(maxsize=1)
 def _answer_variant() -> dict[str, Any]:
-    text = resources.files("model").joinpath("data/answer_action.json").read_text(encoding="utf-8")
+    text = resources.files("qvl_agent.model").joinpath("data/answer_action.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation
-from model.frame import MAX_PIXELS, MIN_PIXELS
-from model.prompts import Message
+from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation
+from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS
+from qvl_agent.model.prompts import Message
 
 __all__ = ["ScriptedVLM"]
 

@@ -7,7 +7,7 @@ config and the official chat template), so ``TransformersBackend`` loads it thro
 very ``from_pretrained`` path it uses for ``Qwen/Qwen2.5-VL-7B-Instruct``. Its answers are
 noise, which is what the loop's error handling needs to be tested against.
 
-    python -m model.tiny /tmp/tiny-qwen   # or qvl-agent tiny-model DIR
+    python -m qvl_agent.model.tiny /tmp/tiny-qwen   # or qvl-agent tiny-model DIR
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from model.frame import MAX_PIXELS, MIN_PIXELS
+from qvl_agent.envs.extras import require_extra
+from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS
 
 __all__ = ["write_tiny_checkpoint", "SPECIAL_TOKENS"]
 
@@ -35,7 +36,7 @@ _BPE_VOCAB = 1024  # base vocabulary before the special tokens
 
 def _corpus() -> list[str]:
     """Text to learn merges from: the agent prompts themselves, plus plain JSON and digits."""
-    tools = resources.files("model").joinpath("data/tools.json").read_text(encoding="utf-8")
+    tools = resources.files("qvl_agent.model").joinpath("data/tools.json").read_text(encoding="utf-8")
     lines = [tools, '{"name": "computer_use", "arguments": {"action": "left_click", '
              '"coordinate": [935, 406]}}', "The user query:  Task progress Step 1: 2: 3:"]
     lines += [" ".join(str(n) for n in range(i, i + 50)) for i in range(0, 2000, 50)]
@@ -72,6 +73,7 @@ def write_tiny_checkpoint(path: str | Path, *, seed: int = 0, hidden_size: int =
     for config and safetensors, ``Qwen2_5_VLProcessor.save_pretrained`` for the tokenizer,
     image processor and chat template.
     """
+    require_extra("local", "the tiny checkpoint")
     import torch
     from transformers import (
         PreTrainedTokenizerFast, Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
@@ -91,7 +93,7 @@ def write_tiny_checkpoint(path: str | Path, *, seed: int = 0, hidden_size: int =
     )
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
     vocab_size = len(tokenizer)
-    chat_template = resources.files("model").joinpath("data/chat_template.jinja").read_text(
+    chat_template = resources.files("qvl_agent.model").joinpath("data/chat_template.jinja").read_text(
         encoding="utf-8")
     image_processor = Qwen2VLImageProcessor(min_pixels=min_pixels, max_pixels=max_pixels,
                                             patch_size=14, merge_size=2, temporal_patch_size=2)
@@ -137,5 +139,5 @@ def write_tiny_checkpoint(path: str | Path, *, seed: int = 0, hidden_size: int =
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m model.tiny DIR")
+        sys.exit("usage: python -m qvl_agent.model.tiny DIR")
     print(write_tiny_checkpoint(sys.argv[1]))

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from envs.errors import ConfigError
-from model.backend import images_in
-from model.frame import FACTOR
-from model.prompts import Message
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.model.backend import images_in
+from qvl_agent.model.frame import FACTOR
+from qvl_agent.model.prompts import Message
 
 __all__ = ["IMAGE_PLACEHOLDER", "text_probe", "image_tokens", "expected_prompt_tokens",
            "check_prompt_tokens", "resize_advice"]

@@ -9,11 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from envs.errors import ModelUnavailableError
-from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, images_in
-from model.frame import MAX_PIXELS, MIN_PIXELS
-from model.prefix_cache import PrefixCache
-from model.prompts import Message
+from qvl_agent.envs.errors import ModelUnavailableError
+from qvl_agent.envs.extras import require_extra
+from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, images_in
+from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS
+from qvl_agent.model.prefix_cache import PrefixCache
+from qvl_agent.model.prompts import Message
 
 __all__ = ["TransformersBackend", "SpeedOptions", "DEFAULT_MODEL", "resolve_weights", "set_pixel_limits"]
 
@@ -108,6 +109,7 @@ class TransformersBackend:
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str | None = None,
                  dtype: str | None = None, min_pixels: int = MIN_PIXELS,
                  max_pixels: int = MAX_PIXELS, speed: SpeedOptions | None = None) -> None:
+        require_extra("local", "--model (Qwen2.5-VL in this process)")
         path = resolve_weights(model)  # first: a missing model should fail in a second
         import torch
         from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration

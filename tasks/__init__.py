@@ -4,8 +4,8 @@ Built-in suites (``miniwob``, ``web``, ``android``) register when ``get_suite`` 
 ``list_suites`` first runs.
 """
 
-from tasks.base import ENDED_BY_AGENT, NoParams, Task, TaskParams
-from tasks.registry import Suite, get_suite, list_suites, register_suite
+from qvl_agent.tasks.base import ENDED_BY_AGENT, NoParams, Task, TaskParams
+from qvl_agent.tasks.registry import Suite, get_suite, list_suites, register_suite
 
 __all__ = ["Task", "TaskParams", "NoParams", "ENDED_BY_AGENT", "Suite", "get_suite", "list_suites",
            "register_suite"]

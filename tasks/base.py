@@ -19,10 +19,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.trajectory import Trajectory
-from envs.actions import Action
-from envs.base import Env, EnvKind
-from envs.errors import TaskError
+from qvl_agent.agent.trajectory import Trajectory
+from qvl_agent.envs.actions import Action
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.errors import TaskError
 
 __all__ = ["Task", "TaskParams", "NoParams", "ENDED_BY_AGENT"]
 

@@ -36,11 +36,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agent.trajectory import Trajectory
-from envs.actions import Action, Answer, Click, KeyPress, Point, Terminate, TypeText, Wait
-from envs.base import Env, EnvKind
-from envs.errors import ConfigError, TaskError
-from tasks.base import Task
+from qvl_agent.agent.trajectory import Trajectory
+from qvl_agent.envs.actions import Action, Answer, Click, KeyPress, Point, Terminate, TypeText, Wait
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.errors import ConfigError, TaskError
+from qvl_agent.tasks.base import Task
 
 __all__ = [
     "TaskSpec", "load_task_file", "task_class", "suite_from_path", "SETUP_STEPS", "GETTERS",
@@ -343,8 +343,8 @@ def load_tasks(path: Path) -> list[type[DeclarativeTask]]:
 
 def suite_from_path(path: Path, name: str | None = None, description: str | None = None) -> Any:
     """A suite made of the task files in ``path`` (a folder, or one JSON file)."""
-    from tasks.registry import Suite
-    from tasks.web.envs import open_env_for
+    from qvl_agent.tasks.registry import Suite
+    from qvl_agent.tasks.web.envs import open_env_for
 
     path = Path(path)
     if not path.exists():
@@ -362,9 +362,9 @@ def suite_from_path(path: Path, name: str | None = None, description: str | None
 
 def _ensure_builtins() -> None:
     """Register the built-in setup steps and getters of every kind of screen."""
-    import tasks.desktop.metrics  # noqa: F401
-    import tasks.desktop.steps  # noqa: F401
-    import tasks.web.steps  # noqa: F401
+    import qvl_agent.tasks.desktop.metrics  # noqa: F401
+    import qvl_agent.tasks.desktop.steps  # noqa: F401
+    import qvl_agent.tasks.web.steps  # noqa: F401
 
 
 # -- metrics that need nothing from an env (others register their own) ---------------------

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envs.base import Env, EnvKind
-from envs.errors import ConfigError
-from tasks.base import Task
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.tasks.base import Task
 
 __all__ = ["Suite", "register_suite", "get_suite", "list_suites", "BUILTIN_SUITE_MODULES"]
 
-BUILTIN_SUITE_MODULES = ("tasks.miniwob.suite", "tasks.web.suite", "tasks.android.suite",
-                         "tasks.desktop.suite")
+BUILTIN_SUITE_MODULES = ("qvl_agent.tasks.miniwob.suite", "qvl_agent.tasks.web.suite", "qvl_agent.tasks.android.suite",
+                         "qvl_agent.tasks.desktop.suite")
 
 
 @dataclass
@@ -95,7 +95,7 @@ def get_suite(name: str) -> Suite:
         return _SUITES[name]
     path = Path(name)
     if path.is_dir() or path.suffix == ".json":
-        from tasks.declarative import suite_from_path
+        from qvl_agent.tasks.declarative import suite_from_path
 
         return suite_from_path(path)
     known = ", ".join(sorted(_SUITES)) or "none"

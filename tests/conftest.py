@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Qwen2.5-VL written by the package's own helper, once per session."""
-    from model.tiny import write_tiny_checkpoint
+    from qvl_agent.model.tiny import write_tiny_checkpoint
 
     return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny-qwen25vl"))
 
@@ -33,7 +33,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def virtual_phone():
     """An AndroidEnv on a fresh built-in virtual phone (stopped and disconnected after)."""
-    from envs.android import open_android
+    from qvl_agent.envs.android import open_android
 
     env = open_android("sim")
     yield env
@@ -43,7 +43,7 @@ def virtual_phone():
 @pytest.fixture(scope="module")
 def virtual_desktop():
     """A DesktopEnv on a fresh managed display (Xvfb + openbox), stopped after the module."""
-    from envs.desktop import open_desktop
+    from qvl_agent.envs.desktop import open_desktop
 
     env = open_desktop("virtual")
     yield env
@@ -54,5 +54,5 @@ def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``qvl-agent ARGS`` as a user would, in a fresh process."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "qvl_agent.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=cwd)

@@ -167,7 +167,7 @@ def _tokenizer() -> Any:
     """A byte-level BPE with Qwen's special tokens (the tiny checkpoint's tokenizer)."""
     from tokenizers import Tokenizer
 
-    from model.tiny import _tokenizer_json
+    from qvl_agent.model.tiny import _tokenizer_json
 
     return Tokenizer.from_str(_tokenizer_json())
 

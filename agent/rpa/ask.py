@@ -16,9 +16,9 @@ from typing import Any
 
 from PIL import Image
 
-from envs.errors import ActionParseError, ConfigError, ModelBehaviorError
-from model.backend import VLMBackend
-from model.frame import Frame
+from qvl_agent.envs.errors import ActionParseError, ConfigError, ModelBehaviorError
+from qvl_agent.model.backend import VLMBackend
+from qvl_agent.model.frame import Frame
 
 __all__ = ["Answer", "ask", "query_prompt", "shape_schema", "check_schema", "decode_json",
            "ASSERT_FORMAT", "RESULT_FORMAT"]

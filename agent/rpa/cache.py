@@ -25,7 +25,7 @@ import yaml
 from PIL import Image, ImageChops, ImageStat
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = ["CachedElement", "LocateEntry", "TaskCache", "CACHE_EXT", "image_patch", "patch_matches"]
 

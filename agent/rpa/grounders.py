@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from envs.actions import Point
-from envs.base import Env, Observation
-from envs.errors import EnvError
+from qvl_agent.envs.actions import Point
+from qvl_agent.envs.base import Env, Observation
+from qvl_agent.envs.errors import EnvError
 
 __all__ = ["Target", "Grounder", "Description", "describe_target", "DomGrounder", "UiaGrounder",
            "QwenGrounder", "dom_element_at", "dom_element_by_xpath"]
@@ -230,7 +230,7 @@ class QwenGrounder:
         self.on_call = on_call
 
     def find(self, env: Env, observation: Observation, prompt: str) -> Target | None:
-        from model.grounding import locate
+        from qvl_agent.model.grounding import locate
 
         if self.on_call:
             self.on_call()

@@ -6,12 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agent.rpa.cache import CachedElement, TaskCache, image_patch, patch_matches
-from agent.rpa.grounders import Grounder, Target, dom_element_at, dom_element_by_xpath
-from envs.actions import Point
-from envs.base import Env, Observation
-from envs.errors import ModelBehaviorError
-from model.backend import DEFAULT_MAX_NEW_TOKENS, Generation
+from qvl_agent.agent.rpa.cache import CachedElement, TaskCache, image_patch, patch_matches
+from qvl_agent.agent.rpa.grounders import Grounder, Target, dom_element_at, dom_element_by_xpath
+from qvl_agent.envs.actions import Point
+from qvl_agent.envs.base import Env, Observation
+from qvl_agent.envs.errors import ModelBehaviorError
+from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation
 
 __all__ = ["Stats", "CountingBackend", "Locator", "NotFound"]
 

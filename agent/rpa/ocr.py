@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from agent.rpa.grounders import Target, describe_target, normalize
-from envs.actions import Point
-from envs.base import Env, Observation
-from envs.errors import ConfigError, EnvError
+from qvl_agent.agent.rpa.grounders import Target, describe_target, normalize
+from qvl_agent.envs.actions import Point
+from qvl_agent.envs.base import Env, Observation
+from qvl_agent.envs.errors import ConfigError, EnvError
 
 __all__ = ["OcrGrounder", "OcrWord", "read_words", "ocr_available"]
 

@@ -10,21 +10,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agent.loop import run_episode
-from agent.policy import QwenPolicy
-from agent.recorder import RunRecorder
-from agent.rpa import ask as asking
-from agent.rpa.grounders import Target
-from agent.rpa.locator import Locator, Stats
-from agent.rpa.script import (
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import QwenPolicy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.rpa import ask as asking
+from qvl_agent.agent.rpa.grounders import Target
+from qvl_agent.agent.rpa.locator import Locator, Stats
+from qvl_agent.agent.rpa.script import (
     Ai, Assert, Boolean, DoubleClick, FlowStep, Hover, Input, KeyboardPress, Number, Query,
     RightClick, Scroll, Sleep, String, Tap, Task, WaitFor,
 )
-from agent.trajectory import Step, Timings, now_iso
-from envs.actions import Action, Click, KeyPress, MoveTo, Point, Swipe, TypeText
-from envs.actions import Scroll as ScrollAction
-from envs.base import Env, EnvKind, Observation
-from envs.errors import EnvDisconnectedError, ModelBehaviorError, QvlError
+from qvl_agent.agent.trajectory import Step, Timings, now_iso
+from qvl_agent.envs.actions import Action, Click, KeyPress, MoveTo, Point, Swipe, TypeText
+from qvl_agent.envs.actions import Scroll as ScrollAction
+from qvl_agent.envs.base import Env, EnvKind, Observation
+from qvl_agent.envs.errors import EnvDisconnectedError, ModelBehaviorError, QvlError
 
 __all__ = ["Player", "StepFailure", "step_label"]
 

@@ -19,19 +19,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.recorder import RunRecorder
-from agent.rpa.cache import TaskCache
-from agent.rpa.grounders import DomGrounder, Grounder, QwenGrounder, UiaGrounder
-from agent.rpa.locator import CountingBackend, Locator, Stats
-from agent.rpa.ocr import OcrGrounder, ocr_available
-from agent.rpa.player import Player, StepFailure, step_label
-from agent.rpa.script import (
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.rpa.cache import TaskCache
+from qvl_agent.agent.rpa.grounders import DomGrounder, Grounder, QwenGrounder, UiaGrounder
+from qvl_agent.agent.rpa.locator import CountingBackend, Locator, Stats
+from qvl_agent.agent.rpa.ocr import OcrGrounder, ocr_available
+from qvl_agent.agent.rpa.player import Player, StepFailure, step_label
+from qvl_agent.agent.rpa.script import (
     Ai, Assert, Boolean, Number, Query, Script, String, WaitFor, load_script,
 )
-from agent.runner import ModelOptions, default_run_dir
-from agent.trajectory import RunMeta, now_iso
-from envs.base import Env, EnvKind
-from envs.errors import ConfigError
+from qvl_agent.agent.runner import ModelOptions, default_run_dir
+from qvl_agent.agent.trajectory import RunMeta, now_iso
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = ["RpaOptions", "RpaResult", "run_script", "GrounderName"]
 
@@ -181,8 +181,8 @@ def _grounders(name: str, script: Script, backend: Any, stats: Stats) -> list[Gr
 
 def _open_screen(script: Script, options: RpaOptions) -> Env:
     if script.web is not None:
-        from envs.browser import BrowserConfig, BrowserEnv
-        from agent.runner import validated
+        from qvl_agent.envs.browser import BrowserConfig, BrowserEnv
+        from qvl_agent.agent.runner import validated
 
         config = validated(BrowserConfig, dict(url=script.web.url, width=script.web.viewportWidth,
                                                height=script.web.viewportHeight,
@@ -190,7 +190,7 @@ def _open_screen(script: Script, options: RpaOptions) -> Env:
                                                headless=not options.headed))
         return BrowserEnv(config)
     if script.android is not None:
-        from envs.android import open_android
+        from qvl_agent.envs.android import open_android
 
         env = open_android(script.android.deviceId)
         if script.android.launch:
@@ -204,7 +204,7 @@ def _open_screen(script: Script, options: RpaOptions) -> Env:
 
 
 def _open_desktop(script: Script) -> Env:
-    from envs.desktop import open_desktop
+    from qvl_agent.envs.desktop import open_desktop
 
     assert script.computer is not None
     # No sandbox: an RPA script is the user's own and acts for them; a file it writes belongs

@@ -23,11 +23,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agent.rpa.steps import (
+from qvl_agent.agent.rpa.steps import (
     STEP_KINDS, Ai, Assert, Boolean, DoubleClick, FlowStep, Hover, Input, KeyboardPress, Number,
     Query, RightClick, Scroll, Sleep, StepBase, String, Tap, WaitFor,
 )
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = [
     "Script", "WebTarget", "AndroidTarget", "ComputerTarget", "AgentConfig", "CacheConfig",

@@ -2,7 +2,7 @@
 
 ``envs.sim.adbd`` speaks the device side of adb's transport protocol over TCP; ``Phone``
 is the phone behind it (state, apps, screen, shell); ``VirtualPhone`` serves one on
-127.0.0.1, and ``python -m envs.sim`` runs one as a process.
+127.0.0.1, and ``python -m qvl_agent.envs.sim`` runs one as a process.
 
     adbd            AdbDaemon: adb's wire protocol, one thread per stream
     phone           Phone, PhoneConfig: the state, the touch and key model, the shell handler
@@ -15,11 +15,11 @@ is the phone behind it (state, apps, screen, shell); ``VirtualPhone`` serves one
     store/settings_store/files/packages   the phone's data
 """
 
-from envs.sim.adbd import AdbDaemon, ShellHandler, ShellResult
-from envs.sim.apps.flights import CITIES, Flight, booking_code, flights_for
-from envs.sim.phone import Phone, PhoneConfig
-from envs.sim.profiles import DEFAULT_PROFILE, PROFILES, Profile
-from envs.sim.server import VirtualPhone
+from qvl_agent.envs.sim.adbd import AdbDaemon, ShellHandler, ShellResult
+from qvl_agent.envs.sim.apps.flights import CITIES, Flight, booking_code, flights_for
+from qvl_agent.envs.sim.phone import Phone, PhoneConfig
+from qvl_agent.envs.sim.profiles import DEFAULT_PROFILE, PROFILES, Profile
+from qvl_agent.envs.sim.server import VirtualPhone
 
 __all__ = [
     "AdbDaemon", "ShellHandler", "ShellResult", "Phone", "PhoneConfig", "VirtualPhone",

@@ -1,4 +1,4 @@
-"""``python -m envs.sim``: serve a virtual phone until SIGTERM or SIGINT.
+"""``python -m qvl_agent.envs.sim``: serve a virtual phone until SIGTERM or SIGINT.
 
 With ``--with-parent`` (as ``--device sim`` starts it) it also stops when the process that
 started it dies, so a killed eval worker leaves no phone behind.
@@ -20,14 +20,14 @@ import sys
 import threading
 from types import FrameType
 
-from envs.sim.phone import PhoneConfig
-from envs.sim.profiles import DEFAULT_PROFILE, PROFILES
-from envs.sim.server import VirtualPhone
+from qvl_agent.envs.sim.phone import PhoneConfig
+from qvl_agent.envs.sim.profiles import DEFAULT_PROFILE, PROFILES
+from qvl_agent.envs.sim.server import VirtualPhone
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m envs.sim",
+        prog="python -m qvl_agent.envs.sim",
         description="A virtual Android phone that the adb server and adbutils connect to.")
     parser.add_argument("--port", type=int, default=0,
                         help="TCP port on 127.0.0.1 (default 0: a free one, never 5555-5585)")

@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
-from envs.sim.adb_packets import (
+from qvl_agent.envs.sim.adb_packets import (
     EMULATOR_PORTS, HEADER, A_VERSION, MAX_PAYLOAD, ShellHandler, ShellResult, chunks, Command,
     packet, parse_service, ProtocolError, Request,
 )

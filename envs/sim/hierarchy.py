@@ -7,7 +7,7 @@ as ``TextView.getTextForAccessibility`` does on a real phone.
 
 from __future__ import annotations
 
-from envs.sim.widgets import Widget
+from qvl_agent.envs.sim.widgets import Widget
 
 __all__ = ["dump_xml"]
 

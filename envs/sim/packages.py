@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from envs.sim.apps.base import App
+from qvl_agent.envs.sim.apps.base import App
 
 __all__ = ["Package", "installed_packages", "ADB_KEYBOARD"]
 

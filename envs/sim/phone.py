@@ -21,16 +21,16 @@ from typing import ParamSpec, TypeVar
 
 from PIL import Image
 
-from envs.sim.adbd import ShellResult
-from envs.sim.apps import APPS, App, Screen, launcher
-from envs.sim.files import Files
-from envs.sim.packages import ADB_KEYBOARD, installed_packages
-from envs.sim.profiles import DEFAULT_PROFILE, Profile, profile_named
-from envs.sim.render import NAV_BUTTONS, StatusBar, render
-from envs.sim.settings_store import ADB_IME, LATIN_IME, SettingsStore
-from envs.sim.shell import run_line
-from envs.sim.store import ContentStore
-from envs.sim.widgets import (
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.apps import APPS, App, Screen, launcher
+from qvl_agent.envs.sim.files import Files
+from qvl_agent.envs.sim.packages import ADB_KEYBOARD, installed_packages
+from qvl_agent.envs.sim.profiles import DEFAULT_PROFILE, Profile, profile_named
+from qvl_agent.envs.sim.render import NAV_BUTTONS, StatusBar, render
+from qvl_agent.envs.sim.settings_store import ADB_IME, LATIN_IME, SettingsStore
+from qvl_agent.envs.sim.shell import run_line
+from qvl_agent.envs.sim.store import ContentStore
+from qvl_agent.envs.sim.widgets import (
     NAV_BAR_TOP, SCREEN_H, SCREEN_W, STATUS_BAR_H, Paint, Widget, hit, scroll_target,
 )
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from envs.sim.fonts import ascent, draw_text, fit, text_width
-from envs.sim.widgets import NAV_BAR_TOP, SCREEN_H, SCREEN_W, STATUS_BAR_H, Rect, Widget
+from qvl_agent.envs.sim.fonts import ascent, draw_text, fit, text_width
+from qvl_agent.envs.sim.widgets import NAV_BAR_TOP, SCREEN_H, SCREEN_W, STATUS_BAR_H, Rect, Widget
 
 __all__ = ["StatusBar", "render", "png", "is_dark", "ACCENT", "NAV_BUTTONS"]
 

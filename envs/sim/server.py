@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from envs.sim.adbd import AdbDaemon
-from envs.sim.phone import Phone, PhoneConfig
+from qvl_agent.envs.sim.adbd import AdbDaemon
+from qvl_agent.envs.sim.phone import Phone, PhoneConfig
 
 __all__ = ["VirtualPhone"]
 

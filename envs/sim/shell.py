@@ -16,14 +16,14 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from envs.sim.adbd import ShellResult
-from envs.sim.cmdline import Command, Pipeline, Redirect, ShellSyntaxError, parse
-from envs.sim.files import FileError
-from envs.sim.tools import TOOLS, UNLOCKED
-from envs.sim.tools.common import ShellExit, UsageError
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.cmdline import Command, Pipeline, Redirect, ShellSyntaxError, parse
+from qvl_agent.envs.sim.files import FileError
+from qvl_agent.envs.sim.tools import TOOLS, UNLOCKED
+from qvl_agent.envs.sim.tools.common import ShellExit, UsageError
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["run_line", "SH", "EXIT_MARKER"]
 

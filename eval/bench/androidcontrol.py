@@ -19,16 +19,16 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     Action, Click, LongPress, OpenApp, Point, Scroll, Swipe, SystemButton, TypeText, Wait,
 )
-from envs.errors import ConfigError, ModelBehaviorError
-from eval.bench.androidcontrol_data import ControlStep, Episode, target_element
-from model.backend import VLMBackend
-from model.convert import from_action, to_action
-from model.frame import Frame
-from model.parsing import parse_tool_call
-from model.prompts import PastStep, agent_messages
+from qvl_agent.envs.errors import ConfigError, ModelBehaviorError
+from qvl_agent.eval.bench.androidcontrol_data import ControlStep, Episode, target_element
+from qvl_agent.model.backend import VLMBackend
+from qvl_agent.model.convert import from_action, to_action
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.parsing import parse_tool_call
+from qvl_agent.model.prompts import PastStep, agent_messages
 
 __all__ = ["Level", "gold_action", "control_type", "scroll_direction", "judge", "predict_step",
            "DISTANCE_RULE"]

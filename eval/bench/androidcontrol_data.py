@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from envs.errors import ConfigError
-from eval.bench.tfrecord import message_classes, parse_example, read_records
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.bench.tfrecord import message_classes, parse_example, read_records
 
 __all__ = ["UIElement", "ControlStep", "Episode", "ACTION_TYPES", "detect_control_layout",
            "read_episodes", "write_jsonl_episodes", "forest_elements", "target_element"]

@@ -7,19 +7,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.errors import ConfigError
-from eval.bench.report import SCREENSPOT_GROUPS, breakdown, score, write_misses_html, write_summary
-from eval.bench.runner import BenchResults, check_options, run_samples
-from eval.bench.screenspot import Prompt, predict_sample
-from eval.bench.screenspot_data import load_screenspot
-from model.backend import VLMBackend
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.bench.report import SCREENSPOT_GROUPS, breakdown, score, write_misses_html, write_summary
+from qvl_agent.eval.bench.runner import BenchResults, check_options, run_samples
+from qvl_agent.eval.bench.screenspot import Prompt, predict_sample
+from qvl_agent.eval.bench.screenspot_data import load_screenspot
+from qvl_agent.model.backend import VLMBackend
 
 __all__ = ["run_screenspot", "run_androidcontrol", "usable_concurrency"]
 
 
 def usable_concurrency(backend: VLMBackend, concurrency: int) -> int:
     """A local model answers one request at a time; only a server takes several at once."""
-    from model.openai_backend import OpenAIBackend
+    from qvl_agent.model.openai_backend import OpenAIBackend
 
     if concurrency < 1:
         raise ConfigError(f"--concurrency must be at least 1, got {concurrency}")
@@ -101,8 +101,8 @@ def run_androidcontrol(*, data: Path, out: Path, backend_factory: Callable[[], V
     """
     from itertools import islice
 
-    from eval.bench.androidcontrol import predict_step
-    from eval.bench.androidcontrol_data import detect_control_layout, read_episodes
+    from qvl_agent.eval.bench.androidcontrol import predict_step
+    from qvl_agent.eval.bench.androidcontrol_data import detect_control_layout, read_episodes
 
     _check_counts(concurrency, limit)
     data = Path(data).resolve()

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from eval.metrics import rate
+from qvl_agent.eval.metrics import rate
 
 __all__ = ["score", "breakdown", "write_summary", "write_misses_html", "SCREENSPOT_GROUPS"]
 

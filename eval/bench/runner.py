@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = ["BenchResults", "run_samples", "check_options"]
 

@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from envs.errors import ActionParseError
-from eval.bench.screenspot_data import GroundingSample
-from model.backend import VLMBackend
-from model.frame import Frame
-from model.parsing import parse_grounding, parse_tool_calls
-from model.prompts import Message, grounding_question, system_prompt
+from qvl_agent.envs.errors import ActionParseError
+from qvl_agent.eval.bench.screenspot_data import GroundingSample
+from qvl_agent.model.backend import VLMBackend
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.parsing import parse_grounding, parse_tool_calls
+from qvl_agent.model.prompts import Message, grounding_question, system_prompt
 
 __all__ = ["Prompt", "screenspot_messages", "read_point", "predict_sample"]
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = ["GroundingSample", "Layout", "detect_layout", "load_screenspot", "V1_V2_SPLITS"]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = ["crc32c", "masked_crc32c", "read_records", "write_records", "example_class",
            "parse_example", "make_example", "message_classes"]

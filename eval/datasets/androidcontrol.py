@@ -15,15 +15,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from agent.recorder import RunRecorder
-from agent.trajectory import RunMeta, now_iso
-from envs.actions import Action, Click, LongPress, OpenApp, Swipe, SystemButton, TypeText, Wait
-from envs.base import EnvKind
-from envs.errors import ConfigError
-from eval.bench.androidcontrol import scroll_direction
-from eval.bench.androidcontrol_data import ControlStep, UIElement, target_element, write_jsonl_episodes
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.trajectory import RunMeta, now_iso
+from qvl_agent.envs.actions import Action, Click, LongPress, OpenApp, Swipe, SystemButton, TypeText, Wait
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.bench.androidcontrol import scroll_direction
+from qvl_agent.eval.bench.androidcontrol_data import ControlStep, UIElement, target_element, write_jsonl_episodes
 
 __all__ = ["build_androidcontrol", "control_json", "step_instruction"]
 
@@ -32,7 +32,7 @@ class _TreeKeepingEnv:
     """The env, plus the uiautomator tree of each screen the loop observes."""
 
     def __init__(self, env: Any) -> None:
-        from tasks.android.device import ui_nodes
+        from qvl_agent.tasks.android.device import ui_nodes
 
         self._env, self._ui_nodes = env, ui_nodes
         self.trees: list[list[UIElement]] = []
@@ -108,7 +108,7 @@ def step_instruction(action: dict[str, Any], target: UIElement | None) -> str:
 def build_androidcontrol(out: Path, *, suite: str = "android", seeds: int = 1,
                          tasks: str | None = None, device: str = "sim") -> dict[str, Any]:
     """Run the suite's oracles and append the solved episodes to ``out/episodes.jsonl``."""
-    from tasks.registry import get_suite
+    from qvl_agent.tasks.registry import get_suite
 
     chosen = get_suite(suite)
     if chosen.env_kind is not EnvKind.android:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
 
 __all__ = ["Source", "build_grounding", "SIM_APPS", "MINIWOB_PAGES"]
 
@@ -141,9 +141,9 @@ def _holds(outer: list[float], inner: list[float]) -> bool:
 
 
 def _sim_screens(device: str) -> Iterator[tuple[str, Image.Image, list[dict[str, Any]]]]:
-    from envs.actions import OpenApp
-    from envs.android import open_android
-    from tasks.android.device import go_home, ui_nodes
+    from qvl_agent.envs.actions import OpenApp
+    from qvl_agent.envs.android import open_android
+    from qvl_agent.tasks.android.device import go_home, ui_nodes
 
     env = open_android(device)
     try:
@@ -180,7 +180,7 @@ def _sim_screen(env: Any, ui_nodes: Any) -> tuple[Image.Image, list[dict[str, An
 
 def _miniwob_screens(seed: int, browser_path: str | None,
                      pages: tuple[str, ...]) -> Iterator[tuple[str, Image.Image, list[dict[str, Any]]]]:
-    from tasks.registry import get_suite
+    from qvl_agent.tasks.registry import get_suite
 
     suite = get_suite("miniwob")
     env: Any = suite.open_env({"browser_path": browser_path} if browser_path else {})

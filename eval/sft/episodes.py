@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.trajectory import Trajectory, load_run
-from envs.errors import ConfigError
-from eval.config import InstanceResult
+from qvl_agent.agent.trajectory import Trajectory, load_run
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.config import InstanceResult
 
 __all__ = ["Episode", "find_episodes"]
 

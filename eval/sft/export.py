@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from envs.errors import ConfigError
-from eval.sft.episodes import Episode, find_episodes
-from eval.sft.samples import Counts, PromptOptions, Sample, episode_samples
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.sft.episodes import Episode, find_episodes
+from qvl_agent.eval.sft.samples import Counts, PromptOptions, Sample, episode_samples
 
 __all__ = ["ExportSummary", "export_sft", "split_by_task", "Format"]
 

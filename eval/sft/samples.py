@@ -19,17 +19,17 @@ from pathlib import Path
 
 from PIL import Image
 
-from agent.policy import QwenPolicy
-from agent.trajectory import Step
-from envs.actions import Action
-from envs.base import Observation
-from envs.errors import ConfigError, ModelBehaviorError
-from eval.sft.episodes import Episode
-from model.backend import Generation
-from model.convert import from_action, to_action
-from model.frame import Frame
-from model.parsing import ToolCall, parse_tool_calls
-from model.prompts import Message
+from qvl_agent.agent.policy import QwenPolicy
+from qvl_agent.agent.trajectory import Step
+from qvl_agent.envs.actions import Action
+from qvl_agent.envs.base import Observation
+from qvl_agent.envs.errors import ConfigError, ModelBehaviorError
+from qvl_agent.eval.sft.episodes import Episode
+from qvl_agent.model.backend import Generation
+from qvl_agent.model.convert import from_action, to_action
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.parsing import ToolCall, parse_tool_calls
+from qvl_agent.model.prompts import Message
 
 __all__ = ["Sample", "PromptOptions", "episode_samples", "render_answer", "same_action"]
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from PIL import Image
 
-from envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.extras import require_extra
 
 __all__ = ["TrainOptions", "train_sft", "encode_sample", "IGNORE"]
 
@@ -117,19 +118,13 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
 
     Returns the report: validation loss before and after, steps, samples.
     """
-    import importlib.util
-
-    missing = [name for name in ("accelerate", *(("peft",) if options.lora else ()))
-               if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ConfigError(f"qvl-agent train needs {' and '.join(missing)}: "
-                          "pip install 'qvl-agent[train]'")
+    require_extra("train", "qvl-agent train", *(("peft",) if options.lora else ()))
     import torch
     from transformers import (AutoProcessor, Qwen2_5_VLForConditionalGeneration, Trainer,
                               TrainingArguments)
 
-    from model.frame import MIN_PIXELS
-    from model.transformers_backend import resolve_weights, set_pixel_limits
+    from qvl_agent.model.frame import MIN_PIXELS
+    from qvl_agent.model.transformers_backend import resolve_weights, set_pixel_limits
 
     train_rows, val_rows = _rows(data, "train"), _rows(data, "validation")
     if not train_rows:

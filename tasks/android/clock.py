@@ -7,14 +7,14 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from agent.trajectory import Trajectory
-from envs.actions import Action, Answer, Click, OpenApp, Terminate
-from envs.base import Env
-from tasks.android.common import ALARMS, ANSWER_HINT, AndroidTask, fill
-from tasks.android.device import (
+from qvl_agent.agent.trajectory import Trajectory
+from qvl_agent.envs.actions import Action, Answer, Click, OpenApp, Terminate
+from qvl_agent.envs.base import Env
+from qvl_agent.tasks.android.common import ALARMS, ANSWER_HINT, AndroidTask, fill
+from qvl_agent.tasks.android.device import (
     digits, find_node, insert, query, tap, ui_nodes,
 )
-from tasks.base import TaskParams
+from qvl_agent.tasks.base import TaskParams
 
 __all__ = ["SetAlarm", "TurnOffAlarm", "EnabledAlarmsQuestion"]
 

@@ -6,10 +6,10 @@ import random
 from collections.abc import Iterator
 from typing import ClassVar, Literal
 
-from envs.actions import Action, TypeText
-from envs.base import Env, EnvKind
-from tasks.android.device import clear_app, go_home, tap
-from tasks.base import Task
+from qvl_agent.envs.actions import Action, TypeText
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.tasks.android.device import clear_app, go_home, tap
+from qvl_agent.tasks.base import Task
 
 __all__ = ["AndroidTask", "fill", "random_name", "random_phone_number"]
 

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from agent.trajectory import Trajectory
-from envs.actions import Action, Answer, OpenApp, Terminate
-from envs.base import Env
-from tasks.android.common import ANSWER_HINT, AndroidTask, fill, random_name, random_phone_number
-from tasks.android.device import (
+from qvl_agent.agent.trajectory import Trajectory
+from qvl_agent.envs.actions import Action, Answer, OpenApp, Terminate
+from qvl_agent.envs.base import Env
+from qvl_agent.tasks.android.common import ANSWER_HINT, AndroidTask, fill, random_name, random_phone_number
+from qvl_agent.tasks.android.device import (
     CONTACTS_PROVIDER, PHONES, add_contact, digits, find_node, query, tap,
 )
-from tasks.base import TaskParams
+from qvl_agent.tasks.base import TaskParams
 
 __all__ = ["AddContact", "ContactNumberQuestion"]
 

@@ -16,8 +16,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from envs.actions import Click, Point
-from envs.errors import TaskError
+from qvl_agent.envs.actions import Click, Point
+from qvl_agent.envs.errors import TaskError
 
 __all__ = [
     "query", "insert", "settings_get", "settings_put", "clear_app", "go_home", "foreground_app",

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 
-from agent.trajectory import Trajectory
-from envs.actions import Action, Answer, Click, OpenApp, Terminate
-from envs.base import Env
-from tasks.android.common import ANSWER_HINT, AndroidTask, BOOKINGS, CITIES, fill
-from tasks.android.device import (
+from qvl_agent.agent.trajectory import Trajectory
+from qvl_agent.envs.actions import Action, Answer, Click, OpenApp, Terminate
+from qvl_agent.envs.base import Env
+from qvl_agent.tasks.android.common import ANSWER_HINT, AndroidTask, BOOKINGS, CITIES, fill
+from qvl_agent.tasks.android.device import (
     digits, find_node, query, tap, ui_nodes,
 )
-from tasks.base import TaskParams
+from qvl_agent.tasks.base import TaskParams
 
 __all__ = ["BookCheapestFlight", "CheapestFareQuestion", "BookFlightToNowhere"]
 
@@ -33,7 +33,7 @@ def _flight_params(rng: random.Random, destination: str | None = None) -> Flight
 
 
 def _cheapest(params: FlightParams) -> Any:
-    from envs.sim.apps.flights import flights_for
+    from qvl_agent.envs.sim.apps.flights import flights_for
 
     return min(flights_for(params.origin, params.destination, params.date), key=lambda f: f.price)
 

@@ -6,14 +6,14 @@ import random
 from collections.abc import Iterator
 
 
-from agent.trajectory import Trajectory
-from envs.actions import Action, OpenApp, Terminate
-from envs.base import Env
-from tasks.android.common import AndroidTask, FIRST, NOTES, NOTE_TOPICS, fill
-from tasks.android.device import (
+from qvl_agent.agent.trajectory import Trajectory
+from qvl_agent.envs.actions import Action, OpenApp, Terminate
+from qvl_agent.envs.base import Env
+from qvl_agent.tasks.android.common import AndroidTask, FIRST, NOTES, NOTE_TOPICS, fill
+from qvl_agent.tasks.android.device import (
     insert, query, tap,
 )
-from tasks.base import TaskParams
+from qvl_agent.tasks.base import TaskParams
 
 __all__ = ["CreateNote", "AppendToNote"]
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from envs.base import Env, EnvKind
-from envs.errors import ConfigError
-from tasks.android.common import AndroidTask
-from tasks.android.tasks import ANDROID_TASKS
-from tasks.base import Task
-from tasks.registry import Suite, register_suite
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.tasks.android.common import AndroidTask
+from qvl_agent.tasks.android.tasks import ANDROID_TASKS
+from qvl_agent.tasks.base import Task
+from qvl_agent.tasks.registry import Suite, register_suite
 
 
 def _on_sim(options: dict[str, Any]) -> bool:
@@ -24,13 +24,13 @@ def _on_sim(options: dict[str, Any]) -> bool:
 
 
 def open_phone(options: dict[str, Any]) -> Env:
-    from envs.android import open_android
+    from qvl_agent.envs.android import open_android
 
     return open_android(options.get("device"))
 
 
 def check_workers(options: dict[str, Any], workers: int) -> None:
-    from envs.virtual_phone import sim_profile
+    from qvl_agent.envs.virtual_phone import sim_profile
 
     sim_profile(options.get("device"))  # an unknown sim:PROFILE is one line, before any worker
     if workers > 1 and not _on_sim(options):

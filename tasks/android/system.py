@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 
-from agent.trajectory import Trajectory
-from envs.actions import Action, OpenApp, Terminate
-from envs.base import Env
-from tasks.android.common import AndroidTask
-from tasks.android.device import radio_on, set_radio, tap
-from tasks.base import TaskParams
+from qvl_agent.agent.trajectory import Trajectory
+from qvl_agent.envs.actions import Action, OpenApp, Terminate
+from qvl_agent.envs.base import Env
+from qvl_agent.tasks.android.common import AndroidTask
+from qvl_agent.tasks.android.device import radio_on, set_radio, tap
+from qvl_agent.tasks.base import TaskParams
 
 __all__ = ["ToggleWifi", "ToggleBluetooth", "ToggleAirplaneMode", "OpenAppTask"]
 

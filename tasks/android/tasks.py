@@ -8,12 +8,12 @@ uiautomator tree as a person would find it on the screen.
 
 from __future__ import annotations
 
-from tasks.android.clock import EnabledAlarmsQuestion, SetAlarm, TurnOffAlarm
-from tasks.android.common import AndroidTask
-from tasks.android.contacts import AddContact, ContactNumberQuestion
-from tasks.android.flights import BookCheapestFlight, BookFlightToNowhere, CheapestFareQuestion
-from tasks.android.notes import AppendToNote, CreateNote
-from tasks.android.system import OpenAppTask, ToggleAirplaneMode, ToggleBluetooth, ToggleWifi
+from qvl_agent.tasks.android.clock import EnabledAlarmsQuestion, SetAlarm, TurnOffAlarm
+from qvl_agent.tasks.android.common import AndroidTask
+from qvl_agent.tasks.android.contacts import AddContact, ContactNumberQuestion
+from qvl_agent.tasks.android.flights import BookCheapestFlight, BookFlightToNowhere, CheapestFareQuestion
+from qvl_agent.tasks.android.notes import AppendToNote, CreateNote
+from qvl_agent.tasks.android.system import OpenAppTask, ToggleAirplaneMode, ToggleBluetooth, ToggleWifi
 
 __all__ = ["ANDROID_TASKS"]
 

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from envs.errors import TaskError
-from tasks.declarative import register_metric
+from qvl_agent.envs.errors import TaskError
+from qvl_agent.tasks.declarative import register_metric
 
 __all__ = ["compare_text_file", "compare_csv", "compare_table", "read_sheets"]
 

@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from envs.actions import Point
-from envs.base import Env, EnvKind
-from envs.errors import ConfigError, TaskError
-from tasks.declarative import (
+from qvl_agent.envs.actions import Point
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.errors import ConfigError, TaskError
+from qvl_agent.tasks.declarative import (
     OPTION_CHECKS, ORACLE_LOCATORS, PLACEHOLDERS, RESETS, OracleStep, register_getter,
     register_setup_step,
 )
@@ -53,7 +53,7 @@ def home_of(env: Env) -> Path:
     display = desktop_of(env).display
     if display.home is None:
         raise TaskError(f"display {display.name} has no task home; open it with "
-                        "envs.xdisplay.open_display")
+                        "qvl_agent.envs.xdisplay.open_display")
     return display.home
 
 
@@ -296,7 +296,7 @@ def check_options(options: dict[str, Any], workers: int) -> None:
                           "desktop. Use --display virtual (a throwaway sandbox), or add "
                           "--unsafe-host if that is really what you want")
     if str(display).startswith("virtual"):
-        from envs.sandbox import check_bubblewrap
+        from qvl_agent.envs.sandbox import check_bubblewrap
 
         check_bubblewrap()  # one line before any worker starts, never a fallback to the host
     if workers > 1 and not str(display).startswith("virtual"):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.declarative import suite_from_path
-from tasks.registry import register_suite
+from qvl_agent.tasks.declarative import suite_from_path
+from qvl_agent.tasks.registry import register_suite
 
 __all__ = ["TASKS"]
 

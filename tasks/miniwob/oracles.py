@@ -7,9 +7,9 @@ import; the registry and the helpers they share are in ``oracles_kit``.
 
 from __future__ import annotations
 
-from tasks.miniwob import (  # noqa: F401 - they register their oracles
+from qvl_agent.tasks.miniwob import (  # noqa: F401 - they register their oracles
     oracles_apps, oracles_click, oracles_forms, oracles_widgets,
 )
-from tasks.miniwob.oracles_kit import ORACLES, Oracle
+from qvl_agent.tasks.miniwob.oracles_kit import ORACLES, Oracle
 
 __all__ = ["ORACLES", "Oracle"]

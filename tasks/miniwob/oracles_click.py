@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from envs.actions import Action
-from envs.errors import TaskError
-from tasks.miniwob.oracles_kit import (
+from qvl_agent.envs.actions import Action
+from qvl_agent.envs.errors import TaskError
+from qvl_agent.tasks.miniwob.oracles_kit import (
     click, click_css, click_text, match_goal, oracle, quoted, read, scroll_home, settle,
 )
 

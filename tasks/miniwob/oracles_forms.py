@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from envs.actions import Action, Click, KeyPress, Point, Scroll, TypeText
-from envs.errors import TaskError
-from tasks.miniwob.oracles_kit import (
+from qvl_agent.envs.actions import Action, Click, KeyPress, Point, Scroll, TypeText
+from qvl_agent.envs.errors import TaskError
+from qvl_agent.tasks.miniwob.oracles_kit import (
     click, click_css, click_text, fill, match_goal, oracle, quoted, read, settle, spot,
 )
 

@@ -21,8 +21,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from envs.actions import Action, Click, MoveTo, Point, Scroll, TypeText, Wait
-from envs.errors import TaskError
+from qvl_agent.envs.actions import Action, Click, MoveTo, Point, Scroll, TypeText, Wait
+from qvl_agent.envs.errors import TaskError
 
 __all__ = ["Oracle", "ORACLES", "oracle", "read", "spot", "click", "click_css", "click_text",
            "hover_click", "fill", "reveal", "settle", "wait_for", "scroll_home", "quoted",

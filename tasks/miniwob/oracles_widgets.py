@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from envs.actions import Action, Click, KeyPress, MoveTo, Point, Scroll, TypeText
-from envs.errors import TaskError
-from tasks.miniwob.oracles_kit import (
+from qvl_agent.envs.actions import Action, Click, KeyPress, MoveTo, Point, Scroll, TypeText
+from qvl_agent.envs.errors import TaskError
+from qvl_agent.tasks.miniwob.oracles_kit import (
     click, click_css, click_text, match_goal, oracle, quoted, read, reveal, settle, spot, wait_for,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.serving import serve_dir
+from qvl_agent.tasks.serving import serve_dir
 
 __all__ = ["html_root", "base_url"]
 

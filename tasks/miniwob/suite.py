@@ -18,12 +18,12 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from envs.actions import Action
-from envs.base import Env, EnvKind
-from envs.errors import TaskError
-from tasks.base import Task
-from tasks.miniwob.server import base_url, html_root
-from tasks.registry import Suite, register_suite
+from qvl_agent.envs.actions import Action
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.errors import TaskError
+from qvl_agent.tasks.base import Task
+from qvl_agent.tasks.miniwob.server import base_url, html_root
+from qvl_agent.tasks.registry import Suite, register_suite
 
 __all__ = ["MiniWoBTask", "MINIWOB_TASKS", "SCALE", "open_miniwob_env", "page_state"]
 
@@ -90,12 +90,12 @@ class MiniWoBTask(Task):
 
     @classmethod
     def has_oracle(cls) -> bool:
-        from tasks.miniwob.oracles import ORACLES
+        from qvl_agent.tasks.miniwob.oracles import ORACLES
 
         return cls.name in ORACLES
 
     def oracle(self, env: Env) -> Iterator[Action]:
-        from tasks.miniwob.oracles import ORACLES
+        from qvl_agent.tasks.miniwob.oracles import ORACLES
 
         if self.name not in ORACLES:
             raise TaskError(f"{self.id} has no oracle")
@@ -129,7 +129,7 @@ MINIWOB_TASKS = _discover()
 
 
 def open_miniwob_env(options: dict[str, Any]) -> Env:
-    from envs.browser import BrowserConfig, BrowserEnv
+    from qvl_agent.envs.browser import BrowserConfig, BrowserEnv
 
     return BrowserEnv(BrowserConfig(width=160, height=210, device_scale_factor=SCALE,
                                     browser_path=options.get("browser_path"),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from envs.actions import Point
-from envs.base import Env, EnvKind
-from envs.errors import TaskError
-from tasks.declarative import ORACLE_LOCATORS, OracleStep, register_getter, register_setup_step
-from tasks.serving import serve_dir
+from qvl_agent.envs.actions import Point
+from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.errors import TaskError
+from qvl_agent.tasks.declarative import ORACLE_LOCATORS, OracleStep, register_getter, register_setup_step
+from qvl_agent.tasks.serving import serve_dir
 
 __all__: list[str] = []
 

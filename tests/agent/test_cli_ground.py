@@ -81,9 +81,9 @@ def test_debug_shows_the_traceback(screenshot):
 def test_tiny_model_answers_are_handled(tmp_path, screenshot, tiny_checkpoint):
     """Whatever the random model writes, the command reports exactly that: the boxes it names
     in the image's pixels, or the one line that says why its answer is unusable."""
-    from envs.errors import ModelBehaviorError
-    from model.grounding import locate
-    from model.transformers_backend import TransformersBackend
+    from qvl_agent.envs.errors import ModelBehaviorError
+    from qvl_agent.model.grounding import locate
+    from qvl_agent.model.transformers_backend import TransformersBackend
 
     backend = TransformersBackend(str(tiny_checkpoint), min_pixels=3136, max_pixels=200704)
     try:

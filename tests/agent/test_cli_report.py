@@ -1,10 +1,10 @@
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from agent.recorder import RunRecorder
-from envs.actions import Click, Point, Terminate
-from envs.fake import FakeEnv
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.envs.actions import Click, Point, Terminate
+from qvl_agent.envs.fake import FakeEnv
 from tests.conftest import run_cli
 
 # Each test starts qvl-agent in a fresh process.

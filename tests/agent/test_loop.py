@@ -5,15 +5,15 @@ import json
 import pytest
 from PIL import Image
 
-from agent.loop import run_episode
-from agent.policy import QwenPolicy, ScriptedPolicy
-from agent.recorder import RunRecorder
-from agent.trajectory import load_run
-from envs.actions import Click, Point, Terminate, TypeText
-from envs.base import EnvKind
-from envs.errors import EnvDisconnectedError
-from envs.fake import FakeEnv
-from model.scripted import ScriptedVLM
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import QwenPolicy, ScriptedPolicy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.trajectory import load_run
+from qvl_agent.envs.actions import Click, Point, Terminate, TypeText
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.errors import EnvDisconnectedError
+from qvl_agent.envs.fake import FakeEnv
+from qvl_agent.model.scripted import ScriptedVLM
 from tests.fakeqwen import tool_call
 
 # FakeEnv default: 1280x720 screen; frame 1288x728 at default pixel limits.
@@ -165,7 +165,7 @@ def test_run_directory_and_report(tmp_path):
 
 
 def test_a_run_directory_is_never_mixed_with_another_run(tmp_path):
-    from envs.errors import ConfigError
+    from qvl_agent.envs.errors import ConfigError
 
     run([CLICK, DONE], tmp_path=tmp_path)
     with pytest.raises(ConfigError, match="already holds a run; choose another --out"):

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from agent.trajectory import load_run
-from envs.sim import Phone
+from qvl_agent.agent.trajectory import load_run
+from qvl_agent.envs.sim import Phone
 from tests.conftest import run_cli
 from tests.fakeqwen import FakeQwen, QwenRequest, tool_call
 from tests.envs.sim.driver import Driver

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from agent.trajectory import load_run
+from qvl_agent.agent.trajectory import load_run
 from tests.conftest import run_cli
 from tests.fakeqwen import FakeQwen, QwenRequest, tool_call
 from tests.pages import PageServer

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.trajectory import load_run
+from qvl_agent.agent.trajectory import load_run
 from tests.conftest import run_cli
 from tests.fakeqwen import FakeQwen, QwenRequest, tool_call
 
@@ -38,7 +38,7 @@ def test_run_types_into_a_real_editor_and_saves(tmp_path):
     """On an existing display (``--display :N``, as a user's own): the saved file is on this
     machine, where the test reads it. (``--display virtual`` would save it in a sandbox that
     is gone with the run: tests/envs/test_sandbox.py.)"""
-    from envs.xdisplay import start_virtual_display
+    from qvl_agent.envs.xdisplay import start_virtual_display
 
     target = tmp_path / "hello.txt"
     state = {"phase": "menu", "windows": 0}

@@ -2,11 +2,11 @@
 
 from PIL import Image
 
-from agent.loop import run_episode
-from agent.policy import QwenPolicy
-from envs.actions import Click, KeyPress, Point, TypeText, Wait
-from envs.fake import FakeEnv
-from model.scripted import ScriptedVLM
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import QwenPolicy
+from qvl_agent.envs.actions import Click, KeyPress, Point, TypeText, Wait
+from qvl_agent.envs.fake import FakeEnv
+from qvl_agent.model.scripted import ScriptedVLM
 from tests.fakeqwen import FakeQwen, tool_call
 
 # FakeEnv: 1280x720 screen, frame 1288x728.
@@ -88,7 +88,7 @@ def test_a_truncated_answer_is_recorded_as_truncated_and_fed_back():
         return long if request.index == 0 else DONE
 
     with FakeQwen(respond) as server:
-        from model.openai_backend import OpenAIBackend
+        from qvl_agent.model.openai_backend import OpenAIBackend
 
         policy = QwenPolicy(OpenAIBackend(server.url), "computer_use", max_new_tokens=32)
         env = FakeEnv()
@@ -100,7 +100,7 @@ def test_a_truncated_answer_is_recorded_as_truncated_and_fed_back():
 
 
 def test_the_report_shows_each_call_and_the_stuck_ending(tmp_path):
-    from agent.recorder import RunRecorder
+    from qvl_agent.agent.recorder import RunRecorder
 
     env = FakeEnv()
     policy = QwenPolicy(ScriptedVLM([CLICK + TYPE] + [CLICK] * 6), "computer_use")

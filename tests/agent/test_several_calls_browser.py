@@ -2,10 +2,10 @@
 
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import QwenPolicy
-from envs.browser import BrowserEnv
-from model.openai_backend import OpenAIBackend
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import QwenPolicy
+from qvl_agent.envs.browser import BrowserEnv
+from qvl_agent.model.openai_backend import OpenAIBackend
 from tests.fakeqwen import FakeQwen, QwenRequest, tool_call
 from tests.pages import PageServer
 

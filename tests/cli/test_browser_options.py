@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.trajectory import load_run
+from qvl_agent.agent.trajectory import load_run
 from tests.fakeqwen import FakeQwen, QwenRequest, tool_call
 from tests.pages import PageServer
 
@@ -97,7 +97,7 @@ def run_with(pages: PageServer, out: Path, respond, *args: str, env: dict[str, s
     clean = {k: v for k, v in os.environ.items() if k != "QVL_BROWSER"}
     with FakeQwen(respond) as qwen:
         result = subprocess.run(
-            [sys.executable, "-m", "cli", "run", "look at the form", "--env", "browser",
+            [sys.executable, "-m", "qvl_agent.cli", "run", "look at the form", "--env", "browser",
              "--url", pages.url("form.html"), "--endpoint", qwen.url, "--out", str(out), *args],
             capture_output=True, text=True, timeout=300, env={**clean, **(env or {})})
     return result
@@ -168,7 +168,7 @@ def test_the_browser_search_order(browsers, pages, tmp_path, offered, expected):
 def test_last_comes_a_chromium_on_path(browsers, monkeypatch):
     # Every other browser test here launches the system Chromium this way; this one only
     # checks that PATH is searched, and first, when nothing else is offered.
-    from envs.chromium import find_chromium
+    from qvl_agent.envs.chromium import find_chromium
 
     monkeypatch.delenv("QVL_BROWSER", raising=False)
     monkeypatch.setenv("PATH", f"{browsers.bin}:{os.environ['PATH']}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.trajectory import load_run
+from qvl_agent.agent.trajectory import load_run
 from tests.fakeqwen import FakeQwen, QwenRequest, tool_call
 from tests.pages import PageServer
 
@@ -58,7 +58,7 @@ def test_ctrl_c_leaves_a_complete_run_directory_and_exits_130(tmp_path):
     out = tmp_path / "run"
     with PageServer() as pages, FakeQwen(respond) as qwen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cli", "run", "fill in the form", "--env", "browser",
+            [sys.executable, "-m", "qvl_agent.cli", "run", "fill in the form", "--env", "browser",
              "--url", pages.url("form.html"), "--viewport", "1000x600",
              "--endpoint", qwen.url, "--out", str(out)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)

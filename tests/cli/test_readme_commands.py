@@ -67,7 +67,7 @@ def _listening_ports(pid: int) -> set[int]:
 
 
 def virtual_phones_under(root: int) -> dict[int, dict]:
-    """Every ``python -m envs.sim`` process below ``root``: its parent (and that one's), and
+    """Every ``python -m qvl_agent.envs.sim`` process below ``root``: its parent (and that one's), and
     its adb serials."""
     phones = {}
     for entry in Path("/proc").iterdir():
@@ -78,7 +78,7 @@ def virtual_phones_under(root: int) -> dict[int, dict]:
         except OSError:
             continue
         pid = int(entry.name)
-        if b"envs.sim" in argv and _descends_from(pid, root):
+        if b"qvl_agent.envs.sim" in argv and _descends_from(pid, root):
             parent = _parent(pid)
             phones[pid] = {"parent": parent, "grandparent": parent and _parent(parent),
                            "serials": {f"127.0.0.1:{p}" for p in _listening_ports(pid)}}
@@ -162,7 +162,7 @@ def android_eval(tmp_path_factory):
 def _cli() -> list[str]:
     import sys
 
-    return [sys.executable, "-m", "cli"]
+    return [sys.executable, "-m", "qvl_agent.cli"]
 
 
 @pytest.mark.slow
@@ -251,7 +251,7 @@ def test_eval_without_weights_stops_at_once_with_the_three_ways_forward(tmp_path
 
 @pytest.mark.slow
 def test_suites_lists_every_suite_with_its_counts():
-    from tasks.registry import list_suites
+    from qvl_agent.tasks.registry import list_suites
 
     result = run_cli("suites", timeout=120)
     assert result.returncode == 0, result.stderr

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     Click, Drag, KeyPress, Point, Scroll, SystemButton, TypeText, Wait, parse_action,
 )
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from adbutils import AdbClient, AdbDevice, AdbError
 
-from envs.sim.adbd import AdbDaemon, ShellResult
+from qvl_agent.envs.sim.adbd import AdbDaemon, ShellResult
 
 pytestmark = pytest.mark.android
 

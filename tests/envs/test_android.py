@@ -4,16 +4,16 @@ import subprocess
 
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from envs.actions import (
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.envs.actions import (
     Click, KeyPress, LongPress, OpenApp, Point, Scroll, Swipe, SystemButton, Terminate, TypeText, Wait,
 )
-from envs.android import AndroidEnv, open_android
-from envs.conformance import check_env
-from envs.errors import ActionRejectedError, EnvDisconnectedError, EnvNotFoundError, UnsupportedActionError
-from envs.virtual_phone import start_virtual_phone
-from tasks.android.device import add_contact, find_node, query, settings_get, tap, ui_nodes
+from qvl_agent.envs.android import AndroidEnv, open_android
+from qvl_agent.envs.conformance import check_env
+from qvl_agent.envs.errors import ActionRejectedError, EnvDisconnectedError, EnvNotFoundError, UnsupportedActionError
+from qvl_agent.envs.virtual_phone import start_virtual_phone
+from qvl_agent.tasks.android.device import add_contact, find_node, query, settings_get, tap, ui_nodes
 
 pytestmark = pytest.mark.android
 
@@ -154,8 +154,8 @@ def test_what_a_phone_cannot_do(phone):
 
 
 def test_a_dropped_connection_is_a_clear_error_and_keeps_the_trajectory(tmp_path):
-    from agent.recorder import RunRecorder
-    from agent.trajectory import load_run
+    from qvl_agent.agent.recorder import RunRecorder
+    from qvl_agent.agent.trajectory import load_run
 
     sim = start_virtual_phone()
     env = AndroidEnv(sim.serial, on_close=sim.stop)

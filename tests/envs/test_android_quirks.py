@@ -15,11 +15,11 @@ import time
 import pytest
 from PIL import Image, ImageChops
 
-from envs.actions import KeyPress, OpenApp, TypeText
-from envs.android import AndroidEnv, png_in
-from envs.errors import EnvError, TaskError, UnsupportedActionError
-from envs.virtual_phone import start_virtual_phone
-from tasks.android.device import (
+from qvl_agent.envs.actions import KeyPress, OpenApp, TypeText
+from qvl_agent.envs.android import AndroidEnv, png_in
+from qvl_agent.envs.errors import EnvError, TaskError, UnsupportedActionError
+from qvl_agent.envs.virtual_phone import start_virtual_phone
+from qvl_agent.tasks.android.device import (
     PHONES, add_contact, clear_app, find_node, insert, query, radio_on, set_radio, tap, ui_nodes,
 )
 
@@ -226,11 +226,11 @@ def test_content_errors_exit_0_and_still_fail_loudly(phones):
 
 
 def test_every_run_records_the_phones_release_and_model(phones, tmp_path):
-    from agent.loop import run_episode
-    from agent.policy import ScriptedPolicy
-    from agent.recorder import RunRecorder
-    from agent.trajectory import load_run
-    from envs.actions import Terminate
+    from qvl_agent.agent.loop import run_episode
+    from qvl_agent.agent.policy import ScriptedPolicy
+    from qvl_agent.agent.recorder import RunRecorder
+    from qvl_agent.agent.trajectory import load_run
+    from qvl_agent.envs.actions import Terminate
 
     env = phones("android-11")
     run_episode(env, ScriptedPolicy([OpenApp(name="Clock"), Terminate(status="success")]), "g",

@@ -4,13 +4,13 @@ import os
 import time
 
 import pytest
-from envs.actions import (
+from qvl_agent.envs.actions import (
     Click, Drag, KeyPress, LongPress, MoveTo, Point, Scroll, Swipe, SystemButton, TypeText, Wait,
 )
-from envs.browser import BrowserConfig, BrowserEnv
-from envs.chromium import find_chromium
-from envs.conformance import check_env
-from envs.errors import EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError
+from qvl_agent.envs.browser import BrowserConfig, BrowserEnv
+from qvl_agent.envs.chromium import find_chromium
+from qvl_agent.envs.conformance import check_env
+from qvl_agent.envs.errors import EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError
 from tests.pages import PageServer
 
 pytestmark = pytest.mark.browser
@@ -186,7 +186,7 @@ def test_missing_browser_names_what_was_tried(monkeypatch, tmp_path):
         find_chromium()
     monkeypatch.delenv("QVL_BROWSER")
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr("envs.chromium._SYSTEM_PATHS", [])
+    monkeypatch.setattr("qvl_agent.envs.chromium._SYSTEM_PATHS", [])
     with pytest.raises(EnvNotFoundError, match="no Chromium found .*Playwright's Chromium"):
         find_chromium(playwright_path=str(tmp_path / "ms-playwright" / "chrome"))
 
@@ -204,7 +204,7 @@ def test_bad_config_is_refused():
 
 
 def test_an_unreachable_start_page_leaves_no_browser_behind():
-    from envs import browser as module
+    from qvl_agent.envs import browser as module
 
     users = module._driver.users
     with pytest.raises(EnvError, match="cannot open http://127.0.0.1:9/"):

@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     Click, Drag, KeyPress, LongPress, MoveTo, Point, Scroll, SystemButton, TypeText, Wait,
 )
-from envs.conformance import check_env
-from envs.desktop import DesktopEnv
-from envs.errors import ConfigError, UnsupportedActionError
-from envs.xdisplay import parse_display_spec, start_virtual_display
+from qvl_agent.envs.conformance import check_env
+from qvl_agent.envs.desktop import DesktopEnv
+from qvl_agent.envs.errors import ConfigError, UnsupportedActionError
+from qvl_agent.envs.xdisplay import parse_display_spec, start_virtual_display
 
 pytestmark = pytest.mark.desktop
 
@@ -184,7 +184,7 @@ def test_unicode_typing_lands_in_a_real_editor(display, desktop, tmp_path):
     target = display.home / "unicode.txt"
     target.write_text("")
     display.launch(["mousepad", str(target)], log="mousepad")
-    from tasks.desktop.steps import find_window
+    from qvl_agent.tasks.desktop.steps import find_window
 
     window = find_window(desktop, "unicode.txt", timeout=30)
     display.run(["xdotool", "windowactivate", "--sync", window])
@@ -225,9 +225,9 @@ class _PointsGui:
 
 
 def test_hidpi_screenshot_larger_than_the_logical_screen(display, xev):
-    from model.convert import to_action
-    from model.frame import Frame
-    from model.parsing import ToolCall
+    from qvl_agent.model.convert import to_action
+    from qvl_agent.model.frame import Frame
+    from qvl_agent.model.parsing import ToolCall
 
     env = DesktopEnv(display=display)
     env._gui = _PointsGui(env._gui)

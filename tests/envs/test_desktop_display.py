@@ -11,18 +11,18 @@ import time
 
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from agent.recorder import RunRecorder
-from envs.actions import Click, MoveTo, Point, Terminate
-from envs.desktop import DesktopEnv
-from envs.xdisplay import Display, start_virtual_display
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.envs.actions import Click, MoveTo, Point, Terminate
+from qvl_agent.envs.desktop import DesktopEnv
+from qvl_agent.envs.xdisplay import Display, start_virtual_display
 
 pytestmark = pytest.mark.desktop
 
 _CHILD = """
 import sys, time
-from envs.xdisplay import start_virtual_display
+from qvl_agent.envs.xdisplay import start_virtual_display
 display = start_virtual_display([(640, 480)])
 app = display.launch(["xterm"])
 print(" ".join(str(p.pid) for p in display._children), flush=True)

@@ -1,10 +1,10 @@
 import pytest
 
-from envs.actions import Click, Point, TypeText
-from envs.base import EnvKind
-from envs.conformance import check_env
-from envs.errors import UnsupportedActionError
-from envs.fake import FakeEnv
+from qvl_agent.envs.actions import Click, Point, TypeText
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.conformance import check_env
+from qvl_agent.envs.errors import UnsupportedActionError
+from qvl_agent.envs.fake import FakeEnv
 
 
 def test_fake_env_conforms_and_records():

@@ -1,6 +1,6 @@
 import pytest
 
-from envs.keys import ANDROID_KEYCODES, normalize_key
+from qvl_agent.envs.keys import ANDROID_KEYCODES, normalize_key
 
 
 @pytest.mark.parametrize("name,canonical", [

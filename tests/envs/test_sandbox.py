@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from envs.actions import TypeText
-from envs.desktop import DesktopEnv
-from envs.sandbox import USER_HOME, start_sandboxed_display
+from qvl_agent.envs.actions import TypeText
+from qvl_agent.envs.desktop import DesktopEnv
+from qvl_agent.envs.sandbox import USER_HOME, start_sandboxed_display
 from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.desktop,
@@ -91,7 +91,7 @@ def test_python_inside_clicks_on_the_sandboxs_display(sandbox):
 def test_the_agent_types_into_the_sandbox(sandbox):
     with DesktopEnv(display=sandbox) as env:
         sandbox.launch(["xterm", "-title", "sandbox-term"], log="xterm")
-        from tasks.desktop.steps import find_window
+        from qvl_agent.tasks.desktop.steps import find_window
 
         window = find_window(env, "sandbox-term", strict=True, timeout=30)
         sandbox.run(["xdotool", "windowactivate", "--sync", window])
@@ -120,7 +120,7 @@ def test_stop_removes_everything():
 
 _CHILD = """
 import time
-from envs.sandbox import start_sandboxed_display
+from qvl_agent.envs.sandbox import start_sandboxed_display
 display = start_sandboxed_display([(320, 240)])
 display.launch(["xterm"])
 print(display._bwrap.pid, display.runtime, display.name, flush=True)
@@ -192,7 +192,7 @@ def test_the_suite_refuses_a_users_own_display_without_unsafe_host(tmp_path):
 
 
 def test_unsafe_host_lets_a_suite_use_an_existing_display():
-    from tasks.desktop.steps import check_options
+    from qvl_agent.tasks.desktop.steps import check_options
 
     check_options({"display": ":7", "unsafe_host": True}, 1)  # allowed: the user said so
     with pytest.raises(Exception, match="--unsafe-host"):
@@ -200,7 +200,7 @@ def test_unsafe_host_lets_a_suite_use_an_existing_display():
 
 
 def test_vm_file_copies_a_file_out_of_the_sandboxs_own_tmp(sandbox):
-    from tasks.desktop.steps import vm_file
+    from qvl_agent.tasks.desktop.steps import vm_file
 
     with DesktopEnv(display=sandbox) as env:
         _shell(sandbox, r"printf 'a\000b' > /tmp/report.bin; echo hi > ~/Desktop/h.txt")

@@ -2,7 +2,7 @@
 
 from PIL import Image, ImageDraw
 
-from envs.stillness import same_but_caret
+from qvl_agent.envs.stillness import same_but_caret
 
 
 def _screen(*boxes):

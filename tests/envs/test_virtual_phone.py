@@ -10,7 +10,7 @@ pytestmark = pytest.mark.android
 
 SPAWN = """
 import subprocess, sys
-phone = subprocess.Popen([sys.executable, "-m", "envs.sim", "--port", "0", "--with-parent"],
+phone = subprocess.Popen([sys.executable, "-m", "qvl_agent.envs.sim", "--port", "0", "--with-parent"],
                          stdout=subprocess.PIPE, text=True)
 print(phone.pid, phone.stdout.readline().split()[-1], flush=True)
 sys.stdin.read()  # lives until the test has connected adb, then is killed

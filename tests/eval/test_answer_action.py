@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from envs.base import EnvKind
-from envs.fake import FakeEnv
-from eval.config import EvalConfig
-from eval.worker import InstanceRunner
-from tasks.registry import get_suite
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.fake import FakeEnv
+from qvl_agent.eval.config import EvalConfig
+from qvl_agent.eval.worker import InstanceRunner
+from qvl_agent.tasks.registry import get_suite
 
 
 class _Backend:

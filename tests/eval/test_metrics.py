@@ -1,6 +1,6 @@
 import pytest
 
-from eval.metrics import rate, wilson_interval
+from qvl_agent.eval.metrics import rate, wilson_interval
 
 
 @pytest.mark.parametrize("wins,n,low,high", [

@@ -46,7 +46,7 @@ def test_qwen_policy_runs_miniwob_against_the_fake_server(tmp_path):
     assert {r.frame for r in qwen.requests} == {(476, 616)} and not qwen.violations
     assert {r.image.size for r in qwen.requests} == {(476, 616)}
     assert all(r.goal for r in qwen.requests)  # the page's utterance became the goal
-    from eval.worker import run_dir_name
+    from qvl_agent.eval.worker import run_dir_name
 
     meta = json.loads((out / "runs" / run_dir_name("miniwob/click-test", 0) / "meta.json").read_text())
     assert meta["model"].startswith("Qwen2.5-VL-7B-Instruct @ http://127.0.0.1")

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from envs.base import EnvKind
-from envs.errors import ConfigError
-from eval.config import EvalConfig, PolicySpec
-from eval.ray_cluster import LOOPBACK_ENV, loopback_head
-from eval.ray_executor import actor_options
-from eval.runner import run_eval
-from tasks.registry import get_suite
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.config import EvalConfig, PolicySpec
+from qvl_agent.eval.ray_cluster import LOOPBACK_ENV, loopback_head
+from qvl_agent.eval.ray_executor import actor_options
+from qvl_agent.eval.runner import run_eval
+from qvl_agent.tasks.registry import get_suite
 from tests.conftest import run_cli
 from tests.eval.suites import lines, sleepy_suite
 
@@ -40,7 +40,7 @@ def ray_address() -> Iterator[str]:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cli", "eval", *args]
+    return [sys.executable, "-m", "qvl_agent.cli", "eval", *args]
 
 
 def loopback_env() -> dict[str, str]:
@@ -260,7 +260,7 @@ def test_ray_options_are_checked_at_the_command_line(tmp_path):
 
 
 def test_without_ray_installed_the_user_is_told_how_to_get_it(monkeypatch):
-    from eval.ray_executor import require_ray
+    from qvl_agent.eval.ray_executor import require_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` sees when it is missing
     with pytest.raises(ConfigError, match=r"pip install 'qvl-agent\[ray\]'"):

@@ -1,5 +1,5 @@
-from eval.config import InstanceResult
-from eval.results import ResultsFile
+from qvl_agent.eval.config import InstanceResult
+from qvl_agent.eval.results import ResultsFile
 
 
 def result(i):

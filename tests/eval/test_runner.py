@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from envs.errors import ConfigError
-from eval.config import EvalConfig, PolicySpec
-from eval.runner import run_eval
-from eval.worker import run_dir_name
-from tasks.registry import get_suite
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.config import EvalConfig, PolicySpec
+from qvl_agent.eval.runner import run_eval
+from qvl_agent.eval.worker import run_dir_name
+from qvl_agent.tasks.registry import get_suite
 from tests.conftest import run_cli
 from tests.eval.suites import lines, sleepy_suite
 
@@ -73,7 +73,7 @@ def test_a_killed_worker_is_an_error_and_the_run_goes_on(tmp_path):
     (suite / "t0.json").write_text(json.dumps(spec))
     out = tmp_path / "out"
     trajectory = out / "runs" / run_dir_name("slow/t0", 0) / "trajectory.jsonl"
-    process = subprocess.Popen([sys.executable, "-m", "cli", "eval", "--suite", str(suite),
+    process = subprocess.Popen([sys.executable, "-m", "qvl_agent.cli", "eval", "--suite", str(suite),
                                 "--policy", "oracle", "--workers", "2", "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = None
@@ -102,7 +102,7 @@ def test_a_killed_worker_is_an_error_and_the_run_goes_on(tmp_path):
 def test_a_killed_run_resumes_with_exactly_one_line_per_instance(tmp_path):
     suite = slow_suite(tmp_path / "suite", count=4, sleep=2.0)
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "cli", "eval", "--suite", str(suite), "--policy", "oracle",
+    args = [sys.executable, "-m", "qvl_agent.cli", "eval", "--suite", str(suite), "--policy", "oracle",
             "--seeds", "2", "--workers", "2", "--out", str(out)]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)

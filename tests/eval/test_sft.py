@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.loop import run_episode
-from agent.policy import QwenPolicy
-from agent.recorder import RunRecorder
-from agent.trajectory import load_run
-from envs.base import EnvKind
-from envs.fake import FakeEnv
-from eval.sft import PromptOptions, export_sft
-from model.convert import to_action
-from model.frame import Frame
-from model.parsing import parse_tool_calls
-from model.scripted import ScriptedVLM
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import QwenPolicy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.trajectory import load_run
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.fake import FakeEnv
+from qvl_agent.eval.sft import PromptOptions, export_sft
+from qvl_agent.model.convert import to_action
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.parsing import parse_tool_calls
+from qvl_agent.model.scripted import ScriptedVLM
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -192,8 +192,8 @@ def test_export_and_train_from_the_command_line(exported, oracle_runs, tiny_chec
 
 
 def test_a_lora_fine_tune_saves_a_checkpoint_that_loads(tmp_path, tiny_checkpoint):
-    from eval.sft.train import TrainOptions, train_sft
-    from model.transformers_backend import TransformersBackend
+    from qvl_agent.eval.sft.train import TrainOptions, train_sft
+    from qvl_agent.model.transformers_backend import TransformersBackend
 
     for name, x in (("a", 10), ("b", 50)):  # two tasks: one for each split
         run = _model_run(tmp_path / "runs" / name, [_call("left_click", coordinate=[x, 20]),

@@ -2,15 +2,15 @@
 
 import pytest
 
-from envs.actions import (
+from qvl_agent.envs.actions import (
     Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point, Scroll, Swipe, SystemButton,
     Terminate, TypeText, Wait,
 )
-from envs.base import Size
-from envs.errors import ActionParseError, ActionRejectedError, ModelBehaviorError
-from model.convert import from_action, to_action
-from model.frame import Frame
-from model.parsing import ToolCall
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ActionParseError, ActionRejectedError, ModelBehaviorError
+from qvl_agent.model.convert import from_action, to_action
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.parsing import ToolCall
 
 # A 1920x1080 screen seen through OSWorld's cap: frame 1316x728.
 FRAME = Frame.for_image((1920, 1080), Size(width=1920, height=1080), max_pixels=1003520)

@@ -1,11 +1,13 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from envs.base import Size
-from envs.errors import ConfigError
-from model.frame import FACTOR, Frame, frame_size
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.model.frame import FACTOR, Frame, smart_resize
 from tests.conftest import DATA
 
 CASES = json.loads((DATA / "qwen25vl" / "smart_resize_cases.json").read_text())
@@ -19,11 +21,23 @@ def test_frame_matches_the_reference_resize_cases(case):
     assert frame.image_tokens == case["llm_image_tokens"]
 
 
-def test_frame_uses_qwen_vl_utils_own_smart_resize():
-    from qwen_vl_utils import smart_resize
+@settings(max_examples=2000, deadline=None)
+@given(st.integers(1, 20000), st.integers(1, 20000), st.integers(784, 200_000),
+       st.integers(784, 20_000_000))
+def test_our_smart_resize_is_qwen_vl_utils_own(width, height, min_pixels, max_pixels):
+    # Ours, so that a server's client needs no torch; it must agree with qwen-vl-utils
+    # everywhere, the refusals included.
+    from qwen_vl_utils import smart_resize as theirs
 
-    for w, h in [(1280, 720), (390, 844), (2560, 1600), (100, 3000)]:
-        assert frame_size(w, h, 3136, 1003520) == smart_resize(h, w, factor=FACTOR, min_pixels=3136, max_pixels=1003520)[::-1]
+    min_pixels, max_pixels = sorted((min_pixels, max_pixels))
+    try:
+        expected = theirs(height, width, factor=FACTOR, min_pixels=min_pixels,
+                          max_pixels=max_pixels)
+    except ValueError:
+        with pytest.raises(ValueError, match="aspect ratio"):
+            smart_resize(height, width, FACTOR, min_pixels, max_pixels)
+        return
+    assert smart_resize(height, width, FACTOR, min_pixels, max_pixels) == expected
 
 
 def test_hidpi_screenshot_maps_back_to_css_pixels():

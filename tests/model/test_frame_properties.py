@@ -11,11 +11,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from qwen_vl_utils import smart_resize
 
-from envs.actions import Click, Point
-from envs.base import Size
-from envs.errors import ConfigError
-from model.convert import from_action, to_action
-from model.frame import FACTOR, Frame
+from qvl_agent.envs.actions import Click, Point
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.model.convert import from_action, to_action
+from qvl_agent.model.frame import FACTOR, Frame
 
 MAX_RATIO = 200  # smart_resize refuses images more elongated than this
 
@@ -120,6 +120,6 @@ def test_a_point_just_past_the_frame_is_not_on_it():
 
 
 def from_json(x: float, y: float):
-    from model.parsing import ToolCall
+    from qvl_agent.model.parsing import ToolCall
 
     return ToolCall(name="computer_use", arguments={"action": "left_click", "coordinate": [x, y]})

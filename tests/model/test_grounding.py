@@ -1,10 +1,10 @@
 import pytest
 from PIL import Image
 
-from envs.base import Size
-from envs.errors import ActionParseError, ActionRejectedError
-from model.grounding import locate
-from model.scripted import ScriptedVLM
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ActionParseError, ActionRejectedError
+from qvl_agent.model.grounding import locate
+from qvl_agent.model.scripted import ScriptedVLM
 
 
 def test_box_is_returned_in_screen_coordinates():

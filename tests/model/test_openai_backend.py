@@ -5,14 +5,14 @@ import socket
 import pytest
 from PIL import Image, ImageDraw
 
-from envs.actions import Click
-from envs.base import Size
-from envs.errors import ConfigError, ModelUnavailableError
-from model.convert import to_action
-from model.frame import Frame
-from model.openai_backend import OpenAIBackend
-from model.parsing import parse_tool_call
-from model.prompts import agent_messages
+from qvl_agent.envs.actions import Click
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ConfigError, ModelUnavailableError
+from qvl_agent.model.convert import to_action
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.openai_backend import OpenAIBackend
+from qvl_agent.model.parsing import parse_tool_call
+from qvl_agent.model.prompts import agent_messages
 from tests.fakeqwen import FakeQwen, tool_call
 
 SCREEN = (1920, 1080)

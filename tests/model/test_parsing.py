@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.errors import ActionParseError
-from model.parsing import ToolCall, parse_grounding, parse_tool_call, parse_tool_calls
+from qvl_agent.envs.errors import ActionParseError
+from qvl_agent.model.parsing import ToolCall, parse_grounding, parse_tool_call, parse_tool_calls
 
 CLICK = {"action": "click", "coordinate": [935, 406]}
 CLICK_JSON = json.dumps({"name": "mobile_use", "arguments": CLICK})

@@ -6,8 +6,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from model.openai_backend import to_openai_messages
-from model.png import encode_png
+from qvl_agent.model.openai_backend import to_openai_messages
+from qvl_agent.model.png import encode_png
 
 
 def noisy(size, mode="RGB"):
@@ -17,7 +17,7 @@ def noisy(size, mode="RGB"):
 @pytest.fixture(params=["isal", "zlib"], autouse=True)
 def deflater(request, monkeypatch):
     """Every test for both deflaters: ISA-L where installed, zlib where it is not."""
-    import model.png as png
+    import qvl_agent.model.png as png
 
     if request.param == "zlib":
         monkeypatch.setattr(png, "_deflater", zlib)

@@ -6,10 +6,10 @@ import jinja2
 import pytest
 from PIL import Image
 
-from agent.runner import ModelOptions
-from model.frame import Frame
-from model.osworld import OSWORLD_MAX_PIXELS, osworld_action_line, osworld_messages
-from model.prompts import PastStep, agent_messages, system_prompt
+from qvl_agent.agent.runner import ModelOptions
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.osworld import OSWORLD_MAX_PIXELS, osworld_action_line, osworld_messages
+from qvl_agent.model.prompts import PastStep, agent_messages, system_prompt
 from tests.conftest import DATA
 
 REF = DATA / "qwen25vl"
@@ -107,10 +107,10 @@ def test_osworld_mode_uses_osworlds_max_pixels_unless_told_otherwise():
 
 
 def test_the_policy_in_osworld_mode_sends_osworlds_messages_step_after_step():
-    from agent.loop import run_episode
-    from agent.policy import QwenPolicy
-    from envs.fake import FakeEnv
-    from model.scripted import ScriptedVLM
+    from qvl_agent.agent.loop import run_episode
+    from qvl_agent.agent.policy import QwenPolicy
+    from qvl_agent.envs.fake import FakeEnv
+    from qvl_agent.model.scripted import ScriptedVLM
 
     done = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "terminate", "status": "success"}}\n</tool_call>'
     backend = ScriptedVLM(ANSWERS + [done], max_pixels=OSWORLD_MAX_PIXELS)
@@ -125,8 +125,8 @@ def test_the_policy_in_osworld_mode_sends_osworlds_messages_step_after_step():
 
 
 def test_osworld_mode_refuses_a_phone():
-    from agent.policy import QwenPolicy
-    from envs.errors import ConfigError
+    from qvl_agent.agent.policy import QwenPolicy
+    from qvl_agent.envs.errors import ConfigError
 
     with pytest.raises(ConfigError, match="--prompt cookbook"):
         QwenPolicy(_Backend(), "mobile_use", prompt="osworld")

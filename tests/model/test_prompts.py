@@ -3,8 +3,8 @@ import json
 import pytest
 from PIL import Image
 
-from envs.errors import ConfigError
-from model.prompts import (
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.model.prompts import (
     PastStep, agent_messages, grounding_messages, system_prompt, tool_schema, user_text,
 )
 from tests.conftest import DATA

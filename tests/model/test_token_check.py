@@ -5,12 +5,12 @@ import re
 import pytest
 from PIL import Image, ImageDraw
 
-from envs.base import Size
-from envs.errors import ConfigError
-from model.frame import Frame
-from model.openai_backend import OpenAIBackend
-from model.prompts import PastStep, agent_messages
-from model.token_check import expected_prompt_tokens, text_probe
+from qvl_agent.envs.base import Size
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.openai_backend import OpenAIBackend
+from qvl_agent.model.prompts import PastStep, agent_messages
+from qvl_agent.model.token_check import expected_prompt_tokens, text_probe
 from tests.fakeqwen import FakeQwen, count_tokens, tool_call
 
 SCREEN = Size(width=1920, height=1080)
@@ -31,7 +31,7 @@ def test_the_exact_count_is_what_a_matching_server_reports():
     frame = Frame.for_image(screenshot(), SCREEN)
     past = [PastStep(call=None, answer="<tool_call>x</tool_call>", image=frame.resize(screenshot()))]
     messages = messages_for(frame, past)
-    from model.openai_backend import to_openai_messages
+    from qvl_agent.model.openai_backend import to_openai_messages
 
     probe = count_tokens(to_openai_messages(text_probe(messages)), [])
     images = [frame.resize(screenshot())] * 2

@@ -4,10 +4,10 @@ import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from PIL import Image
 
-from envs.errors import ModelUnavailableError
-from model.frame import Frame
-from model.prompts import PastStep, agent_messages, grounding_messages
-from model.transformers_backend import TransformersBackend, check_no_resize
+from qvl_agent.envs.errors import ModelUnavailableError
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.prompts import PastStep, agent_messages, grounding_messages
+from qvl_agent.model.transformers_backend import TransformersBackend, check_no_resize
 from tests.conftest import DATA
 
 REF = DATA / "qwen25vl"

@@ -4,14 +4,14 @@ note, another app...). Each must score 0; each near miss is shown to have really
 
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from envs.actions import Answer, Click, OpenApp, Terminate
-from envs.sim.apps.flights import flights_for
-from tasks.android.common import NOTE_TOPICS, fill
-from tasks.android.device import query, settings_get, tap, ui_nodes
-from tasks.android.system import OpenAppTask
-from tasks.android.tasks import ANDROID_TASKS
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.envs.actions import Answer, Click, OpenApp, Terminate
+from qvl_agent.envs.sim.apps.flights import flights_for
+from qvl_agent.tasks.android.common import NOTE_TOPICS, fill
+from qvl_agent.tasks.android.device import query, settings_get, tap, ui_nodes
+from qvl_agent.tasks.android.system import OpenAppTask
+from qvl_agent.tasks.android.tasks import ANDROID_TASKS
 from tests.tasks.test_android_suite import phone  # noqa: F401 - the same phone set-up as the suite's tests
 
 pytestmark = pytest.mark.android

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from envs.android import AndroidEnv
-from envs.errors import ConfigError, TaskError
-from envs.virtual_phone import start_virtual_phone
-from tasks.android.contacts import AddContact
-from tasks.android.device import PHONES, insert, query
-from tasks.android.system import ToggleWifi
-from tasks.android.tasks import ANDROID_TASKS
-from tasks.registry import get_suite
+from qvl_agent.envs.android import AndroidEnv
+from qvl_agent.envs.errors import ConfigError, TaskError
+from qvl_agent.envs.virtual_phone import start_virtual_phone
+from qvl_agent.tasks.android.contacts import AddContact
+from qvl_agent.tasks.android.device import PHONES, insert, query
+from qvl_agent.tasks.android.system import ToggleWifi
+from qvl_agent.tasks.android.tasks import ANDROID_TASKS
+from qvl_agent.tasks.registry import get_suite
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.android
@@ -63,7 +63,7 @@ def test_a_setup_the_phone_refuses_raises_task_error_not_a_zero(sim):
 def test_a_radio_that_does_not_switch_raises_task_error(sim, monkeypatch):
     """A phone where the shell's radio command does nothing (a build that gates it): the
     setup reads the radio back and says so, instead of leaving the task unsolvable."""
-    import tasks.android.device as device
+    import qvl_agent.tasks.android.device as device
 
     env = AndroidEnv(sim.serial)
     env.shell(["svc", "wifi", "disable"])

@@ -3,11 +3,11 @@ read the phone's real state, and claims of success without the work score nothin
 
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from envs.actions import Answer, Terminate
-from tasks.android.tasks import ANDROID_TASKS
-from tasks.registry import get_suite
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.envs.actions import Answer, Terminate
+from qvl_agent.tasks.android.tasks import ANDROID_TASKS
+from qvl_agent.tasks.registry import get_suite
 
 pytestmark = pytest.mark.android
 
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.android
 def phone():
     """A virtual phone whose screen is still right after each input: the tasks are under test
     here (tests/envs/test_android_quirks.py covers settling on a moving screen)."""
-    from envs.android import AndroidEnv
-    from envs.virtual_phone import start_virtual_phone
+    from qvl_agent.envs.android import AndroidEnv
+    from qvl_agent.envs.virtual_phone import start_virtual_phone
 
     with start_virtual_phone(animations=False) as sim:
         env = AndroidEnv(sim.serial)
@@ -57,7 +57,7 @@ def test_claims_without_work_score_nothing(phone, task_cls):
 
 
 def test_a_real_device_cannot_be_shared_by_workers():
-    from envs.errors import ConfigError
+    from qvl_agent.envs.errors import ConfigError
 
     suite = get_suite("android")
     with pytest.raises(ConfigError, match="--device sim"):

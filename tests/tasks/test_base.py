@@ -4,11 +4,11 @@ import random
 
 import pytest
 
-from agent.trajectory import RunMeta, Trajectory
-from envs.base import EnvKind
-from envs.errors import TaskError
-from envs.fake import FakeEnv
-from tasks.base import Task, TaskParams
+from qvl_agent.agent.trajectory import RunMeta, Trajectory
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.errors import TaskError
+from qvl_agent.envs.fake import FakeEnv
+from qvl_agent.tasks.base import Task, TaskParams
 
 
 class Params(TaskParams):

@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from envs.actions import Terminate
-from envs.errors import ConfigError, TaskError
-from tasks.declarative import METRICS, OracleStep, load_task_file, task_class
-from tasks.registry import get_suite
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.envs.actions import Terminate
+from qvl_agent.envs.errors import ConfigError, TaskError
+from qvl_agent.tasks.declarative import METRICS, OracleStep, load_task_file, task_class
+from qvl_agent.tasks.registry import get_suite
 
 GOOD = {
     "id": "t/one", "instruction": "do it", "config": [{"type": "sleep", "parameters": {"seconds": 0}}],

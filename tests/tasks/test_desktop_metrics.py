@@ -2,8 +2,8 @@
 
 import pytest
 
-from envs.errors import TaskError
-from tasks.desktop.metrics import compare_table
+from qvl_agent.envs.errors import TaskError
+from qvl_agent.tasks.desktop.metrics import compare_table
 
 
 def test_a_result_that_is_not_a_readable_spreadsheet_scores_zero(tmp_path):

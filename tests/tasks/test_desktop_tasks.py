@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from envs.actions import MoveTo, Point, Terminate
-from envs.base import EnvKind
-from envs.errors import ConfigError, TaskError
-import tasks.desktop.metrics  # noqa: F401 - registers the metrics
-from tasks.declarative import METRICS, load_task_file, task_class
-from tasks.desktop.steps import home_of
-from tasks.registry import get_suite
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.envs.actions import MoveTo, Point, Terminate
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.errors import ConfigError, TaskError
+import qvl_agent.tasks.desktop.metrics  # noqa: F401 - registers the metrics
+from qvl_agent.tasks.declarative import METRICS, load_task_file, task_class
+from qvl_agent.tasks.desktop.steps import home_of
+from qvl_agent.tasks.registry import get_suite
 from tests.conftest import DATA, run_cli
 
 SPOTIFY = DATA / "osworld" / "94d95f96-9699-4208-98ba-3c3119edf9c2.json"
@@ -183,7 +183,7 @@ def test_the_oracle_solves_the_desktop_suite(tmp_path):
 def test_each_task_starts_from_a_clean_desktop(virtual_desktop):
     """What a task left behind (its apps, its files, a killed app's lock file) is gone
     before the next one; the app profiles stay."""
-    from tasks.desktop.steps import home_of, launch, reset
+    from qvl_agent.tasks.desktop.steps import home_of, launch, reset
 
     env = virtual_desktop
     home = home_of(env)

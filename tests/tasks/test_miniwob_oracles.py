@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from agent.trajectory import Trajectory
-from envs.actions import Action, Click, Terminate, TypeText
-from tasks.miniwob.oracles import ORACLES
-from tasks.miniwob.oracles_kit import click, click_css, quoted, read, spot
-from tasks.miniwob.suite import MINIWOB_TASKS, MiniWoBTask, open_miniwob_env, page_state
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.agent.trajectory import Trajectory
+from qvl_agent.envs.actions import Action, Click, Terminate, TypeText
+from qvl_agent.tasks.miniwob.oracles import ORACLES
+from qvl_agent.tasks.miniwob.oracles_kit import click, click_css, quoted, read, spot
+from qvl_agent.tasks.miniwob.suite import MINIWOB_TASKS, MiniWoBTask, open_miniwob_env, page_state
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from envs.actions import Terminate
-from envs.base import EnvKind
-from tasks.declarative import load_task_file, task_class
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.envs.actions import Terminate
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.tasks.declarative import load_task_file, task_class
 from tests.conftest import DATA, run_cli
 
 pytestmark = [pytest.mark.desktop,

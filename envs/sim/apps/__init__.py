@@ -1,12 +1,12 @@
 """The virtual phone's apps, one module each, and the list a phone installs."""
 
-from envs.sim.apps.base import App, Host, ListState, Screen
-from envs.sim.apps.clock import CLOCK
-from envs.sim.apps.contacts import CONTACTS
-from envs.sim.apps.flights import FLIGHTS, Flight, booking_code, flights_for
-from envs.sim.apps.launcher import launcher
-from envs.sim.apps.notes import NOTES
-from envs.sim.apps.settings import SETTINGS
+from qvl_agent.envs.sim.apps.base import App, Host, ListState, Screen
+from qvl_agent.envs.sim.apps.clock import CLOCK
+from qvl_agent.envs.sim.apps.contacts import CONTACTS
+from qvl_agent.envs.sim.apps.flights import FLIGHTS, Flight, booking_code, flights_for
+from qvl_agent.envs.sim.apps.launcher import launcher
+from qvl_agent.envs.sim.apps.notes import NOTES
+from qvl_agent.envs.sim.apps.settings import SETTINGS
 
 __all__ = [
     "App", "Host", "ListState", "Screen", "APPS", "launcher", "Flight", "flights_for",

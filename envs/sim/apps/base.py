@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from envs.sim.settings_store import SettingsStore
-from envs.sim.store import ContentStore, Table
-from envs.sim.widgets import Widget
+from qvl_agent.envs.sim.settings_store import SettingsStore
+from qvl_agent.envs.sim.store import ContentStore, Table
+from qvl_agent.envs.sim.widgets import Widget
 
 __all__ = ["App", "Host", "Screen", "ListState"]
 

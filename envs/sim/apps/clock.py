@@ -6,13 +6,13 @@ Alarms live in the ``alarms`` table, served as ``content://com.android.deskclock
 
 from __future__ import annotations
 
-from envs.sim.apps.base import App, Host, ListState, Screen
-from envs.sim.apps.layout import (
+from qvl_agent.envs.sim.apps.base import App, Host, ListState, Screen
+from qvl_agent.envs.sim.apps.layout import (
     CONTENT_TOP, ERROR, SECONDARY, app_bar, button, edit_text, fab, list_view, row, switch,
     text_view,
 )
-from envs.sim.store import ProviderUri, Table, Value
-from envs.sim.widgets import SCREEN_W, Rect, Widget
+from qvl_agent.envs.sim.store import ProviderUri, Table, Value
+from qvl_agent.envs.sim.widgets import SCREEN_W, Rect, Widget
 
 __all__ = ["CLOCK", "TABLE", "parse_time"]
 

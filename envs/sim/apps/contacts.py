@@ -15,13 +15,13 @@ shapes it: a ``raw_contacts`` row per person and ``data`` rows (a StructuredName
 
 from __future__ import annotations
 
-from envs.sim.apps.base import App, Host, ListState, Screen
-from envs.sim.apps.layout import (
+from qvl_agent.envs.sim.apps.base import App, Host, ListState, Screen
+from qvl_agent.envs.sim.apps.layout import (
     CONTENT_TOP, ERROR, MARGIN, SECONDARY, app_bar, button, edit_text, fab, list_view, row,
     text_view,
 )
-from envs.sim.store import ProviderUri, Table
-from envs.sim.widgets import SCREEN_W, Paint, Rect, Widget
+from qvl_agent.envs.sim.store import ProviderUri, Table
+from qvl_agent.envs.sim.widgets import SCREEN_W, Paint, Rect, Widget
 
 __all__ = ["CONTACTS", "RAW_CONTACTS", "DATA", "NAME_TYPE", "PHONE_TYPE", "PROVIDER"]
 

@@ -14,12 +14,12 @@ import random
 import re
 from dataclasses import dataclass
 
-from envs.sim.apps.base import App, Host, ListState, Screen
-from envs.sim.apps.layout import (
+from qvl_agent.envs.sim.apps.base import App, Host, ListState, Screen
+from qvl_agent.envs.sim.apps.layout import (
     CONTENT_TOP, SECONDARY, app_bar, button, edit_text, list_view, row, text_view,
 )
-from envs.sim.store import ProviderUri, Table
-from envs.sim.widgets import SCREEN_W, Rect, Widget
+from qvl_agent.envs.sim.store import ProviderUri, Table
+from qvl_agent.envs.sim.widgets import SCREEN_W, Rect, Widget
 
 __all__ = ["FLIGHTS", "TABLE", "CITIES", "Flight", "flights_for", "booking_code", "city"]
 

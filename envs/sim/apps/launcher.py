@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from envs.sim.apps.base import App, Host, Screen
-from envs.sim.widgets import NAV_BAR_TOP, SCREEN_W, STATUS_BAR_H, Paint, Widget
+from qvl_agent.envs.sim.apps.base import App, Host, Screen
+from qvl_agent.envs.sim.widgets import NAV_BAR_TOP, SCREEN_W, STATUS_BAR_H, Paint, Widget
 
 __all__ = ["launcher", "PACKAGE", "WALLPAPER"]
 

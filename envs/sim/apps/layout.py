@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from envs.sim.apps.base import ListState, Screen
-from envs.sim.render import ACCENT, is_dark
-from envs.sim.widgets import NAV_BAR_TOP, SCREEN_W, STATUS_BAR_H, Paint, Rect, Widget
+from qvl_agent.envs.sim.apps.base import ListState, Screen
+from qvl_agent.envs.sim.render import ACCENT, is_dark
+from qvl_agent.envs.sim.widgets import NAV_BAR_TOP, SCREEN_W, STATUS_BAR_H, Paint, Rect, Widget
 
 __all__ = [
     "CONTENT_TOP", "CONTENT_BOTTOM", "MARGIN", "app_bar", "text_view", "edit_text", "button",

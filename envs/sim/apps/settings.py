@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from envs.sim.apps.base import App, Host, Screen
-from envs.sim.apps.layout import CONTENT_TOP, SECONDARY, app_bar, row, switch, text_view
-from envs.sim.widgets import SCREEN_W, Widget
+from qvl_agent.envs.sim.apps.base import App, Host, Screen
+from qvl_agent.envs.sim.apps.layout import CONTENT_TOP, SECONDARY, app_bar, row, switch, text_view
+from qvl_agent.envs.sim.widgets import SCREEN_W, Widget
 
 __all__ = ["SETTINGS", "TOGGLES"]
 

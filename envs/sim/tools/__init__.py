@@ -14,21 +14,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envs.sim.adbd import ShellResult
-from envs.sim.tools.activity import ACTIVITY, am
-from envs.sim.tools.common import Tool, UsageError, ok
-from envs.sim.tools.content import CONTENT
-from envs.sim.tools.coreutils import COREUTILS
-from envs.sim.tools.dumpsys import DUMPSYS
-from envs.sim.tools.input import INPUT, input_
-from envs.sim.tools.package import PACKAGE, pm
-from envs.sim.tools.screen import SCREEN
-from envs.sim.tools.settings import (
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.tools.activity import ACTIVITY, am
+from qvl_agent.envs.sim.tools.common import Tool, UsageError, ok
+from qvl_agent.envs.sim.tools.content import CONTENT
+from qvl_agent.envs.sim.tools.coreutils import COREUTILS
+from qvl_agent.envs.sim.tools.dumpsys import DUMPSYS
+from qvl_agent.envs.sim.tools.input import INPUT, input_
+from qvl_agent.envs.sim.tools.package import PACKAGE, pm
+from qvl_agent.envs.sim.tools.screen import SCREEN
+from qvl_agent.envs.sim.tools.settings import (
     SETTINGS, bluetooth_service, connectivity_service, settings, wifi_service,
 )
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["TOOLS", "UNLOCKED"]
 

@@ -13,11 +13,11 @@ import binascii
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from envs.sim.adbd import ShellResult
-from envs.sim.tools.common import UsageError, fail, ok
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.tools.common import UsageError, fail, ok
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["ACTIVITY", "Intent", "parse_intent"]
 

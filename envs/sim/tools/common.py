@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.adbd import ShellResult
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["Tool", "UsageError", "ShellExit", "ok", "fail"]
 

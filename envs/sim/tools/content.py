@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envs.sim.adbd import ShellResult
-from envs.sim.store import ProviderError, Value
-from envs.sim.tools.common import UsageError, ok
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.store import ProviderError, Value
+from qvl_agent.envs.sim.tools.common import UsageError, ok
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["CONTENT"]
 

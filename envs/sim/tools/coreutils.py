@@ -11,12 +11,12 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-from envs.sim.adbd import ShellResult
-from envs.sim.files import FileError
-from envs.sim.tools.common import ShellExit, UsageError, ok
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.files import FileError
+from qvl_agent.envs.sim.tools.common import ShellExit, UsageError, ok
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["COREUTILS"]
 
@@ -228,7 +228,7 @@ def wc(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
 
 
 def which(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
-    from envs.sim.tools import TOOLS       # the registry imports this module
+    from qvl_agent.envs.sim.tools import TOOLS       # the registry imports this module
 
     found = [f"/system/bin/{name}\n" for name in args if name in TOOLS]
     return ShellResult(0 if len(found) == len(args) and args else 1, "".join(found).encode())

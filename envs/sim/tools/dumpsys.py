@@ -12,12 +12,12 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING
 
-from envs.sim.adbd import ShellResult
-from envs.sim.tools.common import UsageError, fail, ok
-from envs.sim.widgets import DENSITY, SCREEN_H, SCREEN_W
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.tools.common import UsageError, fail, ok
+from qvl_agent.envs.sim.widgets import DENSITY, SCREEN_H, SCREEN_W
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["DUMPSYS", "package_dump", "properties"]
 

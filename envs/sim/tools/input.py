@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from envs.keys import ANDROID_KEYCODES
-from envs.sim.adbd import ShellResult
-from envs.sim.tools.common import UsageError, ok
+from qvl_agent.envs.keys import ANDROID_KEYCODES
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.tools.common import UsageError, ok
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["INPUT", "keycode", "KEY_ENTER", "KEY_TAB"]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envs.sim.adbd import ShellResult
-from envs.sim.apps.base import App
-from envs.sim.tools.activity import parse_intent
-from envs.sim.tools.common import UsageError, fail, ok
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.apps.base import App
+from qvl_agent.envs.sim.tools.activity import parse_intent
+from qvl_agent.envs.sim.tools.common import UsageError, fail, ok
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["PACKAGE", "pm"]
 
@@ -121,7 +121,7 @@ def pm(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
             phone.clear(operands[0])
             return ok("Success\n")
         case "dump":
-            from envs.sim.tools.dumpsys import package_dump
+            from qvl_agent.envs.sim.tools.dumpsys import package_dump
 
             return ok(package_dump(phone, operands[0] if operands else ""))
         case "grant" | "revoke":

@@ -9,14 +9,14 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from envs.sim.adbd import ShellResult
-from envs.sim.files import FileError
-from envs.sim.hierarchy import dump_xml
-from envs.sim.render import png
-from envs.sim.tools.common import UsageError, fail, ok
+from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.files import FileError
+from qvl_agent.envs.sim.hierarchy import dump_xml
+from qvl_agent.envs.sim.render import png
+from qvl_agent.envs.sim.tools.common import UsageError, fail, ok
 
 if TYPE_CHECKING:
-    from envs.sim.phone import Phone
+    from qvl_agent.envs.sim.phone import Phone
 
 __all__ = ["SCREEN"]
 

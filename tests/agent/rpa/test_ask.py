@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.rpa.ask import check_schema, decode_json, shape_schema
-from envs.errors import ActionParseError, ModelBehaviorError
+from qvl_agent.agent.rpa.ask import check_schema, decode_json, shape_schema
+from qvl_agent.envs.errors import ActionParseError, ModelBehaviorError
 
 
 @pytest.mark.parametrize("text, value", [

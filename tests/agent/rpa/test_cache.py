@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 from PIL import Image, ImageDraw
 
-from agent.rpa.cache import CachedElement, TaskCache, image_patch, patch_matches
+from qvl_agent.agent.rpa.cache import CachedElement, TaskCache, image_patch, patch_matches
 
 
 def element(x: float) -> CachedElement:

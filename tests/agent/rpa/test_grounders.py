@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.rpa.grounders import UiaGrounder, describe_target
-from agent.rpa.ocr import OcrWord, _phrase
-from envs.base import Observation, Size
+from qvl_agent.agent.rpa.grounders import UiaGrounder, describe_target
+from qvl_agent.agent.rpa.ocr import OcrWord, _phrase
+from qvl_agent.envs.base import Observation, Size
 from PIL import Image
 
 

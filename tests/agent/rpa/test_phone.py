@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.trajectory import load_run
+from qvl_agent.agent.trajectory import load_run
 from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.android, pytest.mark.slow]

@@ -8,21 +8,21 @@ import json
 import pytest
 from PIL import Image, ImageDraw
 
-from agent.recorder import RunRecorder
-from agent.rpa.cache import TaskCache
-from agent.rpa.grounders import QwenGrounder
-from agent.rpa.locator import CountingBackend, Locator, Stats
-from agent.rpa.player import Player, StepFailure
-from agent.rpa.script import (
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.rpa.cache import TaskCache
+from qvl_agent.agent.rpa.grounders import QwenGrounder
+from qvl_agent.agent.rpa.locator import CountingBackend, Locator, Stats
+from qvl_agent.agent.rpa.player import Player, StepFailure
+from qvl_agent.agent.rpa.script import (
     Ai, Assert, KeyboardPress, Number, Query, Scroll, Sleep, String, Tap, Task,
 )
-from agent.trajectory import RunMeta, load_run
-from envs.actions import Click, KeyPress, Point, Swipe, Terminate
-from envs.actions import Scroll as ScrollAction
-from envs.base import EnvKind
-from envs.fake import FakeEnv
-from model.frame import Frame
-from model.scripted import ScriptedVLM
+from qvl_agent.agent.trajectory import RunMeta, load_run
+from qvl_agent.envs.actions import Click, KeyPress, Point, Swipe, Terminate
+from qvl_agent.envs.actions import Scroll as ScrollAction
+from qvl_agent.envs.base import EnvKind
+from qvl_agent.envs.fake import FakeEnv
+from qvl_agent.model.frame import Frame
+from qvl_agent.model.scripted import ScriptedVLM
 
 SCREEN = (1280, 720)
 
@@ -156,9 +156,9 @@ class _Stub:
 
 
 def test_auto_asks_the_model_only_when_the_exact_grounders_find_nothing(tmp_path):
-    from agent.rpa.grounders import Target
-    from agent.rpa.runner import _grounders
-    from agent.rpa.script import load_script
+    from qvl_agent.agent.rpa.grounders import Target
+    from qvl_agent.agent.rpa.runner import _grounders
+    from qvl_agent.agent.rpa.script import load_script
 
     web = tmp_path / "web.yaml"
     web.write_text("web: {url: http://x}\ntasks:\n  - name: t\n    flow:\n      - sleep: 1\n")

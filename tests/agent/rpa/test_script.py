@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.rpa.script import Input, KeyboardPress, Query, Scroll, Tap, WaitFor, load_script
-from envs.errors import ConfigError
+from qvl_agent.agent.rpa.script import Input, KeyboardPress, Query, Scroll, Tap, WaitFor, load_script
+from qvl_agent.envs.errors import ConfigError
 from tests.conftest import run_cli
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "rpa"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.trajectory import load_run
+from qvl_agent.agent.trajectory import load_run
 from tests.agent.rpa.fakes import responder
 from tests.conftest import run_cli
 from tests.fakeqwen import FakeQwen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envs.sim import Phone, PhoneConfig
+from qvl_agent.envs.sim import Phone, PhoneConfig
 from tests.envs.sim.driver import Driver
 
 

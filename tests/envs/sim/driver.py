@@ -14,7 +14,7 @@ import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.adbd import ShellResult
 
 _DONE = "UI hierchary dumped to: /dev/tty"
 

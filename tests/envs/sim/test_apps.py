@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envs.sim import booking_code, flights_for
+from qvl_agent.envs.sim import booking_code, flights_for
 from tests.envs.sim.driver import Driver
 
 

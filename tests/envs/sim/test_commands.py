@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from envs.sim import Phone, PhoneConfig
+from qvl_agent.envs.sim import Phone, PhoneConfig
 from tests.envs.sim.driver import Driver
 
 

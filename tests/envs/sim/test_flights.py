@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from envs.sim import CITIES, booking_code, flights_for
+from qvl_agent.envs.sim import CITIES, booking_code, flights_for
 
 
 

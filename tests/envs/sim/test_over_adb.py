@@ -1,4 +1,4 @@
-"""``python -m envs.sim`` driven by the real adb server, its CLI and adbutils."""
+"""``python -m qvl_agent.envs.sim`` driven by the real adb server, its CLI and adbutils."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from adbutils import AdbClient, AdbDevice
 from PIL import Image
 
-from envs.sim import ShellResult
+from qvl_agent.envs.sim import ShellResult
 from tests.envs.sim.driver import Driver
 
 pytestmark = pytest.mark.android
@@ -30,7 +30,7 @@ def adb(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[bytes]:
 
 def start(*flags: str) -> tuple[subprocess.Popen[str], str]:
     """Start a phone process; return it and its serial once it printed its one line."""
-    process = subprocess.Popen([sys.executable, "-m", "envs.sim", "--no-animations",
+    process = subprocess.Popen([sys.executable, "-m", "qvl_agent.envs.sim", "--no-animations",
                                 "--profile", "android-9", *flags], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline() if process.stdout else ""

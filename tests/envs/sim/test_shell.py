@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.sim.cmdline import ShellSyntaxError, parse
+from qvl_agent.envs.sim.cmdline import ShellSyntaxError, parse
 
 
 
@@ -102,7 +102,7 @@ _PIECES = [" ", ";", "|", "&&", "||", ">", "2>&1", "'", '"', "$?", "\\", "#", "\
                                                         "uiautomator", "grep", "head", "rm"})),
                 max_size=12))
 def test_no_command_line_breaks_the_shell(pieces):
-    from envs.sim import Phone
+    from qvl_agent.envs.sim import Phone
 
     result = Phone().shell("".join(pieces))
     assert 0 <= result.exit_code <= 255

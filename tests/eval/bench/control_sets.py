@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from eval.bench.tfrecord import make_example, message_classes, write_records
+from qvl_agent.eval.bench.tfrecord import make_example, message_classes, write_records
 from tests.fakeqwen import QwenRequest, tool_call
 
 

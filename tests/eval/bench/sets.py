@@ -104,7 +104,7 @@ class CentreAnswerer:
     just outside the box instead."""
 
     def __init__(self, folder: Path, shifted: set[str] = frozenset(), prompt: str = "computer_use") -> None:
-        from eval.bench.screenspot_data import load_screenspot
+        from qvl_agent.eval.bench.screenspot_data import load_screenspot
 
         _, samples = load_screenspot(folder)
         self.samples: dict[str, list[Any]] = {}

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from envs.errors import ConfigError
-from eval.bench.androidcontrol_data import read_episodes
-from eval.bench.command import run_androidcontrol
-from eval.bench.tfrecord import crc32c, make_example, parse_example, read_records, write_records
-from model.openai_backend import OpenAIBackend
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.bench.androidcontrol_data import read_episodes
+from qvl_agent.eval.bench.command import run_androidcontrol
+from qvl_agent.eval.bench.tfrecord import crc32c, make_example, parse_example, read_records, write_records
+from qvl_agent.model.openai_backend import OpenAIBackend
 from tests.conftest import run_cli
 from tests.eval.bench.control_sets import GoldAnswerer, episodes, write_tfrecord_copy
 from tests.fakeqwen import FakeQwen
@@ -180,9 +180,9 @@ def test_cli_bench_androidcontrol_on_tfrecord_shards_with_a_split(control_set, t
 
 @pytest.mark.parametrize("direction", ["up", "down", "left", "right"])
 def test_a_scroll_survives_the_swipe_the_model_is_shown_and_back(direction):
-    from envs.actions import Point, Scroll
-    from eval.bench.androidcontrol import control_type, gold_action
-    from eval.datasets.androidcontrol import control_json
+    from qvl_agent.envs.actions import Point, Scroll
+    from qvl_agent.eval.bench.androidcontrol import control_type, gold_action
+    from qvl_agent.eval.datasets.androidcontrol import control_json
 
     swipe = gold_action({"action_type": "scroll", "direction": direction}, 1080, 2400)
     assert control_type(swipe) == ("scroll", {"direction": direction})
@@ -196,9 +196,9 @@ def test_a_scroll_survives_the_swipe_the_model_is_shown_and_back(direction):
 
 
 def test_judge_compares_text_app_names_and_types_as_the_literature_does():
-    from envs.actions import Click, OpenApp, Point, SystemButton, TypeText
-    from eval.bench.androidcontrol import judge
-    from eval.bench.androidcontrol_data import ControlStep
+    from qvl_agent.envs.actions import Click, OpenApp, Point, SystemButton, TypeText
+    from qvl_agent.eval.bench.androidcontrol import judge
+    from qvl_agent.eval.bench.androidcontrol_data import ControlStep
 
     def step(action: dict) -> ControlStep:
         return ControlStep(index=0, screenshot=b"", width=1080, height=2400, elements=[],

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from envs.errors import ConfigError
-from eval.bench.command import run_screenspot
-from eval.bench.screenspot_data import load_screenspot
-from model.openai_backend import OpenAIBackend
+from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.bench.command import run_screenspot
+from qvl_agent.eval.bench.screenspot_data import load_screenspot
+from qvl_agent.model.openai_backend import OpenAIBackend
 from tests.conftest import run_cli
 from tests.eval.bench.sets import CentreAnswerer, records, write_pro, write_v2
 from tests.fakeqwen import FakeQwen
@@ -198,7 +198,7 @@ def test_concurrency_n_keeps_exactly_n_requests_in_flight(sets, tmp_path):
 
 
 def test_a_server_that_dies_mid_run_loses_nothing_and_resume_finishes(sets, tmp_path):
-    from envs.errors import ModelUnavailableError
+    from qvl_agent.envs.errors import ModelUnavailableError
 
     answer = CentreAnswerer(sets["v2"])
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from eval.bench.command import run_screenspot
-from eval.bench.screenspot_data import load_screenspot
-from eval.datasets.grounding import build_grounding
-from model.openai_backend import OpenAIBackend
+from qvl_agent.eval.bench.command import run_screenspot
+from qvl_agent.eval.bench.screenspot_data import load_screenspot
+from qvl_agent.eval.datasets.grounding import build_grounding
+from qvl_agent.model.openai_backend import OpenAIBackend
 from tests.conftest import run_cli
 from tests.eval.bench.sets import CentreAnswerer, v2_to_pro
 from tests.fakeqwen import FakeQwen
