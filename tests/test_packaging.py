@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -53,12 +52,14 @@ def core_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("core")
     venv = home / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = Path(sysconfig.get_paths()["purelib"])
     shelf = home / "deps"  # the project venv's packages, the extras left out
     shelf.mkdir()
-    for entry in site.iterdir():
-        if not entry.name.lower().startswith(EXTRA_PREFIXES) and not entry.name.endswith(".pth"):
-            (shelf / entry.name).symlink_to(entry)
+    sites = [Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    for site in sites:  # a venv's own, and any it extends with a .pth
+        for entry in site.iterdir():
+            if (not entry.name.lower().startswith(EXTRA_PREFIXES) and not entry.name.endswith(".pth")
+                    and not (shelf / entry.name).exists()):
+                (shelf / entry.name).symlink_to(entry)
     target = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile",
                     "--target", str(target), str(wheel)], check=True, capture_output=True)
