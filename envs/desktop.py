@@ -44,7 +44,8 @@ from qvl_agent.envs.errors import (
 )
 from qvl_agent.envs.keys import is_character
 from qvl_agent.envs.stillness import same_but_caret
-from qvl_agent.envs.xdisplay import Display, Monitor, ensure_xauthority, open_display
+from qvl_agent.envs.displays import open_display
+from qvl_agent.envs.xdisplay import Display, Monitor, ensure_xauthority
 
 __all__ = ["DesktopConfig", "DesktopEnv", "FailSafeStop", "PYAUTOGUI_KEYS", "open_desktop"]
 

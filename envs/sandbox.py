@@ -53,8 +53,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from qvl_agent.envs.errors import EnvError, EnvNotFoundError
+from qvl_agent.envs.processes import die_with_parent
 from qvl_agent.envs.sandbox_host import USER_HOME, link_display, sweep, write_etc
-from qvl_agent.envs.xdisplay import Display, Monitor, _die_with_parent
+from qvl_agent.envs.xdisplay import Display, Monitor, start_window_manager
 
 __all__ = ["SandboxDisplay", "SandboxProcess", "start_sandboxed_display", "check_bubblewrap",
            "USER_HOME"]
@@ -310,8 +311,6 @@ class SandboxDisplay(Display):
 def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
                             window_manager: bool = True, timeout: float = 30.0) -> SandboxDisplay:
     """A sandbox with Xvfb (the monitors ``sizes`` side by side) and openbox in it."""
-    from qvl_agent.envs.xdisplay import _start_window_manager
-
     check_bubblewrap()
     if shutil.which("Xvfb") is None:
         raise EnvNotFoundError("--display virtual needs Xvfb (Debian: apt install xvfb)")
@@ -341,7 +340,7 @@ def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *
         assert display._bwrap is not None
         display.name = link_display(display._bwrap.pid, x11 / "X0", display._links)
         if window_manager:
-            _start_window_manager(display, timeout)
+            start_window_manager(display, timeout)
     except BaseException:
         display.stop()
         raise
@@ -384,7 +383,7 @@ def _start_bwrap(display: SandboxDisplay, runtime: Path) -> None:
     with open(runtime / "logs" / "bwrap.log", "wb") as log:
         display._bwrap = subprocess.Popen(
             command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log,
-            stderr=log, start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+            stderr=log, start_new_session=True, preexec_fn=die_with_parent(os.getpid()))
     theirs.close()
     (runtime / "bwrap.pid").write_text(str(display._bwrap.pid))
     display._channel = ours

@@ -1,18 +1,20 @@
 """X displays for the desktop env: a managed virtual one (Xvfb + a window manager), or an
 existing one (``:N`` or ``$DISPLAY``).
 
-``open_display(spec)`` understands ``virtual`` (1280x720), ``virtual:1920x1080``,
+``parse_display_spec(spec)`` understands ``virtual`` (1280x720), ``virtual:1920x1080``,
 ``virtual:1280x720+800x600`` (two monitors side by side), ``:N``, and None (``$DISPLAY``).
-A ``virtual`` display from ``open_display`` lives in a bubblewrap sandbox (``envs.sandbox``);
-``start_virtual_display`` starts one on this machine directly (tests of the display itself).
+``envs.displays.open_display(spec)``, above this module and ``envs.sandbox``, opens what a
+spec names: a ``virtual`` display in a bubblewrap sandbox (``envs.sandbox``), or without one
+through ``start_virtual_display`` here (tests of the display itself).
 
 Every program that runs on a display, the X server and the window manager included, is
 started by ``Display.launch`` (or ``Display.run`` for a command whose output is wanted): that
 is the one place a sandbox wraps (``envs.sandbox.SandboxDisplay`` runs them inside bwrap).
 
 No orphans: each child gets ``PR_SET_PDEATHSIG`` (SIGTERM when the process that started it
-dies, SIGKILL included) and its own session, so ``stop()`` ends its whole process tree. Apps
-left over anyway lose their X server with it and exit. Linux only, as Xvfb is.
+dies, SIGKILL included) and its own session, so ``stop()`` ends its whole process tree
+(``envs.processes``). Apps left over anyway lose their X server with it and exit. Linux
+only, as Xvfb is.
 
 Monitors: Xvfb cannot report RandR monitors (it ignores ``xrandr --setmonitor``), so a
 virtual two-monitor layout is one X screen wide enough for both, with the monitors declared
@@ -22,11 +24,9 @@ existing display the monitors come from mss (RandR).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qvl_agent.envs.errors import ConfigError, EnvError, EnvNotFoundError
+from qvl_agent.envs.processes import die_with_parent, end
 
-__all__ = ["Monitor", "Display", "open_display", "start_virtual_display", "parse_display_spec",
-           "ensure_xauthority"]
+__all__ = ["Monitor", "Display", "start_virtual_display", "start_window_manager",
+           "parse_display_spec", "ensure_xauthority"]
 
-_PR_SET_PDEATHSIG = 1
 _SPEC = re.compile(r"^virtual(?::(\d+x\d+(?:\+\d+x\d+)*))?$")
 
 
@@ -113,7 +113,7 @@ class Display:
         try:
             process = subprocess.Popen(args, env=self.env, cwd=cwd, stdin=subprocess.DEVNULL,
                                        stdout=out, stderr=out, start_new_session=True,
-                                       preexec_fn=_die_with_parent(os.getpid()))
+                                       preexec_fn=die_with_parent(os.getpid()))
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()
@@ -126,7 +126,7 @@ class Display:
         try:
             return subprocess.run(args, shell=shell, env=self.env, cwd=cwd or self.home,
                                   capture_output=True, text=True, timeout=timeout,
-                                  start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+                                  start_new_session=True, preexec_fn=die_with_parent(os.getpid()))
         except subprocess.TimeoutExpired:
             raise EnvError(f"{args!r} did not finish within {timeout:g} s") from None
         except FileNotFoundError as exc:
@@ -137,7 +137,7 @@ class Display:
         keep = [p for p in self._children if p.pid in self._infrastructure]
         for process in reversed(self._children):
             if process.pid not in self._infrastructure:
-                _end(process)
+                end(process)
         self._children = keep
 
     def stop(self) -> None:
@@ -146,7 +146,7 @@ class Display:
             return
         self._stopped = True
         for process in reversed(self._children):
-            _end(process)
+            end(process)
         self._children.clear()
         if self.runtime is not None:
             shutil.rmtree(self.runtime, ignore_errors=True)
@@ -180,25 +180,6 @@ def parse_display_spec(spec: str | None) -> tuple[str, list[tuple[int, int]]]:
                       f"got {spec!r}")
 
 
-def open_display(spec: str | None = None, *, sandbox: bool = True) -> Display:
-    """The display ``spec`` names: a fresh managed one for ``virtual...`` (in a sandbox unless
-    ``sandbox`` is False), else an existing one."""
-    name, sizes = parse_display_spec(spec)
-    if name == "virtual" and not sandbox:
-        return start_virtual_display(sizes)
-    if name == "virtual":
-        # The whole episode in a throwaway bubblewrap sandbox (envs.sandbox): what a task's
-        # commands or the agent do to files never reaches this machine's.
-        from qvl_agent.envs.sandbox import start_sandboxed_display
-
-        return start_sandboxed_display(sizes)
-    # Apps that tasks start on someone's own display still get a scratch HOME: a task file's
-    # "~/notes.txt" must never overwrite that person's files.
-    runtime = Path(tempfile.mkdtemp(prefix="qvl-display-"))
-    (runtime / "home").mkdir()
-    return Display(name=name, home=runtime / "home", runtime=runtime)
-
-
 def start_virtual_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
                           window_manager: bool = True, timeout: float = 30.0) -> Display:
     """Xvfb with the monitors ``sizes`` side by side, and openbox on it."""
@@ -218,7 +199,7 @@ def start_virtual_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
             ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24",
              "-nolisten", "tcp", "-dpi", "96", "-noreset"],
             pass_fds=(write,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-            start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+            start_new_session=True, preexec_fn=die_with_parent(os.getpid()))
     os.close(write)
     (runtime / "xvfb.pid").write_text(str(server.pid))
     try:
@@ -234,7 +215,7 @@ def start_virtual_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *,
     display._infrastructure.add(server.pid)
     try:
         if window_manager:
-            _start_window_manager(display, timeout)
+            start_window_manager(display, timeout)
     except BaseException:
         display.stop()
         raise
@@ -275,7 +256,7 @@ def _read_number(fd: int, server: subprocess.Popen, timeout: float) -> str:
     while not data.endswith(b"\n"):
         remaining = deadline - time.monotonic()
         if remaining <= 0 or server.poll() is not None:
-            _end(server)
+            end(server)
             raise EnvNotFoundError(f"Xvfb did not start within {timeout:g} s "
                                    f"(exit code {server.returncode})")
         ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
@@ -287,7 +268,7 @@ def _read_number(fd: int, server: subprocess.Popen, timeout: float) -> str:
     return data.decode().strip()
 
 
-def _start_window_manager(display: Display, timeout: float) -> None:
+def start_window_manager(display: Display, timeout: float) -> None:
     """openbox: windows get decorations and focus as on a user's desktop."""
     if shutil.which("openbox") is None:
         raise EnvNotFoundError("--display virtual starts the openbox window manager, which is "
@@ -301,39 +282,3 @@ def _start_window_manager(display: Display, timeout: float) -> None:
             return
         time.sleep(0.05)
     raise EnvNotFoundError(f"the window manager did not start on {display.name} within {timeout:g} s")
-
-
-def _die_with_parent(parent: int):
-    """preexec_fn: SIGTERM this child when ``parent`` dies (even by SIGKILL)."""
-    # Resolved here, in the parent: loading a library between fork and exec can deadlock
-    # on the loader's lock in a process with threads (a Ray worker's).
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def setup() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl: do not start at all
-            os._exit(1)
-    return setup
-
-
-def _end(process: subprocess.Popen) -> None:
-    """SIGTERM the child's process group, then SIGKILL what is left."""
-    if process.poll() is None:
-        _signal_group(process, signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    # Helpers the program started in its session (soffice.bin under oosplash) go too.
-    _signal_group(process, signal.SIGKILL)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
