@@ -20,12 +20,9 @@ from __future__ import annotations
 import base64
 import re
 import time
-from typing import TYPE_CHECKING
 
+from qvl_agent.envs.android_device import AndroidDevice
 from qvl_agent.envs.errors import EnvError, UnsupportedActionError
-
-if TYPE_CHECKING:
-    from qvl_agent.envs.android import AndroidEnv
 
 __all__ = ["AdbKeyboard", "ADB_KEYBOARD", "INSTALL_HINT"]
 
@@ -41,7 +38,7 @@ READ_BACK_S = (0.1, 0.3, 0.6)  # pauses between read-backs of the field before a
 class AdbKeyboard:
     """ADB Keyboard on one phone: selected on first use, the user's keyboard put back on close."""
 
-    def __init__(self, env: AndroidEnv) -> None:
+    def __init__(self, env: AndroidDevice) -> None:
         self.env = env
         self._previous: str | None = None     # the user's keyboard, once we switched
         self._enabled_by_us = False

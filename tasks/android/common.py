@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from qvl_agent.envs.actions import Action, TypeText
 from qvl_agent.envs.base import Env, EnvKind
-from qvl_agent.tasks.android.device import clear_app, go_home, tap
+from qvl_agent.tasks.android.device import clear_app, device_of, go_home, tap
 from qvl_agent.tasks.base import Task
 
 __all__ = ["AndroidTask", "fill", "random_name", "random_phone_number"]
@@ -59,7 +59,7 @@ class AndroidTask(Task):
             clear_app(env, package)
         for package in self.stop_apps:
             # `am force-stop` of a package a phone does not have is not an error.
-            env.shell(["am", "force-stop", package])  # type: ignore[attr-defined]
+            device_of(env).shell(["am", "force-stop", package])
         self._seed(env)
         go_home(env)
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from qvl_agent.envs.actions import Click, Point
+from qvl_agent.envs.android_device import AndroidDevice
+from qvl_agent.envs.base import Env
 from qvl_agent.envs.errors import TaskError
 
 __all__ = [
-    "query", "insert", "settings_get", "settings_put", "clear_app", "go_home", "foreground_app",
+    "device_of", "query", "insert", "settings_get", "settings_put", "clear_app", "go_home", "foreground_app",
     "Node", "ui_nodes", "find_node", "tap", "digits", "set_radio", "radio_on", "add_contact",
     "RAW_CONTACTS", "DATA", "PHONES", "CONTACTS_PROVIDER",
 ]
@@ -36,20 +38,27 @@ _PROVIDER_ERROR = "Error while accessing provider"
 _BOUNDS = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")
 
 
+def device_of(env: Env) -> AndroidDevice:
+    """``env`` as the phone it is (``AndroidEnv``); a TaskError for any other kind of screen."""
+    if not isinstance(env, AndroidDevice):
+        raise TaskError(f"this needs a phone over adb (an android env), not a {env.kind.value} env")
+    return env
+
+
 def digits(text: Any) -> str:
     return re.sub(r"\D", "", str(text or ""))
 
 
-def _content(env: Any, args: list[str]) -> str:
+def _content(env: Env, args: list[str]) -> str:
     """Run ``content ...``; its refusals (printed, exit code 0) become a ``TaskError``."""
-    output = env.shell(args)
+    output = device_of(env).shell(args)
     if _PROVIDER_ERROR in output or output.startswith("Error:"):
         raise TaskError(f"`content {args[1]} --uri {args[3]}` failed on the phone: "
                         f"{' '.join(output.split())[:300]}")
     return output
 
 
-def query(env: Any, uri: str, columns: list[str], where: str | None = None,
+def query(env: Env, uri: str, columns: list[str], where: str | None = None,
           sort: str | None = None) -> list[dict[str, str]]:
     """Rows of ``content query`` as dicts (values are strings, as adb prints them).
 
@@ -77,7 +86,7 @@ def query(env: Any, uri: str, columns: list[str], where: str | None = None,
     return rows
 
 
-def insert(env: Any, uri: str, **values: str | int | None) -> None:
+def insert(env: Env, uri: str, **values: str | int | None) -> None:
     """``content insert`` one row (None binds SQL NULL).
 
     Raises:
@@ -93,7 +102,7 @@ def insert(env: Any, uri: str, **values: str | int | None) -> None:
     _content(env, args)
 
 
-def add_contact(env: Any, name: str, number: str) -> None:
+def add_contact(env: Env, name: str, number: str) -> None:
     """A contact as a stock ContactsProvider2 takes one: a raw contact, then its name and
     phone rows in ``data``; checked through ``data/phones`` afterwards.
 
@@ -120,7 +129,7 @@ _RADIO_COMMANDS = {
 }
 
 
-def radio_on(env: Any, key: str) -> bool:
+def radio_on(env: Env, key: str) -> bool:
     """Whether a radio is on, from the value its service writes: Wi-Fi is "1", or "2" when
     on in airplane mode ("3" is off because of airplane mode); Bluetooth "1" (or "2")."""
     return settings_get(env, "global", key) in ("1", "2")
@@ -129,7 +138,7 @@ def radio_on(env: Any, key: str) -> bool:
 RADIO_TIMEOUT_S = 10.0      # a real radio takes a second or two to come up
 
 
-def set_radio(env: Any, key: str, on: bool, timeout: float | None = None) -> None:
+def set_radio(env: Env, key: str, on: bool, timeout: float | None = None) -> None:
     """Switch a radio the way a stock phone lets the shell (``svc``, ``cmd connectivity``),
     and wait until its setting says so; ``settings put`` would switch nothing.
 
@@ -137,7 +146,7 @@ def set_radio(env: Any, key: str, on: bool, timeout: float | None = None) -> Non
         TaskError: the radio did not reach the state within ``timeout``.
     """
     enable, disable = _RADIO_COMMANDS[key]
-    output = env.shell(enable if on else disable, check=False)
+    output = device_of(env).shell(enable if on else disable, check=False)
     deadline = time.monotonic() + (RADIO_TIMEOUT_S if timeout is None else timeout)
     while radio_on(env, key) != on:
         if time.monotonic() > deadline:
@@ -148,27 +157,27 @@ def set_radio(env: Any, key: str, on: bool, timeout: float | None = None) -> Non
         time.sleep(0.1)
 
 
-def settings_get(env: Any, namespace: str, key: str) -> str:
-    return env.shell(["settings", "get", namespace, key]).strip()
+def settings_get(env: Env, namespace: str, key: str) -> str:
+    return device_of(env).shell(["settings", "get", namespace, key]).strip()
 
 
-def settings_put(env: Any, namespace: str, key: str, value: str) -> None:
-    env.shell(["settings", "put", namespace, key, value])
+def settings_put(env: Env, namespace: str, key: str, value: str) -> None:
+    device_of(env).shell(["settings", "put", namespace, key, value])
 
 
-def clear_app(env: Any, package: str) -> None:
+def clear_app(env: Env, package: str) -> None:
     """``pm clear``: the app's data back to a fresh install."""
-    output = env.shell(["pm", "clear", package])
+    output = device_of(env).shell(["pm", "clear", package])
     if "Success" not in output:
         raise TaskError(f"pm clear {package} failed: {output.strip()[:200]}")
 
 
-def go_home(env: Any) -> None:
-    env.shell(["input", "keyevent", "KEYCODE_HOME"])
+def go_home(env: Env) -> None:
+    device_of(env).shell(["input", "keyevent", "KEYCODE_HOME"])
 
 
-def foreground_app(env: Any) -> str | None:
-    return env.foreground_app()
+def foreground_app(env: Env) -> str | None:
+    return device_of(env).foreground_app()
 
 
 @dataclass(frozen=True)
@@ -188,9 +197,9 @@ class Node:
         return Point(x=(x1 + x2) / 2, y=(y1 + y2) / 2)
 
 
-def ui_nodes(env: Any) -> list[Node]:
+def ui_nodes(env: Env) -> list[Node]:
     """The screen's elements from a fresh ``uiautomator dump`` (``AndroidEnv.ui_xml``)."""
-    root = ET.fromstring(env.ui_xml().encode("utf-8"))
+    root = ET.fromstring(device_of(env).ui_xml().encode("utf-8"))
     nodes = []
     for element in root.iter("node"):
         match = _BOUNDS.match(element.get("bounds", ""))
@@ -203,7 +212,7 @@ def ui_nodes(env: Any) -> list[Node]:
     return nodes
 
 
-def find_node(env: Any, *, text: str | None = None, resource_id: str | None = None,
+def find_node(env: Env, *, text: str | None = None, resource_id: str | None = None,
               content_desc: str | None = None, nodes: list[Node] | None = None) -> Node:
     for node in nodes if nodes is not None else ui_nodes(env):
         if ((text is None or node.text == text)
@@ -215,6 +224,6 @@ def find_node(env: Any, *, text: str | None = None, resource_id: str | None = No
     raise TaskError(f"nothing on screen with {wanted}")
 
 
-def tap(env: Any, **match: str) -> Click:
+def tap(env: Env, **match: str) -> Click:
     """The Click on the centre of the element that matches (text=, resource_id=, content_desc=)."""
     return Click(at=find_node(env, **match).center)

@@ -11,7 +11,7 @@ from qvl_agent.agent.trajectory import Trajectory
 from qvl_agent.envs.actions import Action, OpenApp, Terminate
 from qvl_agent.envs.base import Env
 from qvl_agent.tasks.android.common import AndroidTask
-from qvl_agent.tasks.android.device import radio_on, set_radio, tap
+from qvl_agent.tasks.android.device import foreground_app, radio_on, set_radio, tap
 from qvl_agent.tasks.base import TaskParams
 
 __all__ = ["ToggleWifi", "ToggleBluetooth", "ToggleAirplaneMode", "OpenAppTask"]
@@ -92,7 +92,7 @@ class OpenAppTask(AndroidTask):
         return f"Open the {self.params.label} app."
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
-        return float(env.foreground_app() == self.params.package)  # type: ignore[attr-defined]
+        return float(foreground_app(env) == self.params.package)
 
     def oracle(self, env: Env) -> Iterator[Action]:
         yield OpenApp(name=self.params.label)
