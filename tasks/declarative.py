@@ -16,88 +16,44 @@
       "oracle": [{"action": "click", "selector": "#email"}, {"action": "type", "text": "..."}]
     }
 
-``config`` steps, result/expected getters and metrics come from registries
-(``SETUP_STEPS``, ``GETTERS``, ``METRICS``) that other suites extend with
-``register_setup_step`` / ``register_getter`` / ``register_metric``. OSWorld's ``"func":
-"infeasible"`` marks a task only ``terminate(failure)`` solves. A malformed file is a
-``ConfigError`` naming the file and the field. The optional ``oracle`` lists steps that
-locate their target in the env (a CSS selector in a browser) and act through Actions.
+``config`` steps, result/expected getters and metrics are names in the registries of
+``tasks.hooks`` (``SETUP_STEPS``, ``GETTERS``, ``METRICS``), which plugins fill; this module
+reads them and imports no plugin. OSWorld's ``"func": "infeasible"`` marks a task only
+``terminate(failure)`` solves. A malformed file is a ``ConfigError`` naming the file and the
+field. The optional ``oracle`` lists steps that locate their target in the env (a CSS
+selector in a browser) and act through Actions.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qvl_agent.agent.trajectory import Trajectory
-from qvl_agent.envs.actions import Action, Answer, Click, KeyPress, Point, Terminate, TypeText, Wait
+from qvl_agent.envs.actions import Action, Answer, Click, KeyPress, Terminate, TypeText, Wait
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError, TaskError
 from qvl_agent.tasks.base import Task
+from qvl_agent.tasks.hooks import (
+    GETTERS, METRICS, OPTION_CHECKS, ORACLE_LOCATORS, PLACEHOLDERS, RESETS, SETUP_STEPS, OracleStep,
+    Registry, screen_of,
+)
+from qvl_agent.tasks.suite import Suite
 
-__all__ = [
-    "TaskSpec", "load_task_file", "task_class", "suite_from_path", "SETUP_STEPS", "GETTERS",
-    "METRICS", "ORACLE_LOCATORS", "RESETS", "OPTION_CHECKS", "PLACEHOLDERS",
-    "register_setup_step", "register_getter", "register_metric",
-]
-
-SetupStep = Callable[..., None]  # (env, task_dir, **parameters)
-Getter = Callable[..., Any]  # (env, trajectory, task_dir, **config)
-Metric = Callable[..., float]  # (result, expected, **options)
-
-SETUP_STEPS: dict[str, SetupStep] = {}
-GETTERS: dict[str, Getter] = {}
-METRICS: dict[str, Metric] = {}
-# How an oracle step finds its target on a kind of screen: (env, step) -> Point.
-ORACLE_LOCATORS: dict[EnvKind, Callable[[Env, "OracleStep"], Point]] = {}
-# What a kind of screen does before a task's config steps (a desktop closes the last task's apps).
-RESETS: dict[EnvKind, Callable[[Env], None]] = {}
-# How a kind of screen fills OSWorld's placeholders ({CLIENT_PASSWORD}, {SCREEN_WIDTH}) in text.
-PLACEHOLDERS: dict[EnvKind, Callable[[Env, str], str]] = {}
-# What a kind of screen refuses before a run starts: (env options, workers) -> None or raise.
-OPTION_CHECKS: dict[EnvKind, Callable[[dict[str, Any], int], None]] = {}
-# Setup steps and getters that exist on one kind of screen only: a file without "env" that
-# uses one (an OSWorld task file) runs on that kind.
-KIND_OF: dict[str, EnvKind] = {}
-
-
-def register_setup_step(name: str, kind: EnvKind | None = None) -> Callable[[SetupStep], SetupStep]:
-    def add(fn: SetupStep) -> SetupStep:
-        SETUP_STEPS[name] = fn
-        if kind is not None:
-            KIND_OF[f"step:{name}"] = kind
-        return fn
-    return add
-
-
-def register_getter(name: str, kind: EnvKind | None = None) -> Callable[[Getter], Getter]:
-    def add(fn: Getter) -> Getter:
-        GETTERS[name] = fn
-        if kind is not None:
-            KIND_OF[f"getter:{name}"] = kind
-        return fn
-    return add
-
-
-def register_metric(name: str) -> Callable[[Metric], Metric]:
-    def add(fn: Metric) -> Metric:
-        METRICS[name] = fn
-        return fn
-    return add
+__all__ = ["TaskSpec", "DeclarativeTask", "load_task_file", "load_tasks", "task_class",
+           "suite_from_path"]
 
 
 # -- the file format -------------------------------------------------------------------
 
-def _registered(name: str, registry: dict[str, Any], what: str) -> str:
+def _registered(name: str, registry: Registry[str, Any]) -> str:
     if name not in registry:
-        raise ValueError(f"unknown {what} {name!r} (known: {', '.join(sorted(registry))})")
+        raise ValueError(f"unknown {registry.what} {name!r} (known: {', '.join(registry.names())})")
     return name
 
 
@@ -109,7 +65,7 @@ class ConfigStep(BaseModel):
     @field_validator("type")
     @classmethod
     def _known(cls, value: str) -> str:
-        return _registered(value, SETUP_STEPS, "setup step")
+        return _registered(value, SETUP_STEPS)
 
 
 class GetterSpec(BaseModel):
@@ -121,7 +77,7 @@ class GetterSpec(BaseModel):
     @field_validator("type")
     @classmethod
     def _known(cls, value: str) -> str:
-        return _registered(value, GETTERS, "getter")
+        return _registered(value, GETTERS)
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -141,7 +97,7 @@ class Evaluator(BaseModel):
     def _known(cls, value: str | list[str]) -> str | list[str]:
         for name in value if isinstance(value, list) else [value]:
             if name != "infeasible":
-                _registered(name, METRICS, "metric")
+                _registered(name, METRICS)
         return value
 
     @model_validator(mode="after")
@@ -172,18 +128,6 @@ class Evaluator(BaseModel):
         return value[i] if isinstance(value, list) else value
 
 
-class OracleStep(BaseModel):
-    """One step of a declarative oracle; targets are found in the env, never hard-coded."""
-
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["click", "type", "key", "wait", "terminate", "answer"]
-    selector: str | None = Field(None, description="browser: CSS selector of the target")
-    text: str | None = Field(None, description="type/answer: the text; android: a target's text")
-    keys: list[str] | None = None
-    seconds: float | None = None
-    status: Literal["success", "failure"] | None = None
-
-
 class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1)
@@ -210,8 +154,9 @@ class TaskSpec(BaseModel):
         if self.env is None:
             getters = [g for field in (self.evaluator.result, self.evaluator.expected)
                        for g in (field if isinstance(field, list) else [field]) if g is not None]
-            names = [f"step:{s.type}" for s in self.config] + [f"getter:{g.type}" for g in getters]
-            kinds = {KIND_OF[n] for n in names if n in KIND_OF}
+            found = ([screen_of("step", s.type) for s in self.config]
+                     + [screen_of("getter", g.type) for g in getters])
+            kinds = {kind for kind in found if kind is not None}
             self.env = kinds.pop() if len(kinds) == 1 else EnvKind.browser
         return self
 
@@ -229,7 +174,6 @@ class TaskSpec(BaseModel):
 
 def load_task_file(path: Path) -> TaskSpec:
     """Read and validate one task file; errors name the file and the field."""
-    _ensure_builtins()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -341,9 +285,8 @@ def load_tasks(path: Path) -> list[type[DeclarativeTask]]:
     return tasks
 
 
-def suite_from_path(path: Path, name: str | None = None, description: str | None = None) -> Any:
+def suite_from_path(path: Path, name: str | None = None, description: str | None = None) -> Suite:
     """A suite made of the task files in ``path`` (a folder, or one JSON file)."""
-    from qvl_agent.tasks.registry import Suite
     from qvl_agent.tasks.web.envs import open_env_for
 
     path = Path(path)
@@ -358,97 +301,3 @@ def suite_from_path(path: Path, name: str | None = None, description: str | None
     return Suite(name=name or str(path), description=description or f"declarative tasks in {path}",
                  env_kind=kind, tasks=tasks, open_env=open_env_for(kind),
                  check_options=OPTION_CHECKS.get(kind))
-
-
-def _ensure_builtins() -> None:
-    """Register the built-in setup steps and getters of every kind of screen."""
-    import qvl_agent.tasks.desktop.metrics  # noqa: F401
-    import qvl_agent.tasks.desktop.steps  # noqa: F401
-    import qvl_agent.tasks.web.steps  # noqa: F401
-
-
-# -- metrics that need nothing from an env (others register their own) ---------------------
-
-def _unwrap(expected: Any) -> Any:
-    """OSWorld's rule getter gives ``{"expected": value}``; metrics want the value.
-
-    A missing or empty expectation is the task's bug, not a pass: it raises TaskError.
-    """
-    value = expected["expected"] if isinstance(expected, dict) and "expected" in expected else expected
-    if value is None or value == "" or value == {}:
-        raise TaskError(f"the task gives no expected value to compare with (got {expected!r})")
-    return value
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-@register_metric("exact_match")
-def exact_match(result: Any, expected: Any, **options: Any) -> float:
-    want = _unwrap(expected)
-    if options.get("ignore_case") and isinstance(result, str) and isinstance(want, str):
-        return float(result.strip().lower() == want.strip().lower())
-    if isinstance(result, str) and isinstance(want, str):
-        return float(result.strip() == want.strip())
-    return float(result == want)
-
-
-@register_metric("contains")
-def contains(result: Any, expected: Any, **options: Any) -> float:
-    want = _text(_unwrap(expected))
-    got = _text(result)
-    if options.get("ignore_case"):
-        want, got = want.lower(), got.lower()
-    return float(want in got)
-
-
-@register_metric("check_include_exclude")
-def check_include_exclude(result: Any, expected: Any, **options: Any) -> float:
-    rules = expected if isinstance(expected, dict) else {}
-    if not rules.get("include") and not rules.get("exclude"):
-        raise TaskError(f"check_include_exclude needs 'include' or 'exclude' rules, got {expected!r}")
-    got = _text(result)
-    return float(all(s in got for s in rules.get("include", []))
-                 and not any(s in got for s in rules.get("exclude", [])))
-
-
-@register_metric("fuzzy_match")
-def fuzzy_match(result: Any, expected: Any, threshold: float = 0.85, **options: Any) -> float:
-    ratio = difflib.SequenceMatcher(None, _text(result).strip().lower(),
-                                    _text(_unwrap(expected)).strip().lower()).ratio()
-    return float(ratio >= threshold)
-
-
-@register_metric("number_match")
-def number_match(result: Any, expected: Any, tolerance: float = 1e-6, **options: Any) -> float:
-    found = re.findall(r"-?\d+(?:\.\d+)?", _text(result).replace(",", ""))
-    if not found:
-        return 0.0
-    return float(abs(float(found[-1]) - float(_unwrap(expected))) <= tolerance)
-
-
-@register_metric("regex_match")
-def regex_match(result: Any, expected: Any, **options: Any) -> float:
-    return float(re.search(str(_unwrap(expected)), _text(result)) is not None)
-
-
-@register_metric("is_in_list")
-def is_in_list(result: Any, expected: Any, **options: Any) -> float:
-    return float(result in (_unwrap(expected) or []))
-
-
-@register_getter("rule")
-def rule(env: Env, trajectory: Trajectory, task_dir: Path, rules: Any = None, **_: Any) -> Any:
-    return rules
-
-
-@register_getter("answer")
-def answer(env: Env, trajectory: Trajectory, task_dir: Path, **_: Any) -> str | None:
-    """The agent's answer (the ``answer`` action)."""
-    return trajectory.meta.answer
-
-
-@register_setup_step("sleep")
-def sleep(env: Env, task_dir: Path, seconds: float = 1.0) -> None:
-    time.sleep(float(seconds))

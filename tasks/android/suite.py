@@ -15,7 +15,7 @@ from qvl_agent.envs.errors import ConfigError
 from qvl_agent.tasks.android.common import AndroidTask
 from qvl_agent.tasks.android.tasks import ANDROID_TASKS
 from qvl_agent.tasks.base import Task
-from qvl_agent.tasks.registry import Suite, register_suite
+from qvl_agent.tasks.suite import Suite
 
 
 def _on_sim(options: dict[str, Any]) -> bool:
@@ -52,7 +52,7 @@ def select_tasks(tasks: Sequence[type[Task]], options: dict[str, Any]
                   f"{len(kept)}. Use --device sim to run them all.")
 
 
-register_suite(Suite(
+suite = Suite(
     name="android",
     description="AndroidWorld-style tasks on a phone over adb (--device SERIAL, or sim[:PROFILE])",
     env_kind=EnvKind.android,
@@ -60,4 +60,4 @@ register_suite(Suite(
     open_env=open_phone,
     check_options=check_workers,
     select_tasks=select_tasks,
-))
+)

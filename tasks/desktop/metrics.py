@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qvl_agent.envs.errors import TaskError
-from qvl_agent.tasks.declarative import register_metric
+from qvl_agent.tasks.hooks import register_metric
 
 __all__ = ["compare_text_file", "compare_csv", "compare_table", "read_sheets"]
 

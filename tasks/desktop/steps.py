@@ -4,7 +4,7 @@ Setup steps keep OSWorld's names and parameters: ``launch`` (start a program, do
 ``open`` (a file or folder in its application), ``execute`` / ``command`` (run and wait),
 ``sleep``, ``activate_window``. Getters: ``vm_file`` (a file on this desktop; its path, or
 None when it does not exist), ``vm_command_line`` / ``vm_command_error`` (a command's stdout /
-stderr), ``rule`` (in ``tasks.declarative``); ``task_file`` (a file shipped in the task
+stderr), ``rule`` (in ``tasks.generic``); ``task_file`` (a file shipped in the task
 folder) is our extension, standing in for OSWorld's ``cloud_file`` downloads.
 
 Paths: ``~`` is the desktop's home; on a managed virtual display that is a fresh folder per
@@ -25,7 +25,7 @@ from typing import Any
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError, TaskError
-from qvl_agent.tasks.declarative import (
+from qvl_agent.tasks.hooks import (
     OPTION_CHECKS, ORACLE_LOCATORS, PLACEHOLDERS, RESETS, OracleStep, register_getter,
     register_setup_step,
 )
@@ -53,7 +53,7 @@ def home_of(env: Env) -> Path:
     display = desktop_of(env).display
     if display.home is None:
         raise TaskError(f"display {display.name} has no task home; open it with "
-                        "qvl_agent.envs.xdisplay.open_display")
+                        "qvl_agent.envs.displays.open_display")
     return display.home
 
 
@@ -305,7 +305,7 @@ def check_options(options: dict[str, Any], workers: int) -> None:
                           "or --workers 1")
 
 
-ORACLE_LOCATORS[EnvKind.desktop] = _locate
-RESETS[EnvKind.desktop] = reset
-OPTION_CHECKS[EnvKind.desktop] = check_options
-PLACEHOLDERS[EnvKind.desktop] = fill
+ORACLE_LOCATORS.add(EnvKind.desktop, _locate)
+RESETS.add(EnvKind.desktop, reset)
+OPTION_CHECKS.add(EnvKind.desktop, check_options)
+PLACEHOLDERS.add(EnvKind.desktop, fill)

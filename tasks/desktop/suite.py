@@ -7,13 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from qvl_agent.tasks.declarative import suite_from_path
-from qvl_agent.tasks.registry import register_suite
 
-__all__ = ["TASKS"]
+__all__ = ["TASKS", "suite"]
 
 TASKS = Path(__file__).parent / "tasks"
 
 suite = suite_from_path(TASKS, name="desktop",
                         description="OSWorld-format tasks on real apps (editor, terminal, Calc, "
                                     "file manager) under a virtual display")
-register_suite(suite)

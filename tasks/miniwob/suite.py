@@ -23,9 +23,9 @@ from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import TaskError
 from qvl_agent.tasks.base import Task
 from qvl_agent.tasks.miniwob.server import base_url, html_root
-from qvl_agent.tasks.registry import Suite, register_suite
+from qvl_agent.tasks.suite import Suite
 
-__all__ = ["MiniWoBTask", "MINIWOB_TASKS", "SCALE", "open_miniwob_env", "page_state"]
+__all__ = ["MiniWoBTask", "MINIWOB_TASKS", "SCALE", "open_miniwob_env", "page_state", "suite"]
 
 SCALE = 3.0
 _NO_LIMIT_MS = 24 * 3600 * 1000
@@ -136,10 +136,10 @@ def open_miniwob_env(options: dict[str, Any]) -> Env:
                                     allowed_domains=["127.0.0.1"]))
 
 
-register_suite(Suite(
+suite = Suite(
     name="miniwob",
     description="MiniWoB++ web tasks (the miniwob package's pages, served on 127.0.0.1)",
     env_kind=EnvKind.browser,
     tasks=MINIWOB_TASKS,
     open_env=open_miniwob_env,
-))
+)

@@ -8,7 +8,7 @@ from typing import Any
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import TaskError
-from qvl_agent.tasks.declarative import ORACLE_LOCATORS, OracleStep, register_getter, register_setup_step
+from qvl_agent.tasks.hooks import ORACLE_LOCATORS, OracleStep, register_getter, register_setup_step
 from qvl_agent.tasks.serving import serve_dir
 
 __all__: list[str] = []
@@ -100,4 +100,4 @@ def _locate(env: Env, step: OracleStep) -> Point:
     return Point(x=box[0], y=box[1])
 
 
-ORACLE_LOCATORS[EnvKind.browser] = _locate
+ORACLE_LOCATORS.add(EnvKind.browser, _locate)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from qvl_agent.tasks.declarative import suite_from_path
-from qvl_agent.tasks.registry import register_suite
+
+__all__ = ["TASKS", "suite"]
 
 TASKS = Path(__file__).parent / "tasks"
 
-register_suite(suite_from_path(
-    TASKS, name="web", description="declarative browser tasks on local pages (OSWorld format)"))
+suite = suite_from_path(
+    TASKS, name="web", description="declarative browser tasks on local pages (OSWorld format)")

@@ -8,7 +8,8 @@ from qvl_agent.agent.loop import run_episode
 from qvl_agent.agent.policy import ScriptedPolicy
 from qvl_agent.envs.actions import Terminate
 from qvl_agent.envs.errors import ConfigError, TaskError
-from qvl_agent.tasks.declarative import METRICS, OracleStep, load_task_file, task_class
+from qvl_agent.tasks.declarative import load_task_file, task_class
+from qvl_agent.tasks.hooks import METRICS, OracleStep
 from qvl_agent.tasks.registry import get_suite
 
 GOOD = {

@@ -14,9 +14,9 @@ from qvl_agent.agent.policy import ScriptedPolicy
 from qvl_agent.envs.actions import MoveTo, Point, Terminate
 from qvl_agent.envs.base import EnvKind
 from qvl_agent.envs.errors import ConfigError, TaskError
-import qvl_agent.tasks.desktop.metrics  # noqa: F401 - registers the metrics
-from qvl_agent.tasks.declarative import METRICS, load_task_file, task_class
+from qvl_agent.tasks.declarative import load_task_file, task_class
 from qvl_agent.tasks.desktop.steps import home_of
+from qvl_agent.tasks.hooks import METRICS
 from qvl_agent.tasks.registry import get_suite
 from tests.conftest import DATA, run_cli
 
