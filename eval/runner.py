@@ -71,7 +71,7 @@ def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> list[I
     results = ResultsFile(results_path)
     todo = deque(i for i in instances if instance_id(*i) not in results)
     state = RunState(total=len(instances), done=len(instances) - len(todo))
-    for r in results.results.values():
+    for r in results.rows.values():
         state.successes += r.outcome == "success"
         state.errors += r.outcome == "error"
     if progress:
@@ -81,7 +81,7 @@ def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> list[I
             _Scheduler(config, results, state, progress, _executor(config)).run(todo)
     finally:
         results.close()
-    return [results.results[instance_id(*i)] for i in instances if instance_id(*i) in results.results]
+    return [results.rows[instance_id(*i)] for i in instances if instance_id(*i) in results.rows]
 
 
 def _executor(config: EvalConfig) -> Executor:

@@ -9,8 +9,6 @@ samples without a line, and refuses options that differ from the run it continue
 from __future__ import annotations
 
 import json
-import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -20,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from qvl_agent.envs.errors import ConfigError
+from qvl_agent.eval.jsonl import JsonlStore
 
 __all__ = ["BenchResults", "run_samples", "check_options"]
 
@@ -27,48 +26,12 @@ S = TypeVar("S")
 _MAY_CHANGE = {"model.endpoint"}
 
 
-class BenchResults:
+class BenchResults(JsonlStore[dict[str, Any]]):
     """``results.jsonl`` keyed by each row's ``id``; a line cut off by a kill is dropped."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.rows: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        if path.exists():
-            self._load()
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115
-
-    def _load(self) -> None:
-        good: list[str] = []
-        damaged = False
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-                key = row["id"]
-            except (ValueError, KeyError, TypeError):
-                damaged = damaged or bool(line.strip())
-                continue
-            if key in self.rows:
-                damaged = True
-                continue
-            self.rows[key] = row
-            good.append(line)
-        if damaged or (good and not self.path.read_bytes().endswith(b"\n")):
-            tmp = self.path.with_suffix(".jsonl.tmp")
-            tmp.write_text("".join(line + "\n" for line in good), encoding="utf-8")
-            os.replace(tmp, self.path)
-
-    def add(self, row: dict[str, Any]) -> None:
-        with self._lock:
-            if row["id"] in self.rows:
-                raise ValueError(f"{row['id']} already has a result")
-            self.rows[row["id"]] = row
-            self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
-
-    def close(self) -> None:
-        self._file.close()
+        super().__init__(path, key=lambda row: row["id"], load=json.loads,
+                         dump=lambda row: json.dumps(row, ensure_ascii=False))
 
 
 def check_options(out: Path, options: dict[str, Any], *, resume: bool) -> None:

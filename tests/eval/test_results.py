@@ -14,7 +14,7 @@ def test_results_are_appended_and_read_back(tmp_path):
     file.add(result(1))
     file.close()
     again = ResultsFile(path)
-    assert set(again.results) == {"t#0", "t#1"} and "t#1" in again
+    assert set(again.rows) == {"t#0", "t#1"} and "t#1" in again
     again.close()
 
 
@@ -26,7 +26,7 @@ def test_a_line_cut_by_a_kill_is_dropped_so_the_instance_runs_again(tmp_path):
     with open(path, "a") as f:
         f.write(result(1).model_dump_json()[:40])  # killed mid-write, no newline
     again = ResultsFile(path)
-    assert set(again.results) == {"t#0"}
+    assert set(again.rows) == {"t#0"}
     again.add(result(1))
     again.close()
     lines = path.read_text().splitlines()
