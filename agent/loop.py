@@ -26,7 +26,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from qvl_agent.agent.policy import Decision, Policy
-from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.recorder import Recorder
 from qvl_agent.agent.trajectory import RunMeta, Step, Timings, Trajectory, now_iso
 from qvl_agent.envs.actions import Action, Answer, Terminate
 from qvl_agent.envs.base import Env
@@ -45,7 +45,7 @@ def run_episode(
     goal: str,
     *,
     max_steps: int = 15,
-    recorder: RunRecorder | None = None,
+    recorder: Recorder | None = None,
     meta: RunMeta | None = None,
     max_model_errors: int = 3,
     stop_when: Callable[[], bool] | None = None,
@@ -55,7 +55,8 @@ def run_episode(
 
     Args:
         max_steps: the step budget (each model answer, good or bad, is a step).
-        recorder: where the run directory is written (None: nothing is written).
+        recorder: where the steps go (a ``RunRecorder`` writes the run directory; None:
+            nothing is written).
         meta: the run's description; made from the env and policy if not given.
         max_model_errors: unusable answers tolerated in a row before giving up.
         stop_when: checked after each executed action; True ends the episode with status
@@ -70,7 +71,7 @@ def run_episode(
     if (prompting := getattr(policy, "prompt_options", None)) is not None:
         meta.options.setdefault("policy", prompting)  # how the model was prompted (for exports)
     trajectory = Trajectory(meta=meta)
-    if recorder:
+    if recorder is not None:
         recorder.start(meta)
     policy.reset(goal)
     in_a_row = 0
@@ -136,13 +137,13 @@ def run_episode(
         meta.steps = len(trajectory.steps)
         if meta.status == "running":
             _end(meta, "error", "the run stopped unexpectedly")
-        if recorder:
+        if recorder is not None:
             recorder.finish(meta)
     return trajectory
 
 
 def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajectory,
-          recorder: RunRecorder | None) -> tuple[Step, Decision, Image.Image]:
+          recorder: Recorder | None) -> tuple[Step, Decision, Image.Image]:
     timings = Timings()
     step = Step(index=index, started_at=now_iso(), timings=timings)
     started = time.perf_counter()
@@ -151,7 +152,7 @@ def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajector
     step.screen = observation.screen
     step.screenshot_size = observation.screenshot.size
     step.extras = _small(observation.extras)
-    if recorder:
+    if recorder is not None:
         step.screenshot = recorder.save_screenshot(index, observation.screenshot)
 
     started = time.perf_counter()
@@ -254,11 +255,11 @@ def _failed(step: Step, error: ModelBehaviorError) -> Step:
     return step
 
 
-def _add(trajectory: Trajectory, step: Step, recorder: RunRecorder | None,
+def _add(trajectory: Trajectory, step: Step, recorder: Recorder | None,
          on_step: StepCallback | None) -> None:
     trajectory.steps.append(step)
     trajectory.meta.steps = len(trajectory.steps)
-    if recorder:
+    if recorder is not None:
         recorder.add(step)
     if on_step:
         on_step(step, trajectory)

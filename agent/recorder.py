@@ -1,5 +1,8 @@
 """``RunRecorder``: writes a run directory as the run goes, so a crash loses nothing.
 
+``Recorder`` is what the loop needs of one (``run_episode(..., recorder=...)``); the RPA
+player's ``ai:`` steps give it a recorder that numbers their steps on from its own.
+
 The step line is appended and flushed as soon as the step ends; screenshots are encoded to
 PNG on a background thread (Pillow releases the GIL while compressing) so the next step does
 not wait for them; ``finish`` waits for them and writes the report.
@@ -11,13 +14,34 @@ import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image
 
 from qvl_agent.agent.trajectory import RunMeta, Step, now_iso
 from qvl_agent.envs.errors import ConfigError
 
-__all__ = ["RunRecorder"]
+__all__ = ["Recorder", "RunRecorder"]
+
+
+class Recorder(Protocol):
+    """Where an episode's steps go as they happen."""
+
+    def start(self, meta: RunMeta) -> None:
+        """The episode starts (``meta`` as known so far)."""
+        ...
+
+    def save_screenshot(self, index: int, image: Image.Image) -> str:
+        """Keep the screenshot of step ``index``; returns the name the step records."""
+        ...
+
+    def add(self, step: Step) -> None:
+        """Step ``step.index`` ended (its action done, or its error recorded)."""
+        ...
+
+    def finish(self, meta: RunMeta) -> object:
+        """The episode ended (``meta`` says how)."""
+        ...
 
 
 _RUN_FILES = ("meta.json", "trajectory.jsonl", "report.html")

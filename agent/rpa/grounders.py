@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, Observation
 from qvl_agent.envs.errors import EnvError
+from qvl_agent.model.backend import VLMBackend
 
 __all__ = ["Target", "Grounder", "Description", "describe_target", "DomGrounder", "UiaGrounder",
            "QwenGrounder", "dom_element_at", "dom_element_by_xpath"]
@@ -225,7 +227,7 @@ class QwenGrounder:
 
     name = "qwen"
 
-    def __init__(self, backend: Any, on_call: Any = None) -> None:
+    def __init__(self, backend: VLMBackend, on_call: Callable[[], None] | None = None) -> None:
         self.backend = backend
         self.on_call = on_call
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
 from qvl_agent.agent.rpa.cache import CachedElement, TaskCache, image_patch, patch_matches
@@ -11,7 +9,7 @@ from qvl_agent.agent.rpa.grounders import Grounder, Target, dom_element_at, dom_
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, Observation
 from qvl_agent.envs.errors import ModelBehaviorError
-from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation
+from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, VLMBackend
 
 __all__ = ["Stats", "CountingBackend", "Locator", "NotFound"]
 
@@ -32,7 +30,7 @@ class NotFound(ModelBehaviorError):
 class CountingBackend:
     """A backend that counts every request it passes on."""
 
-    def __init__(self, backend: Any, stats: Stats) -> None:
+    def __init__(self, backend: VLMBackend, stats: Stats) -> None:
         self._backend, self._stats = backend, stats
         self.name = backend.name
         self.min_pixels, self.max_pixels = backend.min_pixels, backend.max_pixels

@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from PIL import Image
+
 from qvl_agent.agent.loop import run_episode
 from qvl_agent.agent.policy import QwenPolicy
-from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.recorder import Recorder
 from qvl_agent.agent.rpa import ask as asking
 from qvl_agent.agent.rpa.grounders import Target
 from qvl_agent.agent.rpa.locator import Locator, Stats
@@ -20,11 +22,12 @@ from qvl_agent.agent.rpa.script import (
     Ai, Assert, Boolean, DoubleClick, FlowStep, Hover, Input, KeyboardPress, Number, Query,
     RightClick, Scroll, Sleep, String, Tap, Task, WaitFor,
 )
-from qvl_agent.agent.trajectory import Step, Timings, now_iso
+from qvl_agent.agent.trajectory import RunMeta, Step, Timings, now_iso
 from qvl_agent.envs.actions import Action, Click, KeyPress, MoveTo, Point, Swipe, TypeText
 from qvl_agent.envs.actions import Scroll as ScrollAction
 from qvl_agent.envs.base import Env, EnvKind, Observation
 from qvl_agent.envs.errors import EnvDisconnectedError, ModelBehaviorError, QvlError
+from qvl_agent.model.backend import VLMBackend
 
 __all__ = ["Player", "StepFailure", "step_label"]
 
@@ -41,7 +44,7 @@ def step_label(step: FlowStep) -> str:
 
 
 class Player:
-    def __init__(self, env: Env, locator: Locator, backend: Any, recorder: RunRecorder,
+    def __init__(self, env: Env, locator: Locator, backend: VLMBackend | None, recorder: Recorder,
                  stats: Stats, outputs: dict[str, Any]) -> None:
         self.env, self.locator, self.backend = env, locator, backend
         self.recorder, self.stats, self.outputs = recorder, stats, outputs
@@ -221,7 +224,7 @@ class Player:
         policy = QwenPolicy(self.backend, self.env.kind.tool)
         nested = _Nested(self, task, step)
         trajectory = run_episode(self.env, policy, step.prompt, max_steps=step.maxSteps,
-                                 recorder=nested)  # type: ignore[arg-type]
+                                 recorder=nested)
         if not trajectory.succeeded:
             reason = f"the agent did not finish: {trajectory.meta.status}"
             if trajectory.meta.message:
@@ -257,13 +260,13 @@ class _Nested:
         self.label = f"{step_label(step)}"
         self.task, self.line = task.name, step.line
 
-    def start(self, meta: Any) -> None:
+    def start(self, meta: RunMeta) -> None:
+        pass  # the run's own meta is the player's
+
+    def finish(self, meta: RunMeta) -> None:
         pass
 
-    def finish(self, meta: Any) -> None:
-        pass
-
-    def save_screenshot(self, index: int, image: Any) -> str:
+    def save_screenshot(self, index: int, image: Image.Image) -> str:
         return self.player.recorder.save_screenshot(self.offset + index, image)
 
     def add(self, step: Step) -> None:

@@ -32,6 +32,7 @@ from qvl_agent.agent.runner import ModelOptions, default_run_dir
 from qvl_agent.agent.trajectory import RunMeta, now_iso
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError
+from qvl_agent.model.backend import VLMBackend
 
 __all__ = ["RpaOptions", "RpaResult", "run_script", "GrounderName"]
 
@@ -160,7 +161,7 @@ def _preflight(script: Script, options: RpaOptions) -> None:
                               "needs the model; give --model or --endpoint")
 
 
-def _grounders(name: str, script: Script, backend: Any, stats: Stats) -> list[Grounder]:
+def _grounders(name: str, script: Script, backend: VLMBackend | None, stats: Stats) -> list[Grounder]:
     def count() -> None:
         stats.locate_calls += 1
 
