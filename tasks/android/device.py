@@ -39,9 +39,10 @@ _BOUNDS = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")
 
 
 def device_of(env: Env) -> AndroidDevice:
-    """``env`` as the phone it is (``AndroidEnv``); a TaskError for any other kind of screen."""
+    """``env`` as the phone it is (``AndroidEnv``); a TaskError for any other screen."""
     if not isinstance(env, AndroidDevice):
-        raise TaskError(f"this needs a phone over adb (an android env), not a {env.kind.value} env")
+        raise TaskError(f"this needs a phone over adb (an AndroidEnv), got a {type(env).__name__} "
+                        f"({env.kind.value})")
     return env
 
 

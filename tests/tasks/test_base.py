@@ -73,3 +73,11 @@ def test_infeasible_tasks_expect_terminate_failure():
     task.setup(env)
     assert task.evaluate(env, ended("failure")) == 1.0
     assert task.evaluate(env, ended("success")) == 0.0
+
+
+def test_an_android_task_on_a_screen_that_is_not_a_phone_says_so():
+    from qvl_agent.tasks.android.tasks import ANDROID_TASKS
+
+    task = next(t for t in ANDROID_TASKS if t.app).from_seed(0)
+    with pytest.raises(TaskError, match=r"needs a phone over adb \(an AndroidEnv\), got a FakeEnv"):
+        task.setup(FakeEnv(kind=EnvKind.android))  # the right kind, but no adb behind it
