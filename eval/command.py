@@ -52,7 +52,7 @@ def run_eval_command(values: dict[str, Any]) -> int:
         from qvl_agent.eval.results import ResultsFile
 
         file = ResultsFile(config.out / "results.jsonl")
-        results = list(file.results.values())
+        results = list(file.rows.values())
         file.close()
     summary = write_summary_md(config.out / "summary.md", f"qvl-agent eval: {suite.name}",
                                results, planned, config.policy.kind)
