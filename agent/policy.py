@@ -8,7 +8,7 @@ import json
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -22,6 +22,9 @@ from qvl_agent.model.frame import Frame
 from qvl_agent.model.osworld import OSWORLD_HISTORY, osworld_messages
 from qvl_agent.model.parsing import ToolCall, parse_tool_calls
 from qvl_agent.model.prompts import TOOLS, PastStep, agent_messages
+
+if TYPE_CHECKING:
+    from qvl_agent.model.options import ModelOptions
 
 __all__ = ["Decision", "Policy", "QwenPolicy", "ScriptedPolicy", "PolicyExhausted", "RandomPolicy"]
 
@@ -91,6 +94,19 @@ class QwenPolicy:
         self.answer = answer
         self.name = backend.name
         self._images: dict[int, Image.Image] = {}
+
+    @classmethod
+    def from_options(cls, options: "ModelOptions", tool: str, backend: VLMBackend | None = None,
+                     *, question: bool = False) -> "QwenPolicy":
+        """The policy the user's model options describe, for ``tool``.
+
+        Args:
+            backend: one already loaded (an eval worker keeps its own); None: load it.
+            question: the task expects an answer (``--answer-action auto`` offers it then).
+        """
+        answer = options.answer_action == "on" or (options.answer_action == "auto" and question)
+        return cls(backend or options.backend(), tool, history_images=options.history_images,
+                   max_new_tokens=options.max_new_tokens, answer=answer, prompt=options.prompt)
 
     @property
     def prompt_options(self) -> dict[str, object]:

@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from qvl_agent.cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
-                     app, model_backend, refuse_model_and_endpoint)
+from qvl_agent.cli.app import app
+from qvl_agent.cli.model_flags import BACKEND_FLAGS, ModelOptions, model_flags
 
 bench_app = typer.Typer(help="Offline benchmarks: ScreenSpot (v1, v2, Pro) and AndroidControl.",
                         no_args_is_help=True)
@@ -43,12 +43,14 @@ def _out(out: Path | None, name: str, resume: bool) -> Path:
     return out
 
 
-def _model_options(model, endpoint, served_model, min_pixels, max_pixels) -> dict:
-    return {"model": model, "endpoint": endpoint, "served_model": served_model,
-            "min_pixels": min_pixels, "max_pixels": max_pixels}
+def _recorded(options: ModelOptions) -> dict:
+    """The model options a --resume must repeat (where it runs may change)."""
+    return options.model_dump(include={"model", "endpoint", "served_model", "min_pixels",
+                                       "max_pixels"})
 
 
 @bench_app.command()
+@model_flags(*BACKEND_FLAGS)
 def screenspot(
     data: DataOpt,
     split: Annotated[Optional[list[str]], typer.Option("--split", help="Only this split (mobile/desktop/web, or a Pro annotation file name); repeatable.")] = None,
@@ -58,24 +60,16 @@ def screenspot(
     out: OutOpt = None,
     resume: ResumeOpt = False,
     max_new_tokens: TokensOpt = 128,
-    model: ModelOpt = None,
-    endpoint: EndpointOpt = None,
-    served_model: ServedModelOpt = None,
-    min_pixels: MinPixelsOpt = 3136,
-    max_pixels: MaxPixelsOpt = 12845056,
-    torch_device: DeviceOpt = None,
+    model_options: ModelOptions = ModelOptions(),
 ) -> None:
     """Grounding accuracy on ScreenSpot / ScreenSpot-v2 / ScreenSpot-Pro (layout detected)."""
     from qvl_agent.eval.bench.command import run_screenspot
 
-    refuse_model_and_endpoint(model, endpoint)
     out = _out(out, "screenspot", resume)
     summary = run_screenspot(
         data=data, out=out, prompt=prompt.value, splits=split or [], limit=limit,
         concurrency=concurrency, resume=resume, max_new_tokens=max_new_tokens,
-        model_options=_model_options(model, endpoint, served_model, min_pixels, max_pixels),
-        backend_factory=lambda: model_backend(model, endpoint, served_model, min_pixels,
-                                              max_pixels, torch_device))
+        model_options=_recorded(model_options), backend_factory=model_options.backend)
     typer.echo(f"screenspot ({summary['layout']}): accuracy {100 * summary['accuracy']:.1f}% "
                f"({summary['hits']}/{summary['n']}; 95% CI {100 * summary['ci95'][0]:.1f}-"
                f"{100 * summary['ci95'][1]:.1f}%), unparseable {summary['unparseable']}")
@@ -84,6 +78,7 @@ def screenspot(
 
 
 @bench_app.command()
+@model_flags(*BACKEND_FLAGS)
 def androidcontrol(
     data: DataOpt,
     level: Annotated[LevelChoice, typer.Option("--level", help="high: the episode's goal; low: each step's instruction.")] = LevelChoice.high,
@@ -93,24 +88,16 @@ def androidcontrol(
     out: OutOpt = None,
     resume: ResumeOpt = False,
     max_new_tokens: TokensOpt = 256,
-    model: ModelOpt = None,
-    endpoint: EndpointOpt = None,
-    served_model: ServedModelOpt = None,
-    min_pixels: MinPixelsOpt = 3136,
-    max_pixels: MaxPixelsOpt = 12845056,
-    torch_device: DeviceOpt = None,
+    model_options: ModelOptions = ModelOptions(),
 ) -> None:
     """Step accuracy on AndroidControl (Google's TFRecord shards, or the JSONL layout)."""
     from qvl_agent.eval.bench.command import run_androidcontrol
 
-    refuse_model_and_endpoint(model, endpoint)
     out = _out(out, "androidcontrol", resume)
     s = run_androidcontrol(
         data=data, out=out, level=level.value, split=split, limit=limit, concurrency=concurrency,
         resume=resume, max_new_tokens=max_new_tokens,
-        model_options=_model_options(model, endpoint, served_model, min_pixels, max_pixels),
-        backend_factory=lambda: model_backend(model, endpoint, served_model, min_pixels,
-                                              max_pixels, torch_device))
+        model_options=_recorded(model_options), backend_factory=model_options.backend)
 
     def pct(metric: dict) -> str:
         return f"{100 * metric['accuracy']:.1f}% ({metric['hits']}/{metric['n']})"

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from qvl_agent.cli.app import ServedModelOpt, app
+from qvl_agent.cli.app import app
+from qvl_agent.cli.model_flags import SERVER_FLAGS, ModelOptions, model_flags
 
 
 @app.command()
+@model_flags(*SERVER_FLAGS)
 def doctor(
     endpoint: Annotated[str, typer.Option("--endpoint", help="The OpenAI-compatible server, e.g. http://localhost:8000/v1.")],
-    served_model: ServedModelOpt = None,
-    min_pixels: Annotated[int, typer.Option("--min-pixels", help="Smallest frame area in pixels.")] = 3136,
-    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", help="The frame area the run will use (default 12845056; OSWorld's prompt: 1003520).")] = None,
-    history_images: Annotated[int, typer.Option("--history-images", help="Screenshots per request the run will send besides the current one.")] = 0,
+    model_options: ModelOptions = ModelOptions(),
 ) -> None:
-    """Check a server: reachable, model, exact image tokens, images per request, settings, latency."""
-    from qvl_agent.model.doctor import check_server
-    from qvl_agent.model.frame import MAX_PIXELS
+    """Check a server: reachable, model, exact image tokens, images per request, settings, latency.
 
-    rows = check_server(endpoint, served_model=served_model, min_pixels=min_pixels,
-                        max_pixels=max_pixels or MAX_PIXELS, history_images=history_images)
+    Give the --max-pixels and --history-images the run will use."""
+    from qvl_agent.model.doctor import check_server
+
+    o = model_options
+    assert o.max_pixels is not None  # filled in by ModelOptions
+    rows = check_server(endpoint, served_model=o.served_model, min_pixels=o.min_pixels,
+                        max_pixels=o.max_pixels, history_images=o.history_images)
     width = max(len(row.name) for row in rows)
     for row in rows:
         typer.echo(f"{'ok  ' if row.ok else 'FAIL'}  {row.name:<{width}}  {row.detail}")

@@ -8,9 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from qvl_agent.cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
-                     MaxNewTokensOpt, MinPixelsOpt, ModelOpt, PromptChoice, PromptOpt, ServedModelOpt,
-                     SpeedupChoice, SpeedupOpt, app, refuse_model_and_endpoint)
+from qvl_agent.cli.app import app
+from qvl_agent.cli.model_flags import AGENT_FLAGS, ModelOptions, model_flags
 
 
 class ExecutorChoice(str, Enum):
@@ -25,6 +24,7 @@ class PolicyChoice(str, Enum):
 
 
 @app.command("eval")
+@model_flags(*AGENT_FLAGS)
 def eval_(
     suite: Annotated[str, typer.Option("--suite", help="A suite name (see `qvl-agent suites`) or a folder of task JSON files.")],
     tasks: Annotated[Optional[str], typer.Option("--tasks", help="Regular expression over task ids.")] = None,
@@ -41,35 +41,21 @@ def eval_(
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser suites: Chromium/Chrome binary (default: found).")] = None,
     display: Annotated[Optional[str], typer.Option("--display", help="Desktop suites: 'virtual[:WxH]' (each worker its own sandbox and Xvfb) or ':N' (needs --unsafe-host).")] = None,
     unsafe_host: Annotated[bool, typer.Option("--unsafe-host", help="Desktop suites: allow --display :N, where tasks' commands and the agent act on this machine's own desktop and files.")] = False,
-    model: ModelOpt = None,
-    endpoint: EndpointOpt = None,
-    served_model: ServedModelOpt = None,
-    min_pixels: MinPixelsOpt = 3136,
-    max_pixels: AgentMaxPixelsOpt = None,
-    torch_device: DeviceOpt = None,
-    history_images: Annotated[int, typer.Option("--history-images", help="Show the model its last K screenshots as real turns (ours: the cookbook's text history plus OSWorld's turns; with --prompt osworld, OSWorld's own, default 4).")] = 0,
-    prompt: PromptOpt = PromptChoice.cookbook,
-    answer_action: AnswerActionOpt = AnswerChoice.auto,
-    max_new_tokens: MaxNewTokensOpt = 2048,
-    speedup: SpeedupOpt = SpeedupChoice.none,
+    model_options: ModelOptions = ModelOptions(),
 ) -> None:
     """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
     from qvl_agent.eval.command import run_eval_command
 
-    refuse_model_and_endpoint(model, endpoint)
     if resume and out is None:
         raise typer.BadParameter("--resume needs the --out of the run to finish")
     if ray_address and executor is not ExecutorChoice.ray:
         raise typer.BadParameter("--ray-address needs --executor ray")
-    env_options = {k: v for k, v in {"device": device, "browser_path": browser_path,
-                                     "display": display, "unsafe_host": unsafe_host}.items() if v}
+    # Only the screen flags given; the suite's own screen decides the rest (envs.spec).
+    env_flags = {k: v for k, v in {"device": device, "browser_path": browser_path,
+                                   "display": display, "unsafe_host": unsafe_host}.items() if v}
     code = run_eval_command(dict(
         suite=suite, tasks=tasks, seeds=seeds, workers=workers, resume=resume,
-        executor=executor.value, ray_address=ray_address,
-        time_limit_s=time_limit, max_steps=max_steps, env_options=env_options, out=out,
-        policy=dict(kind=policy.value, model=dict(
-            model=model, endpoint=endpoint, served_model=served_model, min_pixels=min_pixels,
-            max_pixels=max_pixels, torch_device=torch_device, history_images=history_images,
-            prompt=prompt.value, answer_action=answer_action.value,
-            max_new_tokens=max_new_tokens, speedup=speedup.value))))
+        executor=executor.value, ray_address=ray_address, time_limit_s=time_limit,
+        max_steps=max_steps, out=out, policy=dict(kind=policy.value, model=model_options)),
+        env_flags)
     raise typer.Exit(code)

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from qvl_agent.cli.app import MaxPixelsOpt, MinPixelsOpt, app
+from qvl_agent.cli.app import app
+from qvl_agent.cli.model_flags import MaxPixelsOpt, MinPixelsOpt
 
 export_app = typer.Typer(help="Turn runs into training data.", no_args_is_help=True)
 app.add_typer(export_app, name="export")

@@ -8,29 +8,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from qvl_agent.cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
-                     app, model_backend, read_image)
+from qvl_agent.cli.app import app, read_image
+from qvl_agent.cli.model_flags import BACKEND_FLAGS, ModelOptions, model_flags
 from qvl_agent.envs.errors import ConfigError
 
 
 @app.command()
+@model_flags(*BACKEND_FLAGS)
 def ground(
     image: Annotated[Path, typer.Argument(help="Screenshot to look at.")],
     query: Annotated[str, typer.Argument(help="What to find, e.g. 'the Submit button'.")],
     box: Annotated[bool, typer.Option("--box/--point", help="Ask for a box (default) or a point.")] = True,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the image with the answer drawn.")] = None,
-    model: ModelOpt = None,
-    endpoint: EndpointOpt = None,
-    served_model: ServedModelOpt = None,
-    min_pixels: MinPixelsOpt = 3136,
-    max_pixels: MaxPixelsOpt = 12845056,
-    torch_device: DeviceOpt = None,
+    model_options: ModelOptions = ModelOptions(),
 ) -> None:
     """Locate QUERY on IMAGE; print the answer as JSON in the image's pixel coordinates."""
     from qvl_agent.model.grounding import locate
 
     picture = read_image(image)
-    backend = model_backend(model, endpoint, served_model, min_pixels, max_pixels, torch_device)
+    backend = model_options.backend()
     result = locate(backend, picture, query, shape="box" if box else "point")
     report = {
         "query": query,

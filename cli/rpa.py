@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from qvl_agent.cli.app import (DeviceOpt, EndpointOpt, MaxPixelsOpt, MinPixelsOpt, ModelOpt, ServedModelOpt,
-                     app, refuse_model_and_endpoint)
+from qvl_agent.cli.app import app
+from qvl_agent.cli.model_flags import BACKEND_FLAGS, ModelOptions, model_flags
 
 
 class GrounderChoice(str, Enum):
@@ -21,16 +21,12 @@ class GrounderChoice(str, Enum):
 
 
 @app.command()
+@model_flags(*BACKEND_FLAGS)
 def rpa(
     script: Annotated[Path, typer.Argument(help="A Midscene-format YAML script.")],
     var: Annotated[Optional[list[str]], typer.Option("--var", help="NAME=VALUE for ${NAME} in the script (repeat); the environment is read after these.")] = None,
     grounder: Annotated[GrounderChoice, typer.Option("--grounder", help="Who finds targets: dom (browser), uia (Android), ocr (any screen), qwen (the model), auto (the exact ones first, then the model).")] = GrounderChoice.auto,
-    model: ModelOpt = None,
-    endpoint: EndpointOpt = None,
-    served_model: ServedModelOpt = None,
-    min_pixels: MinPixelsOpt = 3136,
-    max_pixels: MaxPixelsOpt = 12845056,
-    torch_device: DeviceOpt = None,
+    model_options: ModelOptions = ModelOptions(),
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-rpa-<script>).")] = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where <cache id>.cache.yaml files live.")] = Path("qvl_cache"),
     headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,
@@ -41,22 +37,18 @@ def rpa(
     anything starts, and targets must be found by the offline grounders.
     """
     from qvl_agent.agent.rpa.runner import RpaOptions, run_script
-    from qvl_agent.agent.runner import validated
     from qvl_agent.envs.errors import ConfigError
+    from qvl_agent.envs.validation import validated
 
-    refuse_model_and_endpoint(model, endpoint)
     variables: dict[str, str] = {}
     for item in var or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ConfigError(f"--var {item!r}: write NAME=VALUE")
         variables[name.strip()] = value
-    model_options = None
-    if model or endpoint:
-        model_options = dict(model=model, endpoint=endpoint, served_model=served_model,
-                             min_pixels=min_pixels, max_pixels=max_pixels, torch_device=torch_device)
     options = validated(RpaOptions, dict(script=script, variables=variables, grounder=grounder.value,
-                                         model=model_options, out=out, cache_dir=cache_dir,
+                                         model=model_options if model_options.given else None,
+                                         out=out, cache_dir=cache_dir,
                                          headed=headed))
     result = run_script(options)
     for name, passed in result.tasks.items():

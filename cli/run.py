@@ -8,9 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from qvl_agent.cli.app import (AgentMaxPixelsOpt, AnswerActionOpt, AnswerChoice, DeviceOpt, EndpointOpt,
-                     MaxNewTokensOpt, MinPixelsOpt, ModelOpt, PromptChoice, PromptOpt, ServedModelOpt,
-                     SpeedupChoice, SpeedupOpt, app, refuse_model_and_endpoint)
+from qvl_agent.cli.app import app
+from qvl_agent.cli.model_flags import AGENT_FLAGS, ModelOptions, model_flags
 
 
 class EnvChoice(str, Enum):
@@ -33,47 +32,35 @@ OUTCOME = {
 
 
 @app.command()
+@model_flags(*AGENT_FLAGS)
 def run(
     goal: Annotated[str, typer.Argument(help="What to do, in plain words.")],
     env: Annotated[EnvChoice, typer.Option("--env", help="Which screen to drive.")] = EnvChoice.browser,
     url: Annotated[Optional[str], typer.Option(help="Browser: the page to start from.")] = None,
-    viewport: Annotated[str, typer.Option(help="Browser: viewport in CSS pixels, WxH.")] = "1280x720",
-    device_scale: Annotated[float, typer.Option("--device-scale", help="Browser: device pixels per CSS pixel (2 = HiDPI).")] = 1.0,
+    viewport: Annotated[Optional[str], typer.Option(help="Browser: viewport in CSS pixels, WxH (default 1280x720).")] = None,
+    device_scale: Annotated[Optional[float], typer.Option("--device-scale", help="Browser: device pixels per CSS pixel (2 = HiDPI; default 1).")] = None,
     headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser: Chromium/Chrome binary (default: found).")] = None,
     allow_domain: Annotated[Optional[list[str]], typer.Option("--allow-domain", help="Browser: only these hosts may be opened (repeat).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="Android: adb serial, or 'sim[:android-9|android-11|android-14]' for the built-in virtual phone (default: the only device connected).")] = None,
-    display: Annotated[Optional[str], typer.Option("--display", help="Desktop: 'virtual' or 'virtual:WxH' (a managed Xvfb, fail-safe off), or ':N' (default: $DISPLAY).")] = None,
+    display: Annotated[Optional[str], typer.Option("--display", help="Desktop: 'virtual' or 'virtual:WxH' (a managed Xvfb in a throwaway sandbox, fail-safe off), or ':N' (default: $DISPLAY).")] = None,
     monitor: Annotated[Optional[int], typer.Option("--monitor", help="Desktop: which monitor to see and act on, 1-based (default: the primary).")] = None,
-    model: ModelOpt = None,
-    endpoint: EndpointOpt = None,
-    served_model: ServedModelOpt = None,
-    min_pixels: MinPixelsOpt = 3136,
-    max_pixels: AgentMaxPixelsOpt = None,
-    torch_device: DeviceOpt = None,
-    history_images: Annotated[int, typer.Option("--history-images", help="Show the model its last K screenshots as real turns (ours: the cookbook's text history plus OSWorld's turns; with --prompt osworld, OSWorld's own, default 4).")] = 0,
-    prompt: PromptOpt = PromptChoice.cookbook,
-    answer_action: AnswerActionOpt = AnswerChoice.auto,
-    max_new_tokens: MaxNewTokensOpt = 2048,
-    speedup: SpeedupOpt = SpeedupChoice.none,
+    model_options: ModelOptions = ModelOptions(),
     max_steps: Annotated[int, typer.Option("--max-steps", help="Step budget.")] = 15,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-<goal>).")] = None,
 ) -> None:
     """Let Qwen2.5-VL work on GOAL; writes a run directory with report.html."""
-    from qvl_agent.agent.runner import RunOptions, run_goal, validated
-    from qvl_agent.envs.browser import parse_viewport
+    from qvl_agent.agent.runner import RunOptions, run_goal
+    from qvl_agent.envs.spec import env_spec
+    from qvl_agent.envs.validation import validated
 
-    refuse_model_and_endpoint(model, endpoint)
-    options = validated(RunOptions, dict(goal=goal, max_steps=max_steps, out=out,
-                         env=dict(env=env.value, url=url, viewport=parse_viewport(viewport),
-                                  device_scale_factor=device_scale, headed=headed,
-                                  browser_path=browser_path, allowed_domains=allow_domain,
-                                  device=device, display=display, monitor=monitor),
-                         model=dict(model=model, endpoint=endpoint, served_model=served_model,
-                                    min_pixels=min_pixels, max_pixels=max_pixels,
-                                    torch_device=torch_device, history_images=history_images,
-                                    prompt=prompt.value, answer_action=answer_action.value,
-                                    max_new_tokens=max_new_tokens, speedup=speedup.value)))
+    # Only the flags given: a flag of another kind of screen is an error, a default is the spec's.
+    given = {"url": url, "viewport": viewport, "device_scale": device_scale, "headed": headed or None,
+             "browser_path": browser_path, "allowed_domains": allow_domain, "device": device,
+             "display": display, "monitor": monitor}
+    spec = env_spec({"kind": env.value, **{k: v for k, v in given.items() if v is not None}})
+    options = validated(RunOptions, dict(goal=goal, env=spec, model=model_options,
+                                         max_steps=max_steps, out=out), names={"goal": "GOAL"})
     trajectory, report = run_goal(options)
     meta = trajectory.meta
     line = f"{meta.status}: {OUTCOME[meta.status]} after {meta.steps} step(s)"

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from qvl_agent.cli.app import DeviceOpt, app
+from qvl_agent.cli.app import app
+from qvl_agent.cli.model_flags import TorchDeviceOpt
 
 
 @app.command()
@@ -23,7 +24,7 @@ def train(
     lora: Annotated[bool, typer.Option("--lora", help="Train LoRA adapters on the language model (peft) instead of every weight.")] = False,
     lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = 16,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    torch_device: DeviceOpt = None,
+    torch_device: TorchDeviceOpt = None,
 ) -> None:
     """Fine-tune Qwen2.5-VL on its own chat form; prints the validation loss before and after."""
     from qvl_agent.eval.sft.train import TrainOptions, train_sft

@@ -94,6 +94,9 @@ class DesktopEnv(EnvBase):
         self.config = config or DesktopConfig(**overrides)
         self._owns_display = display is None
         self.display = display or open_display(self.config.display, sandbox=self.config.sandbox)
+        from qvl_agent.envs.sandbox import SandboxDisplay
+
+        self.sandboxed = isinstance(self.display, SandboxDisplay)  # recorded with every look
         try:
             ensure_xauthority()
             self._gui = _pyautogui(self.display.name)
@@ -124,7 +127,7 @@ class DesktopEnv(EnvBase):
         left, top, width, height = self._logical_monitor()
         return Observation(screenshot=self._grab(), screen=Size(width=width, height=height),
                            extras={"display": self.display.name, "monitor": self._number,
-                                   "offset": f"{left},{top}"})
+                                   "offset": f"{left},{top}", "sandboxed": self.sandboxed})
 
     def _execute(self, action: Action) -> None:
         self._check_failsafe()

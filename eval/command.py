@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from qvl_agent.agent.runner import validated
+from qvl_agent.envs.validation import validated
 from qvl_agent.eval.config import EvalConfig
 from qvl_agent.eval.progress import EvalView, summary_table
 from qvl_agent.eval.runner import plan, run_eval
@@ -18,17 +18,24 @@ from qvl_agent.tasks.registry import get_suite
 __all__ = ["run_eval_command"]
 
 
-def run_eval_command(values: dict[str, Any]) -> int:
-    """Run the evaluation the CLI asked for; returns the exit code."""
+def run_eval_command(values: dict[str, Any], env_flags: dict[str, Any]) -> int:
+    """Run the evaluation the CLI asked for; returns the exit code.
+
+    Args:
+        values: ``EvalConfig``'s fields, but ``env``.
+        env_flags: the screen flags the user gave (``device``, ``display``, ...), applied to
+            the suite's own screen.
+    """
     if values.get("out") is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         name = Path(values["suite"]).name or "suite"
         values["out"] = Path("runs") / f"eval-{name}-{stamp}"
-    config = validated(EvalConfig, values)
-    suite = get_suite(config.suite)
+    suite = get_suite(values["suite"])
+    config = validated(EvalConfig, {**values, "env": suite.spec(env_flags)},
+                       names={"time_limit_s": "--time-limit"})
     planned = len(plan(config, suite))
     if suite.check_options:
-        suite.check_options(config.env_options, config.workers)
+        suite.check_options(config.env, config.workers)
     if config.executor == "ray":
         from qvl_agent.eval.ray_executor import check_address, require_ray
 
@@ -41,7 +48,7 @@ def run_eval_command(values: dict[str, Any]) -> int:
         f" on Ray ({config.ray_address or 'a local Ray for this run'})"
     console.print(f"eval: suite {suite.name} ({suite.env_kind.value}), policy {config.policy.kind}, "
                   f"{planned} instances, {config.workers} worker(s){where} -> {config.out}")
-    if (skipped := suite.runnable(config.env_options)[1]) is not None:
+    if (skipped := suite.runnable(config.env)[1]) is not None:
         console.print(f"eval: {skipped}")
     interrupted = False
     try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qvl_agent.agent.runner import ModelOptions
+from qvl_agent.envs.spec import EnvSpec
+from qvl_agent.model.options import ModelOptions
 
 __all__ = ["PolicySpec", "EvalConfig", "InstanceResult", "instance_id", "Outcome"]
 
@@ -43,7 +44,8 @@ class EvalConfig(BaseModel):
     resume: bool = False
     time_limit_s: float = Field(600.0, gt=0, description="per instance; the worker is killed after it")
     max_steps: int | None = Field(None, ge=1, description="overrides each task's own step budget")
-    env_options: dict[str, Any] = Field(default_factory=dict, description="e.g. device, browser_path")
+    env: EnvSpec | None = Field(None, description="the screen each worker opens (envs.spec); "
+                                "None: the suite's own, filled in when the run starts")
 
 
 class InstanceResult(BaseModel):

@@ -33,6 +33,7 @@ from typing import Any
 from qvl_agent.envs.base import EnvKind
 from qvl_agent.envs.errors import ConfigError, EvalError
 from qvl_agent.envs.extras import require_extra
+from qvl_agent.envs.spec import AndroidSpec
 from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
 from qvl_agent.eval.executor import Event, Finished, Lost, write_worker_pids
 from qvl_agent.eval.worker import InstanceRunner
@@ -90,8 +91,8 @@ def actor_options(config: EvalConfig, suite: Suite) -> dict[str, Any]:
     model = config.policy.model
     if config.policy.kind == "qwen" and not model.endpoint and model.torch_device != "cpu":
         options["num_gpus"] = 1
-    device = str(config.env_options.get("device") or "")
-    if suite.env_kind is EnvKind.android and not device.startswith("sim"):
+    spec = suite.spec(config.env)
+    if isinstance(spec, AndroidSpec) and not spec.on_sim:
         options["resources"] = {"android_device": 1}
     return options
 

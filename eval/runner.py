@@ -16,10 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from typing_extensions import assert_never
 
 from qvl_agent.agent.trajectory import RunMeta, now_iso
 from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.spec import spec_flag
+from qvl_agent.envs.validation import flag_name
 from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
 from qvl_agent.eval.executor import Event, Executor, Finished, LocalExecutor, Lost, Started
 from qvl_agent.eval.results import ResultsFile
@@ -38,7 +41,7 @@ def plan(config: EvalConfig, suite: Suite) -> list[tuple[str, int]]:
     except re.error as exc:
         raise ConfigError(f"--tasks {config.tasks!r} is not a valid regular expression: {exc}") from None
     tasks = [t for t in suite.tasks if pattern is None or pattern.search(t.id)]
-    tasks, _ = suite.runnable(config.env_options, tasks)   # e.g. a real phone: no sim-only task
+    tasks, _ = suite.runnable(config.env, tasks)   # e.g. a real phone: no sim-only task
     if config.policy.kind == "oracle":
         tasks = [t for t in tasks if t.has_oracle()]
     if not tasks:
@@ -59,9 +62,10 @@ class RunState:
 def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> list[InstanceResult]:
     """Run (or resume) an evaluation; returns every result of the run directory."""
     suite = get_suite(config.suite)
+    config.env = suite.spec(config.env)  # the screen every worker opens, recorded in eval.json
     instances = plan(config, suite)
     if suite.check_options:
-        suite.check_options(config.env_options, config.workers)
+        suite.check_options(config.env, config.workers)
     config.out.mkdir(parents=True, exist_ok=True)
     results_path = config.out / "results.jsonl"
     if results_path.exists() and not config.resume:
@@ -102,21 +106,45 @@ def _write_config(config: EvalConfig) -> None:
     if not path.exists():
         path.write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
         return
-    before = EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        before = EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError:
+        raise ConfigError(f"{path} was not written by this version of qvl-agent (or was edited); "
+                          "start a new run with another --out") from None
     old, new = _measured(before), _measured(config)
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     if changed:
-        details = "; ".join(f"{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in changed)
+        details = "; ".join(f"{_flag(k)}: {old.get(k)!r} then, {new.get(k)!r} now" for k in changed)
         raise ConfigError(f"--resume with other options than the run in {config.out} ({details}); "
                           "resume with the same options, or start a new run with another --out")
 
 
 def _measured(config: EvalConfig) -> dict[str, Any]:
     values = config.model_dump(mode="json", exclude=_MAY_CHANGE)
-    values["env_options"] = {k: v for k, v in values["env_options"].items() if k != "browser_path"}
+    if values["env"] is not None:
+        values["env"].pop("browser_path", None)  # which binary, not which screen
     values["policy"]["model"].pop("torch_device", None)
     values["policy"]["model"].pop("speedup", None)  # how fast, not what it answers
     return _flatten(values)
+
+
+# Recorded options (flattened) that a flag of `qvl-agent eval` sets under another name, and
+# the screen's fields that eval has flags for (a suite's viewport has none).
+_FLAGS = {"policy.kind": "--policy"}
+_EVAL_ENV_FLAGS = {"device", "display", "unsafe_host"}
+
+
+def _flag(key: str) -> str:
+    """The flag that sets the recorded option ``key`` (``policy.model.max_pixels`` ->
+    ``--max-pixels``), or the key itself when no flag does (a suite's viewport)."""
+    if key in _FLAGS:
+        return _FLAGS[key]
+    prefix, _, field = key.rpartition(".")
+    if prefix == "env":
+        return spec_flag(field) if field in _EVAL_ENV_FLAGS else key
+    if prefix in ("", "policy.model"):
+        return flag_name(field)
+    return key
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from qvl_agent.agent.loop import run_episode
-from qvl_agent.agent.policy import Policy, RandomPolicy, ScriptedPolicy
+from qvl_agent.agent.policy import Policy, QwenPolicy, RandomPolicy, ScriptedPolicy
 from qvl_agent.agent.recorder import RunRecorder
 from qvl_agent.agent.trajectory import RunMeta, now_iso
 from qvl_agent.envs.base import Env
 from qvl_agent.envs.errors import EvalError, QvlError
+from qvl_agent.envs.factory import open_env
 from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
 from qvl_agent.tasks.base import Task
 from qvl_agent.tasks.registry import Suite, get_suite
@@ -48,7 +49,7 @@ class InstanceRunner:
     @property
     def env(self) -> Env:
         if self._env is None:
-            self._env = self.suite.open_env(self.config.env_options)
+            self._env = open_env(self.suite.spec(self.config.env))
         return self._env
 
     def prepare(self) -> None:
@@ -77,7 +78,8 @@ class InstanceRunner:
             return RandomPolicy(seed=spec.seed)
         if self._backend is None:
             self._backend = spec.model.backend()
-        return spec.model.policy(env.kind.tool, self._backend, question=task.expects_answer)
+        return QwenPolicy.from_options(spec.model, env.kind.tool, self._backend,
+                                       question=task.expects_answer)
 
     def run(self, task_id: str, seed: int) -> InstanceResult:
         started = time.perf_counter()

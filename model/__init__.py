@@ -8,6 +8,7 @@ from qvl_agent.model.convert import from_action, to_action
 from qvl_agent.model.frame import FACTOR, MAX_PIXELS, MIN_PIXELS, Frame
 from qvl_agent.model.grounding import GroundingResult, Located, locate
 from qvl_agent.model.openai_backend import OpenAIBackend
+from qvl_agent.model.options import ModelOptions, load_backend
 from qvl_agent.model.parsing import Grounding, ToolCall, parse_grounding, parse_tool_call, parse_tool_calls
 from qvl_agent.model.prompts import (
     PastStep, agent_messages, grounding_messages, grounding_question, system_prompt, user_text,
@@ -22,4 +23,5 @@ __all__ = [
     "Grounding", "parse_tool_call", "parse_tool_calls", "parse_grounding", "PastStep",
     "agent_messages", "grounding_messages", "grounding_question", "system_prompt",
     "user_text", "ScriptedVLM", "write_tiny_checkpoint", "TransformersBackend", "DEFAULT_MODEL",
+    "ModelOptions", "load_backend",
 ]

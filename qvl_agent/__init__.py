@@ -21,8 +21,10 @@ _EXPORTS: dict[str, str] = {
     **{name: "qvl_agent.envs.actions" for name in (
         "Action", "Answer", "Click", "Drag", "KeyPress", "LongPress", "MoveTo", "OpenApp",
         "Point", "Scroll", "Swipe", "SystemButton", "Terminate", "TypeText", "Wait")},
-    # Screens
+    # Screens: what to open (a spec per kind), and the one way to open it
     **{name: "qvl_agent.envs.base" for name in ("Env", "EnvKind", "Observation", "Size")},
+    **{name: "qvl_agent.envs.spec" for name in ("EnvSpec", "BrowserSpec", "AndroidSpec", "DesktopSpec")},
+    "open_env": "qvl_agent.envs.factory",
     # Errors: one tree, rooted at QvlError
     **{name: "qvl_agent.envs.errors" for name in (
         "QvlError", "ConfigError", "ModelBehaviorError", "ModelUnavailableError", "EnvError",
@@ -38,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         SystemButton, Terminate, TypeText, Wait,
     )
     from qvl_agent.envs.base import Env, EnvKind, Observation, Size
+    from qvl_agent.envs.factory import open_env
+    from qvl_agent.envs.spec import AndroidSpec, BrowserSpec, DesktopSpec, EnvSpec
     from qvl_agent.envs.errors import (
         ConfigError, EnvDisconnectedError, EnvError, EnvNotFoundError, EvalError,
         ModelBehaviorError, ModelUnavailableError, QvlError, TaskError, UnsupportedActionError,

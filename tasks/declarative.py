@@ -287,8 +287,6 @@ def load_tasks(path: Path) -> list[type[DeclarativeTask]]:
 
 def suite_from_path(path: Path, name: str | None = None, description: str | None = None) -> Suite:
     """A suite made of the task files in ``path`` (a folder, or one JSON file)."""
-    from qvl_agent.tasks.web.envs import open_env_for
-
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such folder or task file")
@@ -299,5 +297,5 @@ def suite_from_path(path: Path, name: str | None = None, description: str | None
                           f"{', '.join(sorted(k.value for k in kinds))}")
     kind = kinds.pop()
     return Suite(name=name or str(path), description=description or f"declarative tasks in {path}",
-                 env_kind=kind, tasks=tasks, open_env=open_env_for(kind),
+                 env_kind=kind, tasks=tasks,
                  check_options=OPTION_CHECKS.get(kind))

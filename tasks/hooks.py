@@ -6,7 +6,7 @@
     ORACLE_LOCATORS  per kind of screen: where an oracle step's target is  (env, step) -> Point
     RESETS           per kind of screen: what happens before a task's config steps  (env)
     PLACEHOLDERS     per kind of screen: OSWorld's {CLIENT_PASSWORD}, ... filled  (env, text)
-    OPTION_CHECKS    per kind of screen: options refused before a run  (options, workers)
+    OPTION_CHECKS    per kind of screen: screens refused before a run  (spec, workers)
 
 A plugin is a module that fills these when it is imported (``@register_metric("name")``,
 ``RESETS.add(EnvKind.desktop, reset)``). This module never imports a plugin by name: plugins
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.spec import EnvSpec
 
 __all__ = [
     "Registry", "OracleStep", "SETUP_STEPS", "GETTERS", "METRICS", "ORACLE_LOCATORS", "RESETS",
@@ -124,7 +125,7 @@ METRICS: Registry[str, Metric] = Registry("metric")
 ORACLE_LOCATORS: Registry[EnvKind, Callable[[Env, OracleStep], Point]] = Registry("oracle locator")
 RESETS: Registry[EnvKind, Callable[[Env], None]] = Registry("reset")
 PLACEHOLDERS: Registry[EnvKind, Callable[[Env, str], str]] = Registry("placeholder filler")
-OPTION_CHECKS: Registry[EnvKind, Callable[[dict[str, Any], int], None]] = Registry("option check")
+OPTION_CHECKS: Registry[EnvKind, Callable[[EnvSpec, int], None]] = Registry("option check")
 # Setup steps and getters that exist on one kind of screen only: a file without "env" that
 # uses one (an OSWorld task file) runs on that kind.
 _SCREEN_OF: dict[tuple[str, str], EnvKind] = {}

@@ -28,13 +28,16 @@ from qvl_agent.agent.rpa.player import Player, StepFailure, step_label
 from qvl_agent.agent.rpa.script import (
     Ai, Assert, Boolean, Number, Query, Script, String, WaitFor, load_script,
 )
-from qvl_agent.agent.runner import ModelOptions, default_run_dir
+from qvl_agent.agent.runner import default_run_dir
 from qvl_agent.agent.trajectory import RunMeta, now_iso
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.factory import open_env
+from qvl_agent.envs.spec import AndroidSpec, BrowserSpec, DesktopSpec, EnvSpec
 from qvl_agent.model.backend import VLMBackend
+from qvl_agent.model.options import ModelOptions
 
-__all__ = ["RpaOptions", "RpaResult", "run_script", "GrounderName"]
+__all__ = ["RpaOptions", "RpaResult", "run_script", "screen_spec", "GrounderName"]
 
 GrounderName = Literal["qwen", "dom", "uia", "ocr", "auto"]
 _NEEDS_MODEL = (Assert, Query, Boolean, Number, String, Ai)
@@ -65,6 +68,7 @@ class RpaResult:
 def run_script(options: RpaOptions) -> RpaResult:
     script = load_script(options.script, options.variables)
     _preflight(script, options)
+    spec = screen_spec(script, options)
     stats = Stats()
     backend = CountingBackend(options.model.backend(), stats) if options.model else None
     out = options.out or default_run_dir(f"rpa {options.script.stem}")
@@ -73,7 +77,8 @@ def run_script(options: RpaOptions) -> RpaResult:
     meta = RunMeta(goal=f"rpa: {options.script.name}", env=kind.value, tool=kind.tool,
                    model=backend.name if backend else "none", started_at=now_iso(),
                    options={"script": str(options.script), "grounder": options.grounder,
-                            "cache": script.cache.id if script.cache else None})
+                            "cache": script.cache.id if script.cache else None,
+                            "screen": spec.model_dump(mode="json", exclude_none=True)})
     cache = None
     if script.cache is not None:
         cache = TaskCache(options.cache_dir, script.cache.id, script.cache.strategy)
@@ -83,7 +88,7 @@ def run_script(options: RpaOptions) -> RpaResult:
     recorder.start(meta)
     player: Player | None = None
     try:
-        with _open_screen(script, options) as env:
+        with _open_screen(script, spec) as env:
             grounders = _grounders(options.grounder, script, backend, stats)
             hint = "" if backend else "; give --model or --endpoint to let Qwen2.5-VL look"
             locator = Locator(env, grounders, cache, stats, browser=script.screen == "web",
@@ -180,45 +185,39 @@ def _grounders(name: str, script: Script, backend: VLMBackend | None, stats: Sta
     return exact + qwen
 
 
-def _open_screen(script: Script, options: RpaOptions) -> Env:
+def screen_spec(script: Script, options: RpaOptions) -> EnvSpec:
+    """The screen ``script`` drives (its ``web:``, ``android:`` or ``computer:`` section)."""
     if script.web is not None:
-        from qvl_agent.envs.browser import BrowserConfig, BrowserEnv
-        from qvl_agent.agent.runner import validated
-
-        config = validated(BrowserConfig, dict(url=script.web.url, width=script.web.viewportWidth,
-                                               height=script.web.viewportHeight,
-                                               device_scale_factor=script.web.deviceScaleFactor,
-                                               headless=not options.headed))
-        return BrowserEnv(config)
+        return BrowserSpec(url=script.web.url,
+                           viewport=(script.web.viewportWidth, script.web.viewportHeight),
+                           device_scale=script.web.deviceScaleFactor, headed=options.headed)
     if script.android is not None:
-        from qvl_agent.envs.android import open_android
-
-        env = open_android(script.android.deviceId)
-        if script.android.launch:
-            try:
-                env.open_app(script.android.launch)
-            except BaseException:
-                env.close()
-                raise
-        return env
-    return _open_desktop(script)
-
-
-def _open_desktop(script: Script) -> Env:
-    from qvl_agent.envs.desktop import open_desktop
-
+        return AndroidSpec(device=script.android.deviceId)
     assert script.computer is not None
     # No sandbox: an RPA script is the user's own and acts for them; a file it writes belongs
     # on this machine (tasks and `run` get envs.sandbox's throwaway one).
-    env = open_desktop(script.computer.display, sandbox=False)
-    if script.computer.launch:
-        try:
+    return DesktopSpec(display=script.computer.display, sandbox=False)
+
+
+def _open_screen(script: Script, spec: EnvSpec) -> Env:
+    """The screen, with the script's ``launch`` app or command started on it."""
+    env = open_env(spec)
+    try:
+        if script.android is not None and script.android.launch:
+            from qvl_agent.envs.android import AndroidEnv
+
+            assert isinstance(env, AndroidEnv)
+            env.open_app(script.android.launch)
+        if script.computer is not None and script.computer.launch:
+            from qvl_agent.envs.desktop import DesktopEnv
+
+            assert isinstance(env, DesktopEnv)
             # The user's own command line, split like a shell would but run without one.
             env.display.launch(shlex.split(script.computer.launch), log="launch")
             env.settle()
-        except BaseException:
-            env.close()
-            raise
+    except BaseException:
+        env.close()
+        raise
     return env
 
 

@@ -124,7 +124,9 @@ def build_androidcontrol(out: Path, *, suite: str = "android", seeds: int = 1,
     if (out / "episodes.jsonl").exists():
         raise ConfigError(f"{out} already holds episodes.jsonl; give another --out")
     (out / "screenshots").mkdir(parents=True, exist_ok=True)
-    env = chosen.open_env({"device": device})
+    from qvl_agent.envs.factory import open_env
+
+    env = open_env(chosen.spec({"device": device}))
     kept, failed = 0, []
     try:
         for task_cls in todo:

@@ -142,10 +142,13 @@ def _holds(outer: list[float], inner: list[float]) -> bool:
 
 def _sim_screens(device: str) -> Iterator[tuple[str, Image.Image, list[dict[str, Any]]]]:
     from qvl_agent.envs.actions import OpenApp
-    from qvl_agent.envs.android import open_android
+    from qvl_agent.envs.android import AndroidEnv
+    from qvl_agent.envs.factory import open_env
+    from qvl_agent.envs.spec import AndroidSpec
     from qvl_agent.tasks.android.device import go_home, ui_nodes
 
-    env = open_android(device)
+    env = open_env(AndroidSpec(device=device))
+    assert isinstance(env, AndroidEnv)
     try:
         go_home(env)
         env.settle()
@@ -180,10 +183,11 @@ def _sim_screen(env: Any, ui_nodes: Any) -> tuple[Image.Image, list[dict[str, An
 
 def _miniwob_screens(seed: int, browser_path: str | None,
                      pages: tuple[str, ...]) -> Iterator[tuple[str, Image.Image, list[dict[str, Any]]]]:
+    from qvl_agent.envs.factory import open_env
     from qvl_agent.tasks.registry import get_suite
 
     suite = get_suite("miniwob")
-    env: Any = suite.open_env({"browser_path": browser_path} if browser_path else {})
+    env: Any = open_env(suite.spec({"browser_path": browser_path} if browser_path else {}))
     try:
         for page in pages:
             try:

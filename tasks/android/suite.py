@@ -8,40 +8,30 @@ tasks that work on a stock phone (``runs_on == "any"``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from qvl_agent.envs.base import Env, EnvKind
+from qvl_agent.envs.base import EnvKind
 from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.spec import AndroidSpec, EnvSpec
 from qvl_agent.tasks.android.common import AndroidTask
 from qvl_agent.tasks.android.tasks import ANDROID_TASKS
 from qvl_agent.tasks.base import Task
 from qvl_agent.tasks.suite import Suite
 
 
-def _on_sim(options: dict[str, Any]) -> bool:
-    device = options.get("device")
-    return device is not None and (device == "sim" or device.startswith("sim:"))
+def _on_sim(spec: EnvSpec) -> bool:
+    return isinstance(spec, AndroidSpec) and spec.on_sim
 
 
-def open_phone(options: dict[str, Any]) -> Env:
-    from qvl_agent.envs.android import open_android
-
-    return open_android(options.get("device"))
-
-
-def check_workers(options: dict[str, Any], workers: int) -> None:
-    from qvl_agent.envs.virtual_phone import sim_profile
-
-    sim_profile(options.get("device"))  # an unknown sim:PROFILE is one line, before any worker
-    if workers > 1 and not _on_sim(options):
+def check_workers(spec: EnvSpec, workers: int) -> None:
+    if workers > 1 and not _on_sim(spec):
         raise ConfigError("several workers need a phone each: use --device sim, or --workers 1 "
                           "with a real device")
 
 
-def select_tasks(tasks: Sequence[type[Task]], options: dict[str, Any]
+def select_tasks(tasks: Sequence[type[Task]], spec: EnvSpec
                  ) -> tuple[list[type[Task]], str | None]:
     """On a real phone only the ``any`` tasks; the others need the virtual phone's apps."""
-    if _on_sim(options):
+    if _on_sim(spec):
         return list(tasks), None
     kept = [t for t in tasks if not issubclass(t, AndroidTask) or t.runs_on == "any"]
     skipped = len(tasks) - len(kept)
@@ -57,7 +47,6 @@ suite = Suite(
     description="AndroidWorld-style tasks on a phone over adb (--device SERIAL, or sim[:PROFILE])",
     env_kind=EnvKind.android,
     tasks=ANDROID_TASKS,
-    open_env=open_phone,
     check_options=check_workers,
     select_tasks=select_tasks,
 )

@@ -25,6 +25,7 @@ from typing import Any
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError, TaskError
+from qvl_agent.envs.spec import DesktopSpec, EnvSpec
 from qvl_agent.tasks.hooks import (
     OPTION_CHECKS, ORACLE_LOCATORS, PLACEHOLDERS, RESETS, OracleStep, register_getter,
     register_setup_step,
@@ -286,23 +287,24 @@ def _locate(env: Env, step: OracleStep) -> Point:
     return Point(x=max(0, x), y=max(0, y))
 
 
-def check_options(options: dict[str, Any], workers: int) -> None:
-    display = options.get("display", "virtual")
-    if not str(display).startswith("virtual") and not options.get("unsafe_host"):
+def check_options(spec: EnvSpec, workers: int) -> None:
+    assert isinstance(spec, DesktopSpec)
+    display = spec.display
+    if not spec.virtual and not spec.unsafe_host:
         # OSWorld's task files were written for a throwaway VM: their commands (sudo, rm,
         # files in ~) and the agent's typing would act on this person's own machine.
         raise ConfigError(f"the desktop suite runs tasks' shell commands and an agent's actions; "
-                          f"on your own display ({display}) they would change your files and "
-                          "desktop. Use --display virtual (a throwaway sandbox), or add "
+                          f"on your own display ({display or '$DISPLAY'}) they would change your "
+                          "files and desktop. Use --display virtual (a throwaway sandbox), or add "
                           "--unsafe-host if that is really what you want")
-    if str(display).startswith("virtual"):
+    if spec.virtual and spec.sandbox:
         from qvl_agent.envs.sandbox import check_bubblewrap
 
         check_bubblewrap()  # one line before any worker starts, never a fallback to the host
-    if workers > 1 and not str(display).startswith("virtual"):
-        raise ConfigError(f"--workers {workers} on one display ({display}) would have the workers "
-                          "type into each other's windows; use --display virtual (one Xvfb each) "
-                          "or --workers 1")
+    if workers > 1 and not spec.virtual:
+        raise ConfigError(f"--workers {workers} on one display ({display or '$DISPLAY'}) would "
+                          "have the workers type into each other's windows; use --display "
+                          "virtual (one Xvfb each) or --workers 1")
 
 
 ORACLE_LOCATORS.add(EnvKind.desktop, _locate)

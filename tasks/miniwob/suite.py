@@ -21,11 +21,12 @@ from typing import Any, ClassVar
 from qvl_agent.envs.actions import Action
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import TaskError
+from qvl_agent.envs.spec import BrowserSpec
 from qvl_agent.tasks.base import Task
 from qvl_agent.tasks.miniwob.server import base_url, html_root
 from qvl_agent.tasks.suite import Suite
 
-__all__ = ["MiniWoBTask", "MINIWOB_TASKS", "SCALE", "open_miniwob_env", "page_state", "suite"]
+__all__ = ["MiniWoBTask", "MINIWOB_TASKS", "SCALE", "MINIWOB_SCREEN", "page_state", "suite"]
 
 SCALE = 3.0
 _NO_LIMIT_MS = 24 * 3600 * 1000
@@ -128,12 +129,8 @@ def _discover() -> list[type[MiniWoBTask]]:
 MINIWOB_TASKS = _discover()
 
 
-def open_miniwob_env(options: dict[str, Any]) -> Env:
-    from qvl_agent.envs.browser import BrowserConfig, BrowserEnv
-
-    return BrowserEnv(BrowserConfig(width=160, height=210, device_scale_factor=SCALE,
-                                    browser_path=options.get("browser_path"),
-                                    allowed_domains=["127.0.0.1"]))
+# The page's 160x210 CSS pixels at 3x, and nothing but the local page server.
+MINIWOB_SCREEN = BrowserSpec(viewport=(160, 210), device_scale=SCALE, allowed_domains=["127.0.0.1"])
 
 
 suite = Suite(
@@ -141,5 +138,5 @@ suite = Suite(
     description="MiniWoB++ web tasks (the miniwob package's pages, served on 127.0.0.1)",
     env_kind=EnvKind.browser,
     tasks=MINIWOB_TASKS,
-    open_env=open_miniwob_env,
+    env=MINIWOB_SCREEN,
 )

@@ -84,3 +84,22 @@ def test_run_types_into_a_real_editor_and_saves(tmp_path):
     assert kinds[:2] == ["click", "click"] and kinds[-3:] == ["type", "key", "terminate"]
     assert steps[0].action.button == "right"
     assert (out / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_run_on_a_virtual_display_is_sandboxed_by_default(tmp_path):
+    """`--display virtual` gets the spec's one default, the throwaway sandbox (as a desktop
+    suite does); every step records where it ran."""
+    out = tmp_path / "run"
+
+    def qwen(request: QwenRequest) -> str:
+        return tool_call(action="terminate", status="success") if request.images else "ok"
+
+    with FakeQwen(qwen) as server:
+        result = run_cli("run", "look around", "--env", "desktop", "--display", "virtual",
+                         "--endpoint", server.url, "--out", str(out), env={"DISPLAY": ""},
+                         timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = load_run(out)
+    assert [step.extras["sandboxed"] for step in run.steps] == [True]
+    assert run.meta.options["display"] == "virtual" and run.meta.options["sandbox"] is True

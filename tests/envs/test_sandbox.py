@@ -19,7 +19,9 @@ import pytest
 
 from qvl_agent.envs.actions import TypeText
 from qvl_agent.envs.desktop import DesktopEnv
+from qvl_agent.envs.errors import ConfigError
 from qvl_agent.envs.sandbox import USER_HOME, start_sandboxed_display
+from qvl_agent.envs.spec import DesktopSpec
 from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.desktop,
@@ -194,9 +196,9 @@ def test_the_suite_refuses_a_users_own_display_without_unsafe_host(tmp_path):
 def test_unsafe_host_lets_a_suite_use_an_existing_display():
     from qvl_agent.tasks.desktop.steps import check_options
 
-    check_options({"display": ":7", "unsafe_host": True}, 1)  # allowed: the user said so
-    with pytest.raises(Exception, match="--unsafe-host"):
-        check_options({"display": ":7"}, 1)
+    check_options(DesktopSpec(display=":7", unsafe_host=True), 1)  # allowed: the user said so
+    with pytest.raises(ConfigError, match="--unsafe-host"):
+        check_options(DesktopSpec(display=":7"), 1)
 
 
 def test_vm_file_copies_a_file_out_of_the_sandboxs_own_tmp(sandbox):

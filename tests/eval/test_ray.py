@@ -22,6 +22,7 @@ import pytest
 
 from qvl_agent.envs.base import EnvKind
 from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.spec import AndroidSpec
 from qvl_agent.eval.config import EvalConfig, PolicySpec
 from qvl_agent.eval.ray_cluster import LOOPBACK_ENV, loopback_head
 from qvl_agent.eval.ray_executor import actor_options
@@ -234,9 +235,9 @@ def test_each_worker_asks_for_what_its_env_needs(tmp_path):
         return actor_options(EvalConfig(suite=suite, out=tmp_path, **values), get_suite(suite))
 
     assert options("web", policy=PolicySpec(kind="oracle")) == {"num_cpus": 1, "memory": 1024**3}
-    assert options("android", env_options={"device": "sim"}, policy=PolicySpec(kind="oracle")) == \
+    assert options("android", env=AndroidSpec(device="sim"), policy=PolicySpec(kind="oracle")) == \
         {"num_cpus": 1, "memory": 1024**3 // 2}
-    phone = options("android", env_options={"device": "R58M123"}, policy=PolicySpec(kind="oracle"))
+    phone = options("android", env=AndroidSpec(device="R58M123"), policy=PolicySpec(kind="oracle"))
     assert phone["resources"] == {"android_device": 1}
     weights = options("web", policy=PolicySpec(kind="qwen", model={"model": "/ckpt"}))
     assert weights["num_gpus"] == 1

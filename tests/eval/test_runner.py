@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.spec import BrowserSpec
 from qvl_agent.eval.config import EvalConfig, PolicySpec
 from qvl_agent.eval.runner import run_eval
 from qvl_agent.eval.worker import run_dir_name
@@ -151,9 +152,24 @@ def test_plan_errors_are_one_line():
 def test_resume_refuses_options_that_would_mix_two_setups(tmp_path):
     out = tmp_path / "out"
     run_eval(EvalConfig(suite="web", tasks="mug", out=out, policy=PolicySpec(kind="oracle")))
-    with pytest.raises(ConfigError, match=r"policy.kind: 'oracle' then, 'random' now"):
+    with pytest.raises(ConfigError, match=r"--policy: 'oracle' then, 'random' now"):
         run_eval(EvalConfig(suite="web", tasks="mug", out=out, resume=True,
                             policy=PolicySpec(kind="random")))
-    # How it runs may change: more workers, another time limit.
+    # Each difference is named by the flag that sets it (or, without one, the recorded field).
+    with pytest.raises(ConfigError, match=r"--max-pixels: 12845056 then, 200704 now"):
+        run_eval(EvalConfig(suite="web", tasks="mug", out=out, resume=True,
+                            policy=PolicySpec(kind="oracle", model={"max_pixels": 200704})))
+    with pytest.raises(ConfigError, match=r"env.viewport: \[1280, 720\] then, \[800, 600\] now"):
+        run_eval(EvalConfig(suite="web", tasks="mug", out=out, resume=True,
+                            env=BrowserSpec(viewport=(800, 600)), policy=PolicySpec(kind="oracle")))
+    # How it runs may change: more workers, another time limit, another browser binary.
     run_eval(EvalConfig(suite="web", tasks="mug", out=out, resume=True, workers=2, time_limit_s=30,
+                        env=BrowserSpec(browser_path="/usr/bin/chromium"),
                         policy=PolicySpec(kind="oracle")))
+    # A run directory from an older qvl-agent (its eval.json had env_options): one line.
+    recorded = json.loads((out / "eval.json").read_text())
+    recorded["env_options"] = recorded.pop("env")
+    (out / "eval.json").write_text(json.dumps(recorded))
+    with pytest.raises(ConfigError, match=r"eval.json was not written by this version"):
+        run_eval(EvalConfig(suite="web", tasks="mug", out=out, resume=True,
+                            policy=PolicySpec(kind="oracle")))

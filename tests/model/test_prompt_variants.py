@@ -6,7 +6,8 @@ import jinja2
 import pytest
 from PIL import Image
 
-from qvl_agent.agent.runner import ModelOptions
+from qvl_agent.agent.policy import QwenPolicy
+from qvl_agent.model.options import ModelOptions
 from qvl_agent.model.frame import Frame
 from qvl_agent.model.osworld import OSWORLD_MAX_PIXELS, osworld_action_line, osworld_messages
 from qvl_agent.model.prompts import PastStep, agent_messages, system_prompt
@@ -49,7 +50,7 @@ def test_agent_messages_carry_the_variant_only_when_asked():
 ])
 def test_answer_action_auto_follows_the_task(answer_action, question, offered):
     options = ModelOptions(answer_action=answer_action)
-    assert options.policy("mobile_use", backend=_Backend(), question=question).answer is offered
+    assert QwenPolicy.from_options(options, "mobile_use", _Backend(), question=question).answer is offered
 
 
 class _Backend:

@@ -95,7 +95,7 @@ def test_an_answer_cut_at_the_token_budget_is_marked_truncated(loaded):
 
 
 def test_speedup_with_a_server_is_refused_not_ignored():
-    from qvl_agent.agent.runner import ModelOptions
+    from qvl_agent.model.options import ModelOptions
 
     with pytest.raises(ValidationError, match="--model .* only"):
         ModelOptions(endpoint="http://127.0.0.1:9/v1", speedup="compile")
@@ -106,7 +106,7 @@ def test_speedup_with_a_server_is_refused_not_ignored():
     ("static-cache", SpeedOptions(static_cache=True, compile=False)),
     ("compile", SpeedOptions(static_cache=True, compile=True))])
 def test_the_speedup_option_reaches_the_local_backend(tiny_checkpoint, name, expected):
-    from qvl_agent.agent.runner import ModelOptions
+    from qvl_agent.model.options import ModelOptions
 
     backend = ModelOptions(model=str(tiny_checkpoint), torch_device="cpu", max_pixels=200704,
                            speedup=name).backend()

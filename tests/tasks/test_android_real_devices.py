@@ -39,9 +39,9 @@ def test_a_real_phone_gets_only_the_tasks_that_run_on_a_stock_phone():
     assert "--device sim" in note
     for device in ("sim", "sim:android-9"):
         assert suite.runnable({"device": device}) == (list(ANDROID_TASKS), None)
-    suite.check_options({"device": "sim:android-11"}, 2)
+    suite.check_options(suite.spec({"device": "sim:android-11"}), 2)
     with pytest.raises(ConfigError, match="no virtual phone profile 'android-99'.*android-14"):
-        suite.check_options({"device": "sim:android-99"}, 1)
+        suite.spec({"device": "sim:android-99"})
 
 
 class _OldAddContact(AddContact):

@@ -61,5 +61,5 @@ def test_a_real_device_cannot_be_shared_by_workers():
 
     suite = get_suite("android")
     with pytest.raises(ConfigError, match="--device sim"):
-        suite.check_options({"device": "emulator-5554"}, 2)
-    suite.check_options({"device": "sim"}, 4)
+        suite.check_options(suite.spec({"device": "emulator-5554"}), 2)
+    suite.check_options(suite.spec({"device": "sim"}), 4)

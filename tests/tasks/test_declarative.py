@@ -8,6 +8,7 @@ from qvl_agent.agent.loop import run_episode
 from qvl_agent.agent.policy import ScriptedPolicy
 from qvl_agent.envs.actions import Terminate
 from qvl_agent.envs.errors import ConfigError, TaskError
+from qvl_agent.envs.factory import open_env
 from qvl_agent.tasks.declarative import load_task_file, task_class
 from qvl_agent.tasks.hooks import METRICS, OracleStep
 from qvl_agent.tasks.registry import get_suite
@@ -110,7 +111,7 @@ def test_duplicate_ids_are_refused(tmp_path):
 @pytest.mark.browser
 def test_the_web_suite_is_solved_by_its_oracles_and_not_by_claims():
     suite = get_suite("web")
-    env = suite.open_env({})
+    env = open_env(suite.spec())
     try:
         for task_cls in suite.tasks:
             task = task_cls.from_seed(0)
@@ -157,7 +158,7 @@ PAGE_AFTER = {
 def test_the_web_suite_scores_near_misses_zero():
     suite = get_suite("web")
     assert sorted(NEAR_MISSES) == sorted(t.id for t in suite.tasks)
-    env = suite.open_env({})
+    env = open_env(suite.spec())
     try:
         for task_cls in suite.tasks:
             task = task_cls.from_seed(0)

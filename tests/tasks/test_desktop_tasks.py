@@ -11,6 +11,7 @@ import pytest
 
 from qvl_agent.agent.loop import run_episode
 from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.agent.trajectory import load_run
 from qvl_agent.envs.actions import MoveTo, Point, Terminate
 from qvl_agent.envs.base import EnvKind
 from qvl_agent.envs.errors import ConfigError, TaskError
@@ -177,6 +178,11 @@ def test_the_oracle_solves_the_desktop_suite(tmp_path):
     assert len(lines) == 2 * len(get_suite("desktop").tasks), result.stderr[-2000:]
     assert solved / len(lines) >= 0.95, [(r["instance"], r["outcome"], r["message"]) for r in lines
                                          if r["outcome"] != "success"]
+    # Every worker opened the suite's screen, sandboxed by the spec's one default.
+    recorded = json.loads((out / "eval.json").read_text())["env"]
+    assert recorded["display"] == "virtual" and recorded["sandbox"] is True
+    steps = load_run((out / lines[0]["report"]).parent).steps
+    assert steps and all(step.extras["sandboxed"] is True for step in steps)
 
 
 @pytest.mark.desktop

@@ -98,10 +98,8 @@ from qvl_agent.agent.trajectory import RunMeta, Trajectory
 from qvl_agent.envs.base import EnvKind
 from qvl_agent.tasks.suite import Suite
 
-suite = Suite(name="lazy", description="a plugin's suite", env_kind=EnvKind.browser, tasks=[],
-              open_env=lambda options: None)
-other = Suite(name="not-lazy", description="", env_kind=EnvKind.browser, tasks=[],
-              open_env=lambda options: None)
+suite = Suite(name="lazy", description="a plugin's suite", env_kind=EnvKind.browser, tasks=[])
+other = Suite(name="not-lazy", description="", env_kind=EnvKind.browser, tasks=[])
 '''
 
 
@@ -124,8 +122,7 @@ def test_a_suite_name_given_twice_is_refused(clean_registries):
     with pytest.raises(ConfigError, match="suite 'android' is registered twice"):
         register_suite_entry("android", "somewhere:suite")
     with pytest.raises(ConfigError, match="suite 'web' is registered twice"):
-        register_suite(Suite(name="web", description="mine", env_kind=EnvKind.browser, tasks=[],
-                             open_env=lambda options: None))
+        register_suite(Suite(name="web", description="mine", env_kind=EnvKind.browser, tasks=[]))
 
 
 def test_asking_for_one_suite_imports_only_its_module():

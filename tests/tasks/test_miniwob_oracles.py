@@ -17,7 +17,8 @@ from qvl_agent.agent.trajectory import Trajectory
 from qvl_agent.envs.actions import Action, Click, Terminate, TypeText
 from qvl_agent.tasks.miniwob.oracles import ORACLES
 from qvl_agent.tasks.miniwob.oracles_kit import click, click_css, quoted, read, spot
-from qvl_agent.tasks.miniwob.suite import MINIWOB_TASKS, MiniWoBTask, open_miniwob_env, page_state
+from qvl_agent.envs.factory import open_env
+from qvl_agent.tasks.miniwob.suite import MINIWOB_SCREEN, MINIWOB_TASKS, MiniWoBTask, page_state
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,7 +28,7 @@ _TASKS = {task.name: task for task in MINIWOB_TASKS}
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[Any]:
-    env = open_miniwob_env({})
+    env = open_env(MINIWOB_SCREEN)
     yield env
     env.close()
 
