@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from qvl_agent.cli.app import app
-from qvl_agent.cli.model_flags import BACKEND_FLAGS, ModelOptions, model_flags
+from qvl_agent.cli.model_flags import BACKEND_FLAGS, FROM_FLAGS, model_flags
+
+if TYPE_CHECKING:
+    from qvl_agent.model.options import ModelOptions
 
 bench_app = typer.Typer(help="Offline benchmarks: ScreenSpot (v1, v2, Pro) and AndroidControl.",
                         no_args_is_help=True)
@@ -60,7 +63,7 @@ def screenspot(
     out: OutOpt = None,
     resume: ResumeOpt = False,
     max_new_tokens: TokensOpt = 128,
-    model_options: ModelOptions = ModelOptions(),
+    model_options: ModelOptions = FROM_FLAGS,
 ) -> None:
     """Grounding accuracy on ScreenSpot / ScreenSpot-v2 / ScreenSpot-Pro (layout detected)."""
     from qvl_agent.eval.bench.command import run_screenspot
@@ -88,7 +91,7 @@ def androidcontrol(
     out: OutOpt = None,
     resume: ResumeOpt = False,
     max_new_tokens: TokensOpt = 256,
-    model_options: ModelOptions = ModelOptions(),
+    model_options: ModelOptions = FROM_FLAGS,
 ) -> None:
     """Step accuracy on AndroidControl (Google's TFRecord shards, or the JSONL layout)."""
     from qvl_agent.eval.bench.command import run_androidcontrol

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from qvl_agent.cli.app import app
-from qvl_agent.cli.model_flags import SERVER_FLAGS, ModelOptions, model_flags
+from qvl_agent.cli.model_flags import FROM_FLAGS, SERVER_FLAGS, model_flags
+
+if TYPE_CHECKING:
+    from qvl_agent.model.options import ModelOptions
 
 
 @app.command()
 @model_flags(*SERVER_FLAGS)
 def doctor(
     endpoint: Annotated[str, typer.Option("--endpoint", help="The OpenAI-compatible server, e.g. http://localhost:8000/v1.")],
-    model_options: ModelOptions = ModelOptions(),
+    model_options: ModelOptions = FROM_FLAGS,
 ) -> None:
     """Check a server: reachable, model, exact image tokens, images per request, settings, latency.
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from qvl_agent.cli.app import app
-from qvl_agent.cli.model_flags import AGENT_FLAGS, ModelOptions, model_flags
+from qvl_agent.cli.model_flags import AGENT_FLAGS, FROM_FLAGS, model_flags
+
+if TYPE_CHECKING:
+    from qvl_agent.model.options import ModelOptions
 
 
 class ExecutorChoice(str, Enum):
@@ -41,7 +44,7 @@ def eval_(
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser suites: Chromium/Chrome binary (default: found).")] = None,
     display: Annotated[Optional[str], typer.Option("--display", help="Desktop suites: 'virtual[:WxH]' (each worker its own sandbox and Xvfb) or ':N' (needs --unsafe-host).")] = None,
     unsafe_host: Annotated[bool, typer.Option("--unsafe-host", help="Desktop suites: allow --display :N, where tasks' commands and the agent act on this machine's own desktop and files.")] = False,
-    model_options: ModelOptions = ModelOptions(),
+    model_options: ModelOptions = FROM_FLAGS,
 ) -> None:
     """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
     from qvl_agent.eval.command import run_eval_command

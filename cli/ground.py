@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from qvl_agent.cli.app import app, read_image
-from qvl_agent.cli.model_flags import BACKEND_FLAGS, ModelOptions, model_flags
+from qvl_agent.cli.model_flags import BACKEND_FLAGS, FROM_FLAGS, model_flags
+
+if TYPE_CHECKING:
+    from qvl_agent.model.options import ModelOptions
 from qvl_agent.envs.errors import ConfigError
 
 
@@ -20,7 +23,7 @@ def ground(
     query: Annotated[str, typer.Argument(help="What to find, e.g. 'the Submit button'.")],
     box: Annotated[bool, typer.Option("--box/--point", help="Ask for a box (default) or a point.")] = True,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the image with the answer drawn.")] = None,
-    model_options: ModelOptions = ModelOptions(),
+    model_options: ModelOptions = FROM_FLAGS,
 ) -> None:
     """Locate QUERY on IMAGE; print the answer as JSON in the image's pixel coordinates."""
     from qvl_agent.model.grounding import locate

@@ -7,11 +7,12 @@ command's place of that parameter and hands the command one validated ``ModelOpt
 
     @app.command()
     @model_flags(*BACKEND_FLAGS)
-    def ground(image: ..., model_options: ModelOptions) -> None:
+    def ground(image: ..., model_options: ModelOptions = FROM_FLAGS) -> None:
         backend = model_options.backend()
 
-``--model`` with ``--endpoint`` is a usage error (exit 2); a bad value is one ConfigError
-line naming its flag.
+A flag left out is left to ``ModelOptions``' own default. ``--model`` with ``--endpoint`` is
+a usage error (exit 2); a bad value is one ConfigError line naming its flag. Nothing of
+``qvl_agent.model`` is imported until a command runs (``qvl-agent --help`` stays quick).
 """
 
 from __future__ import annotations
@@ -20,17 +21,18 @@ import functools
 import inspect
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
-from qvl_agent.envs.validation import validated
-from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS
-from qvl_agent.model.frame import MIN_PIXELS
-from qvl_agent.model.options import ModelOptions
+if TYPE_CHECKING:
+    from qvl_agent.model.options import ModelOptions
 
-__all__ = ["model_flags", "BACKEND_FLAGS", "AGENT_FLAGS", "SERVER_FLAGS", "ModelOptions",
+__all__ = ["model_flags", "FROM_FLAGS", "BACKEND_FLAGS", "AGENT_FLAGS", "SERVER_FLAGS",
            "MinPixelsOpt", "MaxPixelsOpt", "TorchDeviceOpt"]
+
+# The default of a command's ``model_options`` parameter: @model_flags always replaces it.
+FROM_FLAGS: Any = None
 
 
 class PromptChoice(str, Enum):
@@ -51,7 +53,7 @@ class SpeedupChoice(str, Enum):
     compile = "compile"
 
 
-# field -> (the flag's declaration, its default); ModelOptions' field names.
+# field -> (the flag's declaration, its default: None leaves it to ModelOptions).
 _FLAGS: dict[str, tuple[Any, Any]] = {
     "model": (Annotated[Optional[str], typer.Option(
         "--model", help="Hub id or checkpoint folder (default: Qwen/Qwen2.5-VL-3B-Instruct).")], None),
@@ -60,8 +62,8 @@ _FLAGS: dict[str, tuple[Any, Any]] = {
                            "(instead of --model).")], None),
     "served_model": (Annotated[Optional[str], typer.Option(
         "--served-model", help="Model name on the server (default: the server's only model).")], None),
-    "min_pixels": (Annotated[int, typer.Option(
-        "--min-pixels", help="Smallest frame area in pixels.")], MIN_PIXELS),
+    "min_pixels": (Annotated[Optional[int], typer.Option(
+        "--min-pixels", help="Smallest frame area in pixels (default 3136).")], None),
     "max_pixels": (Annotated[Optional[int], typer.Option(
         "--max-pixels", help="Largest frame area in pixels (default 12845056, the processor's; "
                              "OSWorld's cap is 1003520, the default with --prompt osworld).")], None),
@@ -79,9 +81,9 @@ _FLAGS: dict[str, tuple[Any, Any]] = {
         "--answer-action", help="Offer the model the answer action: auto = for tasks that ask a "
                                 "question (a run goal ending in '?'), on, off (the cookbook "
                                 "schema).")], AnswerChoice.auto),
-    "max_new_tokens": (Annotated[int, typer.Option(
-        "--max-new-tokens", help="Token budget of one answer (the cookbook's 2048); a longer "
-                                 "answer is recorded as truncated.")], DEFAULT_MAX_NEW_TOKENS),
+    "max_new_tokens": (Annotated[Optional[int], typer.Option(
+        "--max-new-tokens", help="Token budget of one answer (default: the cookbook's 2048); a "
+                                 "longer answer is recorded as truncated.")], None),
     "speedup": (Annotated[SpeedupChoice, typer.Option(
         "--speedup", help="--model only: prefix-cache (the system prompt's KV cache reused across "
                           "steps), static-cache, or compile (static cache + compiled decode step). "
@@ -112,7 +114,8 @@ def model_flags(*names: str, param: str = "model_options") -> Callable[[F], F]:
     assert not unknown, f"no model flag {sorted(unknown)}"
 
     def decorate(command: F) -> F:
-        signature = inspect.signature(command, eval_str=True)
+        # ModelOptions is only a name for type checkers in the command's module.
+        signature = inspect.signature(command, eval_str=True, locals={"ModelOptions": Any})
         assert param in signature.parameters, f"{command.__name__} has no parameter {param!r}"
         flags = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                    default=_FLAGS[name][1], annotation=_FLAGS[name][0])
@@ -126,7 +129,11 @@ def model_flags(*names: str, param: str = "model_options") -> Callable[[F], F]:
             given = {name: kwargs.pop(name) for name in names}
             if given.get("model") and given.get("endpoint"):
                 raise typer.BadParameter("give --model or --endpoint, not both")
-            values = {k: v.value if isinstance(v, Enum) else v for k, v in given.items()}
+            from qvl_agent.envs.validation import validated
+            from qvl_agent.model.options import ModelOptions
+
+            values = {k: v.value if isinstance(v, Enum) else v for k, v in given.items()
+                      if v is not None}
             kwargs[param] = validated(ModelOptions, values)
             return command(**kwargs)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from qvl_agent.cli.app import app
-from qvl_agent.cli.model_flags import BACKEND_FLAGS, ModelOptions, model_flags
+from qvl_agent.cli.model_flags import BACKEND_FLAGS, FROM_FLAGS, model_flags
+
+if TYPE_CHECKING:
+    from qvl_agent.model.options import ModelOptions
 
 
 class GrounderChoice(str, Enum):
@@ -26,7 +29,7 @@ def rpa(
     script: Annotated[Path, typer.Argument(help="A Midscene-format YAML script.")],
     var: Annotated[Optional[list[str]], typer.Option("--var", help="NAME=VALUE for ${NAME} in the script (repeat); the environment is read after these.")] = None,
     grounder: Annotated[GrounderChoice, typer.Option("--grounder", help="Who finds targets: dom (browser), uia (Android), ocr (any screen), qwen (the model), auto (the exact ones first, then the model).")] = GrounderChoice.auto,
-    model_options: ModelOptions = ModelOptions(),
+    model_options: ModelOptions = FROM_FLAGS,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-rpa-<script>).")] = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where <cache id>.cache.yaml files live.")] = Path("qvl_cache"),
     headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from qvl_agent.cli.app import app
-from qvl_agent.cli.model_flags import AGENT_FLAGS, ModelOptions, model_flags
+from qvl_agent.cli.model_flags import AGENT_FLAGS, FROM_FLAGS, model_flags
+
+if TYPE_CHECKING:
+    from qvl_agent.model.options import ModelOptions
 
 
 class EnvChoice(str, Enum):
@@ -45,7 +48,7 @@ def run(
     device: Annotated[Optional[str], typer.Option("--device", help="Android: adb serial, or 'sim[:android-9|android-11|android-14]' for the built-in virtual phone (default: the only device connected).")] = None,
     display: Annotated[Optional[str], typer.Option("--display", help="Desktop: 'virtual' or 'virtual:WxH' (a managed Xvfb in a throwaway sandbox, fail-safe off), or ':N' (default: $DISPLAY).")] = None,
     monitor: Annotated[Optional[int], typer.Option("--monitor", help="Desktop: which monitor to see and act on, 1-based (default: the primary).")] = None,
-    model_options: ModelOptions = ModelOptions(),
+    model_options: ModelOptions = FROM_FLAGS,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Step budget.")] = 15,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-<goal>).")] = None,
 ) -> None:

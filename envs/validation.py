@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from qvl_agent.envs.errors import ConfigError
 
-__all__ = ["validated", "validated_as", "flag_name", "first_problem"]
+__all__ = ["validated", "flag_name", "first_problem"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -51,15 +51,6 @@ def validated(model_class: type[M], values: Mapping[str, Any],
         return model_class.model_validate(dict(values))
     except ValidationError as exc:
         raise ConfigError(first_problem(exc, lambda loc: _where(loc, names or {}))) from None
-
-
-def validated_as(adapter: TypeAdapter[Any], values: Mapping[str, Any],
-                 names: Callable[[tuple[Any, ...]], str]) -> Any:
-    """Like ``validated`` for a type that is not a model (a discriminated union)."""
-    try:
-        return adapter.validate_python(dict(values))
-    except ValidationError as exc:
-        raise ConfigError(first_problem(exc, names)) from None
 
 
 def _where(loc: tuple[Any, ...], names: Mapping[str, str]) -> str:
