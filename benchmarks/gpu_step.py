@@ -8,11 +8,14 @@ and runs agent steps through the project's own path: Frame, cookbook prompt, pro
 ``max_new_tokens`` = 40 by default, a typical tool call).
 
 For a 1920x1080 screenshot at max_pixels 1003520 (frame 1316x728, OSWorld's cap) and at the
-default limit it prints: vision encoder, prefill (language model), per-token decode, whole
-step (medians after warm-up), peak GPU memory, and the bound of each on the hardware:
-FLOPs / peak bf16 rate for the encoder and prefill, bytes read (weights + KV cache) /
-memory bandwidth for a decoded token. Each speed option of the backend (``SpeedOptions``)
-is a row of its own, with its ratio to the plain step.
+default limit it prints: preprocessing (template, processor, transfer), vision encoder,
+prefill (language model), per-token decode, whole step (medians after warm-up), peak GPU
+memory, and the bound of each on the hardware: FLOPs / peak bf16 rate for the encoder and
+prefill, bytes read (weights + KV cache) / memory bandwidth for a decoded token. Each
+``--speedup`` of the backend is a row of its own (warmed up first, its warm-up time
+printed), with its ratio to the first row. Above the table: transformers' own encoder
+(one attention call per window) on each frame, for comparison. ``--profile`` ends with the
+torch profiler's top operations for one step of the last row.
 
     python benchmarks/gpu_step.py --size 3b            # on a GPU
     python benchmarks/gpu_step.py --size tiny --runs 2 # anywhere: a smoke test (a test runs it)
@@ -31,7 +34,8 @@ from PIL import Image, ImageDraw
 
 from qvl_agent.model.frame import MAX_PIXELS, Frame
 from qvl_agent.model.prompts import agent_messages
-from qvl_agent.model.transformers_backend import SpeedOptions, TransformersBackend
+from qvl_agent.model.static_decode import cache_length_for
+from qvl_agent.model.transformers_backend import SPEEDUPS, SpeedOptions, TransformersBackend
 
 # Published config.json values (huggingface.co/Qwen/Qwen2.5-VL-3B-Instruct/blob/main/config.json
 # and .../Qwen2.5-VL-7B-Instruct/blob/main/config.json). Token ids are taken from the
@@ -76,12 +80,7 @@ HARDWARE = {
     "RTX 4090": (165.0, 1008.0),
 }
 
-VARIANTS = {
-    "plain": SpeedOptions(),
-    "prefix": SpeedOptions(prefix_cache=True),
-    "static": SpeedOptions(static_cache=True, compile=False),
-    "static+compile": SpeedOptions(static_cache=True, compile=True),
-}
+VARIANTS = [name for name in SPEEDUPS if name != "auto"]  # rows are --speedup names
 
 
 def screenshot() -> Image.Image:
@@ -187,11 +186,12 @@ def bounds(model: Any, inputs: Any, answer_tokens: int, hardware: tuple[float, f
 
 
 def measure(backend: TransformersBackend, messages: list[dict], answer: int, runs: int, warmup: int) -> dict[str, float]:
-    """Medians (seconds) of the encoder, the prefill, one decoded token and the whole step."""
+    """Medians (seconds) of preprocessing, the encoder, the prefill, one decoded token and the whole step."""
     import torch
 
     model, device = backend.model, backend.device
-    inputs = backend.preprocess(messages).to(device)
+    prep = median_s(lambda: backend.preprocess(messages), runs, warmup, device)
+    inputs = backend.preprocess(messages)
 
     def encoder() -> Any:
         with torch.inference_mode():
@@ -200,11 +200,15 @@ def measure(backend: TransformersBackend, messages: list[dict], answer: int, run
 
     features = encoder()
     text_inputs = {k: v for k, v in inputs.items() if k != "pixel_values"}
+    prompt = int(inputs["input_ids"].shape[1])
 
-    def prefill() -> None:  # the language model over the whole prompt, image features given
+    def prefill() -> None:  # the language model over the prompt, image features given
         with torch.inference_mode():
-            model(**text_inputs, mm_encoder_outputs={"image": features}, use_cache=True,
-                  logits_to_keep=1)
+            if backend.decoder is None:
+                model(**text_inputs, mm_encoder_outputs={"image": features}, use_cache=True, logits_to_keep=1)
+            else:  # into the step's static cache, after the stored system turn if there is one
+                slot = backend.decoder.slot(cache_length_for(prompt + answer))
+                slot.prefill({**text_inputs, "mm_encoder_outputs": {"image": features}}, backend.prefixes)
 
     def step(tokens: int) -> Callable[[], object]:
         return lambda: backend.generate(messages, max_new_tokens=tokens, min_new_tokens=tokens)
@@ -213,8 +217,44 @@ def measure(backend: TransformersBackend, messages: list[dict], answer: int, run
     prefill_s = median_s(prefill, runs, warmup, device)
     one = median_s(step(1), runs, warmup, device)
     whole = median_s(step(answer), runs, warmup, device)
-    return {"vision": vision, "prefill": prefill_s, "decode": (whole - one) / max(1, answer - 1),
-            "step": whole, "prompt": int(inputs["input_ids"].shape[1])}
+    return {"prep": prep, "vision": vision, "prefill": prefill_s, "decode": (whole - one) / max(1, answer - 1),
+            "step": whole, "prompt": prompt}
+
+
+def stock_encoder_s(model: Any, processor: Any, messages: list[dict], runs: int, warmup: int, device: str) -> float:
+    """The median encoder time of transformers' own forward (before any backend changes it)."""
+    import torch
+
+    from qvl_agent.model.backend import images_in
+
+    text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    inputs = processor(text=[text], images=list(images_in(messages)), return_tensors="pt").to(device)
+    pixels = inputs["pixel_values"].to(model.model.visual.dtype)
+
+    def encoder() -> Any:
+        with torch.inference_mode():
+            return model.model.visual(pixels, grid_thw=inputs["image_grid_thw"])
+
+    return median_s(encoder, runs, warmup, device)
+
+
+def profile_step(backend: TransformersBackend, messages: list[dict], answer: int) -> None:
+    """The torch profiler's view of one step: kernel launches, busy time, the top operations."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if backend.device.startswith("cuda") else [])
+    with profile(activities=activities) as prof:
+        backend.generate(messages, max_new_tokens=answer, min_new_tokens=answer)
+        _sync(backend.device)
+    events = prof.key_averages()
+    kernels = sum(e.count for e in events if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA)
+    launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel"))
+    graphs = sum(e.count for e in events if e.key == "cudaGraphLaunch")
+    print(f"profile of one step ({answer} tokens): {kernels} kernels run, {launches} launched one by one, "
+          f"{graphs} CUDA graph launches")
+    sort = "cuda_time_total" if backend.device.startswith("cuda") else "cpu_time_total"
+    print(events.table(sort_by=sort, row_limit=15, max_name_column_width=60))
 
 
 def _hardware(device: str, tflops: float | None, bandwidth: float | None) -> tuple[str, tuple[float, float] | None]:
@@ -242,15 +282,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--answer-tokens", type=int, default=40)
-    parser.add_argument("--variants", default="plain,prefix,static+compile",
-                        help=f"comma-separated, from {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default="none,compile,prefix-cache",
+                        help=f"comma-separated --speedup names, from {', '.join(VARIANTS)}")
     parser.add_argument("--max-pixels", default=f"1003520,{MAX_PIXELS}",
                         help="comma-separated frame limits to measure")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the GPU's dense bf16 peak")
     parser.add_argument("--bandwidth-gbs", type=float, default=None, help="the GPU's memory bandwidth")
+    parser.add_argument("--profile", action="store_true", help="profile one step of the last row at the end")
     args = parser.parse_args()
+    variants = args.variants.split(",")
+    if unknown := [v for v in variants if v not in VARIANTS]:
+        parser.error(f"unknown variant {unknown[0]!r}; use {', '.join(VARIANTS)}")
 
     import torch
+    import transformers
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     size = args.size or ("3b" if device.startswith("cuda") else "tiny")
@@ -258,33 +303,44 @@ def main() -> None:
     image = screenshot()
     with tempfile.TemporaryDirectory() as workdir:
         model, processor = build(size, device, workdir)
-        print(f"Qwen2.5-VL {size} (random weights, real architecture) on {name}; "
-              f"answer {args.answer_tokens} tokens; median of {args.runs} after {args.warmup} warm-up")
+        print(f"Qwen2.5-VL {size} (random weights, real architecture) on {name}; torch {torch.__version__}, "
+              f"transformers {transformers.__version__}; answer {args.answer_tokens} tokens; median of "
+              f"{args.runs} after {args.warmup} warm-up; --speedup auto here is "
+              f"{SpeedOptions.named('auto', device)!r}")
         if hardware is None:
             print("no hardware bound: unknown device (give --peak-tflops and --bandwidth-gbs)")
         else:
             print(f"bound from {hardware[0]:.0f} TFLOP/s bf16 and {hardware[1]:.0f} GB/s")
-        print(f"{'max_pixels':>10} {'frame':>9} {'prompt':>6} {'variant':<15} {'vision ms':>17} "
-              f"{'prefill ms':>17} {'decode ms/tok':>17} {'step ms':>9} {'vs first':>8} {'peak GiB':>8}")
+        frames = []
         for max_pixels in (int(v) for v in args.max_pixels.split(",")):
             frame = Frame.for_image(image, image.size, max_pixels=max_pixels)
             messages = agent_messages("computer_use", frame.size, "Open the quarterly report of row 7",
                                       frame.resize(image))
-            plain_step = None
-            for variant in args.variants.split(","):
+            frames.append((max_pixels, frame, messages))
+            stock = stock_encoder_s(model, processor, messages, args.runs, args.warmup, device)
+            print(f"transformers' own vision encoder at {frame.width}x{frame.height}: {stock * 1000:.1f} ms")
+        print(f"{'max_pixels':>10} {'frame':>9} {'prompt':>6} {'variant':<13} {'prep ms':>7} {'vision ms':>17} "
+              f"{'prefill ms':>17} {'decode ms/tok':>17} {'step ms':>9} {'vs first':>8} {'peak GiB':>8} {'warm-up s':>9}")
+        for max_pixels, frame, messages in frames:
+            first_step = None
+            for variant in variants:
                 backend = TransformersBackend.from_loaded(
                     model, processor, name=f"random-{size}", device=device,
-                    max_pixels=max_pixels, speed=VARIANTS[variant])
+                    max_pixels=max_pixels, speed=SpeedOptions.named(variant, device))
                 if device.startswith("cuda"):
                     torch.cuda.reset_peak_memory_stats()
+                warm = backend.warm_up(frame.size, max_new_tokens=args.answer_tokens)
                 result = measure(backend, messages, args.answer_tokens, args.runs, args.warmup)
                 bound = bounds(model, backend.preprocess(messages), args.answer_tokens, hardware)
                 peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else float("nan")
-                plain_step = plain_step or result["step"]  # the first variant listed is the reference
-                print(f"{max_pixels:>10} {frame.width:>4}x{frame.height:<4} {result['prompt']:>6} {variant:<15} "
-                      f"{_cell(result['vision'], bound['vision'])} {_cell(result['prefill'], bound['prefill'])} "
-                      f"{_cell(result['decode'], bound['decode'])} {result['step'] * 1000:9.1f} "
-                      f"{result['step'] / plain_step:7.2f}x {peak:8.1f}")
+                first_step = first_step or result["step"]
+                print(f"{max_pixels:>10} {frame.width:>4}x{frame.height:<4} {result['prompt']:>6} {variant:<13} "
+                      f"{result['prep'] * 1000:7.1f} {_cell(result['vision'], bound['vision'])} "
+                      f"{_cell(result['prefill'], bound['prefill'])} {_cell(result['decode'], bound['decode'])} "
+                      f"{result['step'] * 1000:9.1f} {result['step'] / first_step:7.2f}x {peak:8.1f} {warm:9.1f}",
+                      flush=True)
+        if args.profile:
+            profile_step(backend, frames[0][2], args.answer_tokens)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class AnswerChoice(str, Enum):
 
 
 class SpeedupChoice(str, Enum):
+    auto = "auto"
     none = "none"
     prefix_cache = "prefix-cache"
     static_cache = "static-cache"
@@ -85,9 +86,11 @@ _FLAGS: dict[str, tuple[Any, Any]] = {
         "--max-new-tokens", help="Token budget of one answer (default: the cookbook's 2048); a "
                                  "longer answer is recorded as truncated.")], None),
     "speedup": (Annotated[SpeedupChoice, typer.Option(
-        "--speedup", help="--model only: prefix-cache (the system prompt's KV cache reused across "
-                          "steps), static-cache, or compile (static cache + compiled decode step). "
-                          "The answers stay the same; see benchmarks/gpu_step.py.")], SpeedupChoice.none),
+        "--speedup", help="--model only: auto (default: prefix-cache on CUDA, none elsewhere), none "
+                          "(generate), static-cache (our greedy loop on a static KV cache), compile "
+                          "(+ CUDA graphs), prefix-cache (+ the system prompt's KV cache reused "
+                          "across steps). The answers stay the same; see benchmarks/gpu_step.py.")],
+                   SpeedupChoice.auto),
 }
 
 # For commands that take one of these without a model (export sft: the frame limits of its

@@ -33,8 +33,8 @@ class ModelOptions(BaseModel):
     prompt: Literal["cookbook", "osworld"] = "cookbook"
     answer_action: Literal["auto", "on", "off"] = Field(
         "auto", description="offer the answer action: auto = when the task asks a question")
-    speedup: Literal["none", "prefix-cache", "static-cache", "compile"] = Field(
-        "none", description="--model only: how the local backend runs a step (SpeedOptions)")
+    speedup: Literal["auto", "none", "prefix-cache", "static-cache", "compile"] = Field(
+        "auto", description="--model only: how the local backend runs a step (SpeedOptions)")
 
     @model_validator(mode="after")
     def _prompt_defaults(self) -> "ModelOptions":
@@ -42,7 +42,7 @@ class ModelOptions(BaseModel):
             raise ValueError("give --model or --endpoint, not both")
         if self.max_pixels is None:
             self.max_pixels = OSWORLD_MAX_PIXELS if self.prompt == "osworld" else MAX_PIXELS
-        if self.endpoint and self.speedup != "none":
+        if self.endpoint and self.speedup not in ("auto", "none"):
             raise ValueError("--speedup applies to --model (local weights) only; a server "
                              "has its own (vLLM, SGLang: prefix caching is on by default)")
         return self
@@ -73,8 +73,8 @@ class ModelOptions(BaseModel):
 def load_backend(options: ModelOptions) -> VLMBackend:
     """``OpenAIBackend`` when ``options.endpoint`` is given, else ``TransformersBackend``.
 
-    ``options.speedup`` (local weights only): ``none``, ``prefix-cache``, ``static-cache`` or
-    ``compile`` (a static cache and a compiled decode step); see ``SpeedOptions``.
+    ``options.speedup`` (local weights only): ``auto`` (the fast path on CUDA, plain elsewhere),
+    ``none``, ``prefix-cache``, ``static-cache`` or ``compile``; see ``SpeedOptions``.
     """
     max_pixels = options.max_pixels or MAX_PIXELS
     check_pixel_limits(options.min_pixels, max_pixels)
@@ -87,4 +87,4 @@ def load_backend(options: ModelOptions) -> VLMBackend:
 
     return TransformersBackend(options.model or DEFAULT_MODEL, device=options.torch_device,
                                min_pixels=options.min_pixels, max_pixels=max_pixels,
-                               speed=SpeedOptions.named(options.speedup))
+                               speed=None if options.speedup == "auto" else SpeedOptions.named(options.speedup))

@@ -5,9 +5,8 @@ from PIL import Image, ImageDraw
 from pydantic import ValidationError
 
 from qvl_agent.model.frame import Frame
-from qvl_agent.model.prefix_cache import PrefixCache
 from qvl_agent.model.prompts import PastStep, agent_messages
-from qvl_agent.model.transformers_backend import SpeedOptions, TransformersBackend
+from qvl_agent.model.transformers_backend import SPEEDUPS, SpeedOptions, TransformersBackend
 
 pytestmark = pytest.mark.model
 
@@ -18,10 +17,10 @@ def loaded(tiny_checkpoint):
     return plain.model, plain.processor
 
 
-def _backend(loaded, **speed):
+def _backend(loaded, speed):
     model, processor = loaded
     return TransformersBackend.from_loaded(model, processor, name="tiny", device="cpu",
-                                           max_pixels=200704, speed=SpeedOptions(**speed))
+                                           max_pixels=200704, speed=speed)
 
 
 def _steps():
@@ -38,34 +37,90 @@ def _steps():
             agent_messages("computer_use", (588, 336), "click the blue box", screens[1], history)]
 
 
-def _answers(backend):
-    return [backend.generate(step, max_new_tokens=24, min_new_tokens=24).text for step in _steps()]
+def _answers(backend, forced=True, steps=2):
+    return [backend.generate(step, max_new_tokens=12, min_new_tokens=12 if forced else None)
+            for step in _steps()[:steps]]
 
 
-def test_prefix_cache_answers_exactly_as_the_plain_step_and_is_reused(loaded):
-    plain = _answers(_backend(loaded))
-    backend = _backend(loaded, prefix_cache=True)
-    assert _answers(backend) == plain
-    assert (backend._prefixes.misses, backend._prefixes.hits) == (1, 1)  # one system prompt
+@pytest.fixture(scope="module")
+def penalised(loaded):
+    """A repetition penalty, as the Instruct checkpoints' generation config has (1.05; stronger
+    here, so that it changes the tiny model's answers)."""
+    model, _ = loaded
+    before = model.generation_config.repetition_penalty
+    model.generation_config.repetition_penalty = 1.5
+    yield
+    model.generation_config.repetition_penalty = before
 
 
-def _first_logits(model, inputs, cache=None):
+@pytest.fixture(scope="module")
+def plain_answers(loaded, penalised):
+    return [g.text for g in _answers(_backend(loaded, SpeedOptions()))]
+
+
+@pytest.mark.parametrize("name", [n for n in SPEEDUPS if n != "none"])
+def test_every_speedup_answers_exactly_as_plain_generate(loaded, plain_answers, name):
+    backend = _backend(loaded, SpeedOptions.named(name, "cpu"))
+    assert [g.text for g in _answers(backend)] == plain_answers
+
+
+def test_the_static_decode_stops_where_generate_stops(loaded, penalised, monkeypatch):
+    # A random model never says <|im_end|>; make the id it says fourth end the turn instead.
+    model, _ = loaded
+    plain, fast = _backend(loaded, SpeedOptions()), _backend(loaded, SpeedOptions.named("compile"))
+    fourth = fast.decoder.generate(fast.preprocess(_steps()[0]), max_new_tokens=4)[-1]
+    monkeypatch.setattr(model.generation_config, "eos_token_id", [fourth])
+    fast = _backend(loaded, SpeedOptions.named("compile"))  # reads the end ids when made
+    ended = _answers(fast, forced=False, steps=1)[0]
+    assert ended.completion_tokens <= 4 and not ended.truncated
+    assert ended.text == _answers(plain, forced=False, steps=1)[0].text
+    # ... and min_new_tokens still holds the end back
+    assert _answers(fast, steps=1)[0].completion_tokens == 12
+
+
+def test_each_decoded_token_has_the_logits_of_a_full_forward(loaded, monkeypatch):
+    # Greedy answers of a random model hide small mistakes (a token not seeing itself, a
+    # position off by one); the logits do not.
+    import torch
+
+    from qvl_agent.model.static_decode import _Slot
+
+    model, _ = loaded
+    backend = _backend(loaded, SpeedOptions(static_cache=True))
+    inputs = backend.preprocess(_steps()[1])
+    seen, choose = [], _Slot._choose
+    monkeypatch.setattr(_Slot, "_choose", lambda self, logits: (seen.append(logits.clone()), choose(self, logits)))
+    tokens = backend.decoder.generate(inputs, max_new_tokens=4)
+    ids = torch.cat([inputs["input_ids"], torch.tensor([tokens[:-1]])], dim=1)
+    types = torch.cat([inputs["mm_token_type_ids"], torch.zeros(1, 3, dtype=torch.long)], dim=1)
+    with torch.inference_mode():
+        full = model(input_ids=ids, mm_token_type_ids=types, pixel_values=inputs["pixel_values"],
+                     image_grid_thw=inputs["image_grid_thw"]).logits[0, -4:].float()
+    assert (torch.cat(seen) - full).abs().max() < 1e-4
+
+
+def test_the_prefix_cache_is_filled_once_and_reused(loaded, penalised):
+    backend = _backend(loaded, SpeedOptions.named("prefix-cache"))
+    _answers(backend)
+    assert (backend.prefixes.misses, backend.prefixes.hits) == (1, 1)  # one system prompt
+
+
+def _first_logits(backend, inputs):
     import torch
 
     with torch.inference_mode():
-        out = model.generate(**inputs, max_new_tokens=2, do_sample=False, output_logits=True,
-                             return_dict_in_generate=True, **({"cache": cache} if cache else {}))
-    return torch.stack(out.logits)
+        return backend.decoder.slot(2048).prefill(inputs, backend.prefixes)
 
 
-def test_prefix_cache_gives_the_logits_of_the_whole_prompt(loaded, monkeypatch):
+def test_the_prefix_cache_gives_the_logits_of_the_whole_prompt(loaded, monkeypatch):
     # Answers of a random tiny model hardly depend on the prompt, so compare logits; and show
     # that a cache whose positions are off by one token would be caught.
-    model, processor = loaded
-    inputs = _backend(loaded).preprocess(_steps()[1])
-    end = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
-    reference = _first_logits(model, inputs)
-    reused = _first_logits(model, inputs, PrefixCache(model, end).cache_for(inputs["input_ids"]))
+    from qvl_agent.model.prefix_cache import PrefixCache
+
+    whole = _backend(loaded, SpeedOptions(static_cache=True))
+    inputs = whole.preprocess(_steps()[1])
+    reference = _first_logits(whole, inputs)
+    reused = _first_logits(_backend(loaded, SpeedOptions.named("prefix-cache")), inputs)
     assert (reused - reference).abs().max() < 1e-4
 
     original = PrefixCache._prefill
@@ -75,23 +130,54 @@ def test_prefix_cache_gives_the_logits_of_the_whole_prompt(loaded, monkeypatch):
         return original(self, torch.cat([prefix[:1], prefix[:-1]]))
 
     monkeypatch.setattr(PrefixCache, "_prefill", shifted)
-    wrong = _first_logits(model, inputs, PrefixCache(model, end).cache_for(inputs["input_ids"]))
+    wrong = _first_logits(_backend(loaded, SpeedOptions.named("prefix-cache")), inputs)
     assert (wrong - reference).abs().max() > 1e-3
 
 
-def test_static_cache_answers_exactly_as_the_plain_step(loaded):
-    assert _answers(_backend(loaded, static_cache=True, compile=False)) == _answers(_backend(loaded))
+def test_a_generation_config_the_loop_cannot_follow_keeps_generate(loaded, plain_answers, monkeypatch, capsys):
+    model, _ = loaded
+    monkeypatch.setattr(model.generation_config, "no_repeat_ngram_size", 3)
+    expected = _answers(_backend(loaded, SpeedOptions()), steps=1)[0].text
+    backend = _backend(loaded, SpeedOptions.named("compile"))
+    assert backend.decoder is None
+    assert "no_repeat_ngram_size=3" in capsys.readouterr().err
+    assert _answers(backend, steps=1)[0].text == expected
 
 
-def test_static_and_prefix_cache_cannot_be_combined():
-    with pytest.raises(ValidationError, match="cannot be combined"):
-        SpeedOptions(static_cache=True, prefix_cache=True)
+def test_the_decode_step_reads_nothing_back_to_the_host(tiny_checkpoint):
+    # What a CUDA graph needs, checked without a GPU: on the meta device every value that
+    # would be read back (.item(), .tolist(), a data-dependent shape) raises.
+    import torch
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    from qvl_agent.model.static_decode import StaticDecoder
+
+    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(tiny_checkpoint).eval().to("meta")
+    slot = StaticDecoder(model, graphs=False).slot(2048)
+    with torch.inference_mode():
+        slot.advance()
+        with pytest.raises((NotImplementedError, RuntimeError)):
+            slot.prefill({"input_ids": torch.zeros(1, 8, dtype=torch.long, device="meta"),
+                          "mm_token_type_ids": torch.zeros(1, 8, dtype=torch.long, device="meta")}, None)
+
+
+def test_auto_is_the_fast_path_on_cuda_and_plain_elsewhere():
+    assert SpeedOptions.named("auto", "cpu") == SpeedOptions.named("auto", "mps") == SpeedOptions()
+    fast = SpeedOptions.named("auto", "cuda")
+    assert fast.static_cache and fast.cuda_graphs and fast.prefix_cache
+
+
+def test_graphs_and_prefix_need_the_static_cache():
+    with pytest.raises(ValidationError, match="set static_cache"):
+        SpeedOptions(cuda_graphs=True)
+    with pytest.raises(ValidationError, match="set static_cache"):
+        SpeedOptions(prefix_cache=True)
 
 
 def test_an_answer_cut_at_the_token_budget_is_marked_truncated(loaded):
-    backend = _backend(loaded)
-    cut = backend.generate(_steps()[0], max_new_tokens=5, min_new_tokens=5)
-    assert cut.completion_tokens == 5 and cut.truncated
+    for speed in (SpeedOptions(), SpeedOptions.named("compile")):
+        cut = _backend(loaded, speed).generate(_steps()[0], max_new_tokens=5, min_new_tokens=5)
+        assert cut.completion_tokens == 5 and cut.truncated
 
 
 def test_speedup_with_a_server_is_refused_not_ignored():
@@ -99,16 +185,17 @@ def test_speedup_with_a_server_is_refused_not_ignored():
 
     with pytest.raises(ValidationError, match="--model .* only"):
         ModelOptions(endpoint="http://127.0.0.1:9/v1", speedup="compile")
+    assert ModelOptions(endpoint="http://127.0.0.1:9/v1").speedup == "auto"  # the default is fine
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("none", SpeedOptions()), ("prefix-cache", SpeedOptions(prefix_cache=True)),
-    ("static-cache", SpeedOptions(static_cache=True, compile=False)),
-    ("compile", SpeedOptions(static_cache=True, compile=True))])
-def test_the_speedup_option_reaches_the_local_backend(tiny_checkpoint, name, expected):
+@pytest.mark.parametrize("name", SPEEDUPS)
+def test_the_speedup_option_reaches_the_local_backend(tiny_checkpoint, name):
     from qvl_agent.model.options import ModelOptions
 
     backend = ModelOptions(model=str(tiny_checkpoint), torch_device="cpu", max_pixels=200704,
                            speedup=name).backend()
+    expected = SpeedOptions.named(name, "cpu")
     assert backend.speed == expected
-    assert (backend._prefixes is not None) == expected.prefix_cache
+    assert (backend.decoder is not None) == expected.static_cache
+    assert (backend.prefixes is not None) == expected.prefix_cache
+    assert backend.vision_windows == "batched"
