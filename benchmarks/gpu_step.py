@@ -27,6 +27,7 @@ import argparse
 import statistics
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -80,7 +81,14 @@ HARDWARE = {
     "RTX 4090": (165.0, 1008.0),
 }
 
-VARIANTS = [name for name in SPEEDUPS if name != "auto"]  # rows are --speedup names
+# Rows are --speedup names, and "graphs": CUDA graphs of the uncompiled decode step.
+VARIANTS = [name for name in SPEEDUPS if name != "auto"] + ["graphs"]
+
+
+def speed_of(variant: str, device: str) -> SpeedOptions:
+    if variant == "graphs":
+        return SpeedOptions(static_cache=True, cuda_graphs=True, compile_step=False)
+    return SpeedOptions.named(variant, device)
 
 
 def screenshot() -> Image.Image:
@@ -253,8 +261,13 @@ def profile_step(backend: TransformersBackend, messages: list[dict], answer: int
     graphs = sum(e.count for e in events if e.key == "cudaGraphLaunch")
     print(f"profile of one step ({answer} tokens): {kernels} kernels run, {launches} launched one by one, "
           f"{graphs} CUDA graph launches")
-    sort = "cuda_time_total" if backend.device.startswith("cuda") else "cpu_time_total"
-    print(events.table(sort_by=sort, row_limit=15, max_name_column_width=60))
+    for sort in (("device_time_total", "cuda_time_total") if backend.device.startswith("cuda") else ()) + (
+            "cpu_time_total",):
+        try:
+            print(events.table(sort_by=sort, row_limit=15, max_name_column_width=60))
+            break
+        except (KeyError, AttributeError, ValueError):
+            continue
 
 
 def _hardware(device: str, tflops: float | None, bandwidth: float | None) -> tuple[str, tuple[float, float] | None]:
@@ -326,11 +339,17 @@ def main() -> None:
             for variant in variants:
                 backend = TransformersBackend.from_loaded(
                     model, processor, name=f"random-{size}", device=device,
-                    max_pixels=max_pixels, speed=SpeedOptions.named(variant, device))
+                    max_pixels=max_pixels, speed=speed_of(variant, device))
                 if device.startswith("cuda"):
                     torch.cuda.reset_peak_memory_stats()
-                warm = backend.warm_up(frame.size, max_new_tokens=args.answer_tokens)
-                result = measure(backend, messages, args.answer_tokens, args.runs, args.warmup)
+                try:
+                    warm = backend.warm_up(frame.size, max_new_tokens=args.answer_tokens)
+                    result = measure(backend, messages, args.answer_tokens, args.runs, args.warmup)
+                except Exception as exc:  # one row failing should not cost the others
+                    print(f"{max_pixels:>10} {frame.width:>4}x{frame.height:<4} {'':>6} {variant:<13} failed: "
+                          f"{type(exc).__name__}: {str(exc)[:300]}", flush=True)
+                    traceback.print_exc()
+                    continue
                 bound = bounds(model, backend.preprocess(messages), args.answer_tokens, hardware)
                 peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else float("nan")
                 first_step = first_step or result["step"]

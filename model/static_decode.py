@@ -5,8 +5,10 @@
 prefilled by the model's own forward into a ``StaticCache``; every further token is one
 fixed-shape step (embed, the decoder over the whole cache with a position mask, lm_head,
 the logits processors greedy decoding applies, argmax) that reads its position from the
-cache's own counter. On CUDA that step is captured once per cache length as a CUDA graph and
-replayed, so a token costs one launch; elsewhere it runs eagerly.
+cache's own counter. On CUDA that step is compiled (``torch.compile``: fused kernels, once per
+process and cache length) and captured as a CUDA graph, then replayed, so a token costs one
+launch; elsewhere it runs eagerly. A step that fails to compile is captured uncompiled, one
+that fails to capture runs eagerly; each says so once.
 
 The answer is the one ``generate(do_sample=False)`` gives: the same processors in the same
 float32 (repetition penalty from the generation config, ``min_new_tokens``), the same
@@ -21,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["StaticDecoder", "unsupported", "cache_length_for"]
+__all__ = ["StaticDecoder", "unsupported", "cache_length_for", "compiled_step"]
 
 _BUCKET = 2048  # cache lengths are multiples of this: one graph serves prompts that grow a little
 _SLOTS = 3  # graphs (and caches) kept at once, least recently used dropped first
@@ -65,15 +67,18 @@ class StaticDecoder:
     Args:
         model: the loaded model (sdpa or eager attention).
         graphs: capture each decode step as a CUDA graph (on CUDA only; ignored elsewhere).
+        compile: with graphs, compile the step with torch.compile before capturing it.
         notice: called with a line a person should see (a graph is being captured).
     """
 
-    def __init__(self, model: Any, *, graphs: bool, notice: Callable[[str], None] = lambda _: None) -> None:
+    def __init__(self, model: Any, *, graphs: bool, compile: bool = True,
+                 notice: Callable[[str], None] = lambda _: None) -> None:
         import torch
 
         self.model, self.notice = model, notice
         self.device = next(model.parameters()).device
         self.graphs = graphs and self.device.type == "cuda"
+        self.compile = compile and self.graphs
         eos = model.generation_config.eos_token_id
         self.eos = [eos] if isinstance(eos, int) else list(eos or [])
         self.penalty = float(model.generation_config.repetition_penalty or 1.0)
@@ -88,9 +93,21 @@ class StaticDecoder:
         while len(self._slots) >= _SLOTS:
             self._slots.popitem(last=False)[1].release()
         slot = _Slot(self, length)
-        if self.graphs:
+        if self.compile:
+            self.notice(f"compiling the decode step for {length} cache positions and capturing it as a "
+                        "CUDA graph (once per process; about a minute)")
+            try:
+                slot.capture(self._pool, compiled=True)
+            except Exception as exc:  # noqa: BLE001 - the uncompiled step gives the same tokens
+                self.compile = False
+                self.notice(f"the decode step stays uncompiled: {_first_line(exc)}")
+        if self.graphs and slot.graph is None:
             self.notice(f"capturing the decode step as a CUDA graph for {length} cache positions (once)")
-            slot.capture(self._pool)
+            try:
+                slot.capture(self._pool, compiled=False)
+            except Exception as exc:  # noqa: BLE001 - the eager step gives the same tokens, slower
+                self.graphs = False
+                self.notice(f"decoding without CUDA graphs: the capture failed ({_first_line(exc)})")
         self._slots[length] = slot
         return slot
 
@@ -115,6 +132,23 @@ class StaticDecoder:
                 slot.advance()
                 tokens.append(int(slot.token))
         return tokens
+
+
+_COMPILED: dict[str, Any] = {}
+
+
+def compiled_step() -> Callable[[_Slot], None]:
+    """``_Slot._step`` through torch.compile, one per process: its code is reused by every slot
+    of a cache length (dynamo guards on shapes, not on which slot)."""
+    import torch
+
+    if "step" not in _COMPILED:
+        _COMPILED["step"] = torch.compile(_Slot._step, fullgraph=True, dynamic=False)
+    return _COMPILED["step"]
+
+
+def _first_line(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:160]}"
 
 
 class _Slot:
@@ -145,7 +179,7 @@ class _Slot:
     def prefill(self, inputs: dict[str, Any], prefix: Any) -> Any:
         """Fill the cache with the prompt; the float32 logits of its last position."""
         model = self.decoder.model
-        self.cache.reset()
+        self.restart()
         ids = inputs["input_ids"]
         positions, deltas = model.model.get_rope_index(
             ids, mm_token_type_ids=inputs["mm_token_type_ids"], image_grid_thw=inputs.get("image_grid_thw"),
@@ -158,6 +192,11 @@ class _Slot:
                     position_ids=positions[..., start:], cache=self.cache, use_cache=True,
                     logits_to_keep=1, **rest)
         return out.logits[:, -1].float()
+
+    def restart(self) -> None:
+        """Empty the cache: only its counters; what lies past them is masked until overwritten."""
+        for layer in self.cache.layers:
+            layer.cumulative_length.zero_()
 
     def start(self, logits: Any, ids: Any, min_new_tokens: int) -> int:
         """Choose the first token from the prefill's logits and arm the step's buffers."""
@@ -210,22 +249,23 @@ class _Slot:
         self.seen.index_fill_(0, choice, True)
         self.count.add_(1)
 
-    def capture(self, pool: Any) -> None:
-        """Record ``_step`` as a CUDA graph (after warm-up runs on a side stream)."""
+    def capture(self, pool: Any, *, compiled: bool) -> None:
+        """Record ``_step`` (compiled or not) as a CUDA graph, after warm-up runs on a side stream."""
         import torch
 
+        step = compiled_step() if compiled else _Slot._step
         with torch.inference_mode():
-            self.cache.reset()
+            self.restart()
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
-                for _ in range(2):
-                    self._step()
+                for _ in range(3):
+                    step(self)
             torch.cuda.current_stream().wait_stream(side)
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph, pool=pool):
-                self._step()
-            self.cache.reset()
+                step(self)
+            self.restart()
         self.graph = graph
 
     def release(self) -> None:

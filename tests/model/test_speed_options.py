@@ -161,6 +161,19 @@ def test_the_decode_step_reads_nothing_back_to_the_host(tiny_checkpoint):
                           "mm_token_type_ids": torch.zeros(1, 8, dtype=torch.long, device="meta")}, None)
 
 
+def test_the_decode_step_compiles_as_one_graph(loaded):
+    # On CUDA the step is compiled before capture; a graph break would split it (or fail the
+    # capture). Dynamo's tracing is the same on the CPU; the eager backend skips code generation.
+    import torch
+
+    from qvl_agent.model.static_decode import StaticDecoder
+
+    model, _ = loaded
+    slot = StaticDecoder(model, graphs=False).slot(2048)
+    with torch.inference_mode():
+        torch.compile(type(slot)._step, fullgraph=True, dynamic=False, backend="eager")(slot)
+
+
 def test_auto_is_the_fast_path_on_cuda_and_plain_elsewhere():
     assert SpeedOptions.named("auto", "cpu") == SpeedOptions.named("auto", "mps") == SpeedOptions()
     fast = SpeedOptions.named("auto", "cuda")
