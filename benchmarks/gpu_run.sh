@@ -78,8 +78,8 @@ fi
 for size in ${SIZES:-3b 7b}; do
   case $size in
     3b) bench 3b 210 --size 3b --variants none,graphs,compile,prefix-cache --profile ;;
-    7b) bench 7b 160 --size 7b --variants none,prefix-cache --max-pixels 1003520 ;;
+    7b) bench 7b 170 --size 7b --variants none,graphs,prefix-cache --max-pixels 1003520 ;;
   esac
 done
-probe 3b 40
+probe 3b 50
 stamp done
