@@ -9,7 +9,9 @@
   selected and bound; a broadcast sent before is lost and ``am broadcast`` still says
   ``result=0``. So we wait until ``dumpsys input_method`` shows it bound (``mCurId``), and
   after each broadcast check in a ``uiautomator`` dump that the focused field changed,
-  sending it again (with a growing pause) if it did not.
+  sending it again (with a growing pause) if it did not. A dump takes 1.5-3 s and waits
+  for a second of quiet, so one look is normally enough; a second look follows a pause
+  before a resend, since a resend that was not needed types the text twice.
 - Long text goes in chunks, one broadcast each; ``am broadcast`` returns once the receiver
   ran, so chunks arrive in order.
 - The user's own keyboard (and whether ADB Keyboard was enabled) is restored on close.
@@ -31,8 +33,8 @@ INSTALL_HINT = ("typing non-ASCII text needs ADB Keyboard on the phone: install 
                 "https://github.com/senzhk/ADBKeyBoard (adb install ADBKeyboard.apk)")
 CHUNK_CHARS = 200           # characters per broadcast; keeps the command line short
 BIND_TIMEOUT_S = 5.0
-TRIES = 5
-READ_BACK_S = (0.1, 0.3, 0.6)  # pauses between read-backs of the field before a resend
+TRIES = 3
+SECOND_LOOK_S = 0.5         # the pause before the second read-back of the field
 
 
 class AdbKeyboard:
@@ -96,20 +98,16 @@ class AdbKeyboard:
 
     def _send(self, chunk: str) -> None:
         message = base64.b64encode(chunk.encode("utf-8")).decode("ascii")
+        before = self._focused_text()
         for attempt in range(TRIES):
-            before = self._focused_text()
             self.env.shell(["am", "broadcast", "-a", "ADB_INPUT_B64", "--es", "msg", message])
             if before is None:
                 return          # no field whose text can be read back: nothing to compare
-            # A dump may lag the commit: look a few times before deciding the broadcast was
-            # lost, since a second broadcast that was not needed types the text twice.
-            for wait in READ_BACK_S:
-                if self._focused_text() != before:
-                    return
-                time.sleep(wait)
             if self._focused_text() != before:
                 return
-            time.sleep(0.2 * (attempt + 1))   # the receiver was not registered yet
+            time.sleep(SECOND_LOOK_S * (attempt + 1))   # the receiver was not there yet?
+            if self._focused_text() != before:
+                return
         raise EnvError(f"{self.env.serial}: ADB Keyboard did not take the text after {TRIES} "
                        "broadcasts; is a text field focused?")
 

@@ -16,9 +16,18 @@ What real phones print or do, and how it is handled here:
   that still frame.
 - ``input keycombination`` exists from Android 13 (SDK 33); older phones print an error
   and exit 0, so on them a key combination is refused before anything is sent.
-- ``uiautomator dump`` fails with "could not get idle state" while the screen moves, and
-  leaves the previous file: the file is removed first and the dump retried.
+- ``uiautomator dump`` takes 1-3 s (it waits for a second without accessibility events),
+  fails with "could not get idle state" after 10 s of motion, now and then finds no window
+  ("null root node", always while the screen is off) or is killed, and leaves the previous
+  file in place: the file is removed first, and each failure retried within a time budget.
+- Phones sleep and lock: each episode starts by waking the screen, dismissing a lock screen
+  without PIN and keeping the screen on (``envs.adb_power``); a PIN-locked phone or a screen
+  that stays black is one clear error, never a run of blind taps.
+- A touch outside the screen goes nowhere on a phone (``input`` drops it, exit 0): such a
+  point is refused before it is sent.
 - Non-ASCII text goes through ADB Keyboard (``envs.adb_keyboard``).
+- The adb server is the one ``adb`` itself uses (``envs.adb_server``:
+  ``ADB_SERVER_SOCKET``, ``ANDROID_ADB_SERVER_PORT``), for adbutils and subprocesses alike.
 """
 
 from __future__ import annotations
@@ -38,24 +47,27 @@ from qvl_agent.envs.actions import (
 )
 from qvl_agent.envs.adb_keyboard import ADB_KEYBOARD, AdbKeyboard
 from qvl_agent.envs.adb_output import input_text_parts, png_in, resumed_package
+from qvl_agent.envs.adb_power import ScreenPower
+from qvl_agent.envs.adb_server import adb_client
 from qvl_agent.envs.applabels import resolve_app
 from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
 from qvl_agent.envs.errors import (
     ActionRejectedError, EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
 )
+from qvl_agent.envs.uiautomator import dump_ui
 from qvl_agent.envs.keys import ANDROID_KEYCODES, is_character
 from qvl_agent.envs.stillness import same_but_caret
 
 __all__ = ["AndroidEnv", "open_android", "keycode_for", "ADB_KEYBOARD", "png_in"]  # png_in: envs.adb_output
 
-_DUMP_PATH = "/sdcard/qvl_window_dump.xml"
 _CARET = (12, 160)  # a text cursor on a phone of density up to 4: still, not moving
 
 
 def _decoded(png: bytes) -> Image.Image:
     with Image.open(io.BytesIO(png)) as image:
         return image.convert("RGB")
-_IDLE_ERROR = "could not get idle state"
+
+
 KEYCOMBINATION_SDK = 33     # `input keycombination` arrived in Android 13
 # Canonical desktop key names that mean something else on a phone.
 _DESKTOP_TO_ANDROID = {
@@ -83,17 +95,19 @@ class AndroidEnv(EnvBase):
     kind = EnvKind.android
     SUPPORTED = frozenset({Click, LongPress, Swipe, TypeText, KeyPress, SystemButton, OpenApp, Wait})
 
-    def __init__(self, serial: str, *, on_close: Any = None, settle_timeout: float = 3.0) -> None:
+    def __init__(self, serial: str, *, on_close: Any = None, settle_timeout: float = 3.0,
+                 wake: bool = True) -> None:
         import adbutils
 
         self._adbutils = adbutils
         self.serial = serial
-        self._client = adbutils.AdbClient(host="127.0.0.1", port=5037)
+        self._client = adb_client()
         self.device = self._client.device(serial=serial)
         self._on_close = on_close
         self.settle_timeout = settle_timeout
         self._still: bytes | None = None        # the last settled capture, for observe()
         self.keyboard = AdbKeyboard(self)
+        self.power = ScreenPower(self)
         self.screen = self._screen_size()
         props = self.shell("getprop ro.build.version.sdk; getprop ro.build.version.release; "
                            "getprop ro.product.model", check=False, changes_screen=False
@@ -102,10 +116,45 @@ class AndroidEnv(EnvBase):
         self.sdk = int(props[0]) if props[0].strip().isdigit() else 0
         self.device_info = {"serial": serial, "sdk": props[0].strip(),
                             "release": props[1].strip(), "model": props[2].strip()}
+        if wake:
+            self.wake()
+
+    def wake(self) -> None:
+        """Make the screen ready for an episode: on, unlocked (no PIN) and kept on while the
+        env is open. Call it again before each episode; a phone may have slept meanwhile.
+
+        Raises:
+            EnvError: the phone is locked with a PIN, pattern or password, or its screen
+                stays black although it is awake and unlocked.
+        """
+        self.power.ready()
+        self._still = None
+        if _black(_decoded(self.capture())):
+            raise EnvError(self._black_message())
+
+    def _black_message(self) -> str:
+        return (f"the screen of {self.serial} is black although the phone says it is awake "
+                "and unlocked: the app in front may forbid screenshots (FLAG_SECURE), or the "
+                "display is off; open another app or wake the phone by hand, and run again")
 
     # -- the Env contract -------------------------------------------------------------
 
     def observe(self) -> Observation:
+        image = self._still_image()
+        if _black(image):
+            # The screen went off (on battery, stay-on does not hold): wake it once, and say
+            # so if it stays black, instead of letting the agent tap blindly.
+            self.wake()
+            image = self._still_image()
+            if _black(image):
+                raise EnvError(self._black_message())
+        if image.size != (self.screen.width, self.screen.height):
+            self.screen = self._screen_size()  # the phone rotated
+        return Observation(screenshot=image, screen=self.screen,
+                           extras={"serial": self.serial, "app": self.foreground_app(),
+                                   "sdk": self.device_info["sdk"]})
+
+    def _still_image(self) -> Image.Image:
         if self._still is None:     # something ran on the phone since the last still frame
             self.settle()
         png, self._still = self._still, None
@@ -115,12 +164,7 @@ class AndroidEnv(EnvBase):
         except OSError:
             raise EnvError(f"{self.serial}: screencap did not return a PNG "
                            f"({len(png)} bytes: {png[:60]!r})") from None
-        image = image if image.mode == "RGB" else image.convert("RGB")
-        if image.size != (self.screen.width, self.screen.height):
-            self.screen = self._screen_size()  # the phone rotated
-        return Observation(screenshot=image, screen=self.screen,
-                           extras={"serial": self.serial, "app": self.foreground_app(),
-                                   "sdk": self.device_info["sdk"]})
+        return image if image.mode == "RGB" else image.convert("RGB")
 
     def _execute(self, action: Action) -> None:
         match action:
@@ -188,6 +232,7 @@ class AndroidEnv(EnvBase):
     def _close(self) -> None:
         try:
             self.keyboard.restore()
+            self.power.restore()
         except EnvError:
             pass        # the phone is gone; nothing left to restore
         finally:
@@ -219,28 +264,13 @@ class AndroidEnv(EnvBase):
         """The screen as PNG bytes (``screencap -p`` with whatever it printed first removed)."""
         return png_in(self._exec(["screencap", "-p"]), self.serial)
 
-    def ui_xml(self, tries: int = 20) -> str:
-        """The screen's ``uiautomator dump`` XML, never a stale one.
-
-        The old file is removed first (a failed dump leaves it in place), and "could not get
-        idle state" (the screen is moving) is retried.
+    def ui_xml(self) -> str:
+        """The screen's ``uiautomator dump`` XML, never a stale one (``envs.uiautomator``).
 
         Raises:
-            EnvError: no dump after ``tries`` attempts, with what the phone said.
+            EnvError: no dump within the retry budget, with what the phone said.
         """
-        output = ""
-        for attempt in range(tries):
-            output = self.shell(f"rm -f {_DUMP_PATH}; uiautomator dump {_DUMP_PATH}",
-                                check=False, changes_screen=False)
-            if _IDLE_ERROR not in output and "dumped to" in output:
-                xml = self.shell(["cat", _DUMP_PATH], check=False, changes_screen=False)
-                start = xml.find("<?xml")
-                if start >= 0:
-                    return xml[start:].strip()
-                output = xml
-            time.sleep(min(0.1 * (attempt + 1), 0.5))
-        raise EnvError(f"{self.serial}: uiautomator dump failed {tries} times: "
-                       f"{output.strip()[:200]}")
+        return dump_ui(self)
 
     def ui_nodes(self) -> list[ET.Element]:
         """Every ``node`` element of the current dump."""
@@ -319,13 +349,24 @@ class AndroidEnv(EnvBase):
         return Size(width=width, height=height)
 
     def _pixel(self, point: Any) -> tuple[int, int]:
-        x, y = round(point.x), round(point.y)
-        return min(x, self.screen.width - 1), min(y, self.screen.height - 1)
+        """The pixel to send: a point at most a pixel outside the screen (a frame's edge) is
+        pulled in; one further out is refused, since ``input`` would drop it silently."""
+        width, height = self.screen.width, self.screen.height
+        if not (-1 <= point.x <= width and -1 <= point.y <= height):
+            raise ActionRejectedError(f"({point.x:g}, {point.y:g}) is off the screen, which is "
+                                      f"{width}x{height}; a phone drops touches there")
+        return (min(max(round(point.x), 0), width - 1),
+                min(max(round(point.y), 0), height - 1))
 
     def _lost(self, exc: BaseException) -> EnvError:
         message = " ".join(str(exc).split())[:200] or exc.__class__.__name__
         return EnvDisconnectedError(f"the device {self.serial} went away ({message}); "
                                     "check `adb devices` and the cable or network")
+
+
+def _black(image: Image.Image) -> bool:
+    """Every pixel black: what screencap returns while the screen is off."""
+    return image.convert("L").getbbox() is None
 
 
 def _adb_path() -> str:
@@ -360,9 +401,7 @@ def open_android(device: str | None = None) -> AndroidEnv:
         except Exception:
             phone.stop()
             raise
-    import adbutils
-
-    client = adbutils.AdbClient(host="127.0.0.1", port=5037)
+    client = adb_client()
     devices = [(d.serial, d.get_state()) for d in client.device_list()]
     ready = [serial for serial, state in devices if state == "device"]
     if device:

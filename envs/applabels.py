@@ -1,7 +1,7 @@
 """From an app's label ("Clock") to its package (``com.google.android.deskclock``).
 
 A stock phone gives no shell command that lists apps with their labels, so: a table of the
-common apps' packages (AOSP and Google builds), checked against what is installed; then a
+common apps' packages (AOSP, Google and Samsung builds), checked against what is installed; then a
 match of the label's words against the segments of the installed launchable packages
 ("Flights" -> ``com.qvl.flights``). An unknown or ambiguous label is the model's to fix.
 """
@@ -17,26 +17,34 @@ __all__ = ["resolve_app", "KNOWN_APPS"]
 
 KNOWN_APPS: dict[str, tuple[str, ...]] = {
     "settings": ("com.android.settings",),
-    "contacts": ("com.google.android.contacts", "com.android.contacts"),
-    "clock": ("com.google.android.deskclock", "com.android.deskclock"),
-    "alarm": ("com.google.android.deskclock", "com.android.deskclock"),
-    "phone": ("com.google.android.dialer", "com.android.dialer"),
-    "dialer": ("com.google.android.dialer", "com.android.dialer"),
-    "messages": ("com.google.android.apps.messaging", "com.android.messaging"),
-    "sms": ("com.google.android.apps.messaging", "com.android.messaging"),
+    "contacts": ("com.google.android.contacts", "com.samsung.android.app.contacts",
+                 "com.android.contacts"),
+    "clock": ("com.google.android.deskclock", "com.sec.android.app.clockpackage",
+              "com.android.deskclock"),
+    "alarm": ("com.google.android.deskclock", "com.sec.android.app.clockpackage",
+              "com.android.deskclock"),
+    "phone": ("com.google.android.dialer", "com.samsung.android.dialer", "com.android.dialer"),
+    "dialer": ("com.google.android.dialer", "com.samsung.android.dialer", "com.android.dialer"),
+    "messages": ("com.google.android.apps.messaging", "com.samsung.android.messaging",
+                 "com.android.messaging"),
+    "sms": ("com.google.android.apps.messaging", "com.samsung.android.messaging",
+            "com.android.messaging"),
     "chrome": ("com.android.chrome", "org.chromium.chrome"),
     "browser": ("com.android.chrome", "org.chromium.chrome", "com.android.browser"),
     "camera": ("com.google.android.GoogleCamera", "com.android.camera2", "com.android.camera"),
-    "calendar": ("com.google.android.calendar", "com.android.calendar"),
+    "calendar": ("com.google.android.calendar", "com.samsung.android.calendar",
+                 "com.android.calendar"),
     "gmail": ("com.google.android.gm",),
     "email": ("com.google.android.gm", "com.android.email"),
     "maps": ("com.google.android.apps.maps",),
     "youtube": ("com.google.android.youtube",),
     "photos": ("com.google.android.apps.photos",),
-    "gallery": ("com.google.android.apps.photos", "com.android.gallery3d"),
+    "gallery": ("com.sec.android.gallery3d", "com.google.android.apps.photos",
+                "com.android.gallery3d"),
     "files": ("com.google.android.apps.nbu.files", "com.android.documentsui"),
     "play store": ("com.android.vending",),
-    "calculator": ("com.google.android.calculator", "com.android.calculator2"),
+    "calculator": ("com.google.android.calculator", "com.sec.android.app.popupcalculator",
+                   "com.android.calculator2"),
     "keep": ("com.google.android.keep",),
     "keep notes": ("com.google.android.keep",),
 }

@@ -3,7 +3,9 @@
 The phone runs as a child process that speaks adb's device protocol on 127.0.0.1; the real
 adb server is told to ``adb connect`` to it, so everything after that is plain adb.
 ``--device sim:PROFILE`` picks which Android release it behaves like (``envs.sim.profiles``:
-android-9, android-11, android-14; ``sim`` alone is android-14).
+android-9, android-11, android-14 (a Pixel), samsung-11 (One UI); ``sim`` alone is android-14).
+The adb server is the one the ``adb`` binary finds (``ANDROID_ADB_SERVER_PORT``,
+``ADB_SERVER_SOCKET``): the subprocesses inherit the environment.
 """
 
 from __future__ import annotations
@@ -73,8 +75,13 @@ def sim_profile(device: str | None) -> str | None:
 
 
 def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0,
-                        profile: str | None = None, animations: bool = True) -> VirtualPhoneProcess:
-    """Start a fresh virtual phone and connect the adb server to it; returns its handle."""
+                        profile: str | None = None, animations: bool = True,
+                        flaky: bool = True, seed: int = 0,
+                        pin: str | None = None) -> VirtualPhoneProcess:
+    """Start a fresh virtual phone and connect the adb server to it; returns its handle.
+
+    ``animations``: a phone's timing (False: everything instant); ``flaky``: uiautomator
+    fails now and then, as on phones (which dumps: ``seed``); ``pin``: a locked phone."""
     adb = shutil.which("adb")
     if adb is None:
         raise EnvNotFoundError("the virtual phone is reached through adb, which is not installed "
@@ -86,6 +93,12 @@ def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0,
         command += ["--profile", profile]
     if not animations:
         command.append("--no-animations")
+    if not flaky:
+        command.append("--steady")
+    if seed:
+        command += ["--seed", str(seed)]
+    if pin is not None:
+        command += ["--pin", pin]
     # The phone's log goes to a file: a pipe nobody reads would block it once full.
     log = tempfile.NamedTemporaryFile(prefix="qvl-sim-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)

@@ -36,7 +36,15 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES),
                         help=f"which Android release's quirks (default {DEFAULT_PROFILE})")
     parser.add_argument("--no-animations", action="store_true",
-                        help="a still screen right after every input")
+                        help="instant: a still screen right after every input, swipes and "
+                             "uiautomator dumps without waiting (default: a phone's timing)")
+    parser.add_argument("--steady", action="store_true",
+                        help="uiautomator never fails at random (default: now and then, "
+                             "as on phones)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="which uiautomator dumps fail and how long each takes (default 0)")
+    parser.add_argument("--pin", default=None,
+                        help="lock the screen with this PIN (default: swipe to unlock)")
     parser.add_argument("--no-adb-keyboard", action="store_true",
                         help="leave ADB Keyboard (com.android.adbkeyboard) uninstalled")
     parser.add_argument("--debug", action="store_true", help="log every connection and stream")
@@ -49,9 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if args.pin is not None and not (args.pin.isdigit() and len(args.pin) >= 4):
+        print("qvl-sim: --pin takes at least 4 digits", file=sys.stderr)
+        return 2
     config = PhoneConfig(serialno=args.serialno, model=args.model,
                          adb_keyboard=not args.no_adb_keyboard, profile=args.profile,
-                         animations=not args.no_animations)
+                         animations=not args.no_animations, flaky=not args.steady,
+                         seed=args.seed, lock_pin=args.pin)
     try:
         virtual = VirtualPhone(config, port=args.port)
         virtual.start()

@@ -38,28 +38,39 @@ class Command(enum.IntEnum):
 
 @dataclass
 class ShellResult:
-    """What a shell command produced on the virtual phone."""
+    """What a shell command produced on the virtual phone.
+
+    ``merged`` is both streams interleaved in the order they were written, which is what a
+    host reads from ``exec:`` and shell v1: there adbd gives the command one socket for
+    stdout and stderr alike. None means stdout then stderr.
+    """
 
     exit_code: int
     stdout: bytes
     stderr: bytes = b""
+    merged: bytes | None = None
+
+    @property
+    def combined(self) -> bytes:
+        return self.merged if self.merged is not None else self.stdout + self.stderr
 
 
 ShellHandler = Callable[[str], ShellResult]
 """Runs one command line, exactly as the host sent it.
 
-For ``shell:`` (v1) the host gets stdout then stderr and no exit code, so ``adbutils`` appends
-``; echo X4EXIT:$?`` and reads the code after the last marker: a handler honouring that
-suffix must print the marker after everything else, stderr included.
+For ``shell:`` (v1) the host gets both streams on one socket and no exit code, so ``adbutils``
+appends ``; echo X4EXIT:$?`` and reads the code after the last marker: a handler must fill
+``merged`` in the order things were written, so that the marker comes last.
 """
 
 
 class Framing(enum.Enum):
     """How a stream's result is sent back to the host."""
 
-    EXEC = "exec"        # stdout only, so binary output stays clean
-    SHELL_V1 = "v1"      # stdout then stderr, raw; the exit code is lost, as on a real phone
-    SHELL_V2 = "v2"      # shell protocol packets, exit code included
+    EXEC = "exec"        # stdout and stderr on one socket, raw (binary output too)
+    SHELL_V1 = "v1"      # the same; the exit code is lost, as on a real phone
+    SHELL_V2 = "v2"      # shell protocol packets: stdout, stderr apart, and the exit code
+    SYNC = "sync"        # the file service behind adb pull, push and ls
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,8 @@ def parse_service(name: str) -> Request | None:
     """Understand an OPEN's service string, or return None to refuse it."""
     if name.startswith("exec:"):
         return Request(name[5:], Framing.EXEC) if name[5:] else None
+    if name == "sync:":
+        return Request("", Framing.SYNC)
     if name.startswith(("shell:", "shell,")):
         options, _, command = name.partition(":")
         framing = Framing.SHELL_V2 if "v2" in options.split(",")[1:] else Framing.SHELL_V1
@@ -99,11 +112,10 @@ def slices(data: bytes, size: int) -> Iterator[bytes]:
 def chunks(result: ShellResult, framing: Framing, limit: int) -> Iterator[bytes]:
     """Split a result into WRTE payloads of at most ``limit`` bytes, framed for the service."""
     match framing:
-        case Framing.EXEC:
-            yield from slices(result.stdout, limit)
-        case Framing.SHELL_V1:
-            yield from slices(result.stdout, limit)
-            yield from slices(result.stderr, limit)
+        case Framing.EXEC | Framing.SHELL_V1:
+            yield from slices(result.combined, limit)
+        case Framing.SYNC:
+            raise ValueError("a sync stream is a conversation, not one result")
         case Framing.SHELL_V2:
             # One shell packet per WRTE, as adbd does, so a packet never straddles two.
             for packet_id, data in ((V2_STDOUT, result.stdout), (V2_STDERR, result.stderr)):

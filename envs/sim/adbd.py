@@ -18,10 +18,12 @@ Packets are a 24-byte little-endian header and a payload::
   sender sends nothing more on that stream until it has (one packet in flight per stream).
 * ``CLSE(sender_id, receiver_id)`` closes a stream.
 
-Services: ``shell:CMD`` (stdout and stderr merged, no exit code), ``shell,v2,...:CMD`` (the
-shell protocol: packets of a 1-byte id, a 4-byte little-endian length and data; ids 1 stdout,
-2 stderr, 3 exit code; ids 0, 4, 5 come from the host and are ignored here) and ``exec:CMD``
-(stdout only, binary-safe). Anything else (``sync:``, ``reboot:``, ...) is refused.
+Services: ``shell:CMD`` (stdout and stderr on one socket, no exit code), ``shell,v2,...:CMD``
+(the shell protocol: packets of a 1-byte id, a 4-byte little-endian length and data; ids 1
+stdout, 2 stderr, 3 exit code; ids 0, 4, 5 come from the host and are ignored here),
+``exec:CMD`` (raw, binary-safe, stderr on the same socket as stdout, as adbd's raw
+subprocesses have it) and ``sync:`` (``envs.sim.sync``: adb pull, push, ls). Anything else
+(``reboot:``, ``tcpip:``, ...) is refused.
 
 Each stream's handler runs in its own thread, so a slow screenshot never stalls the reader
 that acknowledges the host's packets; writes to a socket are serialized by a lock.
@@ -37,8 +39,9 @@ from types import TracebackType
 
 from qvl_agent.envs.sim.adb_packets import (
     EMULATOR_PORTS, HEADER, A_VERSION, MAX_PAYLOAD, ShellHandler, ShellResult, chunks, Command,
-    packet, parse_service, ProtocolError, Request,
+    Framing, packet, parse_service, ProtocolError, Request,
 )
+from qvl_agent.envs.sim.sync import FileService, serve_sync
 
 __all__ = ["AdbDaemon", "ShellHandler", "ShellResult"]
 
@@ -53,6 +56,22 @@ class _Stream:
         self.closed = False
         self._can_write = True
         self._changed = threading.Condition()
+        self._inbox = bytearray()           # what the host wrote (a sync conversation)
+
+    def feed(self, data: bytes) -> None:
+        with self._changed:
+            self._inbox += data
+            self._changed.notify_all()
+
+    def read(self, size: int) -> bytes | None:
+        """The host's next ``size`` bytes; None once the stream closed before they came."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._inbox) >= size or self.closed)
+            if len(self._inbox) < size:
+                return None
+            data = bytes(self._inbox[:size])
+            del self._inbox[:size]
+            return data
 
     def acknowledged(self) -> None:
         with self._changed:
@@ -76,9 +95,11 @@ class _Connection:
     """One host connection: a reader thread, plus one thread per open stream."""
 
     def __init__(self, sock: socket.socket, *, run: Callable[[str], ShellResult],
-                 banner: bytes, on_close: Callable[[_Connection], None]) -> None:
+                 banner: bytes, on_close: Callable[[_Connection], None],
+                 files: FileService | None = None) -> None:
         self._sock = sock
         self._run = run
+        self._files = files
         self._banner = banner
         self._on_close = on_close
         self._write_lock = threading.Lock()
@@ -159,8 +180,10 @@ class _Connection:
                 if stream := self._stream(arg1):
                     stream.acknowledged()
             case Command.WRTE:
-                # Stdin, window sizes: nothing to do with them, but the host waits for our OKAY.
+                # A sync request, or a shell's stdin and window sizes (which nothing reads);
+                # either way the host waits for our OKAY.
                 if stream := self._stream(arg1):
+                    stream.feed(payload)
                     self._send(Command.OKAY, stream.local_id, stream.remote_id)
             case Command.CLSE:
                 with self._streams_lock:
@@ -184,6 +207,8 @@ class _Connection:
         # surrogateescape keeps any byte the host sent, so the command line arrives unchanged.
         name = payload.rstrip(b"\0").decode("utf-8", errors="surrogateescape")
         request = parse_service(name)
+        if request is not None and request.framing is Framing.SYNC and self._files is None:
+            request = None
         if request is None or remote_id == 0:
             logger.info("adbd: refusing service %r", name)
             self._send(Command.CLSE, 0, remote_id)
@@ -200,20 +225,38 @@ class _Connection:
         with self._streams_lock:
             return self._streams.get(local_id)
 
+    def _write(self, stream: _Stream, data: bytes) -> None:
+        """WRTE ``data`` in pieces the host accepts, one acknowledged packet at a time."""
+        for start in range(0, len(data), self._send_limit):
+            if not stream.take_turn():
+                raise _Closed
+            self._send(Command.WRTE, stream.local_id, stream.remote_id,
+                       data[start:start + self._send_limit])
+
     def _run_stream(self, stream: _Stream, request: Request) -> None:
-        result = self._run(request.command)
         try:
-            for chunk in chunks(result, request.framing, self._send_limit):
-                if not stream.take_turn():
-                    return      # the host closed the stream; it no longer wants the output
-                self._send(Command.WRTE, stream.local_id, stream.remote_id, chunk)
+            if request.framing is Framing.SYNC:
+                assert self._files is not None
+                serve_sync(self._files, stream.read, lambda data: self._write(stream, data))
+            else:
+                result = self._run(request.command)
+                for chunk in chunks(result, request.framing, self._send_limit):
+                    if not stream.take_turn():
+                        return      # the host closed the stream; it no longer wants the output
+                    self._send(Command.WRTE, stream.local_id, stream.remote_id, chunk)
             if stream.take_turn():      # the last WRTE is acknowledged before we close
                 with self._streams_lock:
                     self._streams.pop(stream.local_id, None)
                 stream.close()
                 self._send(Command.CLSE, stream.local_id, stream.remote_id)
+        except _Closed:
+            return
         except OSError as exc:
             logger.debug("adbd: stream %d lost its connection: %s", stream.local_id, exc)
+
+
+class _Closed(Exception):
+    """The host closed a stream we were writing to."""
 
 
 class AdbDaemon:
@@ -224,7 +267,9 @@ class AdbDaemon:
         port: where to listen; 0 picks a free port outside 5555-5585.
         serialno: the phone's serial number, sent in the connection banner.
         model: ``ro.product.model``, shown by ``adb devices -l``.
+        product, device: ``ro.product.name`` and ``ro.product.device``, shown there too.
         features: what the phone says it supports; ``shell_v2`` lets hosts use exit codes.
+        files: the phone's files for the ``sync:`` service (None: ``sync:`` is refused).
 
     Raises:
         ValueError: a port the adb server would claim as an emulator, or a banner field
@@ -232,20 +277,25 @@ class AdbDaemon:
     """
 
     def __init__(self, shell: ShellHandler, *, port: int = 0, serialno: str = "qvl-sim",
-                 model: str = "QVL Virtual Phone",
-                 features: Sequence[str] = ("shell_v2", "cmd")) -> None:
+                 model: str = "QVL Virtual Phone", product: str = "qvl_sim",
+                 device: str = "qvl_sim",
+                 features: Sequence[str] = ("shell_v2", "cmd"),
+                 files: FileService | None = None) -> None:
         if port in EMULATOR_PORTS:
             raise ValueError(f"port {port} is in 5555-5585, where the adb server looks for "
                              "emulators; pick another one or 0")
-        for field in (serialno, model, *features):
+        for field in (serialno, model, product, device, *features):
             if any(c in field for c in ":;=,\0"):
                 raise ValueError(f"{field!r} cannot go in an adb banner: it holds one of ':;=,'")
         if "delayed_ack" in features:
             raise ValueError("the delayed_ack feature is not implemented by this daemon")
         self._shell = shell
+        self._files = files
         self._requested_port = port
         self._serialno = serialno
         self._model = model
+        self._product = product
+        self._device = device
         self._features = tuple(features)
         self._listener: socket.socket | None = None
         self._port: int | None = None
@@ -266,8 +316,8 @@ class AdbDaemon:
 
     def _banner(self) -> bytes:
         """The identity string sent in our CNXN (no trailing NUL: adb 29 would keep it)."""
-        props = {"ro.product.name": "qvl_sim", "ro.product.model": self._model,
-                 "ro.product.device": "qvl_sim", "features": ",".join(self._features)}
+        props = {"ro.product.name": self._product, "ro.product.model": self._model,
+                 "ro.product.device": self._device, "features": ",".join(self._features)}
         return (f"device:{self._serialno}:"
                 + ";".join(f"{k}={v}" for k, v in props.items())).encode()
 
@@ -334,7 +384,7 @@ class AdbDaemon:
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # many tiny OKAYs
                 connection = _Connection(sock, run=self._run_command, banner=self._banner(),
-                                         on_close=self._forget)
+                                         on_close=self._forget, files=self._files)
             except OSError:     # the host hung up at once
                 sock.close()
                 continue

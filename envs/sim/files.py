@@ -69,6 +69,14 @@ class Files:
                 return
         raise FileError("Is a directory" if path in _DIRECTORIES else "No such file or directory")
 
+    def kind(self, path: str) -> str | None:
+        """``file``, ``dir``, or None when nothing is at ``path``."""
+        path = normalize(path)
+        with self._lock:
+            if path in self._files:
+                return "file"
+        return "dir" if path in _DIRECTORIES else None
+
     def exists(self, path: str) -> bool:
         path = normalize(path)
         with self._lock:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from qvl_agent.envs.sim.apps.base import App
+from qvl_agent.envs.sim.vendors import Vendor
 
 __all__ = ["Package", "installed_packages", "ADB_KEYBOARD"]
 
@@ -22,7 +23,6 @@ _SYSTEM_APKS = {
     "com.android.phone": "/system/priv-app/TeleService/TeleService.apk",
     "com.android.providers.settings": "/system/priv-app/SettingsProvider/SettingsProvider.apk",
     "com.android.providers.contacts": "/system/priv-app/ContactsProvider/ContactsProvider.apk",
-    "com.android.inputmethod.latin": "/system/app/LatinIME/LatinIME.apk",
 }
 
 
@@ -35,6 +35,7 @@ class Package:
     system: bool
     version_name: str = "14"
     version_code: int = 34
+    clearable: bool = True      # android:allowClearUserData; `pm clear` says Failed if not
 
 
 def _data_path(name: str) -> str:
@@ -42,9 +43,14 @@ def _data_path(name: str) -> str:
     return f"/data/app/~~{tag[:22]}==/{name}-{tag[22:44]}==/base.apk"
 
 
-def installed_packages(apps: Iterable[App], *, adb_keyboard: bool) -> dict[str, Package]:
-    """Every package of a phone with these apps, by name."""
-    packages = {name: Package(name, path, True) for name, path in _SYSTEM_APKS.items()}
+def installed_packages(apps: Iterable[App], *, vendor: Vendor,
+                       adb_keyboard: bool) -> dict[str, Package]:
+    """Every package of a phone with these apps and this vendor's system, by name."""
+    packages = {vendor.package(name): Package(vendor.package(name), path, True,
+                                              clearable=name not in vendor.keep_data)
+                for name, path in _SYSTEM_APKS.items()}
+    keyboard = vendor.ime.split("/")[0]
+    packages[keyboard] = Package(keyboard, vendor.ime_apk, True)
     for app in apps:
         folder = app.label.replace(" ", "")
         path = (f"/system/priv-app/{folder}/{folder}.apk" if app.system

@@ -32,8 +32,10 @@ class VirtualPhone:
 
     def __init__(self, config: PhoneConfig | None = None, *, port: int = 0) -> None:
         self.phone = Phone(config)
+        vendor = self.phone.profile.vendor
         self.daemon = AdbDaemon(self.phone.shell, port=port, serialno=self.phone.config.serialno,
-                                model=self.phone.model)
+                                model=self.phone.model, product=vendor.product,
+                                device=vendor.device, files=self.phone.files)
 
     @property
     def port(self) -> int:

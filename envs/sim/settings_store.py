@@ -2,8 +2,9 @@
 
 The radios are separate from their settings, as on a real phone: the Wi-Fi service writes
 ``global wifi_on`` when the radio changes ("1" on, "2" on while in airplane mode, "3" off
-because of airplane mode, "0" off), but ``settings put global wifi_on 1`` only stores a
-value and turns nothing on. ``svc``, ``cmd wifi`` and the Settings app switch the radio; the
+because of airplane mode, "0" off), Bluetooth's manager ``global bluetooth_on`` ("1" on,
+"2" on before airplane mode and off now, "0" off; airplane mode's end turns a "2" back
+on), but ``settings put global wifi_on 1`` only stores a value and turns nothing on. ``svc``, ``cmd wifi`` and the Settings app switch the radio; the
 Settings screen and the status bar show the radio. The current keyboard is
 ``secure default_input_method``.
 """
@@ -32,6 +33,7 @@ _DEFAULTS: dict[str, dict[str, str]] = {
         "android_id": "5a1e0c0ffee0d00d", "default_input_method": LATIN_IME,
         "enabled_input_methods": LATIN_IME, "location_mode": "3",
         "selected_input_method_subtype": "-1", "user_setup_complete": "1",
+        "lock_screen_lock_after_timeout": "5000",
     },
     "system": {
         "accelerometer_rotation": "0", "font_scale": "1.0", "screen_brightness": "128",
@@ -42,10 +44,14 @@ _DEFAULTS: dict[str, dict[str, str]] = {
 
 
 class SettingsStore:
-    """Thread-safe namespaced settings with the values a freshly set-up phone has."""
+    """Thread-safe namespaced settings with the values a freshly set-up phone has: its
+    vendor's keyboard (``ime``) and screen timeout."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, ime: str = LATIN_IME, screen_off_timeout_ms: int = 60000) -> None:
         self._values = {namespace: dict(keys) for namespace, keys in _DEFAULTS.items()}
+        self._values["secure"]["default_input_method"] = ime
+        self._values["secure"]["enabled_input_methods"] = ime
+        self._values["system"]["screen_off_timeout"] = str(screen_off_timeout_ms)
         self._radios = {key: self._values["global"][key] == "1" for key in RADIOS}
         self._lock = threading.Lock()
 
@@ -81,16 +87,20 @@ class SettingsStore:
             self._values["global"][key] = value
 
     def set_airplane_mode(self, on: bool) -> None:
-        """Switch airplane mode as the phone's own toggle does: on turns the radios off, off
-        brings Wi-Fi back if airplane mode took it down."""
+        """Switch airplane mode as the phone's own toggle does: on turns the radios off and
+        remembers which were on ("3" for Wi-Fi, "2" for Bluetooth), off brings those back."""
         with self._lock:
             values = self._values["global"]
             self._radios["airplane_mode_on"] = on
             values["airplane_mode_on"] = "1" if on else "0"
             if on:
                 values["wifi_on"] = "3" if self._radios["wifi_on"] else "0"  # DISABLED_AIRPLANE_ON
+                values["bluetooth_on"] = "2" if self._radios["bluetooth_on"] else "0"  # ON_AIRPLANE
                 self._radios["wifi_on"] = self._radios["bluetooth_on"] = False
-                values["bluetooth_on"] = "0"
-            elif values.get("wifi_on") == "3":
+                return
+            if values.get("wifi_on") == "3":
                 self._radios["wifi_on"] = True
                 values["wifi_on"] = "1"
+            if values.get("bluetooth_on") == "2":
+                self._radios["bluetooth_on"] = True
+                values["bluetooth_on"] = "1"

@@ -4,10 +4,9 @@ Lists (``;``, ``&&``, ``||``), pipes, ``$?`` and redirections behave as in mksh;
 command is a Python tool from ``envs.sim.tools`` that reads and changes the ``Phone``. An
 unknown command is ``inaccessible or not found`` with exit code 127, as on a phone.
 
-adbutils' ``shell2`` (shell v1) appends ``; echo X4EXIT:$?`` and reads the exit code after
-the last marker. adbd's v1 sends a stream's stdout before its stderr, but a real phone's v1
-shell merges both in order; so for such a line everything is merged into stdout in the
-order it was written, and the marker comes last.
+Everything a line prints is kept in the order it was written, so a host reading ``exec:``
+or shell v1 (one socket for both streams, as adbd gives raw subprocesses) gets the real
+interleaving: adbutils' ``; echo X4EXIT:$?`` marker comes after every error message.
 """
 
 from __future__ import annotations
@@ -25,12 +24,11 @@ from qvl_agent.envs.sim.tools.common import ShellExit, UsageError
 if TYPE_CHECKING:
     from qvl_agent.envs.sim.phone import Phone
 
-__all__ = ["run_line", "SH", "EXIT_MARKER"]
+__all__ = ["run_line", "SH"]
 
 logger = logging.getLogger(__name__)
 
 SH = "/system/bin/sh"
-EXIT_MARKER = "; echo X4EXIT:$?"
 _ENVIRONMENT = {
     "HOME": "/", "USER": "shell", "HOSTNAME": "localhost", "SHELL": SH,
     "PATH": "/product/bin:/apex/com.android.runtime/bin:/apex/com.android.art/bin:"
@@ -84,9 +82,8 @@ class _Session:
                 break
         out = b"".join(data for fd, data in self.transcript if fd == 1)
         err = b"".join(data for fd, data in self.transcript if fd == 2)
-        if line.endswith(EXIT_MARKER):
-            out, err = b"".join(data for _, data in self.transcript), b""
-        return ShellResult(self.status & 0xFF, out, err)
+        merged = b"".join(data for _, data in self.transcript)
+        return ShellResult(self.status & 0xFF, out, err, merged)
 
     def _pipeline(self, pipeline: Pipeline) -> int:
         data, status = b"", 0
@@ -115,7 +112,13 @@ class _Session:
             return 1, b""
         result = self._invoke(words, stdin) if words else ShellResult(0, b"")
         piped = b""
-        for fd, data in ((1, result.stdout), (2, result.stderr)):
+        # A tool that wrote its stderr first (screencap's warning, then the image) says so
+        # with ``merged``; the transcript keeps that order.
+        streams = [(1, result.stdout), (2, result.stderr)]
+        if result.stderr and result.merged is not None and \
+                result.merged.startswith(result.stderr) and result.stdout:
+            streams.reverse()
+        for fd, data in streams:
             kind, path = targets.get(fd, ("out", None))
             if not data:
                 continue

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from qvl_agent.envs.sim.profiles import Profile
 from qvl_agent.envs.sim.settings_store import SettingsStore
 from qvl_agent.envs.sim.store import ContentStore, Table
 from qvl_agent.envs.sim.widgets import Widget
@@ -24,6 +25,7 @@ class Host(Protocol):
 
     data: ContentStore
     settings: SettingsStore
+    profile: Profile
 
     def push(self, screen: Screen) -> None:
         """Open ``screen`` on top of the foreground app's stack."""
@@ -47,30 +49,44 @@ class Screen:
     def __init__(self) -> None:
         self.values: dict[str, str] = {rid: "" for rid in self.fields}
         self.focus: str | None = None
+        self.selected = False           # the focused field's whole text is selected
 
     def build(self, host: Host) -> list[Widget]:
         """The page's widgets below the status bar, drawn in list order (later on top)."""
         raise NotImplementedError
 
     def focus_field(self, rid: str) -> None:
-        self.focus = rid
+        self.focus, self.selected = rid, False
 
     def type(self, text: str) -> None:
-        """Append to the focused field; typing with nothing focused goes nowhere."""
+        """Append to the focused field (or replace its selection); with nothing focused,
+        typing goes nowhere."""
         if self.focus is not None:
-            self.values[self.focus] += text
+            current = "" if self.selected else self.values[self.focus]
+            self.values[self.focus] = current + text
+            self.selected = False
 
     def delete(self) -> None:
-        """Erase the focused field's last character (the caret is always at the end)."""
+        """Erase the selection, or the last character (the caret is always at the end)."""
         if self.focus is not None:
-            self.values[self.focus] = self.values[self.focus][:-1]
+            self.values[self.focus] = "" if self.selected else self.values[self.focus][:-1]
+            self.selected = False
+
+    def delete_word(self) -> None:
+        """Ctrl+DEL: back to the start of the word before the caret."""
+        if self.focus is not None:
+            text = "" if self.selected else self.values[self.focus]
+            self.values[self.focus] = text[:len(text.rstrip()) - len(text.rstrip().split(" ")[-1])]
+            self.selected = False
 
     def clear(self) -> None:
         if self.focus is not None:
             self.values[self.focus] = ""
+            self.selected = False
 
     def next_field(self) -> None:
         """Move focus to the next field, if there is one."""
+        self.selected = False
         if self.focus is not None and (at := self.fields.index(self.focus)) + 1 < len(self.fields):
             self.focus = self.fields[at + 1]
 
@@ -88,6 +104,12 @@ class App:
     tables: tuple[Table, ...] = ()
     launchable: bool = True             # has a MAIN/LAUNCHER activity
     system: bool = True                 # preinstalled (pm list packages -s) or not (-3)
+    aosp_package: str = ""              # the AOSP name its resource ids use, when renamed
+
+    @property
+    def id_prefix(self) -> str:
+        """How this app's resource ids are written in its code (``pkg:id/``)."""
+        return f"{self.aosp_package or self.package}:id/"
 
     @property
     def component(self) -> str:

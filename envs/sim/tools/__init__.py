@@ -4,8 +4,9 @@
     input       input (tap, swipe, text, keyevent, keycombination, motionevent)
     activity    am (start, force-stop, broadcast), monkey
     package     pm (list packages, path, clear, query-activities, resolve-activity)
-    dumpsys     dumpsys (window, activity, display, package, ...), wm, getprop
-    settings    settings, svc, ime; cmd wifi / bluetooth_manager / connectivity
+    dumpsys     dumpsys (window, activity, display, package, power, ...), wm, getprop
+    settings    settings, svc, ime, locksettings; cmd wifi / bluetooth_manager / connectivity
+    toybox      date ps pidof cut sed find logcat
     content     content (query, insert, update, delete)
     screen      screencap, uiautomator
 """
@@ -23,8 +24,9 @@ from qvl_agent.envs.sim.tools.dumpsys import DUMPSYS
 from qvl_agent.envs.sim.tools.input import INPUT, input_
 from qvl_agent.envs.sim.tools.package import PACKAGE, pm
 from qvl_agent.envs.sim.tools.screen import SCREEN
+from qvl_agent.envs.sim.tools.toybox import TOYBOX
 from qvl_agent.envs.sim.tools.settings import (
-    SETTINGS, bluetooth_service, connectivity_service, settings, wifi_service,
+    SETTINGS, bluetooth_service, connectivity_service, locksettings, settings, wifi_service,
 )
 
 if TYPE_CHECKING:
@@ -49,13 +51,14 @@ def cmd(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
 
 
 _CMD_TOOLS: dict[str, Tool] = {"activity": am, "package": pm, "input": input_,
-                               "settings": settings}
+                               "settings": settings, "lock_settings": locksettings}
 _CMD_SERVICES = {"wifi": wifi_service, "bluetooth_manager": bluetooth_service,
                  "connectivity": connectivity_service}
 
 TOOLS: dict[str, Tool] = {
-    **COREUTILS, **INPUT, **ACTIVITY, **PACKAGE, **DUMPSYS, **SETTINGS, **CONTENT, **SCREEN,
-    "cmd": cmd,
+    **COREUTILS, **TOYBOX, **INPUT, **ACTIVITY, **PACKAGE, **DUMPSYS, **SETTINGS, **CONTENT,
+    **SCREEN, "cmd": cmd,
 }
-UNLOCKED = frozenset({"sleep"})
-"""Tools that run without holding the phone's lock (they do not touch its state)."""
+UNLOCKED = frozenset({"sleep", "input", "uiautomator"})
+"""Tools that run without holding the phone's lock: they wait (a sleep, a swipe's duration,
+uiautomator's idle wait) and take the lock themselves for each step."""

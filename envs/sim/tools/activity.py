@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from qvl_agent.envs.sim.adbd import ShellResult
+from qvl_agent.envs.sim.apps.settings_pages import SETTINGS_ACTIONS, page_for_action
 from qvl_agent.envs.sim.tools.common import UsageError, fail, ok
 
 if TYPE_CHECKING:
@@ -32,11 +33,7 @@ _USAGE = ("usage: am [start|broadcast|force-stop|kill|get-current-user] ...\n"
           "  start [-W] [-S] [--user <USER_ID>] <INTENT>\n"
           "  broadcast [--user <USER_ID>] <INTENT>\n"
           "  force-stop [--user <USER_ID>] <PACKAGE>\n")
-_SETTINGS_ACTIONS = {"android.settings.SETTINGS", "android.settings.WIFI_SETTINGS",
-                     "android.settings.BLUETOOTH_SETTINGS",
-                     "android.settings.AIRPLANE_MODE_SETTINGS",
-                     "android.settings.WIRELESS_SETTINGS"}
-_ACTION_APPS = {**{action: "com.android.settings" for action in _SETTINGS_ACTIONS},
+_ACTION_APPS = {**{action: "com.android.settings" for action in SETTINGS_ACTIONS},
                 "android.intent.action.SHOW_ALARMS": "com.android.deskclock",
                 "android.intent.action.SET_ALARM": "com.android.deskclock",
                 "android.intent.action.INSERT": "com.android.contacts"}
@@ -137,7 +134,8 @@ def _start(phone: Phone, args: list[str]) -> ShellResult:
             return fail(f"Error type 3\nError: Activity class {{{package}/{activity_class}}} "
                         "does not exist.", 1, stdout=f"Starting: {shown}\n")
     else:
-        wanted = intent.package or _ACTION_APPS.get(intent.action or "")
+        wanted = intent.package or phone.profile.vendor.package(
+            _ACTION_APPS.get(intent.action or "", ""))
         if intent.action == "android.intent.action.MAIN" and \
                 "android.intent.category.HOME" in intent.categories:
             wanted = phone.launcher.package
@@ -152,8 +150,17 @@ def _start(phone: Phone, args: list[str]) -> ShellResult:
     fresh = bool(intent.flags & 0x8000) or "--activity-clear-task" in intent.options
     if fresh:
         phone.force_stop(app.package)
-    phone.launch(app.package)
+    page = page_for_action(phone.profile, intent.action or "") \
+        if intent.component is None and intent.action in SETTINGS_ACTIONS else None
+    if page is not None:
+        phone.start_page(app.package, page)
+    else:
+        phone.launch(app.package)
     phone.animate()
+    phone.logcat.write("ActivityTaskManager" if phone.profile.sdk >= 29 else "ActivityManager",
+                       f"START u0 {{{shown.removeprefix('Intent { ').removesuffix(' }')}}} "
+                       "from uid 2000", pid=1261,
+                       buffer="system")
     lines = [f"Starting: {shown}"]
     if was_front and not fresh:
         lines.append("Warning: Activity not started, intent has been delivered to currently "

@@ -18,7 +18,7 @@ from qvl_agent.envs.sim.tools.common import ShellExit, UsageError, ok
 if TYPE_CHECKING:
     from qvl_agent.envs.sim.phone import Phone
 
-__all__ = ["COREUTILS"]
+__all__ = ["COREUTILS", "basic_regex"]
 
 _ID = ("uid=2000(shell) gid=2000(shell) groups=2000(shell),1004(input),1007(log),1011(adb),"
        "1015(sdcard_rw),1028(sdcard_r),1078(ext_data_rw),1079(ext_obb_rw),3001(net_bt_admin),"
@@ -115,7 +115,7 @@ def ls(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
                        "".join(errors).encode())
 
 
-def _basic_regex(pattern: str) -> str:
+def basic_regex(pattern: str) -> str:
     """A POSIX basic regular expression in Python's syntax (``\\|`` is alternation there)."""
     out, index = [], 0
     while index < len(pattern):
@@ -153,7 +153,7 @@ def grep(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
         if "F" in flags:
             sources = [re.escape(p) for p in patterns]
         else:
-            sources = [p if "E" in flags else _basic_regex(p) for p in patterns]
+            sources = [p if "E" in flags else basic_regex(p) for p in patterns]
         regex = re.compile("|".join(f"(?:{s})" for s in sources),
                            re.IGNORECASE if "i" in flags else 0)
     except re.error as exc:
@@ -210,6 +210,12 @@ def _input(name: str, phone: Phone, files: list[str], stdin: bytes) -> bytes:
 
 
 def head(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
+    if args[:1] == ["-c"] or (args and re.fullmatch(r"-c\d+", args[0])):
+        text = args[0][2:] or (args[1] if len(args) > 1 else "")
+        if not text.isdigit():
+            raise UsageError(f"head: -c: not integer: {text}", 1)
+        files = args[1:] if args[0][2:] else args[2:]
+        return ok(_input("head", phone, files, stdin)[:int(text)])
     count, files = _count("head", args)
     return ok(b"".join(_input("head", phone, files, stdin).splitlines(keepends=True)[:count]))
 

@@ -1,19 +1,22 @@
 """``dumpsys``, ``wm`` and ``getprop``: what the phone says about itself.
 
 Only the lines tools and agents read are produced, in the real format: ``mCurrentFocus`` and
-``mFocusedApp`` (``dumpsys window``), ``mResumedActivity`` (``dumpsys activity
-activities``), ``orientation=0`` (``dumpsys display``), versions (``dumpsys package``).
+``mFocusedApp`` (``dumpsys window``, ``envs.sim.tools.window_dump`` with ``power`` and
+``SurfaceFlinger``), ``mResumedActivity`` (``dumpsys activity activities``),
+``orientation=0`` (``dumpsys display``), versions (``dumpsys package``).
 As on a phone, a window's title is the full activity class while an ActivityRecord shows
 the short name (``com.android.settings/.Settings``).
 """
 
 from __future__ import annotations
 
-import zlib
 from typing import TYPE_CHECKING
 
 from qvl_agent.envs.sim.adbd import ShellResult
 from qvl_agent.envs.sim.tools.common import UsageError, fail, ok
+from qvl_agent.envs.sim.tools.window_dump import (
+    dump_power, dump_surfaceflinger, dump_window, record, token,
+)
 from qvl_agent.envs.sim.widgets import DENSITY, SCREEN_H, SCREEN_W
 
 if TYPE_CHECKING:
@@ -21,56 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DUMPSYS", "package_dump", "properties"]
 
-_SERVICES = ("activity", "battery", "display", "input_method", "package", "power", "window")
+_SERVICES = ("SurfaceFlinger", "activity", "battery", "display", "input_method", "package",
+             "power", "window")
 _INSTALLED = "2024-01-01 12:00:00"
-
-
-def _token(*parts: object) -> str:
-    """A stable object hash like the ``1f2e3d4`` in ``Window{1f2e3d4 u0 ...}``."""
-    return f"{zlib.crc32(repr(parts).encode()):x}"
-
-
-def _record(phone: Phone, package: str) -> str:
-    app = phone.apps[package]
-    return (f"ActivityRecord{{{_token('record', package)} u0 {app.component} "
-            f"t{phone.task_id(package)}}}")
-
-
-def _window(phone: Phone, package: str) -> str:
-    app = phone.apps[package]
-    return f"Window{{{_token('window', package)} u0 {package}/{app.activity_class()}}}"
-
-
-def _dump_window(phone: Phone) -> str:
-    front = phone.foreground
-    app_window = _window(phone, front)
-    ime = f"Window{{{_token('ime')} u0 InputMethod}}"
-    lines = [
-        "WINDOW MANAGER WINDOWS (dumpsys window windows)",
-        f"  Window #0 Window{{{_token('nav')} u0 NavigationBar0}}:",
-        "    mDisplayId=0 rootTaskId=1 mSession=Session{4a3b2c1 1234:u0a10090} mOwnerUid=10090"
-        " showForAllUsers=true package=com.android.systemui appop=NONE",
-        f"  Window #1 Window{{{_token('status')} u0 StatusBar}}:",
-        "    mDisplayId=0 rootTaskId=1 mSession=Session{4a3b2c1 1234:u0a10090} mOwnerUid=10090"
-        " showForAllUsers=true package=com.android.systemui appop=NONE",
-        f"  Window #2 {ime}:",
-        f"    mDisplayId=0 rootTaskId=1 mOwnerUid=10110 package={phone.current_ime_package()}",
-        f"  Window #3 {app_window}:",
-        f"    mDisplayId=0 rootTaskId={phone.task_id(front)} mOwnerUid=1000 package={front}"
-        " appop=NONE",
-        "    mAttrs={(0,0)(fillxfill) sim={adjust=resize} ty=BASE_APPLICATION fmt=TRANSPARENT}",
-        f"    Requested w={SCREEN_W} h={SCREEN_H} mLayoutSeq=120",
-        "    mHasSurface=true isReadyForDisplay()=true mWindowRemovalAllowed=false",
-        "",
-        f"  mGlobalConfiguration={{1.0 ?mcc?mnc [en_US] ldltr sw411dp w411dp h914dp "
-        f"{DENSITY}dpi nrml long port finger -keyb/v/h -nav/h}}",
-        "  mHasPermanentDpad=false",
-        "  mTopFocusedDisplayId=0",
-        f"  mInputMethodWindow={ime}",
-        f"  mCurrentFocus={app_window}",
-        f"  mFocusedApp={_record(phone, front)}",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def _dump_activities(phone: Phone, top_only: bool = False) -> str:
@@ -79,31 +35,31 @@ def _dump_activities(phone: Phone, top_only: bool = False) -> str:
         app = phone.apps[front]
         task = phone.task_id(front)
         return (f"TASK 10{task:03d}:{front} id={task} userId=0\n"
-                f"  ACTIVITY {app.component} {_token('record', front)} pid={4000 + task}\n")
+                f"  ACTIVITY {app.component} {token('record', front)} pid={4000 + task}\n")
     lines = ["ACTIVITY MANAGER ACTIVITIES (dumpsys activity activities)",
              "Display #0 (activities from top to bottom):"]
     for package in phone.running_packages():
         kind = "home" if package == phone.launcher.package else "standard"
         task = phone.task_id(package)
-        lines.append(f"  * Task{{{_token('task', package)} #{task} type={kind} "
+        lines.append(f"  * Task{{{token('task', package)} #{task} type={kind} "
                      f"A=10{task:03d}:{package} U=0 visible={str(package == front).lower()} "
                      f"mode=fullscreen translucent=false sz={phone.stack_depth(package)}}}")
         for depth in reversed(range(phone.stack_depth(package))):
-            lines.append(f"    * Hist  #{depth}: {_record(phone, package)}")
-    record = _record(phone, front)
+            lines.append(f"    * Hist  #{depth}: {record(phone, package)}")
+    resumed = record(phone, front)
     # Each release names the resumed activity its own way (see envs.sim.profiles).
     match phone.profile.resumed_line:
         case "mResumedActivity":
             lines += ["", "  Running activities (most recent first):",
-                      f"    TaskRecord{{{_token('tr', front)} #{phone.task_id(front)} "
+                      f"    TaskRecord{{{token('tr', front)} #{phone.task_id(front)} "
                       f"A={front} U=0 StackId=1 sz=1}}", "",
-                      f"    mResumedActivity: {record}", f"    mLastPausedActivity: {record}"]
+                      f"    mResumedActivity: {resumed}", f"    mLastPausedActivity: {resumed}"]
         case "ResumedActivity":
-            lines += ["", f"  ResumedActivity: {record}",
-                      f"  mLastPausedActivity: {record}"]
+            lines += ["", f"  ResumedActivity: {resumed}",
+                      f"  mLastPausedActivity: {resumed}"]
         case "topResumedActivity":
             lines += ["", "  Resumed activities in task display areas (from top to bottom):",
-                      f"    Resumed: {record}", "", f"  topResumedActivity={record}"]
+                      f"    Resumed: {resumed}", "", f"  topResumedActivity={resumed}"]
     return "\n".join(lines) + "\n"
 
 
@@ -134,17 +90,17 @@ def package_dump(phone: Phone, name: str) -> str:
         "HAS_CODE ALLOW_CLEAR_USER_DATA"
     return (
         "Packages:\n"
-        f"  Package [{name}] ({_token('package', name)}):\n"
+        f"  Package [{name}] ({token('package', name)}):\n"
         f"    userId={10000 + list(phone.packages).index(name)}\n"
-        f"    pkg=Package{{{_token('pkg', name)} {name}}}\n"
+        f"    pkg=Package{{{token('pkg', name)} {name}}}\n"
         f"    codePath={package.path.rsplit('/', 1)[0]}\n"
         f"    versionCode={package.version_code} minSdk=30 targetSdk=34\n"
         f"    versionName={package.version_name}\n"
         f"    pkgFlags=[ {flags} ]\n"
         f"    firstInstallTime={_INSTALLED}\n"
         f"    lastUpdateTime={_INSTALLED}\n"
-        f"    signatures=PackageSignatures{{{_token('sig', name)} version:3, signatures:"
-        f"[{_token('cert', name)}], past signatures:[]}}\n"
+        f"    signatures=PackageSignatures{{{token('sig', name)} version:3, signatures:"
+        f"[{token('cert', name)}], past signatures:[]}}\n"
     )
 
 
@@ -154,7 +110,11 @@ def dumpsys(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
     service, rest = args[0], args[1:]
     match service:
         case "window":
-            return ok(_dump_window(phone))
+            dump = dump_window(phone, rest[0] if rest else None)
+            return ok(dump if dump is not None else
+                      f"Unknown argument: {rest[0]}; use -h for help\n")
+        case "SurfaceFlinger":
+            return ok(dump_surfaceflinger(phone, rest))
         case "activity":
             return ok(_dump_activities(phone, top_only=rest[:1] == ["top"]))
         case "display":
@@ -163,10 +123,9 @@ def dumpsys(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
             names = [arg for arg in rest if not arg.startswith("-")]
             return ok(package_dump(phone, names[0]) if names else "")
         case "power":
-            return ok("POWER MANAGER (dumpsys power)\n  mWakefulness=Awake\n"
-                      "  mHoldingDisplaySuspendBlocker=true\n  Display Power: state=ON\n")
+            return ok(dump_power(phone))
         case "battery":
-            return ok("Current Battery Service state:\n  AC powered: true\n  USB powered: false\n"
+            return ok("Current Battery Service state:\n  AC powered: false\n  USB powered: true\n"
                       "  Wireless powered: false\n  Dock powered: false\n  status: 2\n"
                       "  health: 2\n  present: true\n  level: 100\n  scale: 100\n"
                       "  voltage: 5000\n  temperature: 250\n  technology: Li-ion\n")
@@ -190,27 +149,31 @@ def wm(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
             return ok(f"Physical density: {DENSITY}\n")
         case ["size" | "density", "reset"]:
             return ok()
+        case ["dismiss-keyguard"]:
+            phone.power.dismiss()       # unlocked, or the PIN pad when a PIN is set
+            return ok()
         case ["size" | "density", value]:
             return fail(f"Error: the virtual phone's display cannot change its {args[0]} "
                         f"(asked for {value})", 1)
-    raise UsageError("usage: wm [size [WxH|reset]|density [DPI|reset]]", 1)
+    raise UsageError("usage: wm [size [WxH|reset]|density [DPI|reset]|dismiss-keyguard]", 1)
 
 
 def properties(phone: Phone) -> dict[str, str]:
     """The system properties ``getprop`` lists."""
     config, profile = phone.config, phone.profile
-    tag = profile.build_id
+    vendor, tag = profile.vendor, profile.build_id
     return {
         "init.svc.bootanim": "stopped", "persist.sys.locale": "en-US",
         "persist.sys.timezone": "UTC", "ro.boot.serialno": config.serialno,
         "ro.build.characteristics": "default",
-        "ro.build.description": f"qvl_sim-user {profile.release}",
-        "ro.build.fingerprint": f"qvl/qvl_sim/qvl_sim:{profile.release}/{tag}/1:user/release-keys",
+        "ro.build.description": f"{vendor.product}-user {profile.release} {tag} release-keys",
+        "ro.build.fingerprint": f"{vendor.brand}/{vendor.product}/{vendor.device}:"
+                                f"{profile.release}/{tag}/1:user/release-keys",
         "ro.build.id": tag, "ro.build.type": "user",
         "ro.build.version.release": profile.release, "ro.build.version.sdk": str(profile.sdk),
-        "ro.debuggable": "0", "ro.product.brand": "qvl", "ro.product.cpu.abi": "x86_64",
-        "ro.product.device": "qvl_sim", "ro.product.manufacturer": "QVL",
-        "ro.product.model": phone.model, "ro.product.name": "qvl_sim", "ro.secure": "1",
+        "ro.debuggable": "0", "ro.product.brand": vendor.brand, "ro.product.cpu.abi": "x86_64",
+        "ro.product.device": vendor.device, "ro.product.manufacturer": vendor.manufacturer,
+        "ro.product.model": phone.model, "ro.product.name": vendor.product, "ro.secure": "1",
         "ro.serialno": config.serialno, "ro.sf.lcd_density": str(DENSITY),
         "sys.boot_completed": "1",
     }

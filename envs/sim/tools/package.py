@@ -116,7 +116,8 @@ def pm(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
             package = phone.packages.get(operands[0] if operands else "")
             return ok(f"package:{package.path}\n") if package else ShellResult(1, b"")
         case "clear":
-            if not operands or operands[0] not in phone.packages:
+            if not operands or operands[0] not in phone.packages \
+                    or not phone.packages[operands[0]].clearable:
                 return fail("Failed", 1, stdout="")
             phone.clear(operands[0])
             return ok("Success\n")

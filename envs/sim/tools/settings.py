@@ -1,9 +1,12 @@
-"""``settings``, ``svc``, ``ime`` and the radio ``cmd`` services: the switches a task sets.
+"""``settings``, ``svc``, ``ime``, ``locksettings`` and the radio ``cmd`` services.
 
 ``svc wifi enable``, ``cmd wifi set-wifi-enabled enabled`` and the Settings app's Wi-Fi
 switch turn the radio on (which writes ``global wifi_on``). ``settings put`` only stores a
 value, as on a phone: it switches no radio. Airplane mode is the Settings switch or ``cmd
 connectivity airplane-mode enable``. The current keyboard is ``secure default_input_method``.
+``svc power stayon true|false|usb|ac|wireless`` writes ``global stay_on_while_plugged_in``.
+Android 9's ``cmd wifi`` serves root only: the shell user gets a SecurityException.
+``locksettings set-pin|clear|verify|get-disabled`` manage the lock screen's PIN.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qvl_agent.envs.sim.adbd import ShellResult
-from qvl_agent.envs.sim.settings_store import ADB_IME, LATIN_IME, NAMESPACES
+from qvl_agent.envs.sim.settings_store import ADB_IME, NAMESPACES
 from qvl_agent.envs.sim.tools.common import UsageError, fail, ok
 
 if TYPE_CHECKING:
@@ -61,14 +64,29 @@ def svc(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
         case ["data", "enable" | "disable" as state]:
             phone.settings.put("global", "mobile_data", "1" if state == "enable" else "0")
             return ok()
-        case ["power", *_]:
+        case ["power", "stayon", value] if value in _STAY_ON:
+            phone.settings.put("global", "stay_on_while_plugged_in", str(_STAY_ON[value]))
             return ok()
+        case ["power", *_]:
+            raise UsageError(_SVC_POWER_USAGE, 1)
     raise UsageError("Available commands:\n    help\n    power\n    data\n    wifi\n"
                      "    bluetooth\n    usb\n    nfc", 1)
 
 
+# BatteryManager.BATTERY_PLUGGED_AC | _USB | _WIRELESS, as PowerCommand sets them.
+_STAY_ON = {"true": 7, "false": 0, "ac": 1, "usb": 2, "wireless": 4}
+_SVC_POWER_USAGE = (
+    "Control the power manager\n\n"
+    "usage: svc power stayon [true|false|usb|ac|wireless]\n"
+    "         Set the 'keep awake while plugged in' setting.\n"
+    "       svc power reboot [reason]\n"
+    "         Perform a runtime shutdown and reboot device with specified reason.\n"
+    "       svc power shutdown\n"
+    "         Perform a runtime shutdown and power off the device.\n")
+
+
 def _installed_imes(phone: Phone) -> list[str]:
-    return [LATIN_IME, *([ADB_IME] if phone.adb_keyboard_installed() else [])]
+    return [phone.profile.vendor.ime, *([ADB_IME] if phone.adb_keyboard_installed() else [])]
 
 
 def _enabled_imes(phone: Phone) -> list[str]:
@@ -122,7 +140,8 @@ def ime(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
             if ime_id in enabled:
                 _set_enabled(phone, [other for other in enabled if other != ime_id])
                 if phone.settings.get("secure", "default_input_method") == ime_id:
-                    phone.settings.put("secure", "default_input_method", LATIN_IME)
+                    phone.settings.put("secure", "default_input_method",
+                                       phone.profile.vendor.ime)
                 return ok(f"Input method {ime_id}: now disabled for user #0\n")
             return ok(f"Input method {ime_id}: already disabled for user #0\n")
         case "set":
@@ -132,14 +151,29 @@ def ime(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
             phone.select_ime(ime_id)
             return ok(f"Input method {ime_id} selected for user #0\n")
         case "reset":
-            _set_enabled(phone, [LATIN_IME])
-            phone.settings.put("secure", "default_input_method", LATIN_IME)
-            return ok(f"Reset current and enabled IMEs for user #0\n  Selected: {LATIN_IME}\n")
+            stock = phone.profile.vendor.ime
+            _set_enabled(phone, [stock])
+            phone.settings.put("secure", "default_input_method", stock)
+            return ok(f"Reset current and enabled IMEs for user #0\n  Selected: {stock}\n")
     raise UsageError(f"Unknown command: {verb}\n{_IME_USAGE}", 1)
 
 
+_SECURITY_WIFI = (
+    "Security exception: Uid 2000 does not have access to wifi commands\n\n"
+    "java.lang.SecurityException: Uid 2000 does not have access to wifi commands\n"
+    "\tat com.android.server.wifi.WifiShellCommand.checkRootPermission("
+    "WifiShellCommand.java:295)\n"
+    "\tat com.android.server.wifi.WifiShellCommand.onCommand(WifiShellCommand.java:67)\n"
+    "\tat android.os.ShellCommand.exec(ShellCommand.java:103)\n"
+    "\tat android.os.Binder.shellCommand(Binder.java:634)\n"
+    "\tat android.os.Binder.onTransact(Binder.java:532)\n")
+
+
 def wifi_service(phone: Phone, args: list[str]) -> ShellResult:
-    """``cmd wifi``: ``set-wifi-enabled enabled|disabled`` and ``status``."""
+    """``cmd wifi``: ``set-wifi-enabled enabled|disabled`` and ``status`` (from Android 10;
+    9's serves root only)."""
+    if phone.profile.sdk < 29:
+        return fail(_SECURITY_WIFI, 255)
     match args:
         case ["set-wifi-enabled", "enabled" | "disabled" as state]:
             phone.settings.set_radio("wifi_on", state == "enabled")
@@ -169,4 +203,37 @@ def connectivity_service(phone: Phone, args: list[str]) -> ShellResult:
     raise UsageError("Connectivity service commands:\n  airplane-mode [enable|disable]", 1)
 
 
-SETTINGS = {"settings": settings, "svc": svc, "ime": ime}
+_LOCK_USAGE = ("usage: locksettings set-pin [--old OLD] PIN\n"
+               "       locksettings clear --old OLD\n"
+               "       locksettings verify [--old OLD]\n"
+               "       locksettings get-disabled\n")
+
+
+def locksettings(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
+    """LockSettingsShellCommand: the lock screen's PIN (checked against ``--old``)."""
+    old, rest = "", list(args)
+    if "--old" in rest:
+        at = rest.index("--old")
+        old = rest[at + 1] if at + 1 < len(rest) else ""
+        del rest[at:at + 2]
+    power = phone.power
+    if rest[:1] in (["set-pin"], ["clear"], ["verify"]) and power.secure and old != power.pin:
+        return ShellResult(255, f"Old password '{old}' didn't match\n".encode())
+    match rest:
+        case ["set-pin", pin] if pin.isdigit() and len(pin) >= 4:
+            power.set_pin(pin)
+            return ok(f"Pin set to '{pin}'\n")
+        case ["set-pin", _]:
+            return fail("Error while executing command: set-pin\n"
+                        "java.lang.IllegalArgumentException: pin must be at least 4 digits", 255)
+        case ["clear"]:
+            power.set_pin(None)
+            return ok("Lock credential cleared\n")
+        case ["verify"]:
+            return ok("Lock credential verified successfully\n")
+        case ["get-disabled"]:
+            return ok("false\n")
+    raise UsageError(_LOCK_USAGE, 1)
+
+
+SETTINGS = {"settings": settings, "svc": svc, "ime": ime, "locksettings": locksettings}

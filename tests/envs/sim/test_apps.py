@@ -1,11 +1,22 @@
-"""Each app's flow, tapped through as an agent would, checked the way a task oracle checks."""
+"""Each app's flow, tapped through as an agent would, checked the way a task oracle checks.
+
+On an AOSP phone (android-9), where the apps have AOSP's names; what vendors rename and how
+their Settings differ is in test_vendors.py.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from qvl_agent.envs.sim import booking_code, flights_for
+from qvl_agent.envs.sim import Phone, PhoneConfig, booking_code, flights_for
 from tests.envs.sim.driver import Driver
+
+WIFI = "Wi\u2011Fi"
+
+
+@pytest.fixture
+def phone() -> Phone:
+    return Phone(PhoneConfig(profile="android-9", animations=False, flaky=False))
 
 
 PHONES = "content://com.android.contacts/data/phones"
@@ -27,37 +38,70 @@ def test_the_home_screen_opens_apps_from_their_icons(driver):
     assert driver.nodes(text="Alarms")
 
 
-@pytest.mark.parametrize(("title", "key", "initially"), [
-    ("Wi-Fi", "wifi_on", "0"), ("Bluetooth", "bluetooth_on", "0"),
-    ("Airplane mode", "airplane_mode_on", "0"),
-])
-def test_each_settings_row_and_its_switch_toggle_the_setting(driver, title, key, initially):
+def radio(driver: Driver, key: str) -> str:
+    return driver.sh(f"settings get global {key}").strip()
+
+
+def switch_of(driver: Driver, title: str):
+    """The switch on the row titled ``title`` (the one whose bounds share the row's)."""
+    row_top = driver.bounds(driver.node(rid="android:id/title", text=title))[1]
+    return min(driver.nodes(rid="android:id/switch_widget"),
+               key=lambda node: abs(driver.bounds(node)[1] - row_top))
+
+
+def test_wifi_has_a_switch_on_the_network_page_and_a_switch_bar_on_its_own(driver):
     open_app(driver, "com.android.settings")
-    assert driver.sh(f"settings get global {key}") == f"{initially}\n"
-    row = driver.texts("android:id/title").index(title)
-    driver.tap(text=title)                              # the row
-    flipped = "0" if initially == "1" else "1"
-    assert driver.sh(f"settings get global {key}") == f"{flipped}\n"
-    switch = driver.nodes(rid="android:id/switch_widget")[row]
-    assert switch.get("checkable") == "true" and switch.get("checked") == str(
-        flipped == "1").lower()
-    assert driver.texts("android:id/summary")[row] == ("On" if flipped == "1" else "Off")
-    left, top, right, bottom = driver.bounds(switch)
-    driver.sh(f"input tap {(left + right) // 2} {(top + bottom) // 2}")   # the switch itself
-    assert driver.sh(f"settings get global {key}") == f"{initially}\n"
+    assert driver.texts("android:id/title")[:2] == ["Network & internet", "Connected devices"]
+    driver.tap(text="Network & internet")
+    left, top, right, bottom = driver.bounds(switch_of(driver, WIFI))
+    driver.sh(f"input tap {(left + right) // 2} {(top + bottom) // 2}")    # the row's switch
+    assert radio(driver, "wifi_on") == "1"
+    assert switch_of(driver, WIFI).get("checked") == "true"
+    driver.tap(text=WIFI)                                   # the row's text opens the page
+    assert driver.node(rid="com.android.settings:id/switch_text").get("text") == "On"
+    driver.tap(rid="com.android.settings:id/switch_bar")
+    assert radio(driver, "wifi_on") == "0"
+    assert driver.node(rid="com.android.settings:id/switch_text").get("text") == "Off"
 
 
-def test_airplane_mode_takes_the_radios_down_and_brings_wifi_back(driver):
+def test_bluetooth_is_under_connection_preferences(driver):
+    open_app(driver, "com.android.settings")
+    driver.tap(text="Connected devices")
+    driver.tap(text="Connection preferences")
+    assert driver.texts("android:id/summary")[0] == "Off"
+    driver.tap(text="Bluetooth")
+    driver.tap(rid="com.android.settings:id/switch_bar")
+    assert radio(driver, "bluetooth_on") == "1"
+    driver.sh("input keyevent BACK")
+    assert driver.texts("android:id/summary")[0] == "On"
+
+
+def test_the_system_intents_open_their_pages(driver):
+    driver.sh("am start -a android.settings.BLUETOOTH_SETTINGS")
+    assert driver.node(rid="com.android.settings:id/switch_bar")
+    assert driver.texts("android:id/title")[0] == "Device name"
+    driver.sh("am start -a android.settings.AIRPLANE_MODE_SETTINGS")
+    driver.tap(text="Airplane mode")
+    assert radio(driver, "airplane_mode_on") == "1"
+    driver.sh("input keyevent BACK; input keyevent BACK")   # the pages close one by one
+    assert driver.focus().startswith("com.android.launcher3/")
+
+
+def test_airplane_mode_takes_the_radios_down_and_brings_them_back(driver):
     driver.sh("svc bluetooth enable; svc wifi enable")
-    open_app(driver, "com.android.settings")
+    driver.sh("am start -a android.settings.AIRPLANE_MODE_SETTINGS")
     driver.tap(text="Airplane mode")
-    state = {k: driver.sh(f"settings get global {k}").strip()
-             for k in ("airplane_mode_on", "wifi_on", "bluetooth_on")}
-    # "3": Wi-Fi off because of airplane mode (WIFI_DISABLED_AIRPLANE_ON), as on a phone.
-    assert state == {"airplane_mode_on": "1", "wifi_on": "3", "bluetooth_on": "0"}
+    state = {k: radio(driver, k) for k in ("airplane_mode_on", "wifi_on", "bluetooth_on")}
+    # "3": Wi-Fi off because of airplane mode (WIFI_DISABLED_AIRPLANE_ON); "2": Bluetooth
+    # on before airplane mode and off now (BLUETOOTH_ON_AIRPLANE), as on a phone.
+    assert state == {"airplane_mode_on": "1", "wifi_on": "3", "bluetooth_on": "2"}
     driver.tap(text="Airplane mode")
-    assert [driver.sh(f"settings get global {k}").strip()
-            for k in ("airplane_mode_on", "wifi_on", "bluetooth_on")] == ["0", "1", "0"]
+    assert [radio(driver, k) for k in ("airplane_mode_on", "wifi_on", "bluetooth_on")] == [
+        "0", "1", "1"]
+    driver.sh("svc bluetooth disable; cmd connectivity airplane-mode enable")
+    assert radio(driver, "bluetooth_on") == "0"             # off before, so nothing to restore
+    driver.sh("cmd connectivity airplane-mode disable")
+    assert radio(driver, "bluetooth_on") == "0"
 
 
 def test_a_contact_added_in_the_app_is_in_the_provider(driver):

@@ -24,7 +24,8 @@ def test_display_and_properties(phone):
     assert re.findall(r"orientation=(\d+)", run(phone, "dumpsys display")[1])[:1] == ["0"]
     assert run(phone, "getprop ro.build.version.sdk")[1] == "34\n"
     assert run(phone, "getprop ro.build.version.release")[1] == "14\n"
-    assert run(phone, "getprop ro.product.model")[1] == "QVL Phone 14\n"
+    assert run(phone, "getprop ro.product.model")[1] == "Pixel 7\n"
+    assert run(phone, "getprop ro.product.manufacturer")[1] == "Google\n"
     assert run(phone, "getprop no.such.prop")[1] == "\n"
 
 
@@ -58,10 +59,10 @@ def test_am_start_refuses_what_does_not_exist(phone):
 
 
 def test_monkey_launches_or_aborts(phone):
-    code, out, _ = run(phone, "monkey -p com.android.deskclock -c "
+    code, out, _ = run(phone, "monkey -p com.google.android.deskclock -c "
                               "android.intent.category.LAUNCHER 1")
     assert code == 0 and "Events injected: 1" in out
-    assert "com.android.deskclock/" in run(phone, "dumpsys window")[1]
+    assert "com.google.android.deskclock/" in run(phone, "dumpsys window")[1]
     code, _, err = run(phone, "monkey -p com.example.nope -c android.intent.category.LAUNCHER 1")
     assert code != 0 and err == "** No activities found to run, monkey aborted.\n"
 
@@ -78,10 +79,11 @@ def test_package_manager(phone):
     out = run(phone, "cmd package query-activities --brief -a android.intent.action.MAIN "
                      "-c android.intent.category.LAUNCHER")[1]
     assert out.startswith("5 activities found:\n  Activity #0:\n    priority=0")
-    assert re.findall(r"^    (\S+/\S+)$", out, re.M) == [
-        "com.android.settings/.Settings", "com.android.contacts/.activities.PeopleActivity",
-        "com.android.deskclock/.DeskClock", "com.qvl.notes/.MainActivity",
-        "com.qvl.flights/.MainActivity"]
+    assert re.findall(r"^    (\S+/\S+)$", out, re.M) == [     # a Pixel's own apps
+        "com.android.settings/.Settings",
+        "com.google.android.contacts/com.android.contacts.activities.PeopleActivity",
+        "com.google.android.deskclock/com.android.deskclock.DeskClock",
+        "com.qvl.notes/.MainActivity", "com.qvl.flights/.MainActivity"]
     assert run(phone, "cmd package resolve-activity --brief com.qvl.notes")[1].endswith(
         "\ncom.qvl.notes/.MainActivity\n")
 
@@ -137,11 +139,12 @@ def test_content_errors_read_like_the_real_tool(phone):
     assert run(phone, "content query")[0] == 1
 
 
+GBOARD = "com.google.android.inputmethod.latin/com.android.inputmethod.latin.LatinIME"
+
+
 def test_ime_list_enable_set(phone):
-    assert run(phone, "ime list -s")[1] == (
-        "com.android.inputmethod.latin/.LatinIME\ncom.android.adbkeyboard/.AdbIME\n")
-    assert run(phone, "settings get secure default_input_method")[1] == (
-        "com.android.inputmethod.latin/.LatinIME\n")
+    assert run(phone, "ime list -s")[1] == f"{GBOARD}\ncom.android.adbkeyboard/.AdbIME\n"
+    assert run(phone, "settings get secure default_input_method")[1] == f"{GBOARD}\n"
     assert run(phone, "ime enable com.android.adbkeyboard/.AdbIME")[1] == (
         "Input method com.android.adbkeyboard/.AdbIME: already enabled for user #0\n")
     assert run(phone, "ime set com.android.adbkeyboard/.AdbIME") == (
@@ -179,7 +182,7 @@ def test_adb_keyboard_types_unicode_once_selected(phone):
 def test_without_adb_keyboard_broadcasts_type_nothing():
     phone = Phone(PhoneConfig(adb_keyboard=False))
     driver = open_note_editor(phone)
-    assert run(phone, "ime list -a -s")[1] == "com.android.inputmethod.latin/.LatinIME\n"
+    assert run(phone, "ime list -a -s")[1] == f"{GBOARD}\n"
     assert run(phone, "ime set com.android.adbkeyboard/.AdbIME")[0] == 1
     assert "package:com.android.adbkeyboard\n" not in run(phone, "pm list packages")[1]
     driver.sh("am broadcast -a ADB_INPUT_TEXT --es msg hello")
@@ -197,12 +200,10 @@ def test_input_text_is_ascii_only_and_literal(phone):
 @pytest.mark.parametrize(("line", "message"), [
     ("input tap 100", "Error: Invalid arguments for command: tap"),
     ("input tap 1 abc", "java.lang.NumberFormatException: For input string: \"abc\""),
-    ("input tap 1080 5", "outside the display"),
-    ("input swipe 10 10 10 -5 100", "outside the display"),
     ("input keyevent KEYCODE_NOPE", "Unknown keycode: KEYCODE_NOPE"),
     ("input fling 1 2", "Error: Unknown command: fling"),
     ("input", "Usage: input"),
-    ("am", "usage: am"), ("pm frob", "Unknown command: frob"), ("uiautomator frob", "frob"),
+    ("am", "usage: am"), ("pm frob", "Unknown command: frob"),
     ("screencap -x", "usage: screencap"), ("wm size 720x1280", "cannot change"),
     ("cmd nosuch", "Can't find service: nosuch"), ("ime", "usage: ime"),
     ("settings", "usage:  settings"), ("exit x", "bad number"),
@@ -212,12 +213,27 @@ def test_bad_arguments_fail_with_the_tools_own_message(phone, line, message):
     assert code != 0 and message in err and "Traceback" not in err
 
 
+def test_a_touch_off_the_screen_is_dropped_without_a_word(phone):
+    x, y = Driver(phone.shell).center(desc="Notes")
+    for line in ("input tap 1080 5", "input tap -5 1200", f"input swipe -3 {y} {x} {y} 50",
+                 "input motionevent DOWN 540 2400"):
+        assert run(phone, line) == (0, "", "")
+    assert "com.google.android.apps.nexuslauncher/" in run(phone, "dumpsys window windows")[1]
+    assert run(phone, f"input swipe {x} {y} {x + 1} -50 50") == (0, "", "")  # starts inside
+
+
+def test_uiautomator_without_dump_prints_its_help_and_exits_0(phone):
+    code, out, err = run(phone, "uiautomator frob")
+    assert (code, out) == (0, "") and err.startswith("Usage: uiautomator <subcommand>")
+    assert "dump: creates an XML dump of current UI hierarchy" in err
+
+
 def test_floats_and_sources_are_accepted_by_input(phone):
     x, y = Driver(phone.shell).center(desc="Notes")
     assert run(phone, f"input touchscreen -d 0 tap {x}.5 {y}.25") == (0, "", "")
     assert "com.qvl.notes/" in run(phone, "dumpsys window")[1]
     assert run(phone, "input keycombination KEYCODE_CTRL_LEFT KEYCODE_HOME")[0] == 0
-    assert "com.android.launcher3/" in run(phone, "dumpsys window")[1]
+    assert "com.google.android.apps.nexuslauncher/" in run(phone, "dumpsys window")[1]
     for action in ("DOWN", "UP"):
         run(phone, f"input motionevent {action} {x} {y}")
     assert "com.qvl.notes/" in run(phone, "dumpsys window")[1]

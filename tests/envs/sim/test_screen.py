@@ -11,8 +11,11 @@ from tests.envs.sim.driver import Driver
 
 
 
+BUILT_IN = 4619827259835644672       # the Pixel's built-in display (it has two)
+
+
 def screenshot(driver: Driver) -> Image.Image:
-    result = driver.run("screencap -p -d 0")   # this profile has two displays
+    result = driver.run(f"screencap -p -d {BUILT_IN}")
     assert result.exit_code == 0
     image = Image.open(io.BytesIO(result.stdout))
     assert image.format == "PNG" and image.size == (1080, 2400)
@@ -26,7 +29,7 @@ def dominant(image: Image.Image) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize(("package", "rid"), [
-    ("com.android.contacts", "com.android.contacts:id/fab"),
+    ("com.google.android.contacts", "com.google.android.contacts:id/fab"),
     ("com.qvl.notes", "com.qvl.notes:id/fab"),
     ("com.qvl.flights", "com.qvl.flights:id/search"),
 ])
@@ -66,7 +69,7 @@ def test_the_status_bar_shows_the_radios(driver):
 
 
 def test_every_node_lies_inside_the_screen_and_its_parent(driver):
-    for package in ("com.android.settings", "com.android.deskclock", "com.qvl.flights"):
+    for package in ("com.android.settings", "com.google.android.deskclock", "com.qvl.flights"):
         driver.sh(f"am force-stop {package}; monkey -p {package} 1")
         root = driver.dump()
         assert root.tag == "hierarchy" and root.get("rotation") == "0"
@@ -85,7 +88,7 @@ def test_the_dump_has_the_real_attribute_order(driver):
     assert xml.startswith("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>"
                           "<hierarchy rotation=\"0\"><node index=\"0\" text=\"\" "
                           "resource-id=\"\" class=\"android.widget.FrameLayout\" "
-                          "package=\"com.android.launcher3\" content-desc=\"\" "
+                          "package=\"com.google.android.apps.nexuslauncher\" content-desc=\"\" "
                           "checkable=\"false\" checked=\"false\" clickable=\"false\" "
                           "enabled=\"true\" focusable=\"false\" focused=\"false\" "
                           "scrollable=\"false\" long-clickable=\"false\" password=\"false\" "
@@ -94,7 +97,7 @@ def test_the_dump_has_the_real_attribute_order(driver):
 
 
 def test_screencap_without_p_is_raw_rgba(driver):
-    raw = driver.run("screencap -d 0").stdout
+    raw = driver.run(f"screencap -d {BUILT_IN}").stdout
     width, height, pixel_format, _ = struct.unpack("<4I", raw[:16])
     assert (width, height, pixel_format, len(raw)) == (1080, 2400, 1, 16 + 1080 * 2400 * 4)
     assert driver.sh("screencap -p /sdcard/s.png; ls /sdcard/s.png") == "/sdcard/s.png\n"

@@ -52,15 +52,16 @@ def test_lists_and_exit_status(phone):
     assert run(phone, "echo '$?' \\; done") == (0, "$? ; done\n", "")
 
 
-def test_adbutils_exit_marker_comes_after_stderr(phone):
-    code, out, err = run(phone, "input tap x 1; echo X4EXIT:$?")
-    assert code == 0 and err == ""
-    assert out.startswith("Exception occurred while executing 'tap':")
-    assert out.endswith("\nX4EXIT:255\n")
+def test_both_streams_keep_their_order_for_exec_and_v1(phone):
+    """What adbutils' v1 marker relies on: one socket, everything in the order written."""
+    result = phone.shell("input tap x 1; echo X4EXIT:$?")
+    assert result.exit_code == 0 and result.stdout == b"X4EXIT:255\n"
+    assert result.stderr.startswith(b"\nException occurred while executing 'tap':")
+    assert result.merged == result.stderr + result.stdout
 
 
 def test_pipes_and_redirections(phone):
-    assert run(phone, "dumpsys window | grep -c mCurrentFocus") == (0, "1\n", "")
+    assert run(phone, "dumpsys window windows | grep -c mCurrentFocus") == (0, "1\n", "")
     assert run(phone, "getprop | grep -E 'version\\.(sdk|release)' | head -n 1") == (
         0, "[ro.build.version.release]: [14]\n", "")
     assert run(phone, "nope 2>/dev/null; echo $?") == (0, "127\n", "")
