@@ -38,3 +38,8 @@ class AndroidDevice(Protocol):
     def foreground_app(self) -> str | None:
         """The package in front, or None when the phone does not say."""
         ...
+
+    def wake(self) -> None:
+        """Make the screen ready for an episode: on, unlocked (no PIN) and kept on while the
+        env is open; an ``EnvError`` for a phone locked with a PIN or a black screen."""
+        ...

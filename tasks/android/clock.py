@@ -12,7 +12,7 @@ from qvl_agent.envs.actions import Action, Answer, Click, OpenApp, Terminate
 from qvl_agent.envs.base import Env
 from qvl_agent.tasks.android.common import ALARMS, ANSWER_HINT, AndroidTask, fill
 from qvl_agent.tasks.android.device import (
-    digits, find_node, insert, query, tap, ui_nodes,
+    digits, find_node, insert, query, shipped, tap, ui_nodes,
 )
 from qvl_agent.tasks.base import TaskParams
 
@@ -33,6 +33,12 @@ def _seed_alarms(env: Env, alarms: list[tuple[int, int, bool]]) -> None:
 def _alarms(env: Env) -> list[tuple[int, int, bool]]:
     return [(int(r["hour"]), int(r["minutes"]), r["enabled"] == "1")
             for r in query(env, ALARMS, ["hour", "minutes", "enabled"])]
+
+
+def _clock_id(env: Env, name: str) -> str:
+    """A resource id of the phone's Clock app (Google's and Samsung's ship under their own
+    package)."""
+    return f"{shipped(env, 'com.android.deskclock')}:id/{name}"
 
 
 def _distinct_times(rng: random.Random, count: int) -> list[tuple[int, int]]:
@@ -60,10 +66,10 @@ class SetAlarm(AndroidTask):
 
     def oracle(self, env: Env) -> Iterator[Action]:
         yield OpenApp(name="Clock")
-        yield tap(env, resource_id="com.android.deskclock:id/fab")
-        yield from fill(env, "com.android.deskclock:id/hour", str(self.params.hour))
-        yield from fill(env, "com.android.deskclock:id/minute", f"{self.params.minute:02d}")
-        yield tap(env, resource_id="com.android.deskclock:id/save")
+        yield tap(env, resource_id=_clock_id(env, "fab"))
+        yield from fill(env, _clock_id(env, "hour"), str(self.params.hour))
+        yield from fill(env, _clock_id(env, "minute"), f"{self.params.minute:02d}")
+        yield tap(env, resource_id=_clock_id(env, "save"))
         yield Terminate(status="success")
 
 
@@ -94,7 +100,7 @@ class TurnOffAlarm(AndroidTask):
         nodes = ui_nodes(env)
         time = find_node(env, text=f"{self.params.hour:02d}:{self.params.minute:02d}", nodes=nodes)
         row_top, row_bottom = time.bounds[1], time.bounds[3]
-        switches = [n for n in nodes if n.resource_id == "com.android.deskclock:id/onoff"]
+        switches = [n for n in nodes if n.resource_id == _clock_id(env, "onoff")]
         # The switch on the same row: the one whose vertical extent overlaps the time's.
         switch = min(switches, key=lambda n: abs((n.bounds[1] + n.bounds[3]) - (row_top + row_bottom)))
         yield Click(at=switch.center)
@@ -127,7 +133,8 @@ class EnabledAlarmsQuestion(AndroidTask):
 
     def oracle(self, env: Env) -> Iterator[Action]:
         yield OpenApp(name="Clock")
-        switches = [n for n in ui_nodes(env) if n.resource_id == "com.android.deskclock:id/onoff"]
+        onoff = _clock_id(env, "onoff")
+        switches = [n for n in ui_nodes(env) if n.resource_id == onoff]
         yield Answer(text=str(sum(n.checked for n in switches)))
 
 

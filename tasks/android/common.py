@@ -8,7 +8,9 @@ from typing import ClassVar, Literal
 
 from qvl_agent.envs.actions import Action, TypeText
 from qvl_agent.envs.base import Env, EnvKind
-from qvl_agent.tasks.android.device import clear_app, device_of, go_home, tap
+from qvl_agent.tasks.android.device import (
+    clear_app, device_of, go_home, shipped, tap, wake_screen,
+)
 from qvl_agent.tasks.base import Task
 
 __all__ = ["AndroidTask", "fill", "random_name", "random_phone_number"]
@@ -36,8 +38,9 @@ def random_name(rng: random.Random) -> str:
 
 
 class AndroidTask(Task):
-    """Setup resets ``app`` (``pm clear``) and the ``data_packages`` that hold its data, stops
-    ``stop_apps``, puts the task's data on the phone, goes home.
+    """Setup wakes and unlocks the screen (a phone sleeps and locks between episodes), resets
+    ``app`` (``pm clear`` of the phone's own package for it: Google's Clock for AOSP's),
+    stops ``stop_apps``, puts the task's data on the phone, goes home.
 
     ``runs_on`` says where a task can run: ``any`` phone (stock apps and providers, a shell
     without root) or only the virtual phone (``sim``: its own Notes, Flights and Clock
@@ -48,15 +51,13 @@ class AndroidTask(Task):
     family = "android"
     max_steps = 20
     runs_on: ClassVar[Literal["any", "sim"]] = "sim"
-    app: ClassVar[str | None] = None
-    data_packages: ClassVar[tuple[str, ...]] = ()
+    app: ClassVar[str | None] = None       # its AOSP package; the phone may ship another
     stop_apps: ClassVar[tuple[str, ...]] = ()
 
     def _setup(self, env: Env) -> None:
+        wake_screen(env)
         if self.app:
-            clear_app(env, self.app)
-        for package in self.data_packages:
-            clear_app(env, package)
+            clear_app(env, shipped(env, self.app))
         for package in self.stop_apps:
             # `am force-stop` of a package a phone does not have is not an error.
             device_of(env).shell(["am", "force-stop", package])

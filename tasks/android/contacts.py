@@ -1,4 +1,12 @@
-"""Contacts tasks: add a contact, and a question answered from the contact list."""
+"""Contacts tasks: add a contact, and a question answered from the contact list.
+
+They run on any phone, whose contacts may be a person's own: a task deletes only what it
+made. Setup removes contacts left under the task's own names by an earlier run that died,
+remembers the highest raw contact id, and seeds its contacts (``content insert``);
+teardown deletes the raw contacts above that id (the seeded ones and what the agent added),
+with ``content delete``. ``pm clear`` of the provider would wipe everything (and fails on
+Samsung, whose provider keeps its data).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from qvl_agent.envs.actions import Action, Answer, OpenApp, Terminate
 from qvl_agent.envs.base import Env
 from qvl_agent.tasks.android.common import ANSWER_HINT, AndroidTask, fill, random_name, random_phone_number
 from qvl_agent.tasks.android.device import (
-    CONTACTS_PROVIDER, PHONES, add_contact, digits, find_node, query, tap,
+    PHONES, RAW_CONTACTS, add_contact, delete, digits, find_node, query, shipped, tap,
 )
 from qvl_agent.tasks.base import TaskParams
 
@@ -25,9 +33,8 @@ class ContactParams(TaskParams):
     others: list[tuple[str, str]] = Field(default_factory=list)
 
 
-def _seed_contacts(env: Env, contacts: list[tuple[str, str]]) -> None:
-    for name, number in contacts:
-        add_contact(env, name, number)
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _contact_params(rng: random.Random, others: int) -> ContactParams:
@@ -40,12 +47,36 @@ def _contact_params(rng: random.Random, others: int) -> ContactParams:
 
 
 class _ContactsTask(AndroidTask):
-    """Runs on any phone: the contacts live in the stock provider, which setup empties."""
+    """Runs on any phone: the contacts live in the stock provider; only the task's own are
+    seeded and deleted."""
 
     runs_on = "any"
-    data_packages = (CONTACTS_PROVIDER,)
-    stop_apps = ("com.android.contacts", "com.google.android.contacts")
+    stop_apps = ("com.android.contacts", "com.google.android.contacts",
+                 "com.samsung.android.app.contacts")
     Params = ContactParams
+    _baseline: int | None = None
+
+    def _names(self) -> list[str]:
+        return [self.params.name, *(name for name, _ in self.params.others)]
+
+    def _seeded(self) -> list[tuple[str, str]]:
+        return []
+
+    def _seed(self, env: Env) -> None:
+        delete(env, RAW_CONTACTS, "display_name IN (" + ", ".join(map(_quoted, self._names()))
+               + ")")
+        newest = query(env, RAW_CONTACTS, ["_id"], sort="_id DESC")
+        self._baseline = int(newest[0]["_id"]) if newest else 0
+        for name, number in self._seeded():
+            add_contact(env, name, number)
+
+    def _teardown(self, env: Env) -> None:
+        if self._baseline is not None:
+            delete(env, RAW_CONTACTS, f"_id > {self._baseline}")
+        super()._teardown(env)
+
+    def _contacts_id(self, env: Env, name: str) -> str:
+        return f"{shipped(env, 'com.android.contacts')}:id/{name}"
 
 
 class AddContact(_ContactsTask):
@@ -59,8 +90,8 @@ class AddContact(_ContactsTask):
     def goal(self) -> str:
         return f"Add a contact named {self.params.name} with the phone number {self.params.number}."
 
-    def _seed(self, env: Env) -> None:
-        _seed_contacts(env, self.params.others)
+    def _seeded(self) -> list[tuple[str, str]]:
+        return list(self.params.others)
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         rows = query(env, PHONES, ["display_name", "data1"])
@@ -70,9 +101,9 @@ class AddContact(_ContactsTask):
     def oracle(self, env: Env) -> Iterator[Action]:
         yield OpenApp(name="Contacts")
         yield tap(env, content_desc="Create contact")
-        yield from fill(env, "com.android.contacts:id/name_field", self.params.name)
-        yield from fill(env, "com.android.contacts:id/phone_field", self.params.number)
-        yield tap(env, resource_id="com.android.contacts:id/save")
+        yield from fill(env, self._contacts_id(env, "name_field"), self.params.name)
+        yield from fill(env, self._contacts_id(env, "phone_field"), self.params.number)
+        yield tap(env, resource_id=self._contacts_id(env, "save"))
         yield Terminate(status="success")
 
 
@@ -89,8 +120,8 @@ class ContactNumberQuestion(_ContactsTask):
     def goal(self) -> str:
         return f"What is the phone number of my contact {self.params.name}?" + ANSWER_HINT
 
-    def _seed(self, env: Env) -> None:
-        _seed_contacts(env, [(self.params.name, self.params.number), *self.params.others])
+    def _seeded(self) -> list[tuple[str, str]]:
+        return [(self.params.name, self.params.number), *self.params.others]
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         rows = query(env, PHONES, ["display_name", "data1"])
@@ -100,7 +131,7 @@ class ContactNumberQuestion(_ContactsTask):
     def oracle(self, env: Env) -> Iterator[Action]:
         yield OpenApp(name="Contacts")
         yield tap(env, text=self.params.name)
-        number = find_node(env, resource_id="com.android.contacts:id/detail_number").text
+        number = find_node(env, resource_id=self._contacts_id(env, "detail_number")).text
         yield Answer(text=number)
 
 

@@ -22,15 +22,22 @@ from qvl_agent.envs.base import Env
 from qvl_agent.envs.errors import TaskError
 
 __all__ = [
-    "device_of", "query", "insert", "settings_get", "settings_put", "clear_app", "go_home", "foreground_app",
-    "Node", "ui_nodes", "find_node", "tap", "digits", "set_radio", "radio_on", "add_contact",
-    "RAW_CONTACTS", "DATA", "PHONES", "CONTACTS_PROVIDER",
+    "device_of", "query", "insert", "delete", "settings_get", "settings_put", "clear_app",
+    "go_home", "foreground_app", "Node", "ui_nodes", "find_node", "tap", "tap_switch", "digits",
+    "set_radio", "radio_on", "add_contact", "wake_screen", "shipped", "PhoneKind",
+    "phone_kind", "RAW_CONTACTS", "DATA", "PHONES", "VENDOR_PACKAGES",
 ]
 
 RAW_CONTACTS = "content://com.android.contacts/raw_contacts"
 DATA = "content://com.android.contacts/data"
 PHONES = "content://com.android.contacts/data/phones"
-CONTACTS_PROVIDER = "com.android.providers.contacts"
+# What vendors ship in place of an AOSP app (the first one installed is the phone's).
+VENDOR_PACKAGES: dict[str, tuple[str, ...]] = {
+    "com.android.contacts": ("com.android.contacts", "com.google.android.contacts",
+                             "com.samsung.android.app.contacts"),
+    "com.android.deskclock": ("com.android.deskclock", "com.google.android.deskclock",
+                              "com.sec.android.app.clockpackage"),
+}
 _NAME_TYPE = "vnd.android.cursor.item/name"
 _PHONE_TYPE = "vnd.android.cursor.item/phone_v2"
 _PROVIDER_ERROR = "Error while accessing provider"
@@ -103,9 +110,20 @@ def insert(env: Env, uri: str, **values: str | int | None) -> None:
     _content(env, args)
 
 
-def add_contact(env: Env, name: str, number: str) -> None:
+def delete(env: Env, uri: str, where: str) -> None:
+    """``content delete`` the rows ``where`` selects (never a whole table by accident).
+
+    Raises:
+        TaskError: the provider refused.
+    """
+    if not where.strip():
+        raise TaskError(f"refusing to delete every row of {uri}: a task deletes only its own")
+    _content(env, ["content", "delete", "--uri", uri, "--where", where])
+
+
+def add_contact(env: Env, name: str, number: str) -> int:
     """A contact as a stock ContactsProvider2 takes one: a raw contact, then its name and
-    phone rows in ``data``; checked through ``data/phones`` afterwards.
+    phone rows in ``data``; checked through ``data/phones`` afterwards. Returns its raw id.
 
     Raises:
         TaskError: the provider refused a row, or the contact is not there afterwards.
@@ -120,6 +138,7 @@ def add_contact(env: Env, name: str, number: str) -> None:
     rows = query(env, PHONES, ["display_name", "data1"], where=f"raw_contact_id={raw}")
     if [(r["display_name"], r["data1"]) for r in rows] != [(name, number)]:
         raise TaskError(f"the contact {name!r} ({number}) did not take: the phone lists {rows}")
+    return raw
 
 
 _RADIO_COMMANDS = {
@@ -132,8 +151,10 @@ _RADIO_COMMANDS = {
 
 def radio_on(env: Env, key: str) -> bool:
     """Whether a radio is on, from the value its service writes: Wi-Fi is "1", or "2" when
-    on in airplane mode ("3" is off because of airplane mode); Bluetooth "1" (or "2")."""
-    return settings_get(env, "global", key) in ("1", "2")
+    on in airplane mode ("3": off because of airplane mode); Bluetooth is "1" ("2" means it
+    was on before airplane mode and is off now); airplane mode "1"."""
+    on = ("1", "2") if key == "wifi_on" else ("1",)
+    return settings_get(env, "global", key) in on
 
 
 RADIO_TIMEOUT_S = 10.0      # a real radio takes a second or two to come up
@@ -164,6 +185,41 @@ def settings_get(env: Env, namespace: str, key: str) -> str:
 
 def settings_put(env: Env, namespace: str, key: str, value: str) -> None:
     device_of(env).shell(["settings", "put", namespace, key, value])
+
+
+def wake_screen(env: Env) -> None:
+    """Before an episode: the screen on, unlocked and kept on (``AndroidEnv.wake``)."""
+    device_of(env).wake()
+
+
+@dataclass(frozen=True)
+class PhoneKind:
+    """Who made the phone and which release it runs: what its Settings look like."""
+
+    manufacturer: str
+    sdk: int
+
+
+def phone_kind(env: Env) -> PhoneKind:
+    lines = device_of(env).shell("getprop ro.product.manufacturer; getprop ro.build.version.sdk",
+                      check=False, changes_screen=False).splitlines() + ["", ""]
+    sdk = lines[1].strip()
+    return PhoneKind(lines[0].strip().lower(), int(sdk) if sdk.isdigit() else 0)
+
+
+def shipped(env: Env, package: str) -> str:
+    """The package this phone has in place of the AOSP app ``package`` (Google's Clock,
+    Samsung's Contacts, ...); ``package`` itself when no vendor renames it.
+
+    Raises:
+        TaskError: none of the known packages is installed.
+    """
+    candidates = VENDOR_PACKAGES.get(package, (package,))
+    installed = device_of(env).shell(["pm", "list", "packages"], changes_screen=False).split()
+    for candidate in candidates:
+        if f"package:{candidate}" in installed:
+            return candidate
+    raise TaskError(f"the phone has none of {', '.join(candidates)}")
 
 
 def clear_app(env: Env, package: str) -> None:
@@ -228,3 +284,19 @@ def find_node(env: Env, *, text: str | None = None, resource_id: str | None = No
 def tap(env: Env, **match: str) -> Click:
     """The Click on the centre of the element that matches (text=, resource_id=, content_desc=)."""
     return Click(at=find_node(env, **match).center)
+
+
+def tap_switch(env: Env, text: str | None = None) -> Click:
+    """The Click on the switch of the row titled ``text`` (None: the page's first switch)."""
+    nodes = ui_nodes(env)
+    switches = [n for n in nodes if n.cls.endswith("Switch")]
+    if not switches:
+        raise TaskError("no switch on screen")
+    if text is None:
+        return Click(at=min(switches, key=lambda n: n.bounds[1]).center)
+    row = find_node(env, text=text, nodes=nodes)
+    middle = (row.bounds[1] + row.bounds[3]) / 2
+    switch = min(switches, key=lambda n: abs((n.bounds[1] + n.bounds[3]) / 2 - middle))
+    if abs((switch.bounds[1] + switch.bounds[3]) / 2 - middle) > (row.bounds[3] - row.bounds[1]):
+        raise TaskError(f"the row {text!r} has no switch on screen")
+    return Click(at=switch.center)

@@ -1,4 +1,8 @@
-"""Tasks on the phone itself: radios in Settings, and opening apps."""
+"""Tasks on the phone itself: radios in Settings, and opening apps.
+
+The oracles find their way by what each phone shows (``settings_paths``), and open the
+page by its system intent on a phone whose Settings they do not know.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,10 @@ from qvl_agent.agent.trajectory import Trajectory
 from qvl_agent.envs.actions import Action, OpenApp, Terminate
 from qvl_agent.envs.base import Env
 from qvl_agent.tasks.android.common import AndroidTask
-from qvl_agent.tasks.android.device import foreground_app, radio_on, set_radio, tap
+from qvl_agent.tasks.android.device import (
+    VENDOR_PACKAGES, device_of, foreground_app, phone_kind, radio_on, set_radio, tap, tap_switch,
+)
+from qvl_agent.tasks.android.settings_paths import RADIO_INTENTS, settings_path
 from qvl_agent.tasks.base import TaskParams
 
 __all__ = ["ToggleWifi", "ToggleBluetooth", "ToggleAirplaneMode", "OpenAppTask"]
@@ -30,7 +37,6 @@ class _Toggle(AndroidTask):
     Params = ToggleParams
     max_steps = 10
     key: ClassVar[str]
-    row: ClassVar[str]
     words: ClassVar[str]
 
     @classmethod
@@ -50,27 +56,35 @@ class _Toggle(AndroidTask):
         return float(radio_on(env, self.key) == self.params.on)
 
     def oracle(self, env: Env) -> Iterator[Action]:
-        yield OpenApp(name="Settings")
-        yield tap(env, text=self.row)
+        path = settings_path(phone_kind(env), self.key)
+        if path is None:
+            action, row = RADIO_INTENTS[self.key]
+            device_of(env).shell(["am", "start", "-a", action])
+            yield tap_switch(env, row)
+        else:
+            yield OpenApp(name="Settings")
+            for step in path:
+                yield tap(env, text=step.label) if step.kind == "open" \
+                    else tap_switch(env, step.label)
         yield Terminate(status="success")
 
 
 class ToggleWifi(_Toggle):
-    id, key, row, words = "android/toggle-wifi", "wifi_on", "Wi-Fi", "Wi-Fi"
+    id, key, words = "android/toggle-wifi", "wifi_on", "Wi-Fi"
 
 
 class ToggleBluetooth(_Toggle):
-    id, key, row, words = "android/toggle-bluetooth", "bluetooth_on", "Bluetooth", "Bluetooth"
+    id, key, words = "android/toggle-bluetooth", "bluetooth_on", "Bluetooth"
 
 
 class ToggleAirplaneMode(_Toggle):
-    id, key, row, words = "android/toggle-airplane-mode", "airplane_mode_on", "Airplane mode", "airplane mode"
+    id, key, words = "android/toggle-airplane-mode", "airplane_mode_on", "airplane mode"
 
 
 
 class OpenAppParams(TaskParams):
     label: str
-    package: str
+    packages: list[str]         # the app under each vendor's name
 
 
 class OpenAppTask(AndroidTask):
@@ -85,14 +99,14 @@ class OpenAppTask(AndroidTask):
     @classmethod
     def sample_params(cls, rng: random.Random) -> OpenAppParams:
         label, package = rng.choice(cls.APPS)
-        return OpenAppParams(label=label, package=package)
+        return OpenAppParams(label=label, packages=list(VENDOR_PACKAGES.get(package, (package,))))
 
     @property
     def goal(self) -> str:
         return f"Open the {self.params.label} app."
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
-        return float(foreground_app(env) == self.params.package)
+        return float(foreground_app(env) in self.params.packages)
 
     def oracle(self, env: Env) -> Iterator[Action]:
         yield OpenApp(name=self.params.label)

@@ -9,8 +9,8 @@ from qvl_agent.agent.policy import ScriptedPolicy
 from qvl_agent.envs.actions import Answer, Click, OpenApp, Terminate
 from qvl_agent.envs.sim.apps.flights import flights_for
 from qvl_agent.tasks.android.common import NOTE_TOPICS, fill
-from qvl_agent.tasks.android.device import query, settings_get, tap, ui_nodes
-from qvl_agent.tasks.android.system import OpenAppTask
+from qvl_agent.tasks.android.device import VENDOR_PACKAGES, query, settings_get, tap, ui_nodes
+from qvl_agent.tasks.android.system import OpenAppTask, ToggleBluetooth, ToggleWifi
 from qvl_agent.tasks.android.tasks import ANDROID_TASKS
 from tests.tasks.test_android_suite import phone  # noqa: F401 - the same phone set-up as the suite's tests
 
@@ -26,11 +26,10 @@ def other_digit(number):
     return number[:-1] + str((int(number[-1]) + 1) % 10)
 
 
-def tap_row(row):
+def toggle_instead(other):
+    """The other radio's oracle: the right gesture on the wrong switch."""
     def actions(task, env):
-        yield OpenApp(name="Settings")
-        yield tap(env, text=row)
-        yield Terminate(status="success")
+        yield from other(other.Params(on=not task.params.on)).oracle(env)
     return actions
 
 
@@ -87,7 +86,7 @@ def another_note(task):
 
 def another_app(task):
     label, package = next(app for app in OpenAppTask.APPS if app[0] != task.params.label)
-    return neighbour(task, label=label, package=package)
+    return neighbour(task, label=label, packages=list(VENDOR_PACKAGES.get(package, (package,))))
 
 
 def oracle_of(make):
@@ -101,9 +100,12 @@ def bookings(env):
 # task id -> (the near miss's actions, the neighbouring task that it does solve, or a piece of
 # the phone's state it must change): proof that the near miss was really carried out.
 NEAR_MISSES = {
-    "android/toggle-wifi": (tap_row("Bluetooth"), lambda env: settings_get(env, "global", "bluetooth_on")),
-    "android/toggle-bluetooth": (tap_row("Wi-Fi"), lambda env: settings_get(env, "global", "wifi_on")),
-    "android/toggle-airplane-mode": (tap_row("Wi-Fi"), lambda env: settings_get(env, "global", "wifi_on")),
+    "android/toggle-wifi": (toggle_instead(ToggleBluetooth),
+                            lambda env: settings_get(env, "global", "bluetooth_on")),
+    "android/toggle-bluetooth": (toggle_instead(ToggleWifi),
+                                 lambda env: settings_get(env, "global", "wifi_on")),
+    "android/toggle-airplane-mode": (toggle_instead(ToggleWifi),
+                                     lambda env: settings_get(env, "global", "wifi_on")),
     "android/add-contact": lambda task: neighbour(task, number=other_digit(task.params.number)),
     "android/contact-number-question": lambda task: neighbour(task, name=task.params.others[0][0],
                                                               number=task.params.others[0][1]),

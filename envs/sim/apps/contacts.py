@@ -9,8 +9,10 @@ shapes it: a ``raw_contacts`` row per person and ``data`` rows (a StructuredName
 - ``content://com.android.contacts/data/phones`` (``display_name``, ``data1`` = ``number``)
   and the legacy ``content://contacts/phones`` (``name``, ``number``) are for queries;
   inserting there is refused ("Unknown uri").
+- ``content delete --uri .../raw_contacts --where ...`` removes those contacts with their
+  data rows (they have no account, so nothing waits for a sync).
 - ``pm clear com.android.contacts`` (the app) keeps the contacts; ``pm clear
-  com.android.providers.contacts`` removes them.
+  com.android.providers.contacts`` removes them (Samsung's provider refuses: "Failed").
 """
 
 from __future__ import annotations
@@ -46,7 +48,10 @@ _TRIGGERS = tuple(
     f"CREATE TRIGGER data_name_{when.lower()} AFTER {when} ON data "
     f"WHEN NEW.mimetype = '{NAME_TYPE}' BEGIN UPDATE raw_contacts "
     "SET display_name = NEW.data1 WHERE _id = NEW.raw_contact_id; END"
-    for when in ("INSERT", "UPDATE"))
+    for when in ("INSERT", "UPDATE")) + (
+    # A local raw contact deleted through its URI goes with its data rows.
+    "CREATE TRIGGER raw_contact_deleted AFTER DELETE ON raw_contacts BEGIN "
+    "DELETE FROM data WHERE raw_contact_id = OLD._id; END",)
 # What the app lists: one row per named person, with their first number.
 _LIST_VIEW = (
     "CREATE VIEW contact_list AS SELECT r._id AS _id, r.display_name AS display_name, "
