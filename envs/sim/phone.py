@@ -87,6 +87,7 @@ class Phone(Interaction):
         self._next_task = 1
         self._finger: tuple[float, float, float] | None = None     # motionevent DOWN
         self.clipboard = ""
+        self.png_cache: tuple[bytes, bytes] | None = None   # the last frame's PNG, by hash
         self.foreground = self.launcher.package
         self.launch(self.launcher.package)
 

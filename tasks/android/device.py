@@ -250,8 +250,14 @@ class Node:
 
     @property
     def center(self) -> Point:
+        """Its centre; a node whose centre lies off the screen (scrolled away) is an error
+        here, never a tap sent somewhere else."""
         x1, y1, x2, y2 = self.bounds
-        return Point(x=(x1 + x2) / 2, y=(y1 + y2) / 2)
+        x, y = (x1 + x2) / 2, (y1 + y2) / 2
+        if x < 0 or y < 0:
+            raise TaskError(f"{self.text or self.resource_id or self.cls!r} is off the screen "
+                            f"(bounds {list(self.bounds)}); scroll it into view first")
+        return Point(x=x, y=y)
 
 
 def ui_nodes(env: Env) -> list[Node]:

@@ -20,6 +20,7 @@ that only logcat shows, or by the system.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import struct
 import time
@@ -176,7 +177,7 @@ def screencap(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
             phone.profile.display_ids[0]:
         image = image.point(lambda value: 0)    # the second display shows nothing
     if as_png or (path is not None and path.endswith(".png")):
-        data = png(image)
+        data = _png(phone, image)
     else:
         rgba = image.convert("RGBA")
         header = (rgba.width, rgba.height, _RGBA_8888) + ((_SRGB,) if phone.profile.sdk >= 29
@@ -186,6 +187,18 @@ def screencap(phone: Phone, args: list[str], stdin: bytes) -> ShellResult:
         return ShellResult(0, data, warning.encode(), warning.encode() + data)
     phone.files.write(path, data)
     return ShellResult(0, b"", warning.encode())
+
+
+def _png(phone: Phone, image: object) -> bytes:
+    """The image as PNG, encoded once per distinct frame: a driver waiting for a still
+    screen asks for the same frame again and again, and encoding is most of the cost."""
+    key = hashlib.blake2b(image.tobytes(), digest_size=16).digest()  # type: ignore[attr-defined]
+    cached = phone.png_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    data = png(image)  # type: ignore[arg-type]
+    phone.png_cache = (key, data)
+    return data
 
 
 Outcome = Literal["ok", "null_root", "registered", "killed"]
