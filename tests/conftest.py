@@ -32,12 +32,15 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def virtual_phone():
-    """An AndroidEnv on a fresh built-in virtual phone (stopped and disconnected after)."""
-    from qvl_agent.envs.android import open_android
+    """An AndroidEnv on a fresh built-in virtual phone (a Pixel on Android 14) with instant
+    timing, stopped and disconnected after; tests of timing start their own."""
+    from qvl_agent.envs.android import AndroidEnv
+    from qvl_agent.envs.virtual_phone import start_virtual_phone
 
-    env = open_android("sim")
-    yield env
-    env.close()
+    with start_virtual_phone(animations=False) as phone:
+        env = AndroidEnv(phone.serial)
+        yield env
+        env.close()
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,8 @@ def describe_target(prompt: str) -> Description:
 
 
 def normalize(text: str) -> str:
+    # Phones write "Wi‑Fi" with a non-breaking hyphen (U+2011); people type "-".
+    text = text.replace("\u2011", "-").replace("\u2010", "-")
     return " ".join(text.lower().split()).strip(" .:;,!?*")
 
 
@@ -153,7 +155,9 @@ class UiaGrounder:
             raise EnvError("the uia grounder needs an Android screen (android:)")
         if not wanted.name:
             return None
-        xml = _dump(shell)
+        # An Android env dumps with the retries real phones need (envs.uiautomator).
+        ui_xml = getattr(env, "ui_xml", None)
+        xml = ui_xml() if ui_xml is not None else _dump(shell)
         try:
             root = ET.fromstring(xml[xml.find("<"):] if "<" in xml else xml)
         except ET.ParseError as exc:

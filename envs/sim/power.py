@@ -47,7 +47,8 @@ class Power:
         self._clock = clock
         now = clock()
         self.awake = True
-        self.keyguard = False           # the lock screen is showing
+        # A phone with a PIN has not been unlocked since it booted; one without is in use.
+        self.keyguard = pin is not None     # the lock screen is showing
         self.bouncer = False            # its PIN pad is showing
         self.entered = ""               # digits typed on the PIN pad
         self.wrong_pin = False

@@ -17,11 +17,16 @@ pytestmark = [pytest.mark.android, pytest.mark.slow]
 SCREEN = (1080, 2400)
 
 
-def wifi_row_centre() -> tuple[int, int]:
-    """Where the Wi-Fi row is drawn, read off a phone of the same build."""
+def wifi_path() -> list[tuple[int, int]]:
+    """Where to tap, page by page, to reach the Wi-Fi switch (a Pixel's Settings: Network &
+    internet > Internet > Wi\u2011Fi), read off a phone of the same build."""
     driver = Driver(Phone().shell)
     driver.sh("monkey -p com.android.settings -c android.intent.category.LAUNCHER 1")
-    return driver.center(text="Wi-Fi")
+    centres = []
+    for label in ("Network & internet", "Internet", "Wi\u2011Fi"):
+        centres.append(driver.center(text=label))
+        driver.tap(text=label)
+    return centres
 
 
 def sim_serials() -> list[str]:
@@ -30,7 +35,7 @@ def sim_serials() -> list[str]:
 
 
 def test_turn_on_wifi_on_the_virtual_phone(tmp_path):
-    row = wifi_row_centre()
+    taps = wifi_path()
     seen: dict[str, str] = {}
     out = tmp_path / "run"
 
@@ -43,7 +48,9 @@ def test_turn_on_wifi_on_the_virtual_phone(tmp_path):
             first = json.loads((out / "trajectory.jsonl").read_text().splitlines()[0])
             seen["serial"] = first["extras"]["serial"]
             seen["before"] = _wifi(seen["serial"])
-            return tool_call("mobile_use", action="click", coordinate=request.to_frame(*row, SCREEN))
+        if request.index <= len(taps):
+            return tool_call("mobile_use", action="click",
+                             coordinate=request.to_frame(*taps[request.index - 1], SCREEN))
         seen["after"] = _wifi(seen["serial"])  # asked of the device itself, as a user would
         return tool_call("mobile_use", action="terminate", status="success")
 
@@ -57,7 +64,8 @@ def test_turn_on_wifi_on_the_virtual_phone(tmp_path):
     assert {r.frame for r in server.requests} == {(1092, 2408)} and not server.violations
     assert all(r.tool == "mobile_use" for r in server.requests)
     run = load_run(out)
-    assert [s.action.kind for s in run.steps] == ["open_app", "click", "terminate"]
+    assert [s.action.kind for s in run.steps] == ["open_app", "click", "click", "click",
+                                                  "terminate"]
     serial = run.steps[0].extras["serial"]
     assert "Step 2: click" in (out / "report.html").read_text()
     assert serial not in sim_serials()  # the toolkit stopped and disconnected its phone

@@ -47,17 +47,27 @@ def test_observation_is_the_phone_screen(phone):
 
 
 def test_conformance():
-    env = open_android("sim")
+    env = open_android("sim")       # a phone's real timing, as --device sim gives it
     assert check_env(env) == []
+    env.close()
 
 
 def test_tap_toggles_the_row_it_lands_on(phone):
     phone.shell(["svc", "wifi", "disable"])  # the radio; `settings put` would switch nothing
-    phone.execute(OpenApp(name="Settings"))
-    phone.execute(tap(phone, text="Wi-Fi"))
+    phone.shell(["am", "start", "-a", "android.settings.WIFI_SETTINGS"])    # the Internet page
+    phone.execute(tap(phone, text="Wi\u2011Fi"))
     assert settings_get(phone, "global", "wifi_on") == "1"
-    phone.execute(Click(at=find_node(phone, text="Bluetooth").center))
-    assert settings_get(phone, "global", "bluetooth_on") == "1"
+    phone.execute(Click(at=find_node(phone, text="Wi\u2011Fi").center))
+    assert settings_get(phone, "global", "wifi_on") == "0"
+
+
+def test_a_point_off_the_screen_is_refused_before_anything_is_sent(phone):
+    phone.execute(SystemButton(button="home"))
+    for x, y in ((-40, 100), (100, -3), (5000, 100)):
+        with pytest.raises(ActionRejectedError, match="off the screen, which is 1080x2400"):
+            phone.execute(Click(at=Point.model_construct(x=x, y=y)))
+    phone.execute(Click(at=Point(x=1080, y=2400)))  # the frame's far edge: the last pixel
+    assert phone.foreground_app() == "com.google.android.apps.nexuslauncher"
 
 
 @pytest.mark.parametrize("text", [
@@ -95,7 +105,7 @@ def test_keys_and_system_buttons(note_title):
     phone.execute(KeyPress(keys=["volume_up"]))  # adb's own key names pass through
     assert saved_titles(phone) == ["ab"]
     phone.execute(SystemButton(button="home"))
-    assert phone.foreground_app() == "com.android.launcher3"
+    assert phone.foreground_app() == "com.google.android.apps.nexuslauncher"
     phone.execute(OpenApp(name="Notes"))
     phone.execute(tap(phone, text="ab"))
     phone.execute(SystemButton(button="back"))
@@ -105,7 +115,7 @@ def test_keys_and_system_buttons(note_title):
 
 
 def test_swipe_scrolls_a_list_and_long_press_is_not_a_tap(phone):
-    phone.shell(["pm", "clear", "com.android.providers.contacts"])
+    phone.shell(["pm", "clear", "com.android.providers.contacts"])    # a test phone's
     for i in range(30):
         add_contact(phone, f"Person {i:02d}", f"555-01{i:02d}")
     phone.execute(OpenApp(name="Contacts"))
@@ -115,12 +125,12 @@ def test_swipe_scrolls_a_list_and_long_press_is_not_a_tap(phone):
     assert first[0] == "Person 00" and after[0] != "Person 00"
     row = find_node(phone, text=after[0])
     phone.execute(LongPress(at=row.center, seconds=1.0))
-    assert phone.foreground_app() == "com.android.contacts"
+    assert phone.foreground_app() == "com.google.android.contacts"
     assert find_node(phone, content_desc="Create contact")  # still the list, no detail opened
 
 
 @pytest.mark.parametrize("label,package", [
-    ("Clock", "com.android.deskclock"), ("settings", "com.android.settings"),
+    ("Clock", "com.google.android.deskclock"), ("settings", "com.android.settings"),
     ("Flight booking", "com.qvl.flights"), ("com.qvl.notes", "com.qvl.notes"),
 ])
 def test_open_app_resolves_labels_to_packages(phone, label, package):
@@ -136,8 +146,8 @@ def test_open_an_app_that_is_not_there_is_the_models_error(phone):
 
 def test_a_double_tap_taps_twice_and_a_right_click_is_refused(phone):
     phone.shell(["svc", "bluetooth", "disable"])
-    phone.execute(OpenApp(name="Settings"))
-    row = find_node(phone, text="Bluetooth").center
+    phone.shell(["am", "start", "-a", "android.settings.BLUETOOTH_SETTINGS"])
+    row = find_node(phone, text="Use Bluetooth").center
     phone.execute(Click(at=row, count=2))
     assert settings_get(phone, "global", "bluetooth_on") == "0"  # on, then off again
     with pytest.raises(UnsupportedActionError, match="no right button"):

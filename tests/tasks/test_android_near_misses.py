@@ -12,7 +12,7 @@ from qvl_agent.tasks.android.common import NOTE_TOPICS, fill
 from qvl_agent.tasks.android.device import VENDOR_PACKAGES, query, settings_get, tap, ui_nodes
 from qvl_agent.tasks.android.system import OpenAppTask, ToggleBluetooth, ToggleWifi
 from qvl_agent.tasks.android.tasks import ANDROID_TASKS
-from tests.tasks.test_android_suite import phone  # noqa: F401 - the same phone set-up as the suite's tests
+from tests.tasks.test_android_suite import phone, phones  # noqa: F401 - the suite tests' phones
 
 pytestmark = pytest.mark.android
 

@@ -10,8 +10,10 @@ import pytest
 from qvl_agent.envs.android import AndroidEnv
 from qvl_agent.envs.errors import ConfigError, TaskError
 from qvl_agent.envs.virtual_phone import start_virtual_phone
-from qvl_agent.tasks.android.contacts import AddContact
-from qvl_agent.tasks.android.device import PHONES, insert, query
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import ScriptedPolicy
+from qvl_agent.tasks.android.contacts import AddContact, ContactNumberQuestion
+from qvl_agent.tasks.android.device import PHONES, RAW_CONTACTS, add_contact, insert, query
 from qvl_agent.tasks.android.system import ToggleWifi
 from qvl_agent.tasks.android.tasks import ANDROID_TASKS
 from qvl_agent.tasks.registry import get_suite
@@ -25,8 +27,9 @@ ANY = {"android/toggle-wifi", "android/toggle-bluetooth", "android/toggle-airpla
 
 @pytest.fixture(scope="module")
 def sim():
-    """A virtual phone addressed by its serial, as a real phone would be."""
-    with start_virtual_phone(animations=False) as process:
+    """A Galaxy (samsung-11) addressed by its serial, as a real phone would be: its contacts
+    provider refuses `pm clear`."""
+    with start_virtual_phone(animations=False, profile="samsung-11") as process:
         yield process
 
 
@@ -57,6 +60,30 @@ def test_a_setup_the_phone_refuses_raises_task_error_not_a_zero(sim):
     with pytest.raises(TaskError, match="Unknown uri"):
         task.setup(env)
     assert query(env, PHONES, ["display_name"]) == []   # and nothing half-seeded stayed
+    env.close()
+
+
+def names(env):
+    return sorted(row["display_name"] for row in query(env, PHONES, ["display_name"]))
+
+
+@pytest.mark.parametrize("task_cls", [AddContact, ContactNumberQuestion])
+def test_contacts_tasks_touch_only_their_own_contacts(sim, task_cls):
+    env = AndroidEnv(sim.serial)
+    task = task_cls.from_seed(5)
+    add_contact(env, "Owner Person", "555-0000")              # the phone's owner's contact
+    add_contact(env, task.params.name, "555-9999")            # left by a run that died
+    task.setup(env)
+    seeded = names(env)
+    assert "Owner Person" in seeded and seeded.count(task.params.name) == (
+        1 if task_cls is ContactNumberQuestion else 0)        # the leftover is gone
+    trajectory = run_episode(env, ScriptedPolicy(task.oracle(env)), task.goal,
+                             max_steps=task.max_steps)
+    assert task.evaluate(env, trajectory) == 1.0
+    task.teardown(env)
+    assert names(env) == ["Owner Person"]                     # all the task made is gone
+    env.shell(["content", "delete", "--uri", RAW_CONTACTS, "--where",
+               "display_name = 'Owner Person'"])
     env.close()
 
 

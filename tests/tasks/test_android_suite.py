@@ -1,5 +1,8 @@
-"""The android suite: every task is solved by its oracle on the virtual phone, the checkers
-read the phone's real state, and claims of success without the work score nothing."""
+"""The android suite: every task is solved by its oracle on every virtual phone profile with
+the phone asleep and locked before each episode, as a real phone is after a pause; the
+checkers read the phone's real state, and claims of success without the work score nothing."""
+
+import re
 
 import pytest
 
@@ -12,17 +15,41 @@ from qvl_agent.tasks.registry import get_suite
 pytestmark = pytest.mark.android
 
 
+PROFILES = ("android-9", "android-11", "android-14", "samsung-11")
+
+
 @pytest.fixture(scope="module")
-def phone():
-    """A virtual phone whose screen is still right after each input: the tasks are under test
-    here (tests/envs/test_android_quirks.py covers settling on a moving screen)."""
+def phones():
+    """One phone per profile, its screen still right after each input: the tasks are under
+    test here (tests/envs/test_android_quirks.py covers the timing)."""
     from qvl_agent.envs.android import AndroidEnv
     from qvl_agent.envs.virtual_phone import start_virtual_phone
 
-    with start_virtual_phone(animations=False) as sim:
-        env = AndroidEnv(sim.serial)
-        yield env
+    started = {}
+
+    def get(profile):
+        if profile not in started:
+            sim = start_virtual_phone(profile=profile, animations=False)
+            started[profile] = (sim, AndroidEnv(sim.serial))
+        return started[profile][1]
+
+    yield get
+    for sim, env in started.values():
         env.close()
+        sim.stop()
+
+
+@pytest.fixture(scope="module")
+def phone(phones):
+    return phones("android-14")
+
+
+def asleep_and_locked(env):
+    """What a phone looks like after a pause between episodes: the screen off and locked."""
+    env.shell(["input", "keyevent", "KEYCODE_SLEEP"])
+    power = env.shell(["dumpsys", "power"], changes_screen=False)
+    policy = env.shell(["dumpsys", "window", "policy"], changes_screen=False)
+    assert "mWakefulness=Asleep" in power and re.search(r"^\s+showing=true$", policy, re.M)
 
 
 def play(env, task, policy):
@@ -41,11 +68,13 @@ def test_suite_is_registered_with_enough_tasks():
     assert any("answer" in t.from_seed(0).goal for t in suite.tasks)
 
 
+@pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("task_cls", ANDROID_TASKS, ids=lambda t: t.id)
-def test_oracle_solves_each_task(phone, task_cls):
-    for seed in (0, 1):
-        task = task_cls.from_seed(seed)
-        assert play(phone, task, ScriptedPolicy(task.oracle(phone))) == 1.0, task.describe()
+def test_oracle_solves_each_task_after_the_phone_slept(phones, profile, task_cls):
+    env = phones(profile)
+    task = task_cls.from_seed(PROFILES.index(profile))
+    asleep_and_locked(env)
+    assert play(env, task, ScriptedPolicy(task.oracle(env))) == 1.0, (profile, task.describe())
 
 
 @pytest.mark.parametrize("task_cls", ANDROID_TASKS, ids=lambda t: t.id)

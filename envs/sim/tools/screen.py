@@ -35,7 +35,8 @@ from qvl_agent.envs.sim.tools.common import fail, ok
 if TYPE_CHECKING:
     from qvl_agent.envs.sim.phone import Phone
 
-__all__ = ["SCREEN", "IDLE_ERROR", "NULL_ROOT", "MULTI_DISPLAY_WARNING", "dump_outcome"]
+__all__ = ["SCREEN", "IDLE_ERROR", "NULL_ROOT", "MULTI_DISPLAY_WARNING", "dump_outcome",
+           "planned_outcome"]
 
 _SCREENCAP_USAGE = {
     28: "usage: {name} [-hp] [-d display-id] [FILENAME]\n   -h: this message\n"
@@ -204,19 +205,24 @@ def _png(phone: Phone, image: object) -> bytes:
 Outcome = Literal["ok", "null_root", "registered", "killed"]
 
 
+def planned_outcome(seed: int, number: int) -> tuple[Outcome, float]:
+    """How dump ``number`` of a flaky phone with ``seed`` goes, and its connect time."""
+    rng = random.Random(f"{seed}:{number}")
+    luck, connect = rng.random(), 0.3 + 0.6 * rng.random()
+    outcome: Outcome = "null_root" if luck < 0.025 else "registered" if luck < 0.035 \
+        else "killed" if luck < 0.045 else "ok"
+    return outcome, connect
+
+
 def dump_outcome(phone: Phone) -> tuple[Outcome, float]:
     """How the phone's next dump goes and how long it takes to connect: drawn from the
     phone's seed and the dump's number, so a phone replays the same sequence."""
     with phone.lock:
         number = phone.dumps
         phone.dumps += 1
-    rng = random.Random(f"{phone.config.seed}:{number}")
-    luck, connect = rng.random(), 0.3 + 0.6 * rng.random()
-    outcome: Outcome = "ok"
-    if phone.config.flaky:
-        outcome = "null_root" if luck < 0.025 else "registered" if luck < 0.035 \
-            else "killed" if luck < 0.045 else "ok"
-    return outcome, connect if phone.config.animations else 0.0
+    outcome, connect = planned_outcome(phone.config.seed, number)
+    return (outcome if phone.config.flaky else "ok"), (connect if phone.config.animations
+                                                       else 0.0)
 
 
 def _wait_for_idle(phone: Phone, connected: float) -> bool:

@@ -20,9 +20,10 @@ def test_wifi_script_taps_the_row_and_the_cache_checks_pixels_on_replay(tmp_path
     first = run_cli("rpa", str(EXAMPLES / "phone_wifi.yaml"), "--grounder", "uia",
                     "--out", str(tmp_path / "r1"), "--cache-dir", str(cache))
     assert first.returncode == 0, first.stdout + first.stderr
-    tap, wait = load_run(tmp_path / "r1").steps
+    tap, _, wifi, wait = load_run(tmp_path / "r1").steps
     assert tap.action.kind == "click" and tap.extras["grounder"] == "uia"
-    assert 0 <= tap.action.at.x <= 1080 and 200 <= tap.action.at.y <= 500  # the Wi-Fi row
+    assert 0 <= tap.action.at.x <= 1080 and 200 <= tap.action.at.y <= 500  # the first row
+    assert wifi.extras["grounder"] == "uia"                 # "Wi-Fi" found as "Wi\u2011Fi"
     assert wait.error is None and wait.extras["grounder"] == "uia"
     assert "patch:" in (cache / "phone-wifi.cache.yaml").read_text()  # no XPath on a phone
 
@@ -37,7 +38,7 @@ def test_wifi_script_taps_the_row_and_the_cache_checks_pixels_on_replay(tmp_path
                      "--cache-dir", str(cache))
     assert second.returncode == 1
     assert second.stdout.splitlines()[:2] == ["FAILED: too early", "passed: turn on Wi-Fi"]
-    assert f"task 'too early', step 1 (aiWaitFor: the text \"On\", {script}:15)" in second.stderr
+    assert f"task 'too early', step 1 (aiWaitFor: the text \"On\", {script}:16)" in second.stderr
     meta = json.loads((tmp_path / "r2" / "meta.json").read_text())
-    assert meta["stats"] == {"model_calls": 0, "locate_calls": 0, "cache_hits": 1, "cache_misses": 0}
+    assert meta["stats"] == {"model_calls": 0, "locate_calls": 0, "cache_hits": 3, "cache_misses": 0}
     assert meta["status"] == "failure"
