@@ -23,15 +23,22 @@ from typing import TYPE_CHECKING
 from qvl_agent.envs.errors import EnvError
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from qvl_agent.envs.android import AndroidEnv
 
-__all__ = ["ScreenPower", "PowerState", "locked_message"]
+__all__ = ["ScreenPower", "PowerState", "locked_message", "is_black"]
 
 STATE_COMMAND = ("dumpsys power | grep -E 'mWakefulness=|mStayOn='; "
                  "dumpsys window policy | grep -E 'showing=|secure=|mShowingLockscreen='; "
                  "dumpsys window windows | grep -E 'mCurrentFocus='")
 SETTLE_S = 3.0          # how long the screen may take to come on, or the lock to go away
 _KEYGUARD_WINDOWS = ("StatusBar", "NotificationShade", "Keyguard", "Bouncer")
+
+
+def is_black(image: Image.Image) -> bool:
+    """Every pixel black: what screencap returns while the screen is off."""
+    return image.convert("L").getbbox() is None
 
 
 def locked_message(serial: str) -> str:
@@ -92,6 +99,14 @@ class ScreenPower:
                 self.env.shell(["wm", "dismiss-keyguard"], check=False)
                 state = self._until(lambda s: not s.locked, "unlock")
         self._keep_on()
+
+    def check_not_black(self, image: Image.Image) -> None:
+        """One clear error for a black frame from a phone that is awake and unlocked."""
+        if is_black(image):
+            raise EnvError(f"the screen of {self.env.serial} is black although the phone says "
+                           "it is awake and unlocked: the app in front may forbid screenshots "
+                           "(FLAG_SECURE), or the display is off; open another app or wake the "
+                           "phone by hand, and run again")
 
     def _until(self, done: object, what: str) -> PowerState:
         deadline = time.monotonic() + SETTLE_S

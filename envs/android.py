@@ -47,7 +47,7 @@ from qvl_agent.envs.actions import (
 )
 from qvl_agent.envs.adb_keyboard import ADB_KEYBOARD, AdbKeyboard
 from qvl_agent.envs.adb_output import input_text_parts, png_in, resumed_package
-from qvl_agent.envs.adb_power import ScreenPower
+from qvl_agent.envs.adb_power import ScreenPower, is_black
 from qvl_agent.envs.adb_server import adb_client
 from qvl_agent.envs.applabels import resolve_app
 from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
@@ -129,25 +129,18 @@ class AndroidEnv(EnvBase):
         """
         self.power.ready()
         self._still = None
-        if _black(_decoded(self.capture())):
-            raise EnvError(self._black_message())
-
-    def _black_message(self) -> str:
-        return (f"the screen of {self.serial} is black although the phone says it is awake "
-                "and unlocked: the app in front may forbid screenshots (FLAG_SECURE), or the "
-                "display is off; open another app or wake the phone by hand, and run again")
+        self.power.check_not_black(_decoded(self.capture()))
 
     # -- the Env contract -------------------------------------------------------------
 
     def observe(self) -> Observation:
         image = self._still_image()
-        if _black(image):
+        if is_black(image):
             # The screen went off (on battery, stay-on does not hold): wake it once, and say
             # so if it stays black, instead of letting the agent tap blindly.
             self.wake()
             image = self._still_image()
-            if _black(image):
-                raise EnvError(self._black_message())
+            self.power.check_not_black(image)
         if image.size != (self.screen.width, self.screen.height):
             self.screen = self._screen_size()  # the phone rotated
         return Observation(screenshot=image, screen=self.screen,
@@ -362,11 +355,6 @@ class AndroidEnv(EnvBase):
         message = " ".join(str(exc).split())[:200] or exc.__class__.__name__
         return EnvDisconnectedError(f"the device {self.serial} went away ({message}); "
                                     "check `adb devices` and the cable or network")
-
-
-def _black(image: Image.Image) -> bool:
-    """Every pixel black: what screencap returns while the screen is off."""
-    return image.convert("L").getbbox() is None
 
 
 def _adb_path() -> str:

@@ -69,7 +69,7 @@ def _windows(phone: Phone) -> list[str]:
         " showForAllUsers=true package=com.android.systemui appop=NONE",
         f"  Window #1 {_keyguard_window(phone)}:",
         "    mDisplayId=0 rootTaskId=1 mSession=Session{4a3b2c1 1234:u0a10090} mOwnerUid=10090"
-        f" showForAllUsers=true package=com.android.systemui appop=NONE",
+        " showForAllUsers=true package=com.android.systemui appop=NONE",
         f"    mViewVisibility={'0x0' if phone.power.keyguard else '0x8'} "
         f"mHaveFrame=true mObscured=false",
     ]
@@ -139,14 +139,14 @@ def _policy(phone: Phone) -> list[str]:
     showing = str(power.keyguard).lower()
     return [
         "WINDOW MANAGER POLICY STATE (dumpsys window policy)",
-        f"    mSafeMode=false mSystemReady=true mSystemBooted=true",
-        f"    mLidState=LID_ABSENT mLidOpenRotation=-1 mCameraLensCoverState=LENS_COVER_ABSENT "
+        "    mSafeMode=false mSystemReady=true mSystemBooted=true",
+        "    mLidState=LID_ABSENT mLidOpenRotation=-1 mCameraLensCoverState=LENS_COVER_ABSENT "
         "mHdmiPlugged=false",
-        f"    mLastSystemUiFlags=0x0 mResettingSystemUiFlags=0x0 mForceClearedSystemUiFlags=0x0",
-        f"    mWakeGestureEnabledSetting=true mSupportAutoRotation=true",
-        f"    mDockMode=EXTRA_DOCK_STATE_UNDOCKED mLidKeyboardAccessibility=0",
-        f"    mShortPressOnPowerBehavior=1 mLongPressOnPowerBehavior=1",
-        f"    mAllowLockscreenWhenOnDisplays=false mLockScreenTimeout=0 mLockScreenTimerActive=false",
+        "    mLastSystemUiFlags=0x0 mResettingSystemUiFlags=0x0 mForceClearedSystemUiFlags=0x0",
+        "    mWakeGestureEnabledSetting=true mSupportAutoRotation=true",
+        "    mDockMode=EXTRA_DOCK_STATE_UNDOCKED mLidKeyboardAccessibility=0",
+        "    mShortPressOnPowerBehavior=1 mLongPressOnPowerBehavior=1",
+        "    mAllowLockscreenWhenOnDisplays=false mLockScreenTimeout=0 mLockScreenTimerActive=false",
         "    KeyguardServiceDelegate",
         f"      showing={showing}",
         f"      showingAndNotOccluded={showing}",
