@@ -40,7 +40,7 @@ def eval_(
     resume: Annotated[bool, typer.Option("--resume", help="Finish the run in --out: run only what has no result yet.")] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per instance before its worker is killed.")] = 600.0,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Override each task's step budget.")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="Android suites: adb serial, or 'sim[:android-9|android-11|android-14]' for the built-in virtual phone.")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="Android suites: adb serial, or 'sim[:android-9|android-11|android-14|samsung-11]' for the built-in virtual phone.")] = None,
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser suites: Chromium/Chrome binary (default: found).")] = None,
     display: Annotated[Optional[str], typer.Option("--display", help="Desktop suites: 'virtual[:WxH]' (each worker its own sandbox and Xvfb) or ':N' (needs --unsafe-host).")] = None,
     unsafe_host: Annotated[bool, typer.Option("--unsafe-host", help="Desktop suites: allow --display :N, where tasks' commands and the agent act on this machine's own desktop and files.")] = False,

@@ -45,7 +45,7 @@ def run(
     headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser: Chromium/Chrome binary (default: found).")] = None,
     allow_domain: Annotated[Optional[list[str]], typer.Option("--allow-domain", help="Browser: only these hosts may be opened (repeat).")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="Android: adb serial, or 'sim[:android-9|android-11|android-14]' for the built-in virtual phone (default: the only device connected).")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="Android: adb serial, or 'sim[:android-9|android-11|android-14|samsung-11]' for the built-in virtual phone (default: the only device connected).")] = None,
     display: Annotated[Optional[str], typer.Option("--display", help="Desktop: 'virtual' or 'virtual:WxH' (a managed Xvfb in a throwaway sandbox, fail-safe off), or ':N' (default: $DISPLAY).")] = None,
     monitor: Annotated[Optional[int], typer.Option("--monitor", help="Desktop: which monitor to see and act on, 1-based (default: the primary).")] = None,
     model_options: ModelOptions = FROM_FLAGS,
