@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from qvl_agent.envs.android_device import AndroidDevice
 from qvl_agent.envs.errors import EnvError
 
 if TYPE_CHECKING:
     from PIL import Image
-
-    from qvl_agent.envs.android import AndroidEnv
 
 __all__ = ["ScreenPower", "PowerState", "locked_message", "is_black"]
 
@@ -68,10 +68,16 @@ class PowerState:
 
 
 class ScreenPower:
-    """The screen of one phone: woken, unlocked and kept on while the env is open."""
+    """The screen of one phone: woken, unlocked and kept on while the env is open.
 
-    def __init__(self, env: AndroidEnv) -> None:
+    Args:
+        env: the phone.
+        size: its screen's (width, height) now, where a swipe up unlocks it.
+    """
+
+    def __init__(self, env: AndroidDevice, size: Callable[[], tuple[int, int]]) -> None:
         self.env = env
+        self._size = size
         self._stay_on_before: str | None = None
 
     def state(self) -> PowerState:
@@ -91,7 +97,7 @@ class ScreenPower:
         if state.locked:
             if state.secure:
                 raise EnvError(locked_message(self.env.serial))
-            width, height = self.env.screen.width, self.env.screen.height
+            width, height = self._size()
             self.env.shell(["input", "swipe", str(width // 2), str(height * 85 // 100),
                             str(width // 2), str(height * 30 // 100), "300"])
             state = self.state()

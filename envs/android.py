@@ -107,7 +107,7 @@ class AndroidEnv(EnvBase):
         self.settle_timeout = settle_timeout
         self._still: bytes | None = None        # the last settled capture, for observe()
         self.keyboard = AdbKeyboard(self)
-        self.power = ScreenPower(self)
+        self.power = ScreenPower(self, lambda: (self.screen.width, self.screen.height))
         self.screen = self._screen_size()
         props = self.shell("getprop ro.build.version.sdk; getprop ro.build.version.release; "
                            "getprop ro.product.model", check=False, changes_screen=False
@@ -263,7 +263,7 @@ class AndroidEnv(EnvBase):
         Raises:
             EnvError: no dump within the retry budget, with what the phone said.
         """
-        return dump_ui(self)
+        return dump_ui(self, self.power)
 
     def ui_nodes(self) -> list[ET.Element]:
         """Every ``node`` element of the current dump."""

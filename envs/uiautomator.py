@@ -17,12 +17,10 @@ all. It fails in four ways, each retried within ``DUMP_BUDGET_S``:
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
+from qvl_agent.envs.adb_power import ScreenPower
+from qvl_agent.envs.android_device import AndroidDevice
 from qvl_agent.envs.errors import EnvError
-
-if TYPE_CHECKING:
-    from qvl_agent.envs.android import AndroidEnv
 
 __all__ = ["dump_ui", "DUMP_PATH", "DUMP_BUDGET_S", "DUMP_TRIES"]
 
@@ -45,8 +43,8 @@ def _hint(output: str) -> str:
     return "see what the phone said"
 
 
-def dump_ui(env: AndroidEnv) -> str:
-    """A fresh dump of ``env``'s screen.
+def dump_ui(env: AndroidDevice, power: ScreenPower) -> str:
+    """A fresh dump of ``env``'s screen (``power`` tells whether its screen is on).
 
     Raises:
         EnvError: no dump within ``DUMP_TRIES`` tries or ``DUMP_BUDGET_S`` seconds; the
@@ -64,7 +62,7 @@ def dump_ui(env: AndroidEnv) -> str:
             if start >= 0:
                 return xml[start:].strip()
             output = xml
-        elif _NULL_ROOT in output and not env.power.state().awake:
+        elif _NULL_ROOT in output and not power.state().awake:
             env.wake()          # a dump of a dark screen finds no window
         elif "Killed" in output:
             time.sleep(_KILLED_PAUSE_S)
