@@ -5,14 +5,18 @@ is the phone behind it (state, apps, screen, shell); ``VirtualPhone`` serves one
 127.0.0.1, and ``python -m qvl_agent.envs.sim`` runs one as a process.
 
     adbd            AdbDaemon: adb's wire protocol, one thread per stream
-    phone           Phone, PhoneConfig: the state, the touch and key model, the shell handler
-    profiles        Profile, PROFILES: how android-9, -11 and -14 differ (real phones' quirks)
+    sync            the file service behind adb pull, push and ls
+    phone           Phone, PhoneConfig: the state and the shell handler
+    interaction     where touches and keys go (the lock screen, the app), modifiers
+    power           the screen's power, its timeout and the lock screen
+    profiles        Profile, PROFILES: how android-9, -11, -14 and samsung-11 differ
+    vendors         what AOSP, Google and Samsung call their apps
     server          VirtualPhone: a Phone plus its AdbDaemon
     shell/cmdline   the mksh-like command line: lists, pipes, $?, redirections
     tools/          one module per family of shell commands (input, am, pm, content, ...)
-    apps/           the launcher and the five apps, one module each
+    apps/           the launcher, the five apps and the lock screen, one module each
     widgets/render/hierarchy/fonts   the widget tree, its drawing and its uiautomator XML
-    store/settings_store/files/packages   the phone's data
+    store/settings_store/files/packages/logcat   the phone's data and its log
 """
 
 from qvl_agent.envs.sim.adbd import AdbDaemon, ShellHandler, ShellResult

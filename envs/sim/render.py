@@ -119,6 +119,9 @@ def _draw_edit_text(draw: ImageDraw.ImageDraw, widget: Widget) -> None:
                 shown = "…" + shown
             else:
                 shown = fit(shown, size, room)
+        if widget.paint.highlight:      # selected text sits on the selection colour
+            draw.rectangle((x - 2, baseline - ascent(size) - 10,
+                            x + text_width(shown, size) + 2, baseline + 12), fill="#AECBFA")
         end = draw_text(draw, x, baseline, shown, size, widget.paint.color)
     else:
         draw_text(draw, x, baseline, fit(widget.hint, size, room), size, _HINT)

@@ -41,6 +41,7 @@ class Paint:
     icon: Literal["back", "wifi", "bluetooth", "airplane"] | None = None
     padding: int = 48                   # left padding of left-aligned text
     line: str | None = None             # a hairline along the bottom edge (list dividers)
+    highlight: bool = False             # an EditText's text is selected (Ctrl+A)
 
 
 @dataclass

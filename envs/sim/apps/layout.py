@@ -67,7 +67,8 @@ def edit_text(screen: Screen, rid: str, hint: str, top: int) -> Widget:
     return Widget("android.widget.EditText", (MARGIN, top, SCREEN_W - MARGIN, top + FIELD_H),
                   text=screen.values[rid], hint=hint, rid=rid, clickable=True, focusable=True,
                   long_clickable=True, focused=screen.focus == rid,
-                  on_click=lambda: screen.focus_field(rid), paint=Paint(size=48))
+                  on_click=lambda: screen.focus_field(rid),
+                  paint=Paint(size=48, highlight=screen.selected and screen.focus == rid))
 
 
 def button(text: str, rid: str, top: int, on_click: Callable[[], None], *,

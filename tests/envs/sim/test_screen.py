@@ -101,3 +101,17 @@ def test_screencap_without_p_is_raw_rgba(driver):
     width, height, pixel_format, _ = struct.unpack("<4I", raw[:16])
     assert (width, height, pixel_format, len(raw)) == (1080, 2400, 1, 16 + 1080 * 2400 * 4)
     assert driver.sh("screencap -p /sdcard/s.png; ls /sdcard/s.png") == "/sdcard/s.png\n"
+
+
+def test_select_all_highlights_the_text_inside_the_field(driver):
+    driver.sh("monkey -p com.qvl.notes 1")
+    driver.tap(rid="com.qvl.notes:id/fab")
+    driver.fill("com.qvl.notes:id/title", "Hello")
+    before = screenshot(driver)
+    driver.sh("input keycombination KEYCODE_CTRL_LEFT KEYCODE_A")
+    changed = ImageChops.difference(before, screenshot(driver)).getbbox()
+    left, top, right, bottom = driver.bounds(driver.node(rid="com.qvl.notes:id/title"))
+    assert changed is not None and left <= changed[0] and changed[2] <= right \
+        and top <= changed[1] and changed[3] <= bottom
+    driver.type("Bye")                                      # typing replaces the selection
+    assert driver.node(rid="com.qvl.notes:id/title").get("text") == "Bye"
