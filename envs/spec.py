@@ -92,7 +92,7 @@ class AndroidSpec(_Spec):
 
     kind: Literal["android"] = "android"
     device: str | None = Field(None, description="adb serial, or 'sim[:android-9|android-11|"
-                               "android-14]' for the virtual phone (None: the only one connected)")
+                               "android-14|samsung-11]' for the virtual phone (None: the only one connected)")
 
     @field_validator("device")
     @classmethod
