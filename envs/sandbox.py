@@ -14,7 +14,9 @@
   user outside) with no capabilities (``--cap-drop ALL``), and ``--die-with-parent``;
 - a ``sudo`` that accepts the sandbox's own password (OSWorld's ``{CLIENT_PASSWORD}``) and
   runs the command as the sandbox's root: uid 0 of a nested user namespace, which can do
-  nothing ``user`` cannot outside it.
+  nothing ``user`` cannot outside it;
+- a desktop session like OSWorld's VM's (``envs.sandbox_session``): a D-Bus session bus with
+  dconf, PulseAudio, a terminal on ctrl+alt+t.
 
 Inside, ``envs/sandbox_supervisor.py`` starts every program: Xvfb as display ``:0``, the
 window manager, the apps, setup commands and getters. The X socket: the sandbox's
@@ -26,6 +28,10 @@ host then talk to the sandbox's server and to nothing else, and only the host's 
 agent) acts there from outside.
 
 The files bound in, the link and the lock are made by ``envs.sandbox_host``.
+
+Programs a setup command leaves in the background live on, as on a VM, until the episode
+ends: ``close_apps`` then ends every process of the sandbox but the X server and the window
+manager, wherever it was started from.
 
 Everything (processes, home, runtime, the symlink and the lock) goes when the display stops;
 a SIGKILLed parent takes bwrap with it (``--die-with-parent``) and the next start sweeps
@@ -55,6 +61,8 @@ from pathlib import Path
 from qvl_agent.envs.errors import EnvError, EnvNotFoundError
 from qvl_agent.envs.processes import die_with_parent
 from qvl_agent.envs.sandbox_host import USER_HOME, link_display, sweep, write_etc
+from qvl_agent.envs.sandbox_session import BUS, DESKTOP_DIR, RUNTIME_DIR, start_session, \
+    terminal_text, write_session_files
 from qvl_agent.envs.xdisplay import Display, Monitor, start_window_manager
 
 __all__ = ["SandboxDisplay", "SandboxProcess", "start_sandboxed_display", "check_bubblewrap",
@@ -170,7 +178,8 @@ class SandboxDisplay(Display):
                "XDG_CONFIG_HOME": str(USER_HOME / ".config"),
                "XDG_DATA_HOME": str(USER_HOME / ".local" / "share"),
                "XDG_CACHE_HOME": str(USER_HOME / ".cache"),
-               "XDG_RUNTIME_DIR": "/run/user/1000", "TERM": "xterm"}
+               "XDG_RUNTIME_DIR": RUNTIME_DIR, "DBUS_SESSION_BUS_ADDRESS": BUS,
+               "TERM": "xterm"}
         for name in ("LANG", "LC_ALL", "LC_CTYPE", "TZ"):
             if name in os.environ:
                 env[name] = os.environ[name]
@@ -207,11 +216,27 @@ class SandboxDisplay(Display):
                                            answer["stderr"])
 
     def close_apps(self) -> None:
+        """End every process of the sandbox but the X server and the window manager: the
+        apps, the session's services and what setup commands left in the background."""
         keep = [p for p in self._children if p.pid in self._infrastructure]
         for process in reversed(self._children):
             if process.pid not in self._infrastructure:
                 process.terminate()
         self._children = keep
+        if not self._stopped:
+            self._request({"op": "sweep", "keep": sorted(self._infrastructure)}, wait=60)
+
+    def start_session(self) -> None:
+        """The desktop session's services: a D-Bus session bus (dconf) and PulseAudio."""
+        start_session(self)
+
+    def terminal_text(self) -> str | None:
+        """What the focused terminal (ctrl+alt+t) shows; None when no terminal is focused."""
+        return terminal_text(self)
+
+    @property
+    def window_manager_args(self) -> list[str]:
+        return ["--config-file", f"{DESKTOP_DIR}/openbox.xml"]  # with ctrl+alt+t
 
     def stop(self) -> None:
         if self._stopped:
@@ -240,6 +265,24 @@ class SandboxDisplay(Display):
                 pass
         if self.runtime is not None:
             shutil.rmtree(self.runtime, ignore_errors=True)
+
+    def put(self, path: str, data: bytes) -> None:
+        """Write a file at ``path`` as programs in the sandbox see it (its home or elsewhere)."""
+        local = self.host_path(path)
+        assert self.home is not None
+        if local == self.home or self.home in local.parents:
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(data)
+            return
+        staged = self.home / f".qvl-put-{secrets.token_hex(4)}"
+        staged.write_bytes(data)
+        try:
+            moved = self.run(["sh", "-c", 'mkdir -p -- "$(dirname -- "$2")" && mv -f -- "$1" "$2"',
+                              "sh", str(USER_HOME / staged.name), path], timeout=60)
+        finally:
+            staged.unlink(missing_ok=True)
+        if moved.returncode != 0:
+            raise EnvError(f"cannot write {path} in the sandbox: {moved.stderr.strip()[-200:]}")
 
     def host_path(self, path: str | Path) -> Path:
         """The host's path of a file a program in the sandbox names (``~``, ``/home/user``)."""
@@ -325,6 +368,7 @@ def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *
         (home / name).mkdir()
     password = secrets.token_urlsafe(12)
     write_etc(etc, password)
+    write_session_files(etc / "desktop")
     monitors, left = [], 0
     for w, h in sizes:
         monitors.append(Monitor(left=left, top=0, width=w, height=h))
@@ -341,6 +385,7 @@ def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *
         display.name = link_display(display._bwrap.pid, x11 / "X0", display._links)
         if window_manager:
             start_window_manager(display, timeout)
+        display.start_session()
     except BaseException:
         display.stop()
         raise
@@ -374,8 +419,9 @@ def _start_bwrap(display: SandboxDisplay, runtime: Path) -> None:
         "--bind", str(runtime / "logs"), str(runtime / "logs"),
         "--ro-bind", str(runtime / "etc" / "bin"), "/run/qvl/bin",
         "--ro-bind", str(runtime / "etc" / "Xauthority"), "/run/qvl/Xauthority",
+        "--ro-bind", str(runtime / "etc" / "desktop"), DESKTOP_DIR,
         "--ro-bind", str(_SUPERVISOR), "/run/qvl/supervisor.py",
-        "--perms", "0700", "--dir", "/run/user/1000", "--chdir", str(USER_HOME),
+        "--perms", "0700", "--dir", RUNTIME_DIR, "--chdir", str(USER_HOME),
     ]
     for name in ("passwd", "group"):
         command += ["--ro-bind", str(runtime / "etc" / name), f"/etc/{name}"]

@@ -12,7 +12,13 @@ Protocol: one JSON object per line on the socket ``FD``, one answer per request,
         -> {"returncode": N, "stdout": "...", "stderr": "..."} | {"error": "timeout"}
     {"op": "poll", "pid": N} -> {"returncode": N | null}
     {"op": "end", "pid": N}  -> {"returncode": N}   (SIGTERM its group, then SIGKILL)
+    {"op": "sweep", "keep": [N, ...]} -> {"ended": N}   (every other process of the sandbox)
 A closed socket (the host is done, or gone) ends every program and this process.
+
+A command that ``run`` waits for may leave programs in the background (``nohup x &``, a
+daemon that forks): as on OSWorld's VM they keep running, until the host ends the episode
+with ``sweep``. ``run`` waits for the command itself, not for its output's end (its output
+goes to files), so such a program holding stdout open does not hold the answer back.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 
 _children: dict[int, subprocess.Popen] = {}
 
@@ -42,21 +50,26 @@ def _launch(request: dict) -> dict:
 
 
 def _run(request: dict) -> dict:
-    try:
-        process = subprocess.Popen(request["args"], shell=request.get("shell", False),
-                                   env=request["env"], cwd=request.get("cwd"),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, errors="replace",
-                                   start_new_session=True)
-    except FileNotFoundError as exc:
-        return {"error": "notfound", "message": exc.strerror or str(exc)}
-    try:
-        stdout, stderr = process.communicate(timeout=request.get("timeout", 60))
-    except subprocess.TimeoutExpired:
-        _end(process)
-        return {"error": "timeout"}
-    _end(process)  # what the command left running in its session goes with it
-    return {"returncode": process.returncode, "stdout": stdout, "stderr": stderr}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            process = subprocess.Popen(request["args"], shell=request.get("shell", False),
+                                       env=request["env"], cwd=request.get("cwd"),
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                       start_new_session=True)
+        except FileNotFoundError as exc:
+            return {"error": "notfound", "message": exc.strerror or str(exc)}
+        try:
+            process.wait(timeout=request.get("timeout", 60))
+        except subprocess.TimeoutExpired:
+            _end(process)
+            return {"error": "timeout"}
+        # What it started in the background lives on, as on OSWorld's VM, until a sweep.
+        return {"returncode": process.returncode, "stdout": _read(out), "stderr": _read(err)}
+
+
+def _read(file) -> str:  # noqa: ANN001 - a binary temporary file
+    file.seek(0)
+    return file.read().decode("utf-8", errors="replace")
 
 
 def _end(process: subprocess.Popen) -> int:
@@ -81,6 +94,55 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
+def _sweep(keep: set[int]) -> int:
+    """End every process of the sandbox but this one, its pid 1 and ``keep`` (SIGTERM, then
+    SIGKILL what is left after 3 s); the number ended."""
+    mine = {1, os.getpid(), *keep}
+
+    def others() -> list[int]:
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) not in mine and not _zombie(int(entry)):
+                pids.append(int(entry))
+        return pids
+
+    found = others()
+    for pid in found:
+        _kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        _reap()
+        if not others():
+            break
+        time.sleep(0.05)
+    for pid in others():
+        _kill(pid, signal.SIGKILL)
+    _reap()
+    for pid in [p for p in _children if p not in mine]:
+        _children.pop(pid).poll()
+    return len(found)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True  # gone already
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap() -> None:
+    for process in _children.values():
+        process.poll()
+
+
 def _handle(request: dict) -> dict:
     op = request.get("op")
     try:
@@ -88,6 +150,8 @@ def _handle(request: dict) -> dict:
             return _launch(request)
         if op == "run":
             return _run(request)
+        if op == "sweep":
+            return {"ended": _sweep({int(p) for p in request.get("keep", [])})}
         process = _children.get(int(request.get("pid", -1)))
         if process is None:
             return {"returncode": -1}

@@ -132,6 +132,15 @@ class Display:
         except FileNotFoundError as exc:
             raise EnvNotFoundError(f"cannot run {args!r}: {exc.strerror}") from None
 
+    @property
+    def window_manager_args(self) -> list[str]:
+        """Options for openbox (a sandbox gives it a configuration with ctrl+alt+t)."""
+        return []
+
+    def start_session(self) -> None:
+        """Start the desktop session's services (a sandbox's D-Bus and PulseAudio); a display
+        on this machine has the user's own, or none."""
+
     def close_apps(self) -> None:
         """End every program started here except the X server and the window manager."""
         keep = [p for p in self._children if p.pid in self._infrastructure]
@@ -273,7 +282,8 @@ def start_window_manager(display: Display, timeout: float) -> None:
     if shutil.which("openbox") is None:
         raise EnvNotFoundError("--display virtual starts the openbox window manager, which is "
                                "not installed (Debian: apt install openbox)")
-    manager = display.launch(["openbox", "--sm-disable"], log="openbox")
+    manager = display.launch(["openbox", "--sm-disable", *display.window_manager_args],
+                             log="openbox")
     display._infrastructure.add(manager.pid)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -2,10 +2,17 @@
 
 Setup steps keep OSWorld's names and parameters: ``launch`` (start a program, do not wait),
 ``open`` (a file or folder in its application), ``execute`` / ``command`` (run and wait),
-``sleep``, ``activate_window``. Getters: ``vm_file`` (a file on this desktop; its path, or
-None when it does not exist), ``vm_command_line`` / ``vm_command_error`` (a command's stdout /
-stderr), ``rule`` (in ``tasks.generic``); ``task_file`` (a file shipped in the task
-folder) is our extension, standing in for OSWorld's ``cloud_file`` downloads.
+``sleep``, ``activate_window``; ``download`` is in ``tasks.desktop.files``. Getters:
+``vm_file`` (a file on this desktop; its path, or None when it does not exist),
+``vm_command_line`` / ``vm_command_error`` (a command's stdout / stderr),
+``vm_terminal_output`` (what the focused terminal shows), ``rule`` (in
+``tasks.generic``); ``task_file`` (a file shipped in the task folder) is our extension.
+
+A command's exit code is the task's business, as on OSWorld's VM (``grep`` that finds
+nothing, ``su`` to a user a task knows is missing). A command this desktop cannot run is
+not: a program that is not installed, a GSettings schema or a system service that is not
+there, a sound server that does not answer. Such a setup step or getter raises a TaskError
+with the command's own words (an instance error), never a silent 0.
 
 Paths: ``~`` is the desktop's home; on a managed virtual display that is a fresh folder per
 display (``/home/user`` inside its sandbox, see ``envs.sandbox``), and each task starts from
@@ -16,6 +23,7 @@ model.
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import time
@@ -24,14 +32,15 @@ from typing import Any
 
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, EnvKind
-from qvl_agent.envs.errors import ConfigError, TaskError
+from qvl_agent.envs.errors import ConfigError, EnvError, TaskError
+from qvl_agent.envs.sandbox_session import SESSION_STATE
 from qvl_agent.envs.spec import DesktopSpec, EnvSpec
 from qvl_agent.tasks.hooks import (
     OPTION_CHECKS, ORACLE_LOCATORS, PLACEHOLDERS, RESETS, OracleStep, register_getter,
     register_setup_step,
 )
 
-__all__ = ["desktop_of", "home_of", "expand", "inside", "fill"]
+__all__ = ["desktop_of", "home_of", "expand", "inside", "fill", "cannot_run"]
 
 DESKTOP = EnvKind.desktop
 # Which program opens a file, by suffix (OSWorld's VM uses the desktop's defaults).
@@ -130,12 +139,10 @@ def open_(env: Env, task_dir: Path, path: str) -> None:
 def execute(env: Env, task_dir: Path, command: list[str] | str, shell: bool = False,
             stdout: str | None = None, stderr: str | None = None, until: Any = None,
             timeout: float = 120.0) -> None:
-    """Run a command and wait for it; a failure is the task's (setup must be reliable)."""
-    result = desktop_of(env).display.run(_command(env, command, shell), shell=shell,
-                                         timeout=timeout, cwd=home_of(env))  # as in OSWorld's VM
-    if result.returncode != 0:
-        raise TaskError(f"setup command {command!r} failed ({result.returncode}): "
-                        f"{result.stderr.strip()[-300:]}")
+    """Run a command and wait for it (OSWorld's 120 s). Its exit code is not checked, as
+    OSWorld does not (a task may run ``su`` to a user it knows is missing); a command this
+    desktop cannot run is a TaskError."""
+    _run(env, command, shell, timeout=timeout, what="setup step execute")
 
 
 @register_setup_step("activate_window", DESKTOP)
@@ -204,13 +211,32 @@ def _local(path: Path | None) -> str | None:
 def vm_command_line(env: Env, trajectory: Any, task_dir: Path, command: list[str] | str,
                     shell: bool = False, **_: Any) -> str:
     """What a command prints on stdout, run on the desktop in its home."""
-    return _run(env, command, shell).stdout
+    return _run(env, command, shell, what="getter vm_command_line").stdout
 
 
 @register_getter("vm_command_error", DESKTOP)
 def vm_command_error(env: Env, trajectory: Any, task_dir: Path, command: list[str] | str,
                      shell: bool = False, **_: Any) -> str:
-    return _run(env, command, shell).stderr
+    return _run(env, command, shell, what="getter vm_command_error").stderr
+
+
+@register_getter("vm_terminal_output", DESKTOP)
+def vm_terminal_output(env: Env, trajectory: Any, task_dir: Path, **_: Any) -> str | None:
+    """What the focused terminal shows, scrollback included, once it is still; None when the
+    focused window is not a terminal (OSWorld reads GNOME Terminal's text the same way)."""
+    display = desktop_of(env).display
+    read = getattr(display, "terminal_text", None)
+    if read is None:
+        raise TaskError("vm_terminal_output reads the sandbox's terminal (ctrl+alt+t); this "
+                        "display has none: use --display virtual")
+    text, deadline = read(), time.monotonic() + 3.0
+    while time.monotonic() < deadline:  # a command typed just before may still be printing
+        time.sleep(0.3)
+        again = read()
+        if again == text:
+            break
+        text = again
+    return text
 
 
 @register_getter("task_file", DESKTOP)
@@ -221,15 +247,54 @@ def task_file(env: Env, trajectory: Any, task_dir: Path, path: str, **_: Any) ->
     return str(target)
 
 
-def _run(env: Env, command: list[str] | str, shell: bool) -> Any:
-    return desktop_of(env).display.run(_command(env, command, shell), shell=shell, timeout=60)
+def _run(env: Env, command: list[str] | str, shell: bool, *, what: str,
+         timeout: float = 120.0) -> Any:
+    """Run a task's command in the home; a TaskError when this desktop cannot run it."""
+    try:
+        result = desktop_of(env).display.run(_command(env, command, shell), shell=shell,
+                                             timeout=timeout, cwd=home_of(env))
+    except (EnvError, OSError) as exc:
+        raise TaskError(f"{what} {_short(command)}: {exc}") from None
+    problem = cannot_run(result.returncode, result.stderr)
+    if problem:
+        raise TaskError(f"{what} {_short(command)}: this desktop cannot run it: {problem}")
+    return result
+
+
+# What a shell, GSettings, systemd's tools and pactl say when what they need is not there.
+_CANNOT = [re.compile(p) for p in (
+    r"^(?:/bin/)?(?:ba|da)?sh: (?:line )?\d+: (.+?): (?:command )?not found$",
+    r"^(?:/bin/)?(?:ba|da)?sh: (.+?): (?:command )?not found$",
+    r"^No such schema .+$",
+    r"^System has not been booted with systemd.*$",
+    r"^Failed to connect to bus: .+$",
+    r"^Connection failure: Connection refused$",
+)]
+
+
+def cannot_run(returncode: int, stderr: str) -> str | None:
+    """The line that says a command could not run on this desktop at all, or None."""
+    for line in stderr.splitlines():
+        for pattern in _CANNOT:
+            if pattern.match(line.strip()):
+                return line.strip()
+    if returncode in (126, 127):
+        return f"exit code {returncode} ({stderr.strip()[-200:] or 'no message'})"
+    return None
+
+
+def _short(command: list[str] | str) -> str:
+    text = command if isinstance(command, str) else shlex.join(str(c) for c in command)
+    text = " ".join(text.split())
+    return repr(text if len(text) <= 120 else text[:117] + "...")
 
 
 # -- reset and the oracle locator --------------------------------------------------------------
 
 def reset(env: Env) -> None:
-    """Close the apps the last task started and empty the task home (a scratch folder even on
-    a user's own display: their apps and files are never touched)."""
+    """Close the apps the last task started (in a sandbox: every process the last episode
+    left, and its session's services), empty the task home (a scratch folder even on a user's
+    own display: their apps and files are never touched) and start a fresh session."""
     display = desktop_of(env).display
     display.close_apps()
     home = home_of(env)
@@ -240,9 +305,16 @@ def reset(env: Env) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
+    for name in SESSION_STATE:  # one task's gsettings or volume are not the next one's
+        state = home / name
+        if state.is_dir() and not state.is_symlink():
+            shutil.rmtree(state)
+        elif state.is_symlink() or state.exists():
+            state.unlink()
     for name in getattr(display, "folders", ()):
         (home / name).mkdir(exist_ok=True)  # a sandbox's ~/Desktop, ~/Documents, ...
     _seed_profiles(home)
+    display.start_session()
     env.settle()
 
 
