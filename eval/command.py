@@ -11,7 +11,7 @@ from rich.console import Console
 from qvl_agent.envs.validation import validated
 from qvl_agent.eval.config import EvalConfig
 from qvl_agent.eval.progress import EvalView, summary_table
-from qvl_agent.eval.runner import plan, run_eval
+from qvl_agent.eval.runner import plan, plan_notes, run_eval
 from qvl_agent.eval.summary import write_summary_md
 from qvl_agent.tasks.registry import get_suite
 
@@ -48,8 +48,8 @@ def run_eval_command(values: dict[str, Any], env_flags: dict[str, Any]) -> int:
         f" on Ray ({config.ray_address or 'a local Ray for this run'})"
     console.print(f"eval: suite {suite.name} ({suite.env_kind.value}), policy {config.policy.kind}, "
                   f"{planned} instances, {config.workers} worker(s){where} -> {config.out}")
-    if (skipped := suite.runnable(config.env)[1]) is not None:
-        console.print(f"eval: {skipped}")
+    for note in plan_notes(config, suite):
+        console.print(f"eval: {note}")
     interrupted = False
     try:
         with EvalView(console) as view:

@@ -29,25 +29,48 @@ from qvl_agent.eval.results import ResultsFile
 from qvl_agent.eval.worker import run_dir_name
 from qvl_agent.tasks.registry import Suite, get_suite
 
-__all__ = ["plan", "run_eval", "EvalProgress"]
+__all__ = ["plan", "plan_notes", "run_eval", "EvalProgress"]
 
 EvalProgress = Callable[[str, InstanceResult | None, "RunState"], None]
 
 
 def plan(config: EvalConfig, suite: Suite) -> list[tuple[str, int]]:
     """The (task id, seed) pairs of the run, in order; oracle runs skip tasks without one."""
+    tasks, _ = _selected(config, suite)
+    return [(t.id, seed) for seed in range(config.seeds) for t in tasks]
+
+
+def plan_notes(config: EvalConfig, suite: Suite) -> list[str]:
+    """Lines on the tasks the run leaves out, and why (say them before it starts)."""
+    return _selected(config, suite)[1]
+
+
+def _selected(config: EvalConfig, suite: Suite) -> tuple[list[Any], list[str]]:
     try:
         pattern = re.compile(config.tasks) if config.tasks else None
     except re.error as exc:
         raise ConfigError(f"--tasks {config.tasks!r} is not a valid regular expression: {exc}") from None
     tasks = [t for t in suite.tasks if pattern is None or pattern.search(t.id)]
-    tasks, _ = suite.runnable(config.env, tasks)   # e.g. a real phone: no sim-only task
-    if config.policy.kind == "oracle":
-        tasks = [t for t in tasks if t.has_oracle()]
     if not tasks:
-        what = "with an oracle " if config.policy.kind == "oracle" else ""
-        raise ConfigError(f"no task {what}in suite {suite.name!r} matches {config.tasks!r}")
-    return [(t.id, seed) for seed in range(config.seeds) for t in tasks]
+        raise ConfigError(f"no task id in suite {suite.name!r} matches --tasks {config.tasks!r}")
+    notes = []
+    runnable, why = suite.runnable(config.env, tasks)   # e.g. a real phone: no sim-only task
+    if why:
+        notes.append(why)
+    if not runnable:
+        raise ConfigError(f"none of the {len(tasks)} tasks of suite {suite.name!r} can run here: {why}")
+    if config.policy.kind == "oracle":
+        without = [t.id for t in runnable if not t.has_oracle()]
+        runnable = [t for t in runnable if t.has_oracle()]
+        if not runnable:
+            raise ConfigError(f"--policy oracle: none of the {len(without)} tasks of suite "
+                              f"{suite.name!r} has an oracle (a solver written for it), so there "
+                              "is nothing to run; use --policy qwen or random")
+        if without:
+            shown = ", ".join(without[:5]) + (f" and {len(without) - 5} more" if len(without) > 5 else "")
+            notes.append(f"--policy oracle: {len(without)} of {len(without) + len(runnable)} tasks "
+                         f"have no oracle and are left out: {shown}")
+    return runnable, notes
 
 
 @dataclass

@@ -19,16 +19,24 @@
 ``config`` steps, result/expected getters and metrics are names in the registries of
 ``tasks.hooks`` (``SETUP_STEPS``, ``GETTERS``, ``METRICS``), which plugins fill; this module
 reads them and imports no plugin. OSWorld's ``"func": "infeasible"`` marks a task only
-``terminate(failure)`` solves. A malformed file is a ``ConfigError`` naming the file and the
-field. The optional ``oracle`` lists steps that locate their target in the env (a CSS
-selector in a browser) and act through Actions.
+``terminate(failure)`` solves. ``evaluator.postconfig`` holds setup steps run after the
+episode, before the getters (OSWorld's). A malformed file is a ``ConfigError`` naming the
+file and the field. The optional ``oracle`` lists steps that locate their target in the env
+(a CSS selector in a browser) and act through Actions; a file that has none (OSWorld's) may
+get one by its id from ``tasks.hooks.KNOWN_ORACLES``.
+
+A name that OSWorld's files use but this package does not implement (``hooks.is_foreign``,
+filled by the plugin ``tasks.desktop.osworld``) is no typo: its file loads, the task says
+what it lacks (``TaskSpec.missing``), suites leave it out with a line that says so, and
+running it anyway is a ``TaskError`` naming the piece. Where the files are (a folder,
+OSWorld's ``examples/<domain>/<id>.json`` layout and meta files) is ``tasks.layout``'s.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -38,23 +46,36 @@ from qvl_agent.agent.trajectory import Trajectory
 from qvl_agent.envs.actions import Action, Answer, Click, KeyPress, Terminate, TypeText, Wait
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError, TaskError
+from qvl_agent.envs.spec import EnvSpec
 from qvl_agent.tasks.base import Task
 from qvl_agent.tasks.hooks import (
-    GETTERS, METRICS, OPTION_CHECKS, ORACLE_LOCATORS, PLACEHOLDERS, RESETS, SETUP_STEPS, OracleStep,
-    Registry, screen_of,
+    GETTERS, KNOWN_ORACLES, METRICS, OPTION_CHECKS, ORACLE_LOCATORS, PLACEHOLDERS, RESETS,
+    SETUP_STEPS, OracleStep, Registry, is_foreign, needs_expected, screen_of,
 )
+from qvl_agent.tasks.layout import task_files
 from qvl_agent.tasks.suite import Suite
 
 __all__ = ["TaskSpec", "DeclarativeTask", "load_task_file", "load_tasks", "task_class",
-           "suite_from_path"]
+           "suite_from_path", "OSWORLD_KEYS"]
+
+# Keys that mark a file as OSWorld's, which is a desktop task whatever its config.
+OSWORLD_KEYS = frozenset({"snapshot", "related_apps", "trajectory", "proxy", "fixed_ip",
+                          "possibility_of_env_change"})
 
 
 # -- the file format -------------------------------------------------------------------
 
 def _registered(name: str, registry: Registry[str, Any]) -> str:
-    if name not in registry:
+    if name not in registry and not is_foreign(registry.what, name):
         raise ValueError(f"unknown {registry.what} {name!r} (known: {', '.join(registry.names())})")
     return name
+
+
+def _comments_dropped(data: Any) -> Any:
+    """Keys that start with "_" are comments (OSWorld's ``_config_note``)."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("_"))}
+    return data
 
 
 class ConfigStep(BaseModel):
@@ -89,8 +110,12 @@ class Evaluator(BaseModel):
     func: str | list[str]
     conj: Literal["and", "or"] = "and"
     result: GetterSpec | list[GetterSpec] | None = None
-    expected: GetterSpec | list[GetterSpec] | None = None
-    options: dict[str, Any] | list[dict[str, Any]] = Field(default_factory=dict)
+    expected: GetterSpec | list[GetterSpec | None] | None = None
+    options: dict[str, Any] | list[dict[str, Any] | None] = Field(default_factory=dict)
+    postconfig: list[ConfigStep] = Field(
+        default_factory=list, description="setup steps run after the episode, before the getters")
+
+    _comments = model_validator(mode="before")(_comments_dropped)
 
     @field_validator("func")
     @classmethod
@@ -104,14 +129,15 @@ class Evaluator(BaseModel):
     def _consistent(self) -> "Evaluator":
         if self.funcs == ["infeasible"]:
             return self
-        if self.result is None or self.expected is None:
+        compares = any(needs_expected(f) for f in self.funcs)
+        if self.result is None or (self.expected is None and compares):
             # A metric with nothing to compare against passes anything: refuse the file.
             raise ValueError("'result' and 'expected' are required unless func is 'infeasible'")
         if isinstance(self.func, list):
             # OSWorld's form: parallel lists, one entry per metric.
             for field in ("result", "expected", "options"):
                 value = getattr(self, field)
-                if field == "options" and value == {}:
+                if field == "options" and value == {} or field == "expected" and value is None:
                     continue
                 if not isinstance(value, list) or len(value) != len(self.func):
                     size = len(value) if isinstance(value, list) else "not a list of"
@@ -133,8 +159,9 @@ class TaskSpec(BaseModel):
     id: str = Field(min_length=1)
     instruction: str = Field(min_length=1)
     env: EnvKind = Field(None, validate_default=False,  # type: ignore[assignment]
-                         description="default: desktop if a step or getter is desktop-only "
-                                     "(OSWorld's files), else browser")
+                         description="default: desktop for OSWorld's files (snapshot, "
+                                     "related_apps, ...) or a desktop-only step or getter, "
+                                     "else browser")
     config: list[ConfigStep] = Field(default_factory=list)
     evaluator: Evaluator
     max_steps: int = Field(15, ge=1, le=500)
@@ -148,9 +175,15 @@ class TaskSpec(BaseModel):
     proxy: bool | None = None
     fixed_ip: bool | None = None
     possibility_of_env_change: str | None = None
+    hint: str | list[str] | None = None
+    env_may_change: bool | str | None = None
+
+    _comments = model_validator(mode="before")(_comments_dropped)
 
     @model_validator(mode="after")
     def _kind(self) -> "TaskSpec":
+        if self.env is None and OSWORLD_KEYS & self.model_fields_set:
+            self.env = EnvKind.desktop  # OSWorld's files are all desktop tasks, even config-less
         if self.env is None:
             getters = [g for field in (self.evaluator.result, self.evaluator.expected)
                        for g in (field if isinstance(field, list) else [field]) if g is not None]
@@ -163,6 +196,19 @@ class TaskSpec(BaseModel):
     @property
     def infeasible(self) -> bool:
         return self.evaluator.funcs == ["infeasible"]
+
+    @property
+    def missing(self) -> list[str]:
+        """What the file uses that this package does not implement ("metric compare_pdfs")."""
+        evaluator = self.evaluator
+        used = [("setup step", s.type, SETUP_STEPS) for s in [*self.config, *evaluator.postconfig]]
+        used += [("metric", f, METRICS) for f in evaluator.funcs if f != "infeasible"]
+        for field in (evaluator.result, evaluator.expected):
+            for getter in field if isinstance(field, list) else [field]:
+                if getter is not None:
+                    used.append(("getter", getter.type, GETTERS))
+        found = [f"{what} {name}" for what, name, registry in used if name not in registry]
+        return list(dict.fromkeys(found))
 
     @property
     def reads_answer(self) -> bool:
@@ -203,6 +249,9 @@ class DeclarativeTask(Task):
         return getattr(self, "_goal", None) or self.spec.instruction
 
     def _setup(self, env: Env) -> None:
+        if self.spec.missing:
+            raise TaskError(f"{self.id} uses OSWorld's {', '.join(self.spec.missing)}, which "
+                            "qvl-agent does not implement (README: OSWorld's task files)")
         reset = RESETS.get(env.kind)
         if reset is not None:
             reset(env)
@@ -214,12 +263,15 @@ class DeclarativeTask(Task):
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         evaluator = self.spec.evaluator
+        for step in evaluator.postconfig:  # OSWorld: after the episode, before the getters
+            SETUP_STEPS[step.type](env, self.task_dir, **step.parameters)
         scores = []
         for i, name in enumerate(evaluator.funcs):
             result = _get(evaluator.nth("result", i), env, trajectory, self.task_dir)
             expected_spec = evaluator.nth("expected", i)
             expected = _get(expected_spec, env, trajectory, self.task_dir) if expected_spec else None
-            options = evaluator.nth("options", i) or {}
+            options = (evaluator.nth("options", i) if isinstance(evaluator.options, list)
+                       else evaluator.options) or {}
             scores.append(float(METRICS[name](result, expected, **options)))
         return min(scores) if evaluator.conj == "and" else max(scores)
 
@@ -261,9 +313,13 @@ def _oracle_action(env: Env, step: OracleStep) -> Action:
     raise TaskError(f"unknown oracle action {step.action!r}")
 
 
-def task_class(spec: TaskSpec, task_dir: Path) -> type[DeclarativeTask]:
+def task_class(spec: TaskSpec, task_dir: Path, domain: str | None = None) -> type[DeclarativeTask]:
+    """The Task class of a file; ``domain``: its OSWorld domain folder (the task's family)."""
     name = "Declarative_" + re.sub(r"\W", "_", spec.id)
-    family = spec.family or (spec.id.split("/")[0] if "/" in spec.id else "declarative")
+    family = spec.family or domain or (spec.id.split("/")[0] if "/" in spec.id else "declarative")
+    if spec.oracle is None and spec.id in KNOWN_ORACLES:
+        oracle = [OracleStep.model_validate(step) for step in KNOWN_ORACLES[spec.id]]
+        spec = spec.model_copy(update={"oracle": oracle})
     return type(name, (DeclarativeTask,), {
         "id": spec.id, "family": family, "env_kind": spec.env, "max_steps": spec.max_steps,
         "infeasible": spec.infeasible, "spec": spec, "task_dir": task_dir, "__module__": __name__,
@@ -272,10 +328,7 @@ def task_class(spec: TaskSpec, task_dir: Path) -> type[DeclarativeTask]:
 
 
 def load_tasks(path: Path) -> list[type[DeclarativeTask]]:
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
-    if not files:
-        raise ConfigError(f"{path}: no task files (*.json) in this folder")
-    tasks = [task_class(load_task_file(f), f.parent) for f in files]
+    tasks = [task_class(load_task_file(f), f.parent, domain) for f, domain in task_files(path)]
     seen: dict[str, int] = {}
     for task in tasks:
         seen[task.id] = seen.get(task.id, 0) + 1
@@ -298,4 +351,19 @@ def suite_from_path(path: Path, name: str | None = None, description: str | None
     kind = kinds.pop()
     return Suite(name=name or str(path), description=description or f"declarative tasks in {path}",
                  env_kind=kind, tasks=tasks,
-                 check_options=OPTION_CHECKS.get(kind))
+                 check_options=OPTION_CHECKS.get(kind), select_tasks=_implemented)
+
+
+def _implemented(tasks: Sequence[type[Task]], spec: EnvSpec) -> tuple[list[type[Task]], str | None]:
+    """The tasks whose every piece is implemented (on any screen), and a line on the others."""
+    keep = [t for t in tasks if not getattr(t, "spec", None) or not t.spec.missing]
+    if len(keep) == len(tasks):
+        return keep, None
+    counts: dict[str, int] = {}
+    for task in tasks:
+        for piece in getattr(task, "spec", None) and task.spec.missing or []:
+            counts[piece] = counts.get(piece, 0) + 1
+    pieces = ", ".join(f"{p} ({n})" for p, n in sorted(counts.items(), key=lambda i: -i[1])[:8])
+    more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
+    return keep, (f"{len(tasks) - len(keep)} of {len(tasks)} tasks are left out: they use OSWorld "
+                  f"pieces qvl-agent does not implement: {pieces}{more}")

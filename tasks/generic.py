@@ -64,6 +64,8 @@ def check_include_exclude(result: Any, expected: Any, **options: Any) -> float:
     rules = expected if isinstance(expected, dict) else {}
     if not rules.get("include") and not rules.get("exclude"):
         raise TaskError(f"check_include_exclude needs 'include' or 'exclude' rules, got {expected!r}")
+    if result is None:
+        return 0.0  # nothing to read (no focused terminal): OSWorld's 0, never an exclude-only pass
     got = _text(result)
     return float(all(s in got for s in rules.get("include", []))
                  and not any(s in got for s in rules.get("exclude", [])))
@@ -91,7 +93,11 @@ def regex_match(result: Any, expected: Any, **options: Any) -> float:
 
 @register_metric("is_in_list")
 def is_in_list(result: Any, expected: Any, **options: Any) -> float:
-    return float(result in (_unwrap(expected) or []))
+    """OSWorld's meaning: the expected value is one of the result's (a list the getter read);
+    the other way round is ``match_in_list``."""
+    if not isinstance(result, (list, tuple, set, str)):
+        return 0.0
+    return float(_unwrap(expected) in result)
 
 
 @register_getter("rule")

@@ -7,6 +7,13 @@
     RESETS           per kind of screen: what happens before a task's config steps  (env)
     PLACEHOLDERS     per kind of screen: OSWorld's {CLIENT_PASSWORD}, ... filled  (env, text)
     OPTION_CHECKS    per kind of screen: screens refused before a run  (spec, workers)
+    KNOWN_ORACLES    task id -> oracle steps, for task files that carry none (OSWorld's)
+
+Names that another framework's files use and no plugin implements (OSWorld's
+``compare_pptx_files``) are declared with ``register_foreign_names``: a file that uses one
+loads and its task says what it lacks; any other unknown name is a typo. A metric registered
+with ``expected=False`` judges the result alone (OSWorld's ``is_utc_0``): its evaluator may
+leave out ``expected``.
 
 A plugin is a module that fills these when it is imported (``@register_metric("name")``,
 ``RESETS.add(EnvKind.desktop, reset)``). This module never imports a plugin by name: plugins
@@ -22,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from enum import Enum
 from typing import Any, Generic, Literal, TypeVar
 
@@ -35,8 +42,9 @@ from qvl_agent.envs.spec import EnvSpec
 
 __all__ = [
     "Registry", "OracleStep", "SETUP_STEPS", "GETTERS", "METRICS", "ORACLE_LOCATORS", "RESETS",
-    "PLACEHOLDERS", "OPTION_CHECKS", "PLUGINS", "register_setup_step", "register_getter",
-    "register_metric", "use_plugin", "load_plugins", "screen_of",
+    "PLACEHOLDERS", "OPTION_CHECKS", "KNOWN_ORACLES", "PLUGINS", "register_setup_step",
+    "register_getter", "register_metric", "register_foreign_names", "use_plugin",
+    "load_plugins", "screen_of", "needs_expected", "is_foreign",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -52,6 +60,9 @@ PLUGINS: list[str] = [
     "qvl_agent.tasks.web.steps",        # open_page, element_text, ...; the browser's oracle
     "qvl_agent.tasks.desktop.steps",    # launch, open, execute, vm_file, ...; the desktop's hooks
     "qvl_agent.tasks.desktop.metrics",  # compare_text_file, compare_csv, compare_table
+    "qvl_agent.tasks.desktop.files",    # download, cloud_file, cache_file, list_directory
+    "qvl_agent.tasks.desktop.os_metrics",  # OSWorld's os domain: is_utc_0, match_in_list, ...
+    "qvl_agent.tasks.desktop.osworld",  # OSWorld's other names (foreign); oracles for its tasks
 ]
 _imported: set[str] = set()
 _importing: set[str] = set()
@@ -126,9 +137,15 @@ ORACLE_LOCATORS: Registry[EnvKind, Callable[[Env, OracleStep], Point]] = Registr
 RESETS: Registry[EnvKind, Callable[[Env], None]] = Registry("reset")
 PLACEHOLDERS: Registry[EnvKind, Callable[[Env, str], str]] = Registry("placeholder filler")
 OPTION_CHECKS: Registry[EnvKind, Callable[[EnvSpec, int], None]] = Registry("option check")
+# Oracles for task files that carry none, by task id (OSWorld's): lists of OracleStep data.
+KNOWN_ORACLES: Registry[str, list[dict[str, Any]]] = Registry("oracle")
 # Setup steps and getters that exist on one kind of screen only: a file without "env" that
 # uses one (an OSWorld task file) runs on that kind.
 _SCREEN_OF: dict[tuple[str, str], EnvKind] = {}
+# Metrics that judge the result alone: "expected" may be absent.
+_JUDGES_ALONE: set[str] = set()
+# (registry.what, name) of names another framework's files use that nothing implements here.
+_FOREIGN: set[tuple[str, str]] = set()
 
 
 def register_setup_step(name: str, kind: EnvKind | None = None) -> Callable[[SetupStep], SetupStep]:
@@ -151,9 +168,34 @@ def register_getter(name: str, kind: EnvKind | None = None) -> Callable[[Getter]
     return add
 
 
-def register_metric(name: str) -> Callable[[Metric], Metric]:
-    """Decorator: an evaluator ``func`` named ``name``."""
-    return METRICS.register(name)
+def register_metric(name: str, expected: bool = True) -> Callable[[Metric], Metric]:
+    """Decorator: an evaluator ``func`` named ``name``; ``expected=False``: it judges the
+    result alone (no "expected" in the file)."""
+    def add(fn: Metric) -> Metric:
+        METRICS.add(name, fn)
+        if not expected:
+            _JUDGES_ALONE.add(name)
+        return fn
+    return add
+
+
+def register_foreign_names(what: Literal["setup step", "getter", "metric"],
+                           names: Iterable[str]) -> None:
+    """Declare ``names`` as another framework's (OSWorld's) setup steps, getters or metrics:
+    files that use one load, and their tasks report it missing unless a plugin implements it."""
+    _FOREIGN.update((what, name) for name in names)
+
+
+def needs_expected(metric: str) -> bool:
+    """False for a metric registered with ``expected=False`` (it judges the result alone)."""
+    load_plugins()
+    return metric not in _JUDGES_ALONE
+
+
+def is_foreign(what: str, name: str) -> bool:
+    """True when ``name`` is a foreign ``what`` ("setup step", "getter", "metric")."""
+    load_plugins()
+    return (what, name) in _FOREIGN
 
 
 def screen_of(what: Literal["step", "getter"], name: str) -> EnvKind | None:

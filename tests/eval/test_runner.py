@@ -142,7 +142,7 @@ def test_a_hanging_instance_is_killed_at_the_time_limit(tmp_path):
 def test_plan_errors_are_one_line():
     with pytest.raises(ConfigError, match="not a valid regular expression"):
         run_eval(EvalConfig(suite="web", tasks="(", out=Path("/tmp/never")))
-    with pytest.raises(ConfigError, match="no task with an oracle"):
+    with pytest.raises(ConfigError, match="no task id in suite 'web' matches --tasks 'nothing-matches'"):
         run_eval(EvalConfig(suite="web", tasks="nothing-matches", out=Path("/tmp/never"),
                             policy=PolicySpec(kind="oracle")))
     with pytest.raises(ConfigError, match="unknown suite 'nope'"):

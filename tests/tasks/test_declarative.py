@@ -79,7 +79,8 @@ def test_osworld_informational_keys_and_infeasible_are_accepted(tmp_path):
     ("number_match", "It costs $12.51", {"expected": 12.5}, {}, 0.0),
     ("number_match", "no idea", {"expected": 12.5}, {}, 0.0),
     ("regex_match", "http://h/help.html", {"expected": r"/help\.html$"}, {}, 1.0),
-    ("is_in_list", "b", {"expected": ["a", "b"]}, {}, 1.0),
+    ("is_in_list", ["a", "/home/user/ext"], {"expected": "/home/user/ext"}, {}, 1.0),  # OSWorld's
+    ("is_in_list", ["a"], {"expected": "/home/user/ext"}, {}, 0.0),
 ])
 def test_metrics(name, result, expected, options, score):
     assert METRICS[name](result, expected, **options) == score
