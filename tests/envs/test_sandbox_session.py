@@ -18,7 +18,9 @@ from qvl_agent.envs.errors import TaskError
 from qvl_agent.tasks.declarative import load_task_file, task_class
 from qvl_agent.tasks.desktop.steps import find_window, reset
 from qvl_agent.tasks.hooks import GETTERS
-from tests.tasks.osworld_corpus import RETIRED
+from tests.tasks.osworld_corpus import CORPUS, RETIRED
+
+EXAMPLES = CORPUS / "examples" / "os"
 
 pytestmark = [pytest.mark.desktop,
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")]
@@ -125,3 +127,20 @@ def test_what_the_desktop_cannot_run_is_an_error_that_says_so_not_a_zero(virtual
     with pytest.raises(TaskError, match="setup step execute .*: this desktop cannot run it: "
                                         "No such schema"):
         schema.setup(env)
+
+
+def test_postconfig_runs_after_the_episode_and_before_the_getters(virtual_desktop):
+    # OSWorld's terminal-size task: its postconfig opens a new terminal (ctrl+alt+t) and types
+    # `stty size`, and the getter reads that terminal.
+    path = EXAMPLES / "13584542-872b-42d8-b299-866967b5c3ef.json"
+    task_type = task_class(load_task_file(path), path.parent)
+    env = virtual_desktop
+    idle = task_type.from_seed(0)
+    idle.setup(env)
+    untouched = run_episode(env, ScriptedPolicy([Terminate(status="success")]), idle.goal)
+    assert idle.evaluate(env, untouched) == 0.0  # a new terminal is 24 x 80
+    assert "24 80" in GETTERS["vm_terminal_output"](env, None, None)
+    solved = task_type.from_seed(0)
+    solved.setup(env)
+    trajectory = run_episode(env, ScriptedPolicy(list(solved.oracle(env))), solved.goal)
+    assert solved.evaluate(env, trajectory) == 1.0
