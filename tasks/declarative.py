@@ -129,7 +129,8 @@ class Evaluator(BaseModel):
     def _consistent(self) -> "Evaluator":
         if self.funcs == ["infeasible"]:
             return self
-        compares = any(needs_expected(f) for f in self.funcs)
+        # OSWorld's metrics not implemented here may judge alone too: their tasks are left out.
+        compares = any(f in METRICS and needs_expected(f) for f in self.funcs)
         if self.result is None or (self.expected is None and compares):
             # A metric with nothing to compare against passes anything: refuse the file.
             raise ValueError("'result' and 'expected' are required unless func is 'infeasible'")
@@ -169,7 +170,7 @@ class TaskSpec(BaseModel):
     oracle: list[OracleStep] | None = None
     # OSWorld keeps these in its task files; they are accepted and not used.
     snapshot: str | None = None
-    source: str | None = None
+    source: str | list[str] | None = None
     related_apps: list[str] | None = None
     trajectory: str | None = None
     proxy: bool | None = None
@@ -270,8 +271,7 @@ class DeclarativeTask(Task):
             result = _get(evaluator.nth("result", i), env, trajectory, self.task_dir)
             expected_spec = evaluator.nth("expected", i)
             expected = _get(expected_spec, env, trajectory, self.task_dir) if expected_spec else None
-            options = (evaluator.nth("options", i) if isinstance(evaluator.options, list)
-                       else evaluator.options) or {}
+            options = evaluator.nth("options", i) or {}
             scores.append(float(METRICS[name](result, expected, **options)))
         return min(scores) if evaluator.conj == "and" else max(scores)
 
@@ -356,14 +356,15 @@ def suite_from_path(path: Path, name: str | None = None, description: str | None
 
 def _implemented(tasks: Sequence[type[Task]], spec: EnvSpec) -> tuple[list[type[Task]], str | None]:
     """The tasks whose every piece is implemented (on any screen), and a line on the others."""
-    keep = [t for t in tasks if not getattr(t, "spec", None) or not t.spec.missing]
+    missing = {t.id: t.spec.missing for t in tasks if issubclass(t, DeclarativeTask)}
+    keep = [t for t in tasks if not missing.get(t.id)]
     if len(keep) == len(tasks):
         return keep, None
     counts: dict[str, int] = {}
-    for task in tasks:
-        for piece in getattr(task, "spec", None) and task.spec.missing or []:
+    for pieces in missing.values():
+        for piece in pieces:
             counts[piece] = counts.get(piece, 0) + 1
-    pieces = ", ".join(f"{p} ({n})" for p, n in sorted(counts.items(), key=lambda i: -i[1])[:8])
+    shown = ", ".join(f"{p} ({n})" for p, n in sorted(counts.items(), key=lambda i: -i[1])[:8])
     more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
     return keep, (f"{len(tasks) - len(keep)} of {len(tasks)} tasks are left out: they use OSWorld "
-                  f"pieces qvl-agent does not implement: {pieces}{more}")
+                  f"pieces qvl-agent does not implement: {shown}{more}")

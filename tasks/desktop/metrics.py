@@ -174,7 +174,7 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-@register_metric("compare_table")
+@register_metric("compare_table", expected=False)  # check_cell rules need no expected file
 def compare_table(result: Any, expected: Any = None, **options: Any) -> float:
     """OSWorld's compare_table: every rule in ``options["rules"]`` must hold."""
     if not result:
