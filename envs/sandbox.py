@@ -267,20 +267,19 @@ class SandboxDisplay(Display):
             shutil.rmtree(self.runtime, ignore_errors=True)
 
     def put(self, path: str, data: bytes) -> None:
-        """Write a file at ``path`` as programs in the sandbox see it (its home or elsewhere)."""
-        local = self.host_path(path)
+        """Write a file at ``path`` as programs in the sandbox see it. Written from inside
+        (a fresh file in the home, moved there by ``mv`` in the sandbox): a link a task made
+        on the way leads nowhere outside it."""
         assert self.home is not None
-        if local == self.home or self.home in local.parents:
-            local.parent.mkdir(parents=True, exist_ok=True)
-            local.write_bytes(data)
-            return
-        staged = self.home / f".qvl-put-{secrets.token_hex(4)}"
-        staged.write_bytes(data)
+        staged = f".qvl-put-{secrets.token_hex(8)}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with os.fdopen(os.open(self.home / staged, flags, 0o644), "wb") as file:
+            file.write(data)
         try:
             moved = self.run(["sh", "-c", 'mkdir -p -- "$(dirname -- "$2")" && mv -f -- "$1" "$2"',
-                              "sh", str(USER_HOME / staged.name), path], timeout=60)
+                              "sh", str(USER_HOME / staged), path], timeout=60)
         finally:
-            staged.unlink(missing_ok=True)
+            (self.home / staged).unlink(missing_ok=True)
         if moved.returncode != 0:
             raise EnvError(f"cannot write {path} in the sandbox: {moved.stderr.strip()[-200:]}")
 

@@ -306,16 +306,29 @@ def reset(env: Env) -> None:
         else:
             entry.unlink()
     for name in SESSION_STATE:  # one task's gsettings or volume are not the next one's
-        state = home / name
-        if state.is_dir() and not state.is_symlink():
-            shutil.rmtree(state)
-        elif state.is_symlink() or state.exists():
-            state.unlink()
+        _remove_in(home, name)
     for name in getattr(display, "folders", ()):
         (home / name).mkdir(exist_ok=True)  # a sandbox's ~/Desktop, ~/Documents, ...
     _seed_profiles(home)
     display.start_session()
     env.settle()
+
+
+def _remove_in(home: Path, relative: str) -> None:
+    """Remove ``home/relative`` without following a link: a link on the way (a task may have
+    made ``~/.config`` one, to anywhere on this machine) is itself removed, never its target."""
+    path = home
+    for part in Path(relative).parts:
+        path = path / part
+        if path.is_symlink():
+            path.unlink()
+            return
+        if not path.exists():
+            return
+    if path.is_dir():
+        shutil.rmtree(path)  # removes links inside, never what they point to
+    else:
+        path.unlink()
 
 
 # Kept between tasks; everything else goes, lock files of killed apps (".~lock.x.xlsx#") too.

@@ -144,3 +144,39 @@ def test_postconfig_runs_after_the_episode_and_before_the_getters(virtual_deskto
     solved.setup(env)
     trajectory = run_episode(env, ScriptedPolicy(list(solved.oracle(env))), solved.goal)
     assert solved.evaluate(env, trajectory) == 1.0
+
+
+def test_clearing_the_sessions_state_never_follows_a_link_out_of_the_home(virtual_desktop, tmp_path):
+    # A task replaced ~/.config with a link; on this machine it leads to a folder of ours.
+    env = virtual_desktop
+    reset(env)
+    outside = tmp_path / "outside"
+    (outside / "dconf").mkdir(parents=True)
+    (outside / "dconf" / "user").write_text("not the sandbox's")
+    config = env.display.home / ".config"
+    shutil.rmtree(config)
+    config.symlink_to(outside)
+    reset(env)
+    assert (outside / "dconf" / "user").read_text() == "not the sandbox's"
+    assert config.is_dir() and not config.is_symlink()
+    assert sorted(p.name for p in outside.iterdir()) == ["dconf"]
+
+
+def test_a_download_lands_inside_even_where_a_link_points_out(virtual_desktop, tmp_path, monkeypatch):
+    import uuid
+
+    from qvl_agent.tasks.desktop.files import download
+
+    env = virtual_desktop
+    reset(env)
+    url = "https://example.org/files/notes.txt"
+    monkeypatch.setenv("QVL_OSWORLD_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / f"{uuid.uuid5(uuid.NAMESPACE_URL, url)}_notes.txt").write_text("task file")
+    mine = tmp_path / "mine.txt"
+    mine.write_text("mine")
+    (env.display.home / "Desktop" / "notes.txt").symlink_to(mine)  # a task's link, to the host
+    download(env, tmp_path, files=[{"url": url, "path": "/home/user/Desktop/notes.txt"},
+                                                  {"url": url, "path": "/tmp/in/notes.txt"}])
+    assert mine.read_text() == "mine"
+    assert _sh(env, "cat ~/Desktop/notes.txt /tmp/in/notes.txt") == "task filetask file"
