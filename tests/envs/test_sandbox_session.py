@@ -82,19 +82,20 @@ def test_a_background_process_from_setup_lives_until_the_episode_ends(virtual_de
     path = RETIRED / "cc9d4f34-1ca0-4a1b-8ff2-09302696acb9.json"
     task_type = task_class(load_task_file(path), path.parent)
     env = virtual_desktop
-    running = "ps -ef | grep -c '[m]y_process.sh'"
+    running = "ps -eo args | grep -c '^/bin/sh ./my_process.sh'"
     idle = task_type.from_seed(0)
     idle.setup(env)
-    time.sleep(1.0)
+    time.sleep(1.0)  # the setup's shell returns before its background job has started
     assert int(_sh(env, running)) == 1  # still running after its setup step returned
     untouched = run_episode(env, ScriptedPolicy([Terminate(status="success")]), idle.goal)
     assert idle.evaluate(env, untouched) == 0.0
     solved = task_type.from_seed(0)
     solved.setup(env)  # the next task's reset ended the last episode's process...
+    time.sleep(1.0)
     assert int(_sh(env, running)) == 1  # ...and this setup started a new one
     trajectory = run_episode(env, ScriptedPolicy(list(solved.oracle(env))), solved.goal)
     assert solved.evaluate(env, trajectory) == 1.0
-    assert int(env.display.run(running, shell=True).stdout) == 0
+    assert int(env.display.run(running, shell=True).stdout) == 0  # the agent ended it
 
 
 def _task(tmp_path, config, result):
