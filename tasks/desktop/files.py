@@ -43,9 +43,9 @@ def cached(url: str, name: str) -> Path:
     if not url or not name or "/" in name or name in (".", ".."):
         raise TaskError(f"download: a file needs a url and a file name, got {url!r} and {name!r}")
     root = cache_root()
-    for candidate in [root / name, *sorted(root.glob(f"*/{name}"))]:
-        if candidate.is_file():
-            return candidate
+    found = _in_cache(root, name)
+    if found is not None:
+        return found
     target = root / name
     where = (f"put the file at {target} (a copy of OSWorld's cache folder works too: "
              "QVL_OSWORLD_CACHE=/path/to/OSWorld/cache)")
@@ -69,6 +69,15 @@ def cached(url: str, name: str) -> Path:
         raise TaskError(f"download: cannot fetch {url} ({reason}); {where}") from None
     os.replace(part, target)  # whole or not at all
     return target
+
+
+def _in_cache(root: Path, name: str) -> Path | None:
+    """``root/name``, or ``root/<task id>/name`` (OSWorld's cache keeps a folder per task)."""
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    for candidate in [root / name, *(folder / name for folder in folders)]:
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _download_name(url: str, path: str) -> str:
@@ -113,10 +122,10 @@ def cloud_file(env: Env, trajectory: Any, task_dir: Path, path: str | list[str],
 @register_getter("cache_file", DESKTOP)
 def cache_file(env: Env, trajectory: Any, task_dir: Path, path: str, **_: Any) -> str:
     """A file already in the cache (OSWorld's ``cache_file``)."""
-    for candidate in [cache_root() / path, *sorted(cache_root().glob(f"*/{path}"))]:
-        if candidate.is_file():
-            return str(candidate)
-    raise TaskError(f"cache_file: {path} is not in {cache_root()}")
+    found = _in_cache(cache_root(), path)
+    if found is None:
+        raise TaskError(f"cache_file: {path} is not in {cache_root()}")
+    return str(found)
 
 
 @register_getter("list_directory", DESKTOP)
