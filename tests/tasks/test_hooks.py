@@ -26,8 +26,10 @@ def clean_registries(monkeypatch, tmp_path):
     list_suites()
     monkeypatch.setattr(hooks, "PLUGINS", list(hooks.PLUGINS))
     monkeypatch.setattr(hooks, "_imported", set(hooks._imported))
-    for table in (hooks.SETUP_STEPS, hooks.GETTERS, hooks.METRICS):
+    for table in (hooks.SETUP_STEPS, hooks.GETTERS, hooks.METRICS, hooks.KNOWN_ORACLES):
         monkeypatch.setattr(table, "_items", dict(table._items))
+    monkeypatch.setattr(hooks, "_FOREIGN", set(hooks._FOREIGN))
+    monkeypatch.setattr(hooks, "_JUDGES_ALONE", set(hooks._JUDGES_ALONE))
     monkeypatch.setattr(registry, "_SUITES", dict(registry._SUITES))
     monkeypatch.setattr(registry, "_entries", dict(registry._entries))
     return tmp_path
@@ -85,6 +87,52 @@ def test_a_plugin_is_found_by_its_module_string_when_a_task_file_needs_it(clean_
     done = RunMeta(goal=task.goal, env="browser", tool="computer_use", model="none",
                    started_at="now", status="success")
     assert task.evaluate(env, Trajectory(meta=done)) == 1.0
+
+
+FOREIGN = '''
+from qvl_agent.tasks.hooks import KNOWN_ORACLES, register_foreign_names
+
+register_foreign_names("metric", ["their_metric"])
+register_foreign_names("getter", ["their_getter"])
+KNOWN_ORACLES.add("t/theirs", [{"action": "terminate", "status": "success"}])
+'''
+
+IMPLEMENTS = '''
+from qvl_agent.tasks.hooks import register_metric
+
+
+@register_metric("their_metric", expected=False)
+def their_metric(result, expected=None, **options):
+    return 1.0
+'''
+
+
+def test_foreign_names_load_as_missing_until_a_plugin_implements_them(clean_registries):
+    folder = clean_registries
+    (folder / "foreign_names.py").write_text(FOREIGN)
+    (folder / "implements_theirs.py").write_text(IMPLEMENTS)
+    task = folder / "task.json"
+    task.write_text(json.dumps({
+        "id": "t/theirs", "instruction": "wait", "env": "browser",
+        "evaluator": {"func": "their_metric", "result": {"type": "answer"}}}))
+    with pytest.raises(ConfigError, match="unknown metric 'their_metric'"):
+        load_task_file(task)
+
+    use_plugin("foreign_names")  # a name of theirs loads, and the task says what it lacks
+    spec = load_task_file(task)
+    assert spec.missing == ["metric their_metric"]
+    assert task_class(spec, folder).has_oracle()  # KNOWN_ORACLES, by the task's id
+    misspelt = json.loads(task.read_text())
+    misspelt["evaluator"]["result"] = {"type": "their_getterr"}
+    task.write_text(json.dumps(misspelt))
+    with pytest.raises(ConfigError, match="unknown getter 'their_getterr'"):
+        load_task_file(task)  # a name they do not have either is still a typo
+
+    use_plugin("implements_theirs")  # implemented, it judges alone: no "expected" needed
+    misspelt["evaluator"]["result"] = {"type": "answer"}
+    task.write_text(json.dumps(misspelt))
+    assert load_task_file(task).missing == []
+    assert not hooks.needs_expected("their_metric") and hooks.needs_expected("exact_match")
 
 
 def test_a_plugin_that_does_not_exist_is_one_line_naming_it(clean_registries):
