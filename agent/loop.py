@@ -15,18 +15,26 @@ it stands, and a call that cannot be used stops the rest and is fed back.
 
 The same action on an unchanged screen three times in a row is pointed out to the model
 (the step's ``warning``); a fourth time ends the run with status ``stuck``.
+
+Secrets and a person (``agent.guard``): the model sees ``<secret:NAME>`` and a masked screen,
+``env.execute`` alone gets the value; a person may be asked before a risky action (a "no"
+is fed back to the model, and is not counted as the model's error) and may pause the run
+between steps (recorded as a ``human`` step; their advice is the model's next message).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PIL import Image
 
+from qvl_agent.agent.guard import REFUSED_KIND, Guard
+from qvl_agent.agent.oversight import Oversight, StopRun
 from qvl_agent.agent.policy import Decision, Policy
 from qvl_agent.agent.recorder import Recorder
+from qvl_agent.agent.secrets import Secrets
 from qvl_agent.agent.trajectory import RunMeta, Step, Timings, Trajectory, now_iso
 from qvl_agent.envs.actions import Action, Answer, Terminate
 from qvl_agent.envs.base import Env
@@ -50,6 +58,8 @@ def run_episode(
     max_model_errors: int = 3,
     stop_when: Callable[[], bool] | None = None,
     on_step: StepCallback | None = None,
+    secrets: Secrets | Mapping[str, str] | None = None,
+    oversight: Oversight | None = None,
 ) -> Trajectory:
     """Run one episode of ``goal`` on ``env`` and return its trajectory.
 
@@ -62,7 +72,13 @@ def run_episode(
         stop_when: checked after each executed action; True ends the episode with status
             ``env_done`` (the environment ended it itself, as a MiniWoB page does).
         on_step: called after each step (progress display).
+        secrets: what the model may type as ``<secret:NAME>`` (``{"NAME": value}`` or
+            ``Secrets``); values reach ``env.execute`` only.
+        oversight: the person to ask before risky actions and to hand the run to on a pause.
     """
+    if secrets is not None and not isinstance(secrets, Secrets):
+        secrets = Secrets.from_mapping(secrets)
+    guard = Guard(env, secrets, oversight)
     meta = meta or RunMeta(goal=goal, env=env.kind.value, tool=env.kind.tool,
                            model=getattr(policy, "name", type(policy).__name__),
                            started_at=now_iso())
@@ -70,25 +86,37 @@ def run_episode(
         meta.options.setdefault("device", device)   # a phone's serial, SDK level and model
     if (prompting := getattr(policy, "prompt_options", None)) is not None:
         meta.options.setdefault("policy", prompting)  # how the model was prompted (for exports)
+    guard.describe(meta)
+    goal = guard.goal(goal)  # what the model is told: no value, the names of its secrets
     trajectory = Trajectory(meta=meta)
     if recorder is not None:
         recorder.start(meta)
     policy.reset(goal)
     in_a_row = 0
     repeats = _Repeats()
+
+    def add(step: Step) -> None:
+        _add(trajectory, guard.redact_step(step), recorder, on_step)
+
     try:
         for _ in range(max_steps):  # one model answer per turn
+            if (turn := guard.pause(len(trajectory.steps) + 1)) is not None:
+                add(turn)  # the person's turn: their advice is the model's next message
+                repeats.reset()
+                if turn.human is not None and turn.human.decision == "stop":
+                    _end(meta, "interrupted", "stopped by the user during a pause")
+                    break
             try:
                 step, decision, screenshot = _step(env, policy, goal, len(trajectory.steps) + 1,
-                                                   trajectory, recorder)
+                                                   trajectory, recorder, guard)
             except _StepFailed as failed:
-                _add(trajectory, failed.step, recorder, on_step)  # keep what the step saw
+                add(failed.step)  # keep what the step saw
                 raise failed.error from None
             count = repeats.count(step, screenshot)
             if count >= REPEATS_WARNED:
                 step.warning = (f"You have done {_said(step)} {count} times in a row and the "
                                 "screen did not change. Do something else.")
-            _add(trajectory, step, recorder, on_step)
+            add(step)
             if count >= REPEATS_STUCK:
                 _end(meta, "stuck", f"the same {step.action.kind} on an unchanged screen "
                      f"{count} times in a row")
@@ -97,15 +125,17 @@ def run_episode(
                 first = len(trajectory.steps)  # the loop's own numbering (RPA renumbers step.index)
                 for followup in decision.followups:  # the answer's further calls, in order
                     try:
-                        step = _follow(env, followup, len(trajectory.steps) + 1, first)
+                        step = _follow(env, followup, len(trajectory.steps) + 1, first, guard)
                     except _StepFailed as failed:
-                        _add(trajectory, failed.step, recorder, on_step)
+                        add(failed.step)
                         raise failed.error from None
                     repeats.reset()
-                    _add(trajectory, step, recorder, on_step)
+                    add(step)
                     if step.error is not None or _ends(step.action):
                         break
             if step.error is not None:
+                if step.error_kind == REFUSED_KIND:
+                    continue  # the person said no: the model is told, it is not its error
                 in_a_row += 1
                 if in_a_row >= max_model_errors:
                     _end(meta, "model_errors", f"{in_a_row} unusable answers in a row; "
@@ -128,67 +158,82 @@ def run_episode(
             _end(meta, "max_steps", f"no answer after {max_steps} steps")
     except KeyboardInterrupt as exc:  # Ctrl-C, or a desktop's fail-safe (it says so)
         _end(meta, "interrupted", str(exc) or "stopped by the user (Ctrl-C)")
+    except StopRun as exc:  # the person answered "stop"
+        _end(meta, "interrupted", str(exc) or "stopped by the user")
     except QvlError as exc:
         _end(meta, "error", str(exc))
     except Exception as exc:
+        guard.scrub(exc)
         _end(meta, "error", f"internal error: {exc.__class__.__name__}: {exc}")
         raise
     finally:
         meta.steps = len(trajectory.steps)
         if meta.status == "running":
             _end(meta, "error", "the run stopped unexpectedly")
+        guard.redact_meta(meta)
         if recorder is not None:
             recorder.finish(meta)
     return trajectory
 
 
 def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajectory,
-          recorder: Recorder | None) -> tuple[Step, Decision, Image.Image]:
+          recorder: Recorder | None, guard: Guard) -> tuple[Step, Decision, Image.Image]:
     timings = Timings()
     step = Step(index=index, started_at=now_iso(), timings=timings)
     started = time.perf_counter()
-    observation = env.observe()
+    observation = guard.observe(env.observe())  # a shown secret is masked for all that follows
     timings.observe_s = time.perf_counter() - started
     step.screen = observation.screen
     step.screenshot_size = observation.screenshot.size
     step.extras = _small(observation.extras)
     if recorder is not None:
         step.screenshot = recorder.save_screenshot(index, observation.screenshot)
+    guard.screenshot = step.screenshot
 
     started = time.perf_counter()
     decision = policy.decide(goal, observation, trajectory.steps)
     timings.think_s = time.perf_counter() - started
     _fill(step, decision)
-    return _act(env, step, decision), decision, observation.screenshot
+    return _act(env, step, decision, guard), decision, observation.screenshot
 
 
-def _follow(env: Env, decision: Decision, index: int, first: int) -> Step:
+def _follow(env: Env, decision: Decision, index: int, first: int, guard: Guard) -> Step:
     """A further tool call of the answer recorded on step ``first``: executed, no new look."""
     step = Step(index=index, call_index=index - first, started_at=now_iso(), timings=Timings())
     _fill(step, decision)
-    return _act(env, step, decision)
+    return _act(env, step, decision, guard)
 
 
-def _act(env: Env, step: Step, decision: Decision) -> Step:
-    """Execute the decision's action; the model's errors stay on the step."""
+def _act(env: Env, step: Step, decision: Decision, guard: Guard) -> Step:
+    """Execute the decision's action once the guard admits it; the model's errors and the
+    person's refusal stay on the step."""
     timings = step.timings
     if decision.error is not None:
         return _failed(step, decision.error)
     action = decision.action
     if action is None:
         return _failed(step, ModelBehaviorError("the policy returned no action"))
-    if _ends(action):
-        return step
     started = time.perf_counter()
     try:
-        if not env.supports(action):
+        if not _ends(action) and not env.supports(action):
             raise UnsupportedActionError(f"this {env.kind.value} cannot do '{action.kind}'")
-        env.execute(action)
+        executed = guard.admit(step, action)  # may ask the person: not the screen's time
+        started = time.perf_counter()
+        if executed is None or _ends(action):
+            return step
+        env.execute(executed)
     except ModelBehaviorError as exc:
-        return _failed(step, exc)
+        return _failed(step, guard.scrub(exc))
     except QvlError as exc:  # the screen failed while acting: the run ends, the step stays
+        guard.scrub(exc)
         step.error, step.error_kind = str(exc), type(exc).__name__
         raise _StepFailed(step, exc) from None
+    except (StopRun, KeyboardInterrupt) as exc:
+        if step.confirmation is None or step.confirmation.answer != "stop":
+            raise  # a Ctrl-C while acting ends the run as before
+        raise _StepFailed(step, exc) from None  # stopped at the question: the step is kept
+    except Exception as exc:
+        raise guard.scrub(exc)  # a bug's message may quote what was typed
     finally:
         timings.execute_s = time.perf_counter() - started
     return step
@@ -233,7 +278,7 @@ def _said(step: Step) -> str:
 
 
 class _StepFailed(Exception):
-    def __init__(self, step: Step, error: QvlError) -> None:
+    def __init__(self, step: Step, error: QvlError | StopRun | KeyboardInterrupt) -> None:
         super().__init__(str(error))
         self.step, self.error = step, error
 

@@ -124,7 +124,7 @@ class QwenPolicy:
         image = frame.resize(observation.screenshot)
         if self.prompt == "osworld":  # one turn per model answer, as OSWorld keeps them
             past = [PastStep(call=None, answer=step.raw or "", image=self._images.get(step.index))
-                    for step in history if step.call_index == 0]
+                    for step in history if step.call_index == 0 and step.human is None]
             messages = osworld_messages(goal, image, past, history_n=self.history_images,
                                         feedback=_feedback(history))
         else:
@@ -176,13 +176,26 @@ def _call_json(step: Step) -> str | None:
 
 
 def _feedback(history: Sequence[Step]) -> str | None:
-    if not history:
-        return None
-    last = history[-1]
-    if last.error is not None:
-        return (f"Your previous answer could not be executed: {last.error}. "
-                "Look at the screenshot again and answer with one valid tool call.")
-    return last.warning
+    """What the model is told before its next answer: why the last one was not done, or a
+    warning, then any advice a person gave while the run was paused since."""
+    at = len(history) - 1
+    advice: list[str] = []
+    while at >= 0 and history[at].human is not None:  # a person's turns since the last answer
+        if history[at].human.advice:  # type: ignore[union-attr]
+            advice.insert(0, history[at].human.advice)  # type: ignore[union-attr]
+        at -= 1
+    parts: list[str] = []
+    last = history[at] if at >= 0 else None
+    if last is not None and last.confirmation is not None and last.confirmation.answer == "no":
+        parts.append("The user refused your previous action, so it was not done. Find another "
+                     "way, or terminate if the task cannot be done without it.")
+    elif last is not None and last.error is not None:
+        parts.append(f"Your previous answer could not be executed: {last.error}. "
+                     "Look at the screenshot again and answer with one valid tool call.")
+    elif last is not None and last.warning:
+        parts.append(last.warning)
+    parts += [f"The user says: {text}" for text in advice]
+    return "\n".join(parts) or None
 
 
 class ScriptedPolicy:

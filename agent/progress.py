@@ -31,7 +31,17 @@ class StepProgress:
     def __exit__(self, *exc: object) -> None:
         self._bar.stop()
 
+    def suspended(self) -> "_Suspended":
+        """Step the live bar aside while a person is asked something at this terminal."""
+        return _Suspended(self._bar)
+
     def __call__(self, step: Step, trajectory: Trajectory) -> None:
+        if step.human is not None:  # a person's turn: no model, no action
+            turn = step.human
+            said = f": {turn.advice!r}" if turn.advice else ""
+            self._bar.console.print(f"step {step.index}  paused {turn.paused_s:.0f}s, "
+                                    f"{turn.decision}{escape(said)}", highlight=False, soft_wrap=True)
+            return
         t = step.timings
         what = (f"[red]{escape(f'{step.error_kind}: {step.error}')}[/red]" if step.error
                 else escape(describe(step.action)))
@@ -42,3 +52,14 @@ class StepProgress:
             markup=True, highlight=False, soft_wrap=True,
         )
         self._bar.update(self._task, completed=step.index, description="thinking...")
+
+
+class _Suspended:
+    def __init__(self, bar: Progress) -> None:
+        self._bar = bar
+
+    def __enter__(self) -> None:
+        self._bar.stop()
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.start()

@@ -108,6 +108,8 @@ def _pointer_after(step: Step, pointer: Point | None) -> Point | None:
 
 def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
     e = html.escape
+    if step.human is not None:
+        return _human_html(step)
     if step.error:
         title = f"Step {step.index}: unusable answer ({e(step.error_kind or 'error')})"
     else:
@@ -121,6 +123,11 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
     details = []
     if step.warning:
         details.append(f"<div class='label'>told the model</div><p class='err'>{e(step.warning)}</p>")
+    if step.confirmation is not None:
+        c = step.confirmation
+        asked = f"asked because {c.reason}" + (f"; target: {c.target!r}" if c.target else "")
+        details.append(f"<div class='label'>the person was asked</div><p>{e(asked)}; answer: "
+                       f"<b>{e(c.answer or 'none')}</b> after {c.waited_s:.1f} s</p>")
     if step.error:
         details.append(f"<div class='label'>error</div><p class='err'>{e(step.error_kind or '')}: "
                        f"{e(step.error)}</p>")
@@ -153,6 +160,20 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
                                        for k, v in rows) + "</table>")
     return (f"<section class='step' id='step-{step.index}'><h2>{title}</h2><div class='grid'>"
             f"<div>{shot}</div><div>{''.join(details)}</div></div></section>")
+
+
+def _human_html(step: Step) -> str:
+    """A person's turn: how long the run was theirs, and what they told the model."""
+    e = html.escape
+    turn = step.human
+    assert turn is not None
+    said = {"resume": "resumed", "advice": "resumed with advice", "stop": "stopped the run"}
+    lines = [f"<p>The run was paused for {turn.paused_s:.1f} s; the person "
+             f"{said[turn.decision]}.</p>"]
+    if turn.advice:
+        lines.append(f"<div class='label'>told the model</div><pre>{e(turn.advice)}</pre>")
+    return (f"<section class='step' id='step-{step.index}'><h2>Step {step.index}: a person's "
+            f"turn ({e(turn.decision)})</h2>{''.join(lines)}</section>")
 
 
 def _screenshot_html(step: Step, run_dir: Path, pointer: Point | None) -> str:

@@ -18,7 +18,7 @@ from qvl_agent.envs.base import Size
 from qvl_agent.envs.errors import ConfigError
 
 __all__ = [
-    "Status", "Timings", "Step", "RunMeta", "Trajectory", "load_run", "now_iso", "SUCCESS_STATUSES",
+    "Status", "Timings", "Confirmation", "HumanTurn", "Step", "RunMeta", "Trajectory", "load_run", "now_iso", "SUCCESS_STATUSES",
 ]
 
 Status = Literal[
@@ -49,8 +49,29 @@ class Timings(BaseModel):
     execute_s: float = 0.0
 
 
+class Confirmation(BaseModel):
+    """A person was asked before this step's action (``--confirm``, or ``confirm=`` in Python)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(description="why it was asked: a secret, a risky word, the end of the task")
+    target: str | None = Field(None, description="the text of the element the action is on")
+    screenshot: str | None = Field(None, description="the screenshot the action was decided on")
+    answer: Literal["yes", "no", "stop"] | None = Field(None, description="None while asking")
+    waited_s: float = 0.0
+
+
+class HumanTurn(BaseModel):
+    """A person's turn in the run: it paused (Ctrl-C once) and they resumed, advised or stopped."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["pause"] = "pause"
+    decision: Literal["resume", "advice", "stop"]
+    advice: str | None = Field(None, description="given to the model as the user's message")
+    paused_s: float = Field(0.0, description="how long the run waited for the person")
+
+
 class Step(BaseModel):
-    """One observe-think-act step."""
+    """One observe-think-act step, or a person's turn (``human`` set, nothing else acted)."""
 
     model_config = ConfigDict(extra="forbid")
     index: int = Field(ge=1)
@@ -72,6 +93,8 @@ class Step(BaseModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     extras: dict[str, Any] = Field(default_factory=dict, description="env facts, e.g. the URL")
+    confirmation: Confirmation | None = Field(None, description="what the person was asked first")
+    human: HumanTurn | None = Field(None, description="set on a person's turn (a pause)")
 
 
 class RunMeta(BaseModel):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from qvl_agent.cli.app import app
+from qvl_agent.cli.human import ConfirmOpt, ConfirmPatternOpt, SecretOpt, SecretsFileOpt
 from qvl_agent.cli.model_flags import AGENT_FLAGS, FROM_FLAGS, model_flags
 
 if TYPE_CHECKING:
@@ -51,9 +52,20 @@ def run(
     model_options: ModelOptions = FROM_FLAGS,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Step budget.")] = 15,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-<goal>).")] = None,
+    secret: SecretOpt = None,
+    secrets_file: SecretsFileOpt = None,
+    confirm: ConfirmOpt = None,
+    confirm_pattern: ConfirmPatternOpt = None,
 ) -> None:
-    """Let Qwen2.5-VL work on GOAL; writes a run directory with report.html."""
-    from qvl_agent.agent.runner import RunOptions, run_goal
+    """Let Qwen2.5-VL work on GOAL; writes a run directory with report.html.
+
+    In a terminal, Ctrl-C once pauses the run after its current action (resume, stop, or
+    advise the model); Ctrl-C twice stops it.
+    """
+    from contextlib import nullcontext
+
+    from qvl_agent.agent.runner import RunOptions, default_run_dir, run_goal
+    from qvl_agent.cli.human import gather_secrets, terminal_human
     from qvl_agent.envs.spec import env_spec
     from qvl_agent.envs.validation import validated
 
@@ -64,7 +76,13 @@ def run(
     spec = env_spec({"kind": env.value, **{k: v for k, v in given.items() if v is not None}})
     options = validated(RunOptions, dict(goal=goal, env=spec, model=model_options,
                                          max_steps=max_steps, out=out), names={"goal": "GOAL"})
-    trajectory, report = run_goal(options)
+    secrets = gather_secrets(secret, secrets_file)
+    # The default folder is named after the goal: never after a secret pasted into it.
+    options.out = options.out or default_run_dir(secrets.redact(goal) if secrets else goal)
+    human = terminal_human(options.out, confirm, confirm_pattern)
+    with human or nullcontext():
+        trajectory, report = run_goal(options, secrets=secrets,
+                                      oversight=human.oversight if human else None)
     meta = trajectory.meta
     line = f"{meta.status}: {OUTCOME[meta.status]} after {meta.steps} step(s)"
     if meta.answer is not None:

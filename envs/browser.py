@@ -70,7 +70,7 @@ class BrowserEnv(EnvBase):
             executable = find_chromium(self.config.browser_path,
                                        playwright_path=self._pw.chromium.executable_path)
             self._browser = self._pw.chromium.launch(
-                executable_path=executable, headless=self.config.headless, args=launch_args())
+                executable_path=executable, headless=self.config.headless, args=launch_args(), handle_sigint=False)
         except EnvNotFoundError:
             _driver.release()
             raise

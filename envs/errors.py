@@ -11,7 +11,8 @@ bug, and stops the run with one clear line.
     │   ├── ActionParseError     not a well-formed tool call (bad JSON, unknown action, ...)
     │   │   └── AnswerTruncatedError  the answer was cut off by the token budget
     │   └── ActionRejectedError  well-formed but unusable (outside the frame, bad key name)
-    │       └── UnsupportedActionError  this env cannot do that kind of action
+    │       ├── UnsupportedActionError  this env cannot do that kind of action
+    │       └── SecretRefusedError   a <secret:NAME> that may not be typed here (or no such name)
     ├── ModelUnavailableError    no weights, unreachable endpoint, server refused the request
     ├── EnvError                 the screen could not be observed or driven
     │   ├── EnvNotFoundError     no browser / display / device to use
@@ -34,6 +35,7 @@ __all__ = [
     "EnvNotFoundError",
     "EnvDisconnectedError",
     "UnsupportedActionError",
+    "SecretRefusedError",
     "TaskError",
     "EvalError",
 ]
@@ -84,6 +86,13 @@ class UnsupportedActionError(ActionRejectedError):
 
     It is a model behaviour error: only the model (or a script) chooses actions, and asking a
     phone to ``mouse_move`` is something to show the model, not a reason to stop the run.
+    """
+
+
+class SecretRefusedError(ActionRejectedError):
+    """The model typed ``<secret:NAME>`` where that secret may not go, or a name it was not given.
+
+    Its message names the secret and the place, never the value; it is shown to the model.
     """
 
 

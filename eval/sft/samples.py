@@ -20,6 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from qvl_agent.agent.policy import QwenPolicy
+from qvl_agent.agent.secrets import SecretInfo, model_goal
 from qvl_agent.agent.trajectory import Step
 from qvl_agent.envs.actions import Action
 from qvl_agent.envs.base import Observation
@@ -119,10 +120,15 @@ def episode_samples(episode: Episode, options: PromptOptions, counts: Counts) ->
         step.action is not None and step.action.kind == "answer" for step in episode.trajectory.steps)
     policy = QwenPolicy(recorder, meta.tool, history_images=options.history_images,
                         answer=offers_answer, prompt=options.prompt)
-    policy.reset(meta.goal)
+    # The goal as the model read it: with the line naming the run's secrets (names only).
+    goal = model_goal(meta.goal, [SecretInfo.model_validate(s) for s in meta.options.get("secrets") or []])
+    policy.reset(goal)
     history: list[Step] = []
     for group in _answers(episode.trajectory.steps):
         first = group[0]
+        if first.human is not None:  # a person's turn: no answer to learn, but the next
+            history.append(first)     # prompt carries their advice, as the agent's did
+            continue
         image = _screenshot(episode.run_dir, first)
         frame = Frame.for_image(image, first.screen, min_pixels=options.min_pixels,
                                 max_pixels=options.max_pixels)
@@ -143,7 +149,7 @@ def episode_samples(episode: Episode, options: PromptOptions, counts: Counts) ->
             calls = []
         recorder.answer = render_answer(calls) if calls else ""
         counts.answers += 1
-        policy.decide(meta.goal, Observation(screenshot=image, screen=first.screen), history)
+        policy.decide(goal, Observation(screenshot=image, screen=first.screen), history)
         messages = recorder.messages
         # The next prompt shows these steps as the agent's progress: an oracle's step gets
         # the call it stands for, so the history reads as if the model had acted.
