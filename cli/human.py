@@ -111,7 +111,7 @@ class TerminalHuman:
             self._say("answer y, n or s")
 
     def pause(self, step: Step) -> str | None:
-        self._say(f"paused before step {step.index}: the screen is yours (a CAPTCHA, a code...).")
+        self._say(f"paused after step {step.index - 1}: the screen is yours (a CAPTCHA, a code...).")
         answer = self._ask("Enter: resume / s: stop / or type advice for the model: ")
         if answer.lower() in ("s", "stop"):
             raise StopRun("stopped by the user during a pause")

@@ -101,7 +101,9 @@ def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0,
         command += ["--pin", pin]
     # The phone's log goes to a file: a pipe nobody reads would block it once full.
     log = tempfile.NamedTemporaryFile(prefix="qvl-sim-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+    # Its own session: a Ctrl-C at the terminal is the run's to handle (it pauses), not the phone's.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
+                               start_new_session=True)
     lines: list[str] = []
 
     def drain() -> None:
