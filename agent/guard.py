@@ -76,10 +76,22 @@ class Guard:
                 step.error = "the user refused this action"
                 step.error_kind = REFUSED_KIND
                 return None
-        if secret and self.secrets:  # again: a TOTP code is read the moment it is typed
-            place = typing_place(self.env, self._observation)
-            return TypeText(text=self.secrets.reveal(action.text, place))
-        return action
+        return self.reveal(action)  # again: a TOTP code is read the moment it is typed
+
+    def reveal(self, action: Action) -> Action:
+        """``action`` with its placeholders replaced by values (SecretRefusedError if bound
+        elsewhere); anything but a TypeText with a placeholder is returned as it is."""
+        if not self.secrets or not isinstance(action, TypeText) or not PLACEHOLDER.search(action.text):
+            return action
+        place = typing_place(self.env, self._observation)
+        return TypeText(text=self.secrets.reveal(action.text, place))
+
+    def execute(self, action: Action) -> None:
+        """``env.execute`` of the revealed action; an error's message keeps no value."""
+        try:
+            self.env.execute(self.reveal(action))
+        except Exception as exc:
+            raise self.scrub(exc)
 
     def pause(self, index: int) -> Step | None:
         """A person's turn, if one was asked for, to be recorded; its ``human.decision`` is

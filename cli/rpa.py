@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from qvl_agent.cli.app import app
+from qvl_agent.cli.human import SecretOpt, SecretsFileOpt
 from qvl_agent.cli.model_flags import BACKEND_FLAGS, FROM_FLAGS, model_flags
 
 if TYPE_CHECKING:
@@ -33,13 +34,17 @@ def rpa(
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-rpa-<script>).")] = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where <cache id>.cache.yaml files live.")] = Path("qvl_cache"),
     headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,
+    secret: SecretOpt = None,
+    secrets_file: SecretsFileOpt = None,
 ) -> None:
     """Run SCRIPT's tasks; writes a run directory with report.html and outputs.json.
 
     Without --model or --endpoint no model is used: steps that need one are refused before
-    anything starts, and targets must be found by the offline grounders.
+    anything starts, and targets must be found by the offline grounders. ${NAME} of a
+    --secret is typed where a step types it and is <secret:NAME> everywhere else.
     """
     from qvl_agent.agent.rpa.runner import RpaOptions, run_script
+    from qvl_agent.cli.human import gather_secrets
     from qvl_agent.envs.errors import ConfigError
     from qvl_agent.envs.validation import validated
 
@@ -53,7 +58,7 @@ def rpa(
                                          model=model_options if model_options.given else None,
                                          out=out, cache_dir=cache_dir,
                                          headed=headed))
-    result = run_script(options)
+    result = run_script(options, secrets=gather_secrets(secret, secrets_file))
     for name, passed in result.tasks.items():
         typer.echo(f"{'passed' if passed else 'FAILED'}: {name}")
     for failure in result.failures:

@@ -12,6 +12,7 @@ from typing import Any
 
 from PIL import Image
 
+from qvl_agent.agent.guard import Guard
 from qvl_agent.agent.loop import run_episode
 from qvl_agent.agent.policy import QwenPolicy
 from qvl_agent.agent.recorder import Recorder
@@ -22,6 +23,7 @@ from qvl_agent.agent.rpa.script import (
     Ai, Assert, Boolean, DoubleClick, FlowStep, Hover, Input, KeyboardPress, Number, Query,
     RightClick, Scroll, Sleep, String, Tap, Task, WaitFor,
 )
+from qvl_agent.agent.secrets import Secrets
 from qvl_agent.agent.trajectory import RunMeta, Step, Timings, now_iso
 from qvl_agent.envs.actions import Action, Click, KeyPress, MoveTo, Point, Swipe, TypeText
 from qvl_agent.envs.actions import Scroll as ScrollAction
@@ -45,8 +47,10 @@ def step_label(step: FlowStep) -> str:
 
 class Player:
     def __init__(self, env: Env, locator: Locator, backend: VLMBackend | None, recorder: Recorder,
-                 stats: Stats, outputs: dict[str, Any]) -> None:
+                 stats: Stats, outputs: dict[str, Any], secrets: Secrets | None = None) -> None:
         self.env, self.locator, self.backend = env, locator, backend
+        self.secrets = secrets
+        self.guard = Guard(env, secrets)  # ${NAME} of a secret is <secret:NAME> until typed
         self.recorder, self.stats, self.outputs = recorder, stats, outputs
         self.index = 0
         self.steps: list[Step] = []
@@ -141,7 +145,7 @@ class Player:
     def _act(self, action: Action) -> None:
         if not self.env.supports(action):
             raise StepFailure(f"this {self.env.kind.value} cannot do '{action.kind}'")
-        self.env.execute(action)
+        self.guard.execute(action)
 
     def _enter_text(self, value: str, mode: str) -> None:
         """Midscene's aiInput modes: select what the field holds first so the typing replaces
@@ -188,7 +192,7 @@ class Player:
         first = True
         while True:
             if not first:
-                observation = self.env.observe()
+                observation = self.guard.observe(self.env.observe())
             first = False
             for grounder in offline:
                 if grounder.find(self.env, observation, step.prompt) is not None:
@@ -224,7 +228,7 @@ class Player:
         policy = QwenPolicy(self.backend, self.env.kind.tool)
         nested = _Nested(self, task, step)
         trajectory = run_episode(self.env, policy, step.prompt, max_steps=step.maxSteps,
-                                 recorder=nested)
+                                 recorder=nested, secrets=self.secrets)
         if not trajectory.succeeded:
             reason = f"the agent did not finish: {trajectory.meta.status}"
             if trajectory.meta.message:
@@ -240,7 +244,7 @@ class Player:
 
     def _observe(self, record: Step) -> Observation:
         started = time.perf_counter()
-        observation = self.env.observe()
+        observation = self.guard.observe(self.env.observe())  # a shown secret is masked
         record.timings.observe_s = time.perf_counter() - started
         record.screen = observation.screen
         record.screenshot_size = observation.screenshot.size
@@ -248,6 +252,7 @@ class Player:
         return observation
 
     def _add(self, record: Step) -> None:
+        self.guard.redact_step(record)
         self.steps.append(record)
         self.recorder.add(record)
 

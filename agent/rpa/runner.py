@@ -29,6 +29,7 @@ from qvl_agent.agent.rpa.script import (
     Ai, Assert, Boolean, Number, Query, Script, String, WaitFor, load_script,
 )
 from qvl_agent.agent.runner import default_run_dir
+from qvl_agent.agent.secrets import Secrets, placeholder
 from qvl_agent.agent.trajectory import RunMeta, now_iso
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError
@@ -65,8 +66,15 @@ class RpaResult:
     tasks: dict[str, bool] = field(default_factory=dict)
 
 
-def run_script(options: RpaOptions) -> RpaResult:
-    script = load_script(options.script, options.variables)
+def run_script(options: RpaOptions, *, secrets: Secrets | None = None) -> RpaResult:
+    """Play ``options.script``. ``${NAME}`` of a secret stands for ``<secret:NAME>`` in the
+    script (what the model and the records see) and types its value where a step types it."""
+    variables = dict(options.variables)
+    for name in secrets.names if secrets else []:
+        if name in variables:
+            raise ConfigError(f"{name} is given both as --var and as a secret; keep one")
+        variables[name] = placeholder(name)
+    script = load_script(options.script, variables)
     _preflight(script, options)
     spec = screen_spec(script, options)
     stats = Stats()
@@ -79,6 +87,8 @@ def run_script(options: RpaOptions) -> RpaResult:
                    options={"script": str(options.script), "grounder": options.grounder,
                             "cache": script.cache.id if script.cache else None,
                             "screen": spec.model_dump(mode="json", exclude_none=True)})
+    if secrets:
+        meta.options["secrets"] = [info.model_dump() for info in secrets.infos]  # names only
     cache = None
     if script.cache is not None:
         cache = TaskCache(options.cache_dir, script.cache.id, script.cache.strategy)
@@ -93,7 +103,7 @@ def run_script(options: RpaOptions) -> RpaResult:
             hint = "" if backend else "; give --model or --endpoint to let Qwen2.5-VL look"
             locator = Locator(env, grounders, cache, stats, browser=script.screen == "web",
                               model_hint=hint)
-            player = Player(env, locator, backend, recorder, stats, outputs)
+            player = Player(env, locator, backend, recorder, stats, outputs, secrets)
             _play(script, player, result)
         meta.status = "success" if result.passed else "failure"
         meta.message = result.failures[0] if result.failures else None
@@ -107,6 +117,9 @@ def run_script(options: RpaOptions) -> RpaResult:
         meta.finished_at = now_iso()
         meta.stats = stats.model_dump()
         meta.steps = len(player.steps) if player else 0
+        if player is not None:
+            player.guard.redact_meta(meta)
+            result.failures[:] = [player.guard.redact(f) for f in result.failures]
         _write_outputs(out / "outputs.json", outputs)
         recorder.finish(meta)  # the run directory is complete whatever happens next
     if script.output:

@@ -1,0 +1,51 @@
+"""`qvl-agent rpa --secret`: ${NAME} of a secret is typed into the page and recorded nowhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from qvl_agent.agent.trajectory import load_run
+from tests.agent.rpa.fakes import responder
+from tests.conftest import run_cli
+from tests.fakeqwen import FakeQwen
+from tests.pages import PageServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+EXAMPLES = Path(__file__).parents[3] / "examples" / "rpa"
+PASSWORD = "rpa-Pa55word-from-env"
+
+
+def test_a_script_types_a_secret_from_the_environment_and_records_its_placeholder(tmp_path):
+    out = tmp_path / "run"
+    respond = responder(lambda asked: None, (1000, 700), query="[]", result=False)
+    with PageServer(EXAMPLES / "site") as site, FakeQwen(respond) as qwen:
+        result = run_cli("rpa", str(EXAMPLES / "login.yaml"), "--var",
+                         f"BASE_URL={site.url('').rstrip('/')}", "--var", "LAYOUT=1",
+                         "--var", "USER_NAME=alice", "--secret", "PASSWORD", "--grounder", "dom",
+                         "--endpoint", qwen.url, "--out", str(out), "--cache-dir",
+                         str(tmp_path / "cache"), env={"QVL_SECRET_PASSWORD": PASSWORD})
+        logins = site.of_type("login")
+        bodies = [json.dumps(r.body) for r in qwen.requests]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [(e["user"], e["password"]) for e in logins] == [("alice", PASSWORD)]
+    run = load_run(out)
+    assert run.steps[1].extras["value"] == "<secret:PASSWORD>"
+    assert run.steps[1].action.kind == "click"  # aiInput: the click into the field is recorded
+    assert [s["name"] for s in run.meta.options["secrets"]] == ["PASSWORD"]
+    found = subprocess.run(["grep", "-r", "-a", "-F", "-l", PASSWORD, str(out), str(tmp_path / "cache")],
+                           capture_output=True, text=True)
+    assert found.returncode == 1 and found.stdout == ""
+    assert bodies and not [b for b in bodies if PASSWORD in b]  # the model was asked, never told
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_a_secret_and_a_var_of_the_same_name_are_refused(tmp_path):
+    result = run_cli("rpa", str(EXAMPLES / "login.yaml"), "--var", "PASSWORD=x",
+                     "--secret", "PASSWORD=y", "--out", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: PASSWORD is given both as --var and as a secret")
