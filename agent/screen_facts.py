@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 
 from qvl_agent.agent.secrets import Place, placeholder
 from qvl_agent.envs.actions import Point
+from qvl_agent.envs.android_device import AndroidDevice
 from qvl_agent.envs.base import Env, EnvKind, Observation
 from qvl_agent.envs.errors import EnvError
 
@@ -95,10 +96,9 @@ def typing_place(env: Env, observation: Observation | None = None) -> Place:
         if isinstance(href, str):
             return Place(site=_host(href))
         return Place()
-    foreground = getattr(env, "foreground_app", None)
-    if env.kind is EnvKind.android and callable(foreground):
+    if isinstance(env, AndroidDevice):
         try:
-            return Place(app=foreground())
+            return Place(app=env.foreground_app())
         except EnvError:
             return Place()
     extras = observation.extras if observation is not None else {}
@@ -207,11 +207,10 @@ def _host(href: str) -> str | None:
 
 def _nodes(env: Env) -> list[tuple[ET.Element, Box]]:
     """Android's nodes with their bounds, or [] when the screen has no tree."""
-    ui_nodes = getattr(env, "ui_nodes", None)
-    if env.kind is not EnvKind.android or not callable(ui_nodes):
+    if not isinstance(env, AndroidDevice):
         return []
     try:
-        nodes = ui_nodes()
+        nodes = env.ui_nodes()
     except (EnvError, ET.ParseError):
         return []
     found = []

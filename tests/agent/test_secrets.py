@@ -102,14 +102,15 @@ def test_places_decide_where_a_bound_secret_may_be_typed():
 # -- in the loop --------------------------------------------------------------------------
 
 class Phone(FakeEnv):
-    """A fake phone that says which app is in front, as AndroidEnv does."""
+    """A fake phone whose observations say which app is in front, as AndroidEnv's do."""
 
     def __init__(self, app: str) -> None:
         super().__init__((1080, 2400), kind=EnvKind.android)
         self.app = app
 
-    def foreground_app(self) -> str:
-        return self.app
+    def observe(self):
+        observation = super().observe()
+        return observation.model_copy(update={"extras": {"app": self.app}})
 
 
 def _run(env, answers, secrets, tmp_path=None, goal="sign in", tool="computer_use", **kw):
