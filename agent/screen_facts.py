@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from qvl_agent.agent.secrets import Place, placeholder
 from qvl_agent.envs.actions import Point
@@ -176,8 +176,12 @@ def mask_boxes(image: Image.Image, boxes: Sequence[tuple[Box, str]]) -> Image.Im
         box = [max(0, left - 2), max(0, top - 2), min(out.width, right + 2), min(out.height, bottom + 2)]
         draw.rectangle(box, fill=(96, 96, 96))
         label = placeholder(name) if name != "…" else "<secret>"
-        if box[3] - box[1] >= 12:
-            draw.text((box[0] + 4, box[1] + (box[3] - box[1] - 10) / 2), label, fill=(255, 255, 255))
+        height = box[3] - box[1]
+        if height >= 12:
+            size = int(min(48, max(10, height * 0.5)))
+            font = ImageFont.load_default(size=size)
+            draw.text((box[0] + size / 3, box[1] + (height - size) / 2), label,
+                      fill=(255, 255, 255), font=font)
     return out
 
 
