@@ -71,6 +71,7 @@ class Guard:
         oversight = self.oversight
         if oversight is not None and oversight.mode != "never":
             target = self._target(action)
+            target = self.redact(target) if target else target  # a field may show a value
             reason = oversight.risk(action, secret=secret and bool(self.secrets), target=target)
             if reason is not None and not oversight.ask(step, reason, target, self.screenshot):
                 step.error = "the user refused this action"

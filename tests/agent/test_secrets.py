@@ -124,8 +124,14 @@ def _run(env, answers, secrets, tmp_path=None, goal="sign in", tool="computer_us
 
 def test_the_env_alone_gets_the_value_and_the_model_the_placeholder(tmp_path):
     env = FakeEnv()
+    meta_while_running = []
+
+    def on_step(step, trajectory):  # a run killed now leaves this meta.json behind
+        meta_while_running.append((tmp_path / "run" / "meta.json").read_text())
+
     trajectory, texts = _run(env, [_type("<secret:PASSWORD>\n"), DONE], {"PASSWORD": VALUE},
-                             tmp_path, goal=f"sign in with the password {VALUE}")
+                             tmp_path, goal=f"sign in with the password {VALUE}", on_step=on_step)
+    assert meta_while_running and all(VALUE not in meta for meta in meta_while_running)
     assert env.executed == [TypeText(text=VALUE + "\n")]
     assert trajectory.steps[0].action == TypeText(text="<secret:PASSWORD>\n")
     assert trajectory.meta.goal == "sign in with the password <secret:PASSWORD>"
@@ -176,3 +182,15 @@ def test_without_secrets_a_placeholder_is_plain_text():
     env = FakeEnv()
     _run(env, [_type("<secret:X>"), DONE], None)
     assert env.executed == [TypeText(text="<secret:X>")]
+
+
+class Buggy(FakeEnv):
+    def _execute(self, action) -> None:
+        raise RuntimeError(f"cannot type {action.text!r}")
+
+
+def test_a_bug_that_quotes_the_typed_text_is_raised_without_the_value():
+    with pytest.raises(RuntimeError) as raised:
+        _run(Buggy(), [_type("<secret:PASSWORD>")], {"PASSWORD": VALUE})
+    assert str(raised.value) == "cannot type '<secret:PASSWORD>'"  # what the CLI would print
+    assert raised.value.__context__ is None
