@@ -18,6 +18,8 @@ error messages and page URLs that a run records.
 from __future__ import annotations
 
 import binascii
+import hashlib
+import io
 import os
 import re
 import stat
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
+import pyotp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from qvl_agent.envs.errors import ConfigError, SecretRefusedError
@@ -273,8 +276,6 @@ def load_secrets_file(path: str | Path) -> list[Secret]:
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"--secrets-file {path}: others may read it (mode "
                           f"{stat.filemode(mode)}); run `chmod 600 {path}`")
-    import io
-
     secrets = []
     for binding in parse_stream(io.StringIO(text)):
         line = binding.original.line
@@ -311,25 +312,25 @@ def _allowed(scopes: tuple[str, ...], place: Place) -> bool:
     return False
 
 
-def _totp(secret: Secret):  # noqa: ANN202 - a pyotp.TOTP
+class _SiteTOTP(pyotp.TOTP):
+    # Sites issue 80-bit seeds (16 base32 characters) as often as longer ones, and pyotp
+    # refuses those by default; the code the site expects is what matters, so its seed is
+    # taken as it is.
+    min_secret_length_bits = 80
+
+
+_DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
+
+
+def _totp(secret: Secret) -> pyotp.TOTP:
     """The secret's TOTP generator: a base32 seed, or an ``otpauth://totp/`` URI's settings."""
-    import hashlib
-
-    import pyotp
-
-    class SiteTOTP(pyotp.TOTP):
-        # Sites issue 80-bit seeds (16 base32 characters) as often as longer ones; the code a
-        # site expects is what matters here, so its seed is taken as it is.
-        min_secret_length_bits = 80
-
     value = secret.value.get_secret_value()
     if not value.startswith("otpauth://"):
-        return SiteTOTP(value.replace(" ", "").upper())
+        return _SiteTOTP(value.replace(" ", "").upper())
     parts = urlsplit(value)
     if parts.netloc.lower() != "totp":
         raise ValueError("only otpauth://totp/ URIs are time-based codes")
     query = dict(parse_qsl(parts.query))
-    digests = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
-    return SiteTOTP(query["secret"].replace(" ", "").upper(), digits=int(query.get("digits", 6)),
-                    interval=int(query.get("period", 30)),
-                    digest=digests[query.get("algorithm", "SHA1").upper()])
+    return _SiteTOTP(query["secret"].replace(" ", "").upper(), digits=int(query.get("digits", 6)),
+                     interval=int(query.get("period", 30)),
+                     digest=_DIGESTS[query.get("algorithm", "SHA1").upper()])
