@@ -55,7 +55,8 @@ def virtual_desktop():
 
 def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``qvl-agent ARGS`` as a user would, in a fresh process."""
+    """Run ``qvl-agent ARGS`` as a user would, in a fresh process, with nobody at a terminal
+    (stdin is not one, even when pytest runs in a terminal: ``run`` would ask there)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "qvl_agent.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=full_env, cwd=cwd)
+                          timeout=timeout, env=full_env, cwd=cwd, stdin=subprocess.DEVNULL)

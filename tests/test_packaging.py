@@ -74,7 +74,7 @@ def core_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _in(venv: Path, *argv: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     return subprocess.run([str(venv / "bin" / argv[0]), *argv[1:]], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=timeout)
+                          cwd=cwd, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def test_the_wheel_holds_one_top_level_package(wheel: Path):

@@ -99,7 +99,8 @@ def run_with(pages: PageServer, out: Path, respond, *args: str, env: dict[str, s
         result = subprocess.run(
             [sys.executable, "-m", "qvl_agent.cli", "run", "look at the form", "--env", "browser",
              "--url", pages.url("form.html"), "--endpoint", qwen.url, "--out", str(out), *args],
-            capture_output=True, text=True, timeout=300, env={**clean, **(env or {})})
+            capture_output=True, text=True, timeout=300, env={**clean, **(env or {})},
+            stdin=subprocess.DEVNULL)  # nobody at a terminal: `run` asks nothing
     return result
 
 

@@ -61,7 +61,8 @@ def test_ctrl_c_leaves_a_complete_run_directory_and_exits_130(tmp_path):
             [sys.executable, "-m", "qvl_agent.cli", "run", "fill in the form", "--env", "browser",
              "--url", pages.url("form.html"), "--viewport", "1000x600",
              "--endpoint", qwen.url, "--out", str(out)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            stdin=subprocess.DEVNULL)  # no terminal: one Ctrl-C stops (in one, it pauses)
         try:
             assert thinking.wait(240), "the run never reached step 2"
             os.killpg(process.pid, signal.SIGINT)
