@@ -110,7 +110,10 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
     e = html.escape
     if step.human is not None:
         return _human_html(step)
-    if step.error:
+    refused = step.confirmation is not None and step.confirmation.answer == "no"
+    if refused:
+        title = f"Step {step.index}: {e(describe(step.action))} &middot; refused by the person"
+    elif step.error:
         title = f"Step {step.index}: unusable answer ({e(step.error_kind or 'error')})"
     else:
         title = f"Step {step.index}: {e(describe(step.action))}"

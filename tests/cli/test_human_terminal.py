@@ -220,6 +220,7 @@ def test_a_person_confirms_refuses_pauses_and_advises_at_the_terminal(tmp_path):
     assert run.meta.options["confirm"] == "risky"
     report = (out / "report.html").read_text()
     assert "Step 3: a person's turn (advice)" in report and "the person was asked" in report
+    assert "Step 5: type &#x27;&lt;secret:PASSWORD&gt;&#x27; &middot; refused by the person" in report
 
 
 def test_ctrl_c_twice_stops_with_a_complete_run_directory_and_exit_130(tmp_path):
