@@ -70,7 +70,10 @@ class BrowserEnv(EnvBase):
             executable = find_chromium(self.config.browser_path,
                                        playwright_path=self._pw.chromium.executable_path)
             self._browser = self._pw.chromium.launch(
-                executable_path=executable, headless=self.config.headless, args=launch_args(), handle_sigint=False)
+                executable_path=executable, headless=self.config.headless, args=launch_args(),
+                # A terminal's Ctrl-C reaches Playwright's driver too: the run decides what
+                # it means (a pause, in a terminal), so the driver must not close the browser.
+                handle_sigint=False)
         except EnvNotFoundError:
             _driver.release()
             raise
