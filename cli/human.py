@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from types import FrameType
@@ -91,6 +93,23 @@ class TerminalHuman:
     # -- the questions --------------------------------------------------------------------
 
     def confirm(self, step: Step) -> bool:
+        with self._deciding():
+            return self._confirm(step)
+
+    def pause(self, step: Step) -> str | None:
+        with self._deciding():
+            return self._pause(step)
+
+    @contextmanager
+    def _deciding(self) -> Iterator[None]:
+        """While a question is on the screen (from its first line), Ctrl-C means stop."""
+        self._asking = True
+        try:
+            yield
+        finally:
+            self._asking = False
+
+    def _confirm(self, step: Step) -> bool:
         asked = step.confirmation
         assert asked is not None
         lines = [f"step {step.index} wants to {describe(step.action)}"]
@@ -110,7 +129,7 @@ class TerminalHuman:
                 raise StopRun(f"stopped by the user at step {step.index}")
             self._say("answer y, n or s")
 
-    def pause(self, step: Step) -> str | None:
+    def _pause(self, step: Step) -> str | None:
         self._say(f"paused after step {step.index - 1}: the screen is yours (a CAPTCHA, a code...).")
         answer = self._ask("Enter: resume / s: stop / or type advice for the model: ")
         if answer.lower() in ("s", "stop"):
@@ -120,13 +139,9 @@ class TerminalHuman:
         return answer
 
     def _ask(self, prompt: str) -> str:
-        self._asking = True
-        try:
-            self._err.write(prompt)
-            self._err.flush()
-            line = self._in.readline()
-        finally:
-            self._asking = False
+        self._err.write(prompt)
+        self._err.flush()
+        line = self._in.readline()
         if not line:  # the terminal closed: nobody is there to say yes
             raise StopRun("stopped: no answer (the input was closed)")
         return line.strip()

@@ -4,6 +4,8 @@ a closed input stops; at a pause, Enter or r resumes and other text is advice.""
 from __future__ import annotations
 
 import io
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,25 @@ def test_a_pause_resumes_or_carries_advice(typed, advice):
     human, shown = _human(typed)
     assert human.pause(Step(index=3, started_at="now")) == advice
     assert shown.getvalue().startswith("paused after step 2: the screen is yours")
+
+
+class _CtrlCWithTheFirstLine(io.StringIO):
+    """A terminal where the person presses Ctrl-C just as the question starts to show."""
+
+    pressed = False
+
+    def write(self, text: str) -> int:
+        if not self.pressed:
+            self.pressed = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().write(text)
+
+
+@pytest.mark.parametrize("ask", ["pause", "confirm"])
+def test_ctrl_c_while_a_question_shows_stops_the_run(ask):
+    human = TerminalHuman(Path("runs/x"), stdin=io.StringIO("some advice\ny\n"),
+                          stderr=_CtrlCWithTheFirstLine())
+    step = _asking() if ask == "confirm" else Step(index=3, started_at="now")
+    with human, pytest.raises(KeyboardInterrupt):
+        getattr(human, ask)(step)
+    assert not human.oversight.pause_requested()  # not taken for a first Ctrl-C

@@ -235,7 +235,7 @@ def test_ctrl_c_twice_stops_with_a_complete_run_directory_and_exit_130(tmp_path)
             terminal.expect("pausing after the current action")
             model.release[1].set()
             terminal.expect("paused after step 2")
-            terminal.ctrl_c()  # the second: stop
+            terminal.ctrl_c()  # the second, as the question shows: stop
             code = terminal.finish()
             screen = terminal.screen
         finally:
