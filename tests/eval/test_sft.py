@@ -103,7 +103,8 @@ def test_the_split_is_by_task_and_both_formats_load(exported, oracle_runs, tmp_p
     summary = json.loads((exported / "summary.json").read_text())
     assert not set(summary["tasks"]["train"]) & set(summary["tasks"]["validation"])
     assert summary["tasks"]["validation"]
-    loaded = datasets.load_dataset(str(exported))
+    # A cache of its own: the shared one may hold an earlier test run's rows under this path.
+    loaded = datasets.load_dataset(str(exported), cache_dir=str(tmp_path / "hf-cache"))
     assert loaded["train"].num_rows == summary["samples"]["train"] == len(_rows(exported, "train"))
     assert loaded["validation"].num_rows == summary["samples"]["validation"]
     assert {row["task"] for row in loaded["validation"]} == set(summary["tasks"]["validation"])
@@ -113,7 +114,8 @@ def test_the_split_is_by_task_and_both_formats_load(exported, oracle_runs, tmp_p
     info = json.loads((sharegpt / "dataset_info.json").read_text())
     for name, entry in info.items():
         assert entry["formatting"] == "sharegpt"
-        rows = datasets.load_dataset("json", data_files=str(sharegpt / entry["file_name"]))["train"]
+        rows = datasets.load_dataset("json", data_files=str(sharegpt / entry["file_name"]),
+                                     cache_dir=str(tmp_path / "hf-cache"))["train"]
         for row in rows:
             human = [turn["value"] for turn in row[entry["columns"]["messages"]] if turn["from"] == "human"]
             assert sum(value.count("<image>") for value in human) == len(row["images"])
