@@ -235,7 +235,7 @@ class AndroidEnv(EnvBase):
     # -- what tasks and the agent use ---------------------------------------------------
 
     def shell(self, args: list[str] | str, *, check: bool = True,
-              changes_screen: bool = True) -> str:
+              changes_screen: bool = True, timeout: float = 60) -> str:
         """Run a shell command on the device; ``args`` as a list is quoted for the device.
 
         Unless ``changes_screen`` is False (a pure query), the still frame kept for the next
@@ -244,7 +244,7 @@ class AndroidEnv(EnvBase):
         if changes_screen:
             self._still = None
         try:
-            result = self.device.shell2(args, timeout=60)
+            result = self.device.shell2(args, timeout=timeout)
         except (self._adbutils.AdbError, OSError, ValueError) as exc:
             raise self._lost(exc) from None
         if check and result.returncode != 0:
@@ -301,6 +301,23 @@ class AndroidEnv(EnvBase):
             raise ActionRejectedError(f"{package} cannot be launched (it has no launcher "
                                       f"activity): {output.strip()[:160]}")
         return package
+
+    def launch(self, target: str) -> None:
+        """Open ``target`` as Midscene's ``launch`` does: a URL with a VIEW intent (the
+        browser or app that handles it), ``package/activity`` with ``am start -n``, anything
+        else as a package or an app's label (``open_app``)."""
+        if "://" in target:
+            said = self.shell(["am", "start", "-a", "android.intent.action.VIEW", "-d", target],
+                              check=False)
+        elif "/" in target:
+            said = self.shell(["am", "start", "-n", target], check=False)
+        else:
+            self.open_app(target)
+            return
+        if "Error" in said or "Exception" in said:
+            shown = repr(target[:120]) + (f"... ({len(target):,} characters)" if len(target) > 120 else "")
+            raise EnvError(f"the phone could not open {shown}: "
+                           f"{' '.join(said.split())[:240]}")
 
     def packages(self) -> list[str]:
         return [line.removeprefix("package:").strip()

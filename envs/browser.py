@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,10 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from qvl_agent.envs.actions import Action, Click, Drag, KeyPress, LongPress, MoveTo, Scroll, TypeText, Wait
 from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
 from qvl_agent.envs.chromium import find_chromium, launch_args
+from qvl_agent.envs.cookies import read_cookies
 from qvl_agent.envs.errors import (
     ConfigError, EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
 )
 from qvl_agent.envs.keys import is_character
+from qvl_agent.envs.serve import FolderServer
 
 __all__ = ["BrowserConfig", "BrowserEnv", "PLAYWRIGHT_KEYS", "parse_viewport"]
 
@@ -45,7 +48,8 @@ class BrowserConfig(BaseModel):
     """How to start the browser; validated once, at the edge."""
 
     model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(None, description="page to open first")
+    url: str | None = Field(None, description="page to open first (with serve: a path in that folder)")
+    serve: str | None = Field(None, description="a folder served on 127.0.0.1 while the browser is open")
     width: int = Field(1280, ge=100, le=7680, description="viewport width in CSS pixels")
     height: int = Field(720, ge=100, le=4320, description="viewport height in CSS pixels")
     device_scale_factor: float = Field(1.0, gt=0, le=4)
@@ -54,6 +58,10 @@ class BrowserConfig(BaseModel):
     allowed_domains: list[str] | None = Field(
         None, description="if set, navigation to any other host is blocked and reported")
     settle_s: float = Field(0.0, ge=0, le=5, description="pause after each action for the page to react")
+    user_agent: str | None = Field(None, description="the User-Agent the page sees (default: Chromium's)")
+    ignore_https_errors: bool = Field(False, description="open pages with invalid certificates")
+    extra_http_headers: dict[str, str] | None = Field(None, description="sent with every request")
+    cookie_file: str | None = Field(None, description="a JSON list of cookies set before the first page")
 
 
 class BrowserEnv(EnvBase):
@@ -82,17 +90,27 @@ class BrowserEnv(EnvBase):
             raise EnvNotFoundError(f"Chromium would not start: {_first_line(exc)}") from None
         self.blocked: list[str] = []
         self._pointer = (0.0, 0.0)
+        self._server: FolderServer | None = None
         try:
+            url = self.config.url
+            if self.config.serve is not None:
+                self._server = FolderServer(Path(self.config.serve)).start()
+                url = self._server.url(url or "")
             self._context = self._browser.new_context(
                 viewport={"width": self.config.width, "height": self.config.height},
                 device_scale_factor=self.config.device_scale_factor,
+                user_agent=self.config.user_agent,
+                ignore_https_errors=self.config.ignore_https_errors,
+                extra_http_headers=self.config.extra_http_headers,
             )
+            if self.config.cookie_file is not None:
+                self._context.add_cookies(read_cookies(Path(self.config.cookie_file), url))
             if self.config.allowed_domains is not None:
                 self._context.route("**/*", self._guard)
             self._page = self._context.new_page()
             self._context.on("page", self._follow)
-            if self.config.url:
-                self.goto(self.config.url)
+            if url:
+                self.goto(url)
         except BaseException:
             self.close()  # an unreachable --url must not leave a Chromium behind
             raise
@@ -156,8 +174,9 @@ class BrowserEnv(EnvBase):
             raise self._lost(exc) from None
 
     def _close(self) -> None:
-        context = getattr(self, "_context", None)
-        for close in (context.close if context else None, self._browser.close, _driver.release):
+        context, server = getattr(self, "_context", None), getattr(self, "_server", None)
+        for close in (context.close if context else None, self._browser.close, _driver.release,
+                      server.stop if server else None):
             try:
                 if close is not None:
                     close()

@@ -48,11 +48,20 @@ def open_env(spec: EnvSpec | EnvKind | str, /, **options: Any) -> Env:
             return BrowserEnv(BrowserConfig(
                 url=spec.url, width=width, height=height, device_scale_factor=spec.device_scale,
                 headless=not spec.headed, browser_path=spec.browser_path,
-                allowed_domains=spec.allowed_domains))
+                allowed_domains=spec.allowed_domains, serve=spec.serve,
+                user_agent=spec.user_agent, extra_http_headers=spec.extra_http_headers,
+                cookie_file=spec.cookie_file, ignore_https_errors=spec.ignore_https_errors))
         case AndroidSpec():
             from qvl_agent.envs.android import open_android
 
-            return open_android(spec.device)
+            phone = open_android(spec.device)
+            if spec.launch is not None:
+                try:
+                    phone.launch(spec.launch)
+                except BaseException:
+                    phone.close()  # a launch that fails must not leave a virtual phone running
+                    raise
+            return phone
         case DesktopSpec():
             from qvl_agent.envs.desktop import DesktopConfig, DesktopEnv
 

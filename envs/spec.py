@@ -5,9 +5,11 @@ the same):
 
     BrowserSpec  kind="browser"  url: none (about:blank); viewport 1280x720 CSS pixels;
                                  device_scale 1; headless; browser_path: found
-                                 (envs.chromium); allowed_domains: any host
+                                 (envs.chromium); allowed_domains: any host; serve: no
+                                 local folder; user_agent: Chromium's; no extra headers,
+                                 no cookies; certificates checked
     AndroidSpec  kind="android"  device: the only phone adb lists; "sim[:PROFILE]" is the
-                                 built-in virtual phone
+                                 built-in virtual phone; launch: nothing opened first
     DesktopSpec  kind="desktop"  display: $DISPLAY ("virtual[:WxH[+WxH]]" starts a managed
                                  Xvfb, ":N" is an existing one); monitor: the primary;
                                  sandbox: on (a virtual display runs in envs.sandbox's
@@ -16,7 +18,9 @@ the same):
 ``task_spec(kind)`` is what a suite of tasks starts from: the same, except that a desktop is
 a virtual display (a task's shell commands must not run on your own desktop). An RPA script
 is the one caller that turns the sandbox off: the script is the user's own, and the files it
-writes belong on their machine.
+writes belong on their machine. Its screen sections also set the fields no command-line flag
+does (``serve``, ``user_agent``, ``extra_http_headers``, ``cookie_file``,
+``ignore_https_errors``, ``launch``), and its own defaults (Midscene's 1440x800 viewport).
 
 ``envs.factory.open_env(spec)`` opens any of them. The union is discriminated on ``kind``,
 as the Action union is, so a spec read back from ``eval.json`` is the right class.
@@ -24,10 +28,14 @@ as the Action union is, so a spec read back from ``eval.json`` is the right clas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator,
+)
 
 from qvl_agent.envs.base import EnvKind
 from qvl_agent.envs.errors import ConfigError
@@ -58,6 +66,28 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# RFC 9110's token: what an HTTP header's name may be made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _one_line(flag: str, value: str) -> str:
+    """``value`` if it has no control characters (a header or a shell argument would be
+    cut or split at one); else a ValueError naming ``flag``."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{flag} must be one line without control characters")
+    return value
+
+
+def _existing(flag: str, value: str | None, *, folder: bool) -> str | None:
+    """``value`` as an absolute path to an existing folder (or file); else a ValueError."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not (path.is_dir() if folder else path.is_file()):
+        raise ValueError(f"{flag} {value}: no such {'folder' if folder else 'file'}")
+    return str(path.resolve())
+
+
 class BrowserSpec(_Spec):
     """A Chromium page driven by Playwright."""
 
@@ -71,6 +101,47 @@ class BrowserSpec(_Spec):
                                      "$QVL_BROWSER, Playwright's own, then one on PATH)")
     allowed_domains: list[str] | None = Field(
         None, description="if set, navigation to any other host is blocked and reported")
+    serve: str | None = Field(None, description="a folder served on 127.0.0.1 while the page is "
+                              "open; url is then a path in it (made absolute)")
+    user_agent: str | None = Field(None, max_length=2000, description="the User-Agent the page "
+                                   "sees (None: Chromium's)")
+    extra_http_headers: dict[str, str] | None = Field(None, description="headers sent with every "
+                                                      "request")
+    cookie_file: str | None = Field(None, description="a JSON list of cookies (Puppeteer's or "
+                                    "Playwright's) set before the first page (made absolute)")
+    ignore_https_errors: bool = Field(False, description="open pages whose certificate is invalid")
+
+    @field_validator("serve")
+    @classmethod
+    def _served_folder(cls, value: str | None) -> str | None:
+        return _existing(spec_flag("serve"), value, folder=True)
+
+    @field_validator("cookie_file")
+    @classmethod
+    def _cookie_file(cls, value: str | None) -> str | None:
+        return _existing(spec_flag("cookie_file"), value, folder=False)
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, value: str | None) -> str | None:
+        return None if value is None else _one_line(spec_flag("user_agent"), value)
+
+    @field_validator("extra_http_headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for name, text in (value or {}).items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{spec_flag('extra_http_headers')}: {name[:80]!r} is not an "
+                                 "HTTP header name")
+            _one_line(f"{spec_flag('extra_http_headers')} {name}", text)
+        return value
+
+    @model_validator(mode="after")
+    def _url_in_served_folder(self) -> "BrowserSpec":
+        if self.serve is not None and self.url is not None and "://" in self.url:
+            raise ValueError(f"with {spec_flag('serve')}, {spec_flag('url')} is a path in the "
+                             f"served folder, not {self.url[:120]!r}")
+        return self
 
     @field_validator("viewport", mode="before")
     @classmethod
@@ -93,6 +164,9 @@ class AndroidSpec(_Spec):
     kind: Literal["android"] = "android"
     device: str | None = Field(None, description="adb serial, or 'sim[:android-9|android-11|"
                                "android-14|samsung-11]' for the virtual phone (None: the only one connected)")
+    launch: str | None = Field(None, min_length=1, max_length=2000, description="opened first: "
+                               "a URL (with a VIEW intent), package/activity, a package or an "
+                               "app's label")
 
     @field_validator("device")
     @classmethod
@@ -101,6 +175,11 @@ class AndroidSpec(_Spec):
 
         sim_profile(value)  # an unknown sim:PROFILE is one line, listing the known ones
         return value
+
+    @field_validator("launch")
+    @classmethod
+    def _launch_line(cls, value: str | None) -> str | None:
+        return None if value is None else _one_line(spec_flag("launch"), value)
 
     @property
     def on_sim(self) -> bool:

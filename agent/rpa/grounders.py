@@ -20,7 +20,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Protocol
+
+from PIL import Image
 
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, Observation
@@ -235,12 +238,15 @@ class QwenGrounder:
         self.backend = backend
         self.on_call = on_call
 
-    def find(self, env: Env, observation: Observation, prompt: str) -> Target | None:
+    def find(self, env: Env, observation: Observation, prompt: str, *,
+             references: Sequence[tuple[str, Image.Image]] = ()) -> Target | None:
+        from qvl_agent.agent.rpa.references import WithReferences
         from qvl_agent.model.grounding import locate
 
         if self.on_call:
             self.on_call()
-        result = locate(self.backend, observation.screenshot, prompt, shape="box",
+        backend = WithReferences(self.backend, references) if references else self.backend
+        result = locate(backend, observation.screenshot, prompt, shape="box",
                         screen=observation.screen)
         item = result.items[0]
         return Target(point=item.point, grounder=self.name, box=item.box, raw=result.raw,

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from PIL import Image
 from pydantic import BaseModel
 
 from qvl_agent.agent.rpa.cache import CachedElement, TaskCache, image_patch, patch_matches
-from qvl_agent.agent.rpa.grounders import Grounder, Target, dom_element_at, dom_element_by_xpath
+from qvl_agent.agent.rpa.grounders import (
+    Grounder, QwenGrounder, Target, dom_element_at, dom_element_by_xpath,
+)
+from qvl_agent.agent.rpa.steps import LocateParam
+from qvl_agent.agent.rpa.yamldoc import shorten
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, Observation
 from qvl_agent.envs.errors import ModelBehaviorError
@@ -55,11 +63,20 @@ class Locator:
         self.browser = browser
         self.model_hint = model_hint
 
-    def locate(self, prompt: str, observation: Observation,
-               cacheable: bool = True) -> tuple[Target, str | None]:
-        """The target and what the cache said: ``hit``, ``miss``, ``stale`` or None (unused)."""
-        use_cache = self.cache is not None and cacheable
-        matched = self.cache.match(prompt) if use_cache else None  # type: ignore[union-attr]
+    def locate(self, wanted: LocateParam, observation: Observation,
+               references: Sequence[tuple[str, Image.Image]] = ()) -> tuple[Target, str | None]:
+        """The target and what the cache said: ``hit``, ``miss``, ``stale`` or None (unused).
+
+        A web page's ``xpath`` is tried first (Midscene's order), then the cache, then the
+        grounders; a prompt with reference images goes to the model alone (the offline
+        grounders match words and would ignore the pictures)."""
+        if wanted.xpath and self.browser:
+            by_xpath = dom_element_by_xpath(self.env, wanted.xpath)
+            if by_xpath is not None:
+                by_xpath.grounder = "xpath"
+                return by_xpath, None
+        use_cache = self.cache is not None and wanted.cacheable
+        matched = self.cache.match(wanted.key) if use_cache else None  # type: ignore[union-attr]
         state: str | None = None
         if matched is not None:
             target = self._verify(matched[1].cache, observation)  # type: ignore[arg-type]
@@ -71,22 +88,36 @@ class Locator:
             state = "miss"
         if use_cache:
             self.stats.cache_misses += 1
-        target = self.find(prompt, observation)
+        target = self.find(wanted, observation, references)
         if target is None:
-            tried = ", ".join(g.name for g in self.grounders)
-            raise NotFound(f"could not find {prompt!r} on the screen (tried: {tried}){self.model_hint}")
+            grounders = self._for(wanted)
+            tried = ", ".join(g.name for g in grounders) or "none"
+            hint = self.model_hint if not any(g.name == "qwen" for g in grounders) else ""
+            raise NotFound(f"could not find {shorten(wanted.prompt, 120)} on the screen "
+                           f"(tried: {tried}){hint}")
         if use_cache:
             element = self._element(target, observation)
-            self.cache.store(prompt, element, matched[0] if matched else None)  # type: ignore[union-attr]
+            self.cache.store(wanted.key, element, matched[0] if matched else None)  # type: ignore[union-attr]
         return target, state
 
-    def find(self, prompt: str, observation: Observation) -> Target | None:
+    def find(self, wanted: LocateParam | str, observation: Observation,
+             references: Sequence[tuple[str, Image.Image]] = ()) -> Target | None:
         """The grounders alone, no cache."""
-        for grounder in self.grounders:
-            target = grounder.find(self.env, observation, prompt)
+        if isinstance(wanted, str):
+            wanted = LocateParam(prompt=wanted)
+        for grounder in self._for(wanted):
+            if isinstance(grounder, QwenGrounder):
+                target = grounder.find(self.env, observation, wanted.for_model, references=references)
+            else:
+                target = grounder.find(self.env, observation, wanted.prompt)
             if target is not None:
                 return target
         return None
+
+    def _for(self, wanted: LocateParam) -> list[Grounder]:
+        if wanted.images:
+            return [g for g in self.grounders if isinstance(g, QwenGrounder)]
+        return list(self.grounders)
 
     def _verify(self, element: CachedElement, observation: Observation) -> Target | None:
         screen = [observation.screen.width, observation.screen.height]

@@ -1,13 +1,16 @@
 """``Player``: runs one script step on the screen and records it as a ``Step``.
 
 Each step observes the screen first (the screenshot goes into the run directory and is what
-the target is found on), then acts only through validated Actions. A step that cannot be
-done raises ``StepFailure`` with the reason; the runner decides whether the task goes on.
+the target is found on), then acts only through validated Actions, except the steps whose
+code the script's author wrote (``javascript``, ``runAdbShell``), which run as written. A
+step that cannot be done raises ``StepFailure`` with the reason; the runner decides whether
+the task goes on.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -17,16 +20,21 @@ from qvl_agent.agent.loop import run_episode
 from qvl_agent.agent.policy import QwenPolicy
 from qvl_agent.agent.recorder import Recorder
 from qvl_agent.agent.rpa import ask as asking
+from qvl_agent.agent.rpa import device_steps
 from qvl_agent.agent.rpa.grounders import Target
 from qvl_agent.agent.rpa.locator import Locator, Stats
-from qvl_agent.agent.rpa.script import (
-    Ai, Assert, Boolean, DoubleClick, FlowStep, Hover, Input, KeyboardPress, Number, Query,
-    RightClick, Scroll, Sleep, String, Tap, Task, WaitFor,
+from qvl_agent.agent.rpa.references import WithReferences, load_image
+from qvl_agent.agent.rpa.scrolling import scroll
+from qvl_agent.agent.rpa.steps import (
+    AdbShell, Ai, Ask, Assert, Boolean, ClearInput, DoubleClick, DragAndDrop, FlowStep, Hover,
+    Input, JavaScript, KeyboardPress, Launch, Locate, LocateParam, LongPress, Number, Query,
+    Record, RefImage, RightClick, Scroll, Sleep, String, SystemKey, Tap, Terminate, WaitFor,
 )
+from qvl_agent.agent.rpa.yamldoc import shorten
 from qvl_agent.agent.secrets import Secrets
 from qvl_agent.agent.trajectory import RunMeta, Step, Timings, now_iso
-from qvl_agent.envs.actions import Action, Click, KeyPress, MoveTo, Point, Swipe, TypeText
-from qvl_agent.envs.actions import Scroll as ScrollAction
+from qvl_agent.envs.actions import Action, Click, Drag, KeyPress, MoveTo, TypeText
+from qvl_agent.envs.actions import LongPress as LongPressAction
 from qvl_agent.envs.base import Env, EnvKind, Observation
 from qvl_agent.envs.errors import EnvDisconnectedError, ModelBehaviorError, QvlError
 from qvl_agent.model.backend import VLMBackend
@@ -41,23 +49,35 @@ class StepFailure(Exception):
 
 
 def step_label(step: FlowStep) -> str:
-    text = step.prompt_text()
-    return f"{step.kind}: {text}" if text else step.kind
+    text = " ".join(step.prompt_text().split())
+    return f"{step.kind}: {shorten(text, 100)[1:-1] if len(text) > 100 else text}" if text else step.kind
 
 
 class Player:
+    """Plays steps on ``env``.
+
+    Args:
+        base: the folder relative paths (reference images, files to upload) start from.
+        context: ``agent.aiActContext``, given to the model with every ``ai`` step.
+        ai_steps: an ``ai`` step's budget when it gives none (``replanningCycleLimit``).
+    """
+
     def __init__(self, env: Env, locator: Locator, backend: VLMBackend | None, recorder: Recorder,
-                 stats: Stats, outputs: dict[str, Any], secrets: Secrets | None = None) -> None:
+                 stats: Stats, outputs: dict[str, Any], secrets: Secrets | None = None, *,
+                 base: Path | None = None, context: str | None = None, ai_steps: int = 20) -> None:
         self.env, self.locator, self.backend = env, locator, backend
         self.secrets = secrets
         self.guard = Guard(env, secrets)  # ${NAME} of a secret is <secret:NAME> until typed
         self.recorder, self.stats, self.outputs = recorder, stats, outputs
+        self.base = base or Path.cwd()
+        self.context, self.ai_steps = context, ai_steps
         self.index = 0
         self.steps: list[Step] = []
+        self._images: dict[str, Image.Image] = {}
 
     # -- one step ---------------------------------------------------------------------------
 
-    def play(self, task: Task, step: FlowStep) -> None:
+    def play(self, task: Any, step: FlowStep) -> None:
         """Run ``step``; raises ``StepFailure`` when it cannot be done."""
         if isinstance(step, Ai):
             self._ai(task, step)
@@ -81,61 +101,107 @@ class Player:
 
     def _do(self, step: FlowStep, observation: Observation, record: Step) -> None:
         match step:
-            case Tap() | DoubleClick() | RightClick() | Hover() | Input():
-                target = self._locate(step.locate, observation, record, step.cacheable)
+            case Tap() | DoubleClick() | RightClick() | Hover() | LongPress():
+                point = self._locate(step.locate, observation, record).point
                 action: Action = {
-                    "aiDoubleClick": Click(at=target.point, count=2),
-                    "aiRightClick": Click(at=target.point, button="right"),
-                    "aiHover": MoveTo(at=target.point),
-                }.get(step.kind, Click(at=target.point))
+                    "aiDoubleClick": Click(at=point, count=2),
+                    "aiRightClick": Click(at=point, button="right"),
+                    "aiHover": MoveTo(at=point),
+                    "aiLongPress": LongPressAction(at=point, seconds=(getattr(step, "duration", None) or 800) / 1000),
+                }.get(step.kind, Click(at=point))
                 record.action = action
+                if isinstance(step, Tap) and step.fileChooserAccept:
+                    device_steps.accept_files(self.env, step.fileChooserAccept, self.base)
+                    record.extras["files"] = step.fileChooserAccept
                 self._act(action)
-                if isinstance(step, Input):
-                    self._enter_text(step.value, step.mode)
-                    record.extras["value"] = step.value
-            case KeyboardPress(key=key, locate=locate):
-                if locate:
-                    target = self._locate(locate, observation, record, step.cacheable)
-                    self._act(Click(at=target.point))
+            case Input():
+                if step.locate is not None:
+                    record.action = Click(at=self._locate(step.locate, observation, record).point)
+                    self._act(record.action)
+                self._enter_text(step.value, step.mode)
+                record.extras["value"] = step.value
+            case ClearInput():
+                if step.locate is not None:
+                    record.action = Click(at=self._locate(step.locate, observation, record).point)
+                    self._act(record.action)
+                self._clear()
+            case KeyboardPress(keyName=key, locate=locate):
+                if locate is not None:
+                    self._act(Click(at=self._locate(locate, observation, record).point))
                 keys = [k.strip() for k in key.split("+") if k.strip()] or [key]  # "Control+A"
                 if len(keys) > 1:  # a chord names keys, not the letters they type: ctrl+a
                     keys = [k.lower() if len(k) == 1 else k for k in keys]
                 record.action = KeyPress(keys=keys)
                 self._act(record.action)
             case Scroll():
-                self._scroll(step, observation, record)
+                at = self._locate(step.locate, observation, record).point if step.locate else None
+                record.extras["scrolls"] = scroll(self.env, step, observation, at, record, self._act)
+            case DragAndDrop():
+                start = self._locate(step.from_, observation, record).point
+                end = self._locate(step.to, observation, record).point
+                record.action = Drag(start=start, end=end)
+                self._act(record.action)
             case WaitFor():
                 self._wait_for(step, observation, record)
             case Assert():
-                answer = self._ask(asking.assert_prompt(step.prompt), observation, record)
+                answer = self._ask(asking.assert_prompt(step.for_model), observation, record, step.images)
                 passed, thought = _verdict(answer)
+                message = step.errorMessage or f"assertion failed: {step.prompt}" + (
+                    f" ({thought})" if thought else "")
+                if step.name:
+                    self._output(step, {"pass": passed, "thought": thought,
+                                        "message": None if passed else message}, record)
                 if not passed:
-                    raise StepFailure(step.errorMessage or f"assertion failed: {step.prompt}"
-                                      + (f" ({thought})" if thought else ""))
+                    raise StepFailure(message)
             case Query():
-                value = self._ask(asking.query_prompt(step.prompt), observation, record)
+                value = self._ask(asking.query_prompt(step.for_model), observation, record, step.images)
                 shape = asking.shape_schema(step.prompt)
                 if shape is not None:
                     asking.check_schema(value, shape, "the answer")
                 if step.schema_ is not None:
                     asking.check_schema(value, step.schema_, "the answer")
                 self._output(step, value, record)
-            case Boolean() | Number() | String():
-                kind = {"aiBoolean": "boolean", "aiNumber": "number", "aiString": "string"}[step.kind]
-                answer = self._ask(asking.result_prompt(step.prompt, kind), observation, record)
+            case Boolean() | Number() | String() | Ask():
+                kind = {"aiBoolean": "boolean", "aiNumber": "number", "aiString": "string",
+                        "aiAsk": "string"}[step.kind]
+                answer = self._ask(asking.result_prompt(step.for_model, kind), observation, record,
+                                   step.images)
                 value = answer["result"] if isinstance(answer, dict) and "result" in answer else answer
                 asking.check_schema(value, {"type": kind}, f"the {step.kind} answer")
                 self._output(step, value, record)
+            case Locate():
+                found = self._locate(step.locate, observation, record)
+                self._output(step, _located(found), record)
             case Sleep(ms=ms):
                 time.sleep(ms / 1000)
+            case JavaScript():
+                self._output(step, device_steps.evaluate(self.env, step.code), record)
+            case Record(content=content):
+                record.extras["content"] = content
+            case AdbShell():
+                self._output(step, device_steps.adb_shell(self.env, step.command, step.timeout), record)
+            case Launch(uri=uri):
+                device_steps.launch(self.env, uri)
+            case Terminate(uri=uri):
+                device_steps.terminate(self.env, uri)
+            case SystemKey():
+                record.action = device_steps.system_button(step.kind)
+                self._act(record.action)
             case _:
                 raise StepFailure(f"{step.kind} is not supported here")
 
     # -- pieces -------------------------------------------------------------------------------
 
-    def _locate(self, prompt: str, observation: Observation, record: Step,
-                cacheable: bool) -> Target:
-        target, state = self.locator.locate(prompt, observation, cacheable)
+    def _references(self, images: list[RefImage]) -> list[tuple[str, Image.Image]]:
+        out = []
+        for image in images:
+            if image.url not in self._images:
+                self._images[image.url] = load_image(image, self.base)
+            out.append((image.name, self._images[image.url]))
+        return out
+
+    def _locate(self, wanted: LocateParam, observation: Observation, record: Step) -> Target:
+        target, state = self.locator.locate(wanted, observation, self._references(wanted.images))
         record.extras.update(grounder=target.grounder, cache=state,
                              target=[round(target.point.x, 1), round(target.point.y, 1)])
         if target.raw is not None:
@@ -150,44 +216,28 @@ class Player:
     def _enter_text(self, value: str, mode: str) -> None:
         """Midscene's aiInput modes: select what the field holds first so the typing replaces
         it (``replace``), delete it (``clear``), or just type (``typeOnly``). A phone's fields
-        are typed into as they are: adb has no select-all."""
-        if mode != "typeOnly" and self.env.kind is not EnvKind.android:
+        are typed into as they are (adb has no select-all): aiClearInput empties one."""
+        if self.env.kind is EnvKind.android:
+            if mode == "clear":
+                device_steps.clear_focused_field(self.env)
+        elif mode != "typeOnly":
             self._act(KeyPress(keys=["ctrl", "a"]))
             if mode == "clear" or not value:
                 self._act(KeyPress(keys=["delete"]))
         if value and mode != "clear":
             self._act(TypeText(text=value))
 
-    def _scroll(self, step: Scroll, observation: Observation, record: Step) -> None:
-        screen = observation.screen
-        at = None
-        if step.locate:
-            at = self._locate(step.locate, observation, record, step.cacheable).point
-        whole = step.scrollType not in ("singleAction", "once")
-        span = screen.height if step.direction in ("up", "down") else screen.width
-        distance = 10 * span if whole else (step.distance or round(span * 0.7))
-        if whole and step.scrollType.endswith(("Top", "Left")):
-            direction = "up" if step.scrollType.endswith("Top") else "left"
-        elif whole:
-            direction = "down" if step.scrollType.endswith("Bottom") else "right"
-        else:
-            direction = step.direction
-        sign = 1 if direction in ("down", "right") else -1
-        dx, dy = (0, sign * distance) if direction in ("up", "down") else (sign * distance, 0)
-        action: Action = ScrollAction(dx=dx, dy=dy, at=at)
-        if not self.env.supports(action):  # a phone scrolls by swiping the other way
-            centre = at or Point(x=screen.width / 2, y=screen.height / 2)
-            reach = min(distance, span * 0.4)
-            ex = min(max(centre.x - (reach if dx > 0 else -reach if dx < 0 else 0), 0), screen.width - 1)
-            ey = min(max(centre.y - (reach if dy > 0 else -reach if dy < 0 else 0), 0), screen.height - 1)
-            action = Swipe(start=centre, end=Point(x=ex, y=ey))
-        record.action = action
-        self._act(action)
+    def _clear(self) -> None:
+        if self.env.kind is EnvKind.android:
+            device_steps.clear_focused_field(self.env)
+            return
+        self._act(KeyPress(keys=["ctrl", "a"]))
+        self._act(KeyPress(keys=["delete"]))
 
     def _wait_for(self, step: WaitFor, observation: Observation, record: Step) -> None:
         """Offline grounders first (the text is there), else the model's verdict; until timeout."""
         deadline = time.monotonic() + step.timeout / 1000
-        offline = [g for g in self.locator.grounders if g.name != "qwen"]
+        offline = [g for g in self.locator.grounders if g.name != "qwen"] if not step.images else []
         last = ""
         first = True
         while True:
@@ -199,35 +249,44 @@ class Player:
                     record.extras["grounder"] = grounder.name
                     return
             if self.backend is not None:
-                answer = self._ask(asking.assert_prompt(step.prompt), observation, record)
+                answer = self._ask(asking.assert_prompt(step.for_model), observation, record, step.images)
                 passed, last = _verdict(answer)
                 if passed:
                     return
             if time.monotonic() >= deadline:
                 raise StepFailure(f"waited {step.timeout / 1000:g}s and still not: {step.prompt}"
                                   + (f" ({last})" if last else ""))
-            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            pause = step.checkIntervalMs / 1000 if self.backend is not None else 1.0
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
 
-    def _ask(self, question: str, observation: Observation, record: Step) -> Any:
+    def _ask(self, question: str, observation: Observation, record: Step,
+             images: list[RefImage] | None = None) -> Any:
         if self.backend is None:
             raise StepFailure("this step needs the model; give --model or --endpoint")
-        answer = asking.ask(self.backend, observation.screenshot, question)
+        references = self._references(images or [])
+        backend = WithReferences(self.backend, references) if references else self.backend
+        answer = asking.ask(backend, observation.screenshot, question)
         record.raw, record.frame = answer.raw, answer.frame
         record.timings.model_s += answer.model_s
         return answer.value
 
-    def _output(self, step: Query | Boolean | Number | String, value: Any, record: Step) -> None:
+    def _output(self, step: Any, value: Any, record: Step) -> None:
         name = step.name or f"{step.kind}_{len(self.outputs) + 1}"
         self.outputs[name] = value
         record.extras["output"] = name
 
-    def _ai(self, task: Task, step: Ai) -> None:
+    def _ai(self, task: Any, step: Ai) -> None:
         """Hand the sub-goal to the agent loop; its steps join this run's trajectory."""
         if self.backend is None:
             raise StepFailure("this step needs the model; give --model or --endpoint")
-        policy = QwenPolicy(self.backend, self.env.kind.tool)
+        references = self._references(step.images)
+        backend = WithReferences(self.backend, references) if references else self.backend
+        policy = QwenPolicy(backend, self.env.kind.tool)
+        goal = step.for_model
+        if self.context:
+            goal += f"\nBackground knowledge: {self.context}"
         nested = _Nested(self, task, step)
-        trajectory = run_episode(self.env, policy, step.prompt, max_steps=step.maxSteps,
+        trajectory = run_episode(self.env, policy, goal, max_steps=step.maxSteps or self.ai_steps,
                                  recorder=nested, secrets=self.secrets)
         if not trajectory.succeeded:
             reason = f"the agent did not finish: {trajectory.meta.status}"
@@ -237,7 +296,7 @@ class Player:
 
     # -- recording ------------------------------------------------------------------------------
 
-    def _new_step(self, task: Task, step: FlowStep) -> Step:
+    def _new_step(self, task: Any, step: FlowStep) -> Step:
         self.index += 1
         return Step(index=self.index, started_at=now_iso(), timings=Timings(),
                     extras={"rpa": step_label(step), "task": task.name, "line": step.line})
@@ -260,7 +319,7 @@ class Player:
 class _Nested:
     """The recorder ``run_episode`` sees for an ``ai:`` step: its steps numbered on from ours."""
 
-    def __init__(self, player: Player, task: Task, step: Ai) -> None:
+    def __init__(self, player: Player, task: Any, step: Ai) -> None:
         self.player, self.offset = player, player.index
         self.label = f"{step_label(step)}"
         self.task, self.line = task.name, step.line
@@ -279,6 +338,18 @@ class _Nested:
         step.extras.update(rpa=self.label, task=self.task, line=self.line)
         self.player.index = step.index
         self.player._add(step)
+
+
+def _located(target: Target) -> dict[str, Any]:
+    """aiLocate's result, as Midscene gives it: the rect and the centre, in screen units."""
+    x, y = round(target.point.x, 1), round(target.point.y, 1)
+    if target.box is not None:
+        x1, y1, x2, y2 = target.box
+        rect = {"left": round(x1, 1), "top": round(y1, 1), "width": round(x2 - x1, 1),
+                "height": round(y2 - y1, 1)}
+    else:  # a point only: Midscene's 8x8 box around it
+        rect = {"left": x - 4, "top": y - 4, "width": 8, "height": 8}
+    return {"rect": rect, "center": [x, y]}
 
 
 def _verdict(answer: Any) -> tuple[bool, str]:

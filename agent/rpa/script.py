@@ -1,14 +1,15 @@
 """RPA scripts in Midscene's YAML format, as validated pydantic models.
 
-A script names one screen (``web:``, ``android:`` or our ``computer:``), optionally an
-``agent:`` section (the location cache), and ``tasks:``, each a ``flow:`` of steps. A step is
-a mapping with exactly one action key (``aiTap: the Login button``) plus that action's
-options (``value:``, ``timeout:``, ...). Key names and meanings are Midscene's, so a
-Midscene script runs here unchanged as long as it uses this subset.
+A script names one screen, optionally ``agent:`` (the location cache, context for the
+model, report names) and ``config:`` (``output``), and ``tasks:``, each a ``flow:`` of
+steps (``agent.rpa.flow`` reads those). The screens are Midscene's: ``web:`` with its
+aliases ``page:``, ``browser:`` and the legacy ``target:``; ``android:``; ``computer:`` (a
+Linux desktop here). ``ios:``, ``harmony:`` and ``interface:`` (a JavaScript device
+module) cannot run in Python and are refused with one line.
 
-Everything is checked before any screen opens: an unknown key, a misspelt step, a missing
-``value``, two screens, an unknown ``${NAME}``. Each problem is one ``ConfigError`` line
-that names the file, the line and the key.
+Everything is checked before any screen opens, and every problem is reported, each one
+line naming the file, the line and the key (``ScriptProblems``). A documented option we
+cannot honour is accepted and listed in ``Script.ignored``; an undocumented one is a problem.
 """
 
 from __future__ import annotations
@@ -20,241 +21,225 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from qvl_agent.agent.rpa import sections as sec
+from qvl_agent.agent.rpa.flow import Findings, read_step
 from qvl_agent.agent.rpa.steps import (
-    STEP_KINDS, Ai, Assert, Boolean, DoubleClick, FlowStep, Hover, Input, KeyboardPress, Number,
-    Query, RightClick, Scroll, Sleep, StepBase, String, Tap, WaitFor,
+    AdbShell, Ai, Ask, Assert, Boolean, ClearInput, DoubleClick, DragAndDrop, FlowStep, Hover,
+    Input, JavaScript, KeyboardPress, Launch, Locate, LongPress, Number, Query, Record, RefImage,
+    RightClick, Scroll, Sleep, StepBase, String, SystemKey, Tap, LocateParam, Terminate, WaitFor,
 )
+from qvl_agent.agent.rpa.yamldoc import Document, read_yaml, shorten
 from qvl_agent.envs.errors import ConfigError
 
 __all__ = [
-    "Script", "WebTarget", "AndroidTarget", "ComputerTarget", "AgentConfig", "CacheConfig",
-    "Task", "StepBase", "Tap", "DoubleClick", "RightClick", "Hover", "Input", "KeyboardPress",
-    "Scroll", "WaitFor", "Assert", "Query", "Boolean", "Number", "String", "Ai", "Sleep",
-    "FlowStep", "STEP_KINDS", "load_script", "substitute",
+    "Script", "Task", "ScriptProblems", "load_script", "read_script", "substitute", "StepBase",
+    "FlowStep", "Tap", "DoubleClick", "RightClick", "Hover", "LongPress", "Input", "ClearInput",
+    "KeyboardPress", "Scroll", "DragAndDrop", "WaitFor", "Assert", "Query", "Boolean", "Number",
+    "String", "Ask", "Locate", "Ai", "Sleep", "JavaScript", "Record", "AdbShell", "Launch",
+    "Terminate", "SystemKey", "LocateParam", "RefImage",
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class ScriptProblems(ConfigError):
+    """Every problem found in a script, each one line naming the file, line and key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''}: " \
+               "qvl-agent rpa --dry-run lists them all)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more)
 
 
-class WebTarget(_Strict):
-    url: str = Field(min_length=1, description="the page to open")
-    viewportWidth: int = Field(1280, ge=100, le=7680)  # noqa: N815 - Midscene's key names
-    viewportHeight: int = Field(720, ge=100, le=4320)  # noqa: N815
-    deviceScaleFactor: float = Field(1.0, gt=0, le=4, description="2 for a HiDPI page")  # noqa: N815
-    output: str | None = Field(None, description="a JSON file that also receives the query results")
-
-
-class AndroidTarget(_Strict):
-    deviceId: str | None = Field(None, description="adb serial, or 'sim' for the virtual phone")  # noqa: N815
-    launch: str | None = Field(None, description="an app label or package to open first")
-    output: str | None = None
-
-
-class ComputerTarget(_Strict):
-    display: str = Field("virtual", description="'virtual' (a managed Xvfb) or an X display like ':0'")
-    launch: str | None = Field(None, description="a command to start first")
-    output: str | None = None
-
-
-class CacheConfig(_Strict):
-    id: str = Field(min_length=1, description="names the cache file: <id>.cache.yaml")
-    strategy: Literal["read-write", "read-only", "write-only"] = "read-write"
-
-
-class AgentConfig(_Strict):
-    cache: CacheConfig | bool | None = Field(
-        None, description="true: a read-write cache named after the script file (Midscene's)")
-
-
-class Task(_Strict):
+class Task(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1)
-    continueOnError: bool = False  # noqa: N815
+    continueOnError: bool = False  # noqa: N815 - Midscene's key names
     flow: list[Any] = Field(min_length=1)
     line: int = 0
 
 
-class Script(_Strict):
-    web: WebTarget | None = None
-    android: AndroidTarget | None = None
-    computer: ComputerTarget | None = None
-    agent: AgentConfig = Field(default_factory=AgentConfig)
-    tasks: list[Task] = Field(min_length=1)
-    path: Path | None = None
+class Script(BaseModel):
+    """A loaded script: its screen, agent settings, tasks and what was noted while reading."""
 
-    @model_validator(mode="after")
-    def _one_screen(self) -> "Script":
-        given = [k for k in ("web", "android", "computer") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of web:, android: or computer:"
-                             + (f" (found {', '.join(given)})" if given else ""))
-        return self
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    web: sec.WebTarget | None = None
+    android: sec.AndroidTarget | None = None
+    computer: sec.ComputerTarget | None = None
+    config: sec.ConfigSection = Field(default_factory=sec.ConfigSection)
+    agent: sec.AgentConfig = Field(default_factory=sec.AgentConfig)
+    tasks: list[Task]
+    path: Path
+    ignored: list[str] = Field(default_factory=list, description="'ignored: ...' notes, one per option")
 
     @property
     def screen(self) -> Literal["web", "android", "computer"]:
         return "web" if self.web else "android" if self.android else "computer"  # type: ignore[return-value]
 
     @property
-    def cache(self) -> CacheConfig | None:
-        """The location cache's settings (``agent.cache: true`` is resolved at load)."""
-        return self.agent.cache if isinstance(self.agent.cache, CacheConfig) else None
+    def cache(self) -> sec.CacheConfig | None:
+        """The location cache's settings (``cache: true`` resolved at load), or None."""
+        return self.agent.cache if isinstance(self.agent.cache, sec.CacheConfig) else None
 
     @property
     def output(self) -> str | None:
         target = self.web or self.android or self.computer
-        return target.output if target else None
+        return (target.output if target else None) or self.config.output
 
     def steps(self) -> list[tuple[Task, FlowStep]]:
         return [(task, step) for task in self.tasks for step in task.flow]
 
 
-# -- loading -----------------------------------------------------------------------------
+# -- ${NAME} --------------------------------------------------------------------------------
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VAR = re.compile(r"\$\{([^}]*)\}")
 
 
-def substitute(text: str, variables: Mapping[str, str], where: str) -> str:
+def substitute(text: str, variables: Mapping[str, str], where: str, *, keep_unknown: bool = False) -> str:
     """``${NAME}`` replaced from ``variables`` first, then the environment."""
     def value(match: re.Match[str]) -> str:
-        name = match.group(1)
+        name = match.group(1).strip()
+        if not name:
+            return match.group(0)
         if name in variables:
             return variables[name]
         if name in os.environ:
             return os.environ[name]
-        raise ConfigError(f"{where}: ${{{name}}} is not defined; pass --var {name}=VALUE "
-                          "or set it in the environment")
+        if keep_unknown:
+            return match.group(0)
+        raise ConfigError(f"{where}: ${{{shorten(name, 40).strip(chr(39))}}} is not defined; pass "
+                          f"--var {shorten(name, 40).strip(chr(39))}=VALUE or set it in the environment")
     return _VAR.sub(value, text)
 
 
-def load_script(path: str | Path, variables: Mapping[str, str] | None = None) -> Script:
-    """Read and validate a script. Raises ``ConfigError`` naming the file, line and key."""
+def _substitute_all(data: Any, at: tuple[Any, ...], variables: Mapping[str, str],
+                    found: Findings) -> Any:
+    if isinstance(data, dict):
+        return {k: _substitute_all(v, (*at, k), variables, found) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_substitute_all(v, (*at, i), variables, found) for i, v in enumerate(data)]
+    if isinstance(data, str) and "${" in data:
+        # In JavaScript, ${...} is also the code's own template syntax: Midscene leaves an
+        # unknown name there as it is.
+        code = len(at) >= 5 and at[0] == "tasks" and at[-1] == "javascript"
+        try:
+            return substitute(data, variables, f"{found.path}:{found.doc.line(at)}", keep_unknown=code)
+        except ConfigError as exc:
+            found.problems.append(str(exc))
+    return data
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+_WEB = ("web", "page", "browser", "target")
+_SCREENS = (*_WEB, "android", "computer")
+_REFUSED = {
+    "ios": "drives an iPhone through WebDriverAgent, which qvl-agent cannot do; it drives "
+           "web pages, Android devices over adb and Linux desktops",
+    "harmony": "drives a HarmonyOS device through hdc, which qvl-agent cannot do; it "
+               "drives web pages, Android devices over adb and Linux desktops",
+    "interface": "loads a JavaScript device module, which cannot run in Python; "
+                 "use web:, android: or computer:",
+}
+_TOP = (*_SCREENS, *_REFUSED, "config", "agent", "tasks")
+
+
+def read_script(path: str | Path) -> Document:
+    """The script's YAML as plain data with lines (bounded; see ``agent.rpa.yamldoc``)."""
+    return read_yaml(Path(path))
+
+
+def load_script(path: str | Path, variables: Mapping[str, str] | None = None, *,
+                base: Path | None = None, device: str | None = None,
+                defaults: Mapping[str, Any] | None = None) -> Script:
+    """Read and validate a script. Raises ``ScriptProblems`` listing every problem.
+
+    Args:
+        variables: ``--var`` values for ``${NAME}`` (the environment is read after them).
+        base: the folder relative paths start from (Midscene's: the working directory).
+        device: ``--device``: the Android serial to use instead of ``android.deviceId``.
+        defaults: a batch index's screen sections, merged over the script's own.
+    """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"script not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the script {path}: {exc}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}{line}: not valid YAML ({problem})") from None
-    if not isinstance(root, yaml.MappingNode):
-        raise ConfigError(f"{path}: a script is a mapping with web:/android:/computer: and tasks:")
-    lines: dict[tuple[Any, ...], int] = {}
-    data = _plain(root, (), lines, str(path), dict(variables or {}))
-    return _validate(data, lines, path)
-
-
-def _plain(node: yaml.Node, at: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
-           file: str, variables: dict[str, str]) -> Any:
-    """The node as plain data, with each key's line in ``lines`` and ``${}`` replaced."""
-    lines.setdefault(at, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(_scalar(key_node))
-            if key in out:
-                raise ConfigError(f"{file}:{key_node.start_mark.line + 1}: {key!r} appears twice")
-            lines[(*at, key)] = key_node.start_mark.line + 1
-            out[key] = _plain(value_node, (*at, key), lines, file, variables)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*at, i), lines, file, variables) for i, item in enumerate(node.value)]
-    value = _scalar(node)
-    if isinstance(value, str):
-        value = substitute(value, variables, f"{file}:{node.start_mark.line + 1}")
-    return value
-
-
-def _scalar(node: yaml.Node) -> Any:
-    """A scalar node's value as YAML 1.1 types it (a fresh constructor: no shared state)."""
-    return yaml.SafeLoader("").construct_object(node, deep=True)
-
-
-def _validate(data: dict[str, Any], lines: dict[tuple[Any, ...], int], path: Path) -> Script:
-    def fail(at: tuple[Any, ...], message: str) -> ConfigError:
-        line = _line_of(at, lines)
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in at).lstrip(".") or "script"
-        return ConfigError(f"{path}:{line}: {key}: {message}")
-
-    try:
-        script = Script.model_validate({**data, "path": None} if "path" not in data else data)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        # A union's member names (agent.cache: CacheConfig | bool) are not keys of the file.
-        where = tuple(p for p in problem["loc"] if p not in ("CacheConfig", "bool"))
-        raise fail(where, _message(problem)) from None
-    for t, task in enumerate(script.tasks):
-        task.line = lines.get(("tasks", t), 0)
-        steps: list[FlowStep] = []
-        for s, raw in enumerate(task.flow):
-            at = ("tasks", t, "flow", s)
-            steps.append(_step(raw, at, lines, fail))
-        task.flow = steps
-    if script.agent.cache is True:
-        script.agent.cache = CacheConfig(id=path.stem)
-    elif script.agent.cache is False:
-        script.agent.cache = None
-    script.path = path
+    doc = read_script(path)
+    found = Findings(str(path), doc)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise ScriptProblems([f"{path}:1: a script is a mapping with a screen (web:, android:, "
+                              "computer:) and tasks:"])
+    if "files" in data and "tasks" not in data:
+        raise ScriptProblems([f"{path}:{doc.line(('files',))}: this is a batch index (files:), "
+                              "not a script; give it to `qvl-agent rpa` as it is"])
+    data = _substitute_all(data, (), dict(variables or {}), found)
+    for key, value in (defaults or {}).items():
+        # A batch index's settings for a screen apply to the scripts of that screen (any of
+        # web's aliases), and win over the script's own, as in Midscene.
+        family = _WEB if key in _WEB else (key,)
+        mine = next((k for k in family if k in data), None)
+        if mine is not None and isinstance(value, dict):
+            data[mine] = {**(data[mine] if isinstance(data[mine], dict) else {}), **value}
+    script = _build(data, found, base or Path.cwd(), path, device)
+    if found.problems:
+        raise ScriptProblems(found.problems)
+    assert script is not None
     return script
 
 
-def _step(raw: Any, at: tuple[Any, ...], lines: dict[tuple[Any, ...], int], fail: Any) -> FlowStep:
-    if not isinstance(raw, dict) or not raw:
-        raise fail(at, "a step is a mapping such as 'aiTap: the Login button'")
-    actions = [key for key in raw if key in STEP_KINDS]
-    if len(actions) != 1:
-        if actions:
-            raise fail(at, f"one action per step, found {', '.join(actions)}")
-        first = next(iter(raw))
-        close = difflib.get_close_matches(first, STEP_KINDS, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else f"; steps are {', '.join(STEP_KINDS)}"
-        raise fail((*at, first), f"unknown step {first!r}{hint}")
-    action = actions[0]
-    model, main_field = STEP_KINDS[action]
-    values = {k: v for k, v in raw.items() if k != action}
-    main = raw[action]
-    if action == "aiInput" and "locate" in raw and "value" not in raw:
-        main_field = "value"  # Midscene's older form: `aiInput: <text>` with `locate: <target>`
-    if main is not None and main != "":
-        if main_field in values:
-            raise fail((*at, main_field), f"{action} already says what; remove {main_field}:")
-        values[main_field] = main if main_field == "ms" else str(main) if not isinstance(main, str) else main
-    for reserved in ("line", "kind"):
-        if reserved in values:
-            raise fail((*at, reserved), f"{reserved!r} is not an option of {action}")
-    try:
-        step = model.model_validate({**values, "line": lines.get((*at, action), 0)})
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        field = str(problem["loc"][0]) if problem["loc"] else action
-        if field == main_field and field not in raw:
-            field = action
-        message = _message(problem)
-        if problem["type"] == "missing":
-            message = f"{action} needs {field}:"
-            field = action
-        raise fail((*at, field), message) from None
-    return step  # type: ignore[return-value]
+def _build(data: dict[str, Any], found: Findings, base: Path, path: Path,
+           device: str | None) -> Script | None:
+    for key in data:
+        if key in _REFUSED:
+            found.problem((key,), _REFUSED[key])
+        elif key not in _TOP:
+            close = difflib.get_close_matches(key, _TOP, n=1, cutoff=0.7)
+            found.problem((key,), "unknown key" + (f"; did you mean {close[0]}?" if close else
+                                                   f"; a script has {', '.join(_TOP)}"))
+    screens = [k for k in _SCREENS if k in data]
+    if len(screens) > 1:
+        found.problem((screens[1],), f"give one screen; found {', '.join(screens)}")
+    if not screens and not any(k in data for k in _REFUSED):
+        found.problem((), "give the screen: web: (or page:, browser:, target:), android: or computer:")
+    fields: dict[str, Any] = {"path": path}
+    for key in screens[:1]:
+        section = sec.read_screen(key, data[key], found, base, path, device)
+        if section is not None:
+            fields["web" if key in _WEB else key] = section
+    if "config" in data:
+        fields["config"] = sec.read_section(sec.ConfigSection, data["config"], ("config",), found)
+    if "agent" in data:
+        fields["agent"] = sec.read_agent(data["agent"], found, path)
+    tasks = _tasks(data.get("tasks"), found, web=bool(screens) and screens[0] in _WEB)
+    if found.problems:
+        return None
+    fields["tasks"] = tasks
+    fields["ignored"] = found.notes()
+    return Script(**fields)
 
 
-def _line_of(at: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
-    while at and at not in lines:
-        at = at[:-1]
-    return lines.get(at, 1)
-
-
-def _message(problem: dict[str, Any]) -> str:
-    if problem["type"] == "extra_forbidden":
-        return "unknown key; remove it or check its spelling"
-    if problem["type"] == "missing":
-        return "is required"
-    return problem["msg"]
+def _tasks(raw: Any, found: Findings, *, web: bool) -> list[Task]:
+    if raw is None:
+        found.problem(("tasks",), "a script needs tasks:, a list of {name, flow}")
+        return []
+    if not isinstance(raw, list) or not raw:
+        found.problem(("tasks",), "tasks: is a list of {name: ..., flow: [...]}")
+        return []
+    tasks = []
+    for t, item in enumerate(raw):
+        at = ("tasks", t)
+        try:
+            task = Task.model_validate(item)
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = (*at, *[p for p in error["loc"][:1]])
+                message = ("unknown key; a task has name, flow and continueOnError"
+                           if error["type"] == "extra_forbidden" else
+                           "is required" if error["type"] == "missing" else error["msg"])
+                found.problem(where, message)
+            continue
+        task.line = found.doc.line(at)
+        steps = [read_step(raw_step, (*at, "flow", s), found, web=web)
+                 for s, raw_step in enumerate(task.flow)]
+        task.flow = [step for step in steps if step is not None]
+        tasks.append(task)
+    return tasks

@@ -1,7 +1,10 @@
-"""The steps of an RPA script's ``flow:``, one pydantic model per Midscene step key.
+"""The steps of an RPA script's ``flow:``, one pydantic model per kind of step.
 
-Field names are Midscene's (``errorMessage``, ``scrollType``, ``continueOnError``), so a
-Midscene script reads the same here. ``line`` is set by the loader, for error messages.
+The loader (``agent.rpa.flow``) reads every form Midscene accepts for a step (``aiTap: x``,
+``aiTap: {prompt: x}``, ``aiTap:`` with ``locate:`` beside it, ``aiTap: {locate: {...}}``,
+the older ``aiInput: <value>`` with ``locate:``, ...) into these models, which hold only
+what the step will do. Field names are Midscene's where a user writes them (``errorMessage``,
+``scrollType``, ``keyName``); ``line`` is the step's line in the script, for messages.
 """
 
 from __future__ import annotations
@@ -11,14 +14,44 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "StepBase", "Tap", "DoubleClick", "RightClick", "Hover", "Input", "KeyboardPress", "Scroll",
-    "WaitFor", "Assert", "Query", "Boolean", "Number", "String", "Ai", "Sleep", "FlowStep",
-    "STEP_KINDS",
+    "RefImage", "LocateParam", "StepBase", "Tap", "DoubleClick", "RightClick", "Hover", "LongPress",
+    "Input", "ClearInput", "KeyboardPress", "Scroll", "DragAndDrop", "WaitFor", "Assert",
+    "Query", "Boolean", "Number", "String", "Ask", "Locate", "Ai", "Sleep", "JavaScript",
+    "Record", "AdbShell", "Launch", "Terminate", "SystemKey", "FlowStep", "POINTING",
 ]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class RefImage(_Strict):
+    """A reference image sent to the model with a prompt (Midscene's ``images:``)."""
+
+    name: str = Field(min_length=1, description="what the prompt calls the image")
+    url: str = Field(min_length=1, description="a file path (from the working directory), "
+                     "a data: URL, or an http(s) URL")
+
+
+class LocateParam(_Strict):
+    """What to act on: the words (and images) a grounder looks for, and how to look."""
+
+    prompt: str = Field(min_length=1, description="what to act on, in plain words")
+    images: list[RefImage] = Field(default_factory=list)
+    context: str | None = Field(None, description="more words for the model only")
+    xpath: str | None = Field(None, description="web: tried before the cache and the model")
+    cacheable: bool = True
+
+    @property
+    def key(self) -> str:
+        """The cache's key: the words, and the images when there are any."""
+        if not self.images:
+            return self.prompt
+        return f"{self.prompt} [images: {', '.join(image.url[:200] for image in self.images)}]"
+
+    @property
+    def for_model(self) -> str:
+        return f"{self.prompt}\n{self.context}" if self.context else self.prompt
 
 
 class StepBase(_Strict):
@@ -30,86 +63,111 @@ class StepBase(_Strict):
         return ""
 
 
-class _Locating(StepBase):
-    locate: str = Field(min_length=1, description="what to act on, in plain words")
-    cacheable: bool = True
+class _Pointing(StepBase):
+    locate: LocateParam
 
     def prompt_text(self) -> str:
-        return self.locate
+        return self.locate.prompt
 
 
-class Tap(_Locating):
+class Tap(_Pointing):
     kind: Literal["aiTap"] = "aiTap"
+    fileChooserAccept: list[str] | None = Field(  # noqa: N815 - Midscene's key names
+        None, description="web: the files given to a file chooser the tap opens")
 
 
-class DoubleClick(_Locating):
+class DoubleClick(_Pointing):
     kind: Literal["aiDoubleClick"] = "aiDoubleClick"
 
 
-class RightClick(_Locating):
+class RightClick(_Pointing):
     kind: Literal["aiRightClick"] = "aiRightClick"
 
 
-class Hover(_Locating):
+class Hover(_Pointing):
     kind: Literal["aiHover"] = "aiHover"
 
 
-class Input(_Locating):
+class LongPress(_Pointing):
+    kind: Literal["aiLongPress"] = "aiLongPress"
+    duration: int | None = Field(None, ge=1, le=60_000, description="milliseconds")
+
+
+class Input(StepBase):
     kind: Literal["aiInput"] = "aiInput"
+    locate: LocateParam | None = Field(None, description="None: type where the focus is")
     value: str = Field(description="the text to type")
     mode: Literal["replace", "clear", "typeOnly"] = Field(
         "replace", description="Midscene's: replace what the field holds, only clear it, or "
         "type at the caret (a terminal, where select-all is a control character)")
 
+    def prompt_text(self) -> str:
+        return self.locate.prompt if self.locate else ""
+
+
+class ClearInput(StepBase):
+    kind: Literal["aiClearInput"] = "aiClearInput"
+    locate: LocateParam | None = None
+
+    def prompt_text(self) -> str:
+        return self.locate.prompt if self.locate else ""
+
 
 class KeyboardPress(StepBase):
     kind: Literal["aiKeyboardPress"] = "aiKeyboardPress"
-    key: str = Field(min_length=1, description="a key name such as Enter, or a chord Ctrl+A")
-    locate: str | None = None
-    cacheable: bool = True
+    keyName: str = Field(min_length=1, description="a key such as Enter, or a chord Control+A")  # noqa: N815
+    locate: LocateParam | None = Field(None, description="clicked before the key is pressed")
 
     def prompt_text(self) -> str:
-        return self.key
+        return self.keyName
 
 
 class Scroll(StepBase):
     kind: Literal["aiScroll"] = "aiScroll"
-    locate: str | None = None
+    locate: LocateParam | None = None
     direction: Literal["up", "down", "left", "right"] = "down"
     scrollType: Literal["singleAction", "scrollToBottom", "scrollToTop", "scrollToRight",  # noqa: N815
-                        "scrollToLeft", "once", "untilBottom", "untilTop",
-                        "untilRight", "untilLeft"] = "singleAction"
-    distance: int | None = Field(None, ge=1, le=100_000, description="pixels; default: a screenful")
-    cacheable: bool = True
+                        "scrollToLeft"] = Field(
+        "singleAction", description="Midscene's legacy names (once, untilBottom, ...) are "
+        "read as these")
+    distance: int | None = Field(None, ge=1, le=100_000, description="pixels; default: most of a screen")
 
     def prompt_text(self) -> str:
-        return self.locate or ""
+        return self.locate.prompt if self.locate else ""
 
 
-class WaitFor(StepBase):
-    kind: Literal["aiWaitFor"] = "aiWaitFor"
-    prompt: str = Field(min_length=1)
-    timeout: int = Field(15000, ge=0, le=600_000, description="milliseconds")
-
-    def prompt_text(self) -> str:
-        return self.prompt
-
-
-class Assert(StepBase):
-    kind: Literal["aiAssert"] = "aiAssert"
-    prompt: str = Field(min_length=1)
-    errorMessage: str | None = None  # noqa: N815
+class DragAndDrop(StepBase):
+    kind: Literal["aiDragAndDrop"] = "aiDragAndDrop"
+    from_: LocateParam = Field(alias="from")
+    to: LocateParam
 
     def prompt_text(self) -> str:
-        return self.prompt
+        return f"{self.from_.prompt} -> {self.to.prompt}"
 
 
 class _Asking(StepBase):
     prompt: str = Field(min_length=1)
+    images: list[RefImage] = Field(default_factory=list)
+    context: str | None = None
     name: str | None = Field(None, description="the key of the result in outputs.json")
 
     def prompt_text(self) -> str:
         return self.prompt
+
+    @property
+    def for_model(self) -> str:
+        return f"{self.prompt}\n{self.context}" if self.context else self.prompt
+
+
+class WaitFor(_Asking):
+    kind: Literal["aiWaitFor"] = "aiWaitFor"
+    timeout: int = Field(30_000, ge=0, le=3_600_000, description="milliseconds (Midscene's default)")
+    checkIntervalMs: int = Field(3000, ge=100, le=600_000)  # noqa: N815
+
+
+class Assert(_Asking):
+    kind: Literal["aiAssert"] = "aiAssert"
+    errorMessage: str | None = None  # noqa: N815
 
 
 class Query(_Asking):
@@ -130,34 +188,91 @@ class String(_Asking):
     kind: Literal["aiString"] = "aiString"
 
 
-class Ai(StepBase):
-    kind: Literal["ai"] = "ai"
-    prompt: str = Field(min_length=1)
-    maxSteps: int = Field(10, ge=1, le=100, description="the sub-goal's step budget (ours)")  # noqa: N815
+class Ask(_Asking):
+    kind: Literal["aiAsk"] = "aiAsk"
+
+
+class Locate(StepBase):
+    kind: Literal["aiLocate"] = "aiLocate"
+    locate: LocateParam
+    name: str | None = None
 
     def prompt_text(self) -> str:
-        return self.prompt
+        return self.locate.prompt
+
+
+class Ai(_Asking):
+    kind: Literal["ai"] = "ai"
+    maxSteps: int | None = Field(None, ge=1, le=100, description="the sub-goal's step budget "  # noqa: N815
+                          "(agent.replanningCycleLimit, Midscene's 20 by default)")
 
 
 class Sleep(StepBase):
     kind: Literal["sleep"] = "sleep"
-    ms: int = Field(ge=0, le=600_000)
+    ms: int = Field(ge=0, le=3_600_000)
 
     def prompt_text(self) -> str:
         return f"{self.ms} ms"
 
 
-FlowStep = (Tap | DoubleClick | RightClick | Hover | Input | KeyboardPress | Scroll | WaitFor
-            | Assert | Query | Boolean | Number | String | Ai | Sleep)
+class JavaScript(StepBase):
+    """Code the script's author wrote, run in the page (never the model's text)."""
 
-# Step key -> (model, the field the key's own value fills). Midscene's aliases of ``ai``
-# (aiAction, aiAct) run the same sub-goal.
-STEP_KINDS: dict[str, tuple[type[StepBase], str]] = {
-    "aiTap": (Tap, "locate"), "aiDoubleClick": (DoubleClick, "locate"),
-    "aiRightClick": (RightClick, "locate"), "aiHover": (Hover, "locate"),
-    "aiInput": (Input, "locate"), "aiKeyboardPress": (KeyboardPress, "key"),
-    "aiScroll": (Scroll, "locate"), "aiWaitFor": (WaitFor, "prompt"),
-    "aiAssert": (Assert, "prompt"), "aiQuery": (Query, "prompt"), "aiBoolean": (Boolean, "prompt"),
-    "aiNumber": (Number, "prompt"), "aiString": (String, "prompt"), "ai": (Ai, "prompt"),
-    "aiAction": (Ai, "prompt"), "aiAct": (Ai, "prompt"), "sleep": (Sleep, "ms"),
-}
+    kind: Literal["javascript"] = "javascript"
+    code: str = Field(min_length=1)
+    name: str | None = None
+
+    def prompt_text(self) -> str:
+        return " ".join(self.code.split())[:80]
+
+
+class Record(StepBase):
+    """``logScreenshot`` / ``recordToReport``: the screen, titled, into the report."""
+
+    kind: Literal["recordToReport"] = "recordToReport"
+    title: str = "untitled"
+    content: str = ""
+
+    def prompt_text(self) -> str:
+        return self.title
+
+
+class AdbShell(StepBase):
+    kind: Literal["runAdbShell"] = "runAdbShell"
+    command: str = Field(min_length=1, description="run on the device as `adb shell` would")
+    name: str | None = None
+    timeout: int = Field(60_000, ge=1, le=3_600_000, description="milliseconds")
+
+    def prompt_text(self) -> str:
+        return self.command
+
+
+class Launch(StepBase):
+    kind: Literal["launch"] = "launch"
+    uri: str = Field(min_length=1, description="android: a URL (a VIEW intent), package, "
+                     "package/activity or app label; web: a URL")
+
+    def prompt_text(self) -> str:
+        return self.uri
+
+
+class Terminate(StepBase):
+    kind: Literal["terminate"] = "terminate"
+    uri: str = Field(min_length=1, description="the package to force-stop")
+
+    def prompt_text(self) -> str:
+        return self.uri
+
+
+class SystemKey(StepBase):
+    """Midscene's ``AndroidBackButton`` / ``AndroidHomeButton`` actions."""
+
+    kind: Literal["AndroidBackButton", "AndroidHomeButton"]
+
+
+FlowStep = (Tap | DoubleClick | RightClick | Hover | LongPress | Input | ClearInput
+            | KeyboardPress | Scroll | DragAndDrop | WaitFor | Assert | Query | Boolean | Number
+            | String | Ask | Locate | Ai | Sleep | JavaScript | Record | AdbShell | Launch
+            | Terminate | SystemKey)
+
+POINTING = (Tap, DoubleClick, RightClick, Hover, LongPress)

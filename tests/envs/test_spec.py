@@ -23,10 +23,22 @@ from qvl_agent.tasks.registry import get_suite
     ({"kind": "browser", "allowed_domains": "example.org"}, "invalid option --allow-domain 'example.org'"),
     ({"kind": "browser", "device": "sim"}, "--device does not apply to a browser screen (it takes "
                                            "--url, --viewport, --device-scale, --headed, "
-                                           "--browser-path, --allow-domain)"),
+                                           "--browser-path, --allow-domain, --serve, "
+                                           "--user-agent, --extra-http-headers, --cookie-file, "
+                                           "--ignore-https-errors)"),
     ({"kind": "android", "device": "sim:android-99"}, "--device sim:android-99: no virtual phone "
                                                       "profile 'android-99'; choose one of"),
     ({"kind": "android", "display": ":0"}, "--display does not apply to an android screen"),
+    ({"kind": "android", "launch": "Settings\nrm -rf"}, "--launch must be one line without control"),
+    ({"kind": "browser", "serve": "/nonexistent/qvl"}, "--serve /nonexistent/qvl: no such folder"),
+    ({"kind": "browser", "serve": ".", "url": "http://example.org/"},
+     "with --serve, --url is a path in the served folder, not 'http://example.org/'"),
+    ({"kind": "browser", "cookie_file": "/nonexistent/c.json"}, "--cookie-file /nonexistent/c.json: no such file"),
+    ({"kind": "browser", "user_agent": "qvl\r\nX-Evil: 1"}, "--user-agent must be one line"),
+    ({"kind": "browser", "extra_http_headers": {"Bad Name": "x"}},
+     "--extra-http-headers: 'Bad Name' is not an HTTP header name"),
+    ({"kind": "browser", "extra_http_headers": {"X-Token": "a\nb"}},
+     "--extra-http-headers X-Token must be one line"),
     ({"kind": "desktop", "display": "somewhere"}, "--display must be 'virtual'"),
     ({"kind": "desktop", "display": "virtual:5x5"}, "--display virtual:5x5: 5x5 is not a screen size"),
     ({"kind": "desktop", "monitor": 0}, "invalid option --monitor 0: Input should be greater"),
@@ -65,16 +77,31 @@ def test_the_defaults_are_decided_in_one_place():
 def test_every_caller_gets_the_one_sandbox_default():
     """`run --display virtual`, a desktop suite and `eval --display virtual` sandbox through the
     spec's default; an RPA script's `display: virtual` turns it off, as the README says."""
-    from qvl_agent.agent.rpa.runner import RpaOptions, screen_spec
+    from qvl_agent.agent.rpa.runner import screen_spec
     from qvl_agent.agent.rpa.script import load_script
 
     run = env_spec({"kind": "desktop", "display": "virtual"})  # what `run` builds from its flags
     suite = get_suite("desktop")
     assert run.sandbox and suite.spec().sandbox and suite.spec({"display": "virtual:800x600"}).sandbox
     script = Path(__file__).parents[2] / "examples" / "rpa" / "desktop_ocr.yaml"
-    rpa = screen_spec(load_script(script, {"NAME": "x", "OUT_FILE": "/tmp/x"}),
-                      RpaOptions(script=script))
+    rpa = screen_spec(load_script(script, {"NAME": "x", "OUT_FILE": "/tmp/x"}))
     assert rpa == DesktopSpec(display="virtual", sandbox=False)
+
+
+def test_a_browser_spec_takes_the_options_an_rpa_script_gives(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "cookies.json").write_text("[]")
+    spec = env_spec({"kind": "browser", "url": "index.html", "serve": str(tmp_path / "site"),
+                     "user_agent": "qvl/1", "extra_http_headers": {"X-Token": "t"},
+                     "cookie_file": str(tmp_path / "cookies.json"), "ignore_https_errors": True})
+    assert spec.serve == str((tmp_path / "site").resolve()) and spec.url == "index.html"
+    assert spec.cookie_file == str((tmp_path / "cookies.json").resolve())
+    assert env_spec({"kind": "android", "device": "sim", "launch": "https://example.com/"}).launch
+    # None of it is on unless asked: the defaults stay where the other callers had them.
+    plain = BrowserSpec()
+    assert (plain.serve, plain.user_agent, plain.extra_http_headers, plain.cookie_file,
+            plain.ignore_https_errors) == (None, None, None, None, False)
+    assert AndroidSpec().launch is None
 
 
 def test_a_suite_takes_the_users_flags_and_refuses_others():

@@ -14,7 +14,7 @@ from qvl_agent.agent.rpa.grounders import QwenGrounder
 from qvl_agent.agent.rpa.locator import CountingBackend, Locator, Stats
 from qvl_agent.agent.rpa.player import Player, StepFailure
 from qvl_agent.agent.rpa.script import (
-    Ai, Assert, KeyboardPress, Number, Query, Scroll, Sleep, String, Tap, Task,
+    Ai, Assert, KeyboardPress, LocateParam, Number, Query, Scroll, Sleep, String, Tap, Task,
 )
 from qvl_agent.agent.trajectory import RunMeta, load_run
 from qvl_agent.envs.actions import Click, KeyPress, Point, Swipe, Terminate
@@ -59,7 +59,7 @@ def test_a_tap_lands_where_the_model_pointed_and_the_pixel_cache_checks_it(tmp_p
     env = FakeEnv(SCREEN, scale=2.0, screenshot=screenshot((300, 200)))
     cache = TaskCache(tmp_path / "cache", "pixels")
     play, stats = player(tmp_path, env, [frame_box((300, 200))], cache=cache)
-    play.play(TASK, Tap(locate="the blue button", line=4))
+    play.play(TASK, Tap(locate=LocateParam(prompt="the blue button"), line=4))
     click, = env.executed
     assert click.at.x == pytest.approx(300, abs=2) and click.at.y == pytest.approx(200, abs=2)
     assert stats.locate_calls == 1 and stats.cache_misses == 1
@@ -67,7 +67,7 @@ def test_a_tap_lands_where_the_model_pointed_and_the_pixel_cache_checks_it(tmp_p
     # Same screen: the stored patch still matches, so no model call (the script has none left).
     again = TaskCache(tmp_path / "cache", "pixels")
     play2, stats2 = player(tmp_path, env, [], cache=again, name="run2")
-    play2.play(TASK, Tap(locate="the blue button", line=4))
+    play2.play(TASK, Tap(locate=LocateParam(prompt="the blue button"), line=4))
     assert stats2.model_calls == 0 and stats2.cache_hits == 1
     assert env.executed[-1].at.x == pytest.approx(click.at.x, abs=0.1)
     assert env.executed[-1].at.y == pytest.approx(click.at.y, abs=0.1)
@@ -76,7 +76,7 @@ def test_a_tap_lands_where_the_model_pointed_and_the_pixel_cache_checks_it(tmp_p
     moved = FakeEnv(SCREEN, scale=2.0, screenshot=screenshot((900, 500)))
     third = TaskCache(tmp_path / "cache", "pixels")
     play3, stats3 = player(tmp_path, moved, [frame_box((900, 500))], cache=third, name="run3")
-    play3.play(TASK, Tap(locate="the blue button", line=4))
+    play3.play(TASK, Tap(locate=LocateParam(prompt="the blue button"), line=4))
     assert moved.executed[0].at.x == pytest.approx(900, abs=2)
     assert (stats3.cache_hits, stats3.cache_misses, stats3.locate_calls) == (0, 1, 1)
     assert TaskCache(tmp_path / "cache", "pixels").entries[0].cache.point[0] == pytest.approx(900, abs=2)
@@ -85,7 +85,7 @@ def test_a_tap_lands_where_the_model_pointed_and_the_pixel_cache_checks_it(tmp_p
 def test_keys_scrolls_and_swipes(tmp_path):
     env = FakeEnv(SCREEN)
     play, _ = player(tmp_path, env, [])
-    play.play(TASK, KeyboardPress(key="Control+A", line=1))
+    play.play(TASK, KeyboardPress(keyName="Control+A", line=1))
     play.play(TASK, Scroll(direction="down", line=2))
     play.play(TASK, Scroll(direction="up", distance=120, line=3))
     assert env.executed == [KeyPress(keys=["ctrl", "a"]), ScrollAction(dy=504), ScrollAction(dy=-120)]
@@ -172,5 +172,5 @@ def test_auto_asks_the_model_only_when_the_exact_grounders_find_nothing(tmp_path
     found = Target(point=Point(x=5, y=6), grounder="ocr")
     dom, ocr, qwen = _Stub("dom", None), _Stub("ocr", found), _Stub("qwen", None)
     locator = Locator(FakeEnv(SCREEN), [dom, ocr, qwen], None, Stats(), browser=False)
-    target, state = locator.locate("the thing", FakeEnv(SCREEN).observe())
+    target, state = locator.locate(LocateParam(prompt="the thing"), FakeEnv(SCREEN).observe())
     assert target is found and state is None and (dom.asked, ocr.asked, qwen.asked) == (1, 1, 0)

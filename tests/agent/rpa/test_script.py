@@ -55,7 +55,7 @@ def test_a_good_script_becomes_typed_steps_with_their_lines(tmp_path, monkeypatc
     steps = [step for _, step in script.steps()]
     assert [type(s) for s in steps[:6]] == [Tap, Input, KeyboardPress, Scroll, WaitFor, Query]
     assert [s.line for s in steps] == [9, 10, 12, 13, 16, 18, 21]
-    assert steps[1].value == "from-env" and steps[1].locate == "the Username field"
+    assert steps[1].value == "from-env" and steps[1].locate.prompt == "the Username field"
     assert steps[3].locate is None and steps[3].direction == "up" and steps[3].distance == 300
     assert steps[5].schema_ == {"type": "array"} and steps[5].name == "rows"
     assert script.tasks[0].continueOnError is True
@@ -73,7 +73,7 @@ def test_midscene_forms_older_aiinput_and_cache_true(tmp_path):
         """)
     script = load_script(path)
     step = script.tasks[0].flow[0]
-    assert (step.locate, step.value) == ("the search box", "Headphones")
+    assert (step.locate.prompt, step.value) == ("the search box", "Headphones")
     assert script.cache.id == "script" and script.cache.strategy == "read-write"  # the file's name
 
 
@@ -81,7 +81,8 @@ def test_midscene_forms_older_aiinput_and_cache_true(tmp_path):
     ("      - aiTapp: the Login button\n", 7, ["tasks[0].flow[0].aiTapp", "unknown step 'aiTapp'",
                                                "did you mean aiTap?"]),
     ("      - aiInput: the Username field\n", 7, ["aiInput needs value:"]),
-    ("      - aiTap: the Login button\n        valeu: x\n", 8, ["valeu", "unknown key"]),
+    ("      - aiTap: the Login button\n        valeu: x\n", 8, ["valeu", "is not an option of aiTap"]),
+    ("      - aiTap: the Login button\n        deepLocat: true\n", 8, ["did you mean deepLocate?"]),
     ("      - aiWaitFor: ready\n        timeout: soon\n", 8, ["timeout", "integer"]),
     ("      - aiTap: a\n        aiInput: b\n", 7, ["one action per step"]),
     ("      - aiInput: the Name field\n        value: ${NOPE}\n", 8, ["${NOPE} is not defined",
@@ -98,8 +99,10 @@ def test_mistakes_name_the_line_and_key(tmp_path, flow, line, words):
 
 
 @pytest.mark.parametrize("head, words", [
-    ("web: {url: http://x}\nandroid: {deviceId: sim}\n", ["exactly one of", "web, android"]),
-    ("tasks_: []\nweb: {url: http://x}\n", ["tasks_", "unknown key"]),
+    ("web: {url: http://x}\nandroid: {deviceId: sim}\n", ["give one screen", "web, android"]),
+    ("web: {url: http://x}\ntarget: {url: http://y}\n", ["give one screen", "web, target"]),
+    ("", ["give the screen: web:"]),
+    ("tasks_: []\nweb: {url: http://x}\n", ["tasks_", "unknown key; did you mean tasks?"]),
     ("web: {url: http://x, viewportWidht: 9}\n", ["web.viewportWidht", "unknown key"]),
     ("agent: {cache: {id: x, strategy: sometimes}}\nweb: {url: http://x}\n", ["agent.cache.strategy"]),
 ])
