@@ -74,8 +74,7 @@ def rpa(
 
         passed = _show(run_script(options, secrets=secrets))
     except ScriptProblems as exc:  # nothing was opened: say every problem, not the first
-        for line in exc.problems:
-            typer.echo(f"error: {line}", err=True)
+        _problems(exc.problems)
         raise typer.Exit(2) from None
     raise typer.Exit(0 if passed else 1)
 
@@ -99,6 +98,27 @@ def _run_batch(options: Any, batch: Any, secrets: Any) -> int:
     skipped = sum(not r.executed for r in results)
     typer.echo(f"{passed} of {len(results)} scripts passed" + (f", {skipped} not run" if skipped else ""))
     return 0 if passed == len(results) else 1
+
+
+MAX_SHOWN = 50
+
+
+def _screen(script: Any) -> str:
+    """What the script would open, in a few words."""
+    if script.web is not None:
+        where = f"{script.web.url} served from {script.web.serve}" if script.web.serve else script.web.url
+        return f"web {where}"
+    if script.android is not None:
+        return f"android {script.android.deviceId or '(the only device connected)'}"
+    return f"computer {script.computer.display}"
+
+
+def _problems(problems: list[str]) -> None:
+    """Each problem on its own line (the first ``MAX_SHOWN``: a broken file can have many)."""
+    for line in problems[:MAX_SHOWN]:
+        typer.echo(f"error: {line}", err=True)
+    if len(problems) > MAX_SHOWN:
+        typer.echo(f"error: ... and {len(problems) - MAX_SHOWN} more problems", err=True)
 
 
 def _show(result: Any) -> bool:
@@ -137,8 +157,7 @@ def _dry_run(options: Any, batch: Any, secrets: Any) -> int:
             if found:
                 raise ScriptProblems(found)
         except ScriptProblems as exc:
-            for line in exc.problems:
-                typer.echo(f"error: {line}", err=True)
+            _problems(exc.problems)
             problems += len(exc.problems)
             continue
         except Exception as exc:  # noqa: BLE001 - a file that cannot even be read is one problem
@@ -150,7 +169,7 @@ def _dry_run(options: Any, batch: Any, secrets: Any) -> int:
             problems += 1
             continue
         steps = script.steps()
-        typer.echo(f"ok: {path}: {script.screen}, {len(script.tasks)} task"
+        typer.echo(f"ok: {path}: {_screen(script)}, {len(script.tasks)} task"
                    f"{'s' * (len(script.tasks) != 1)}, {len(steps)} step{'s' * (len(steps) != 1)}")
         for note in script.ignored:
             typer.echo(f"  {note}")
@@ -159,7 +178,7 @@ def _dry_run(options: Any, batch: Any, secrets: Any) -> int:
             if model_steps:
                 lines = ", ".join(str(step.line) for step in model_steps[:12])
                 more = ", ..." if len(model_steps) > 12 else ""
-                typer.echo(f"  {len(model_steps)} step{'s' * (len(model_steps) != 1)} need the "
+                typer.echo(f"  {len(model_steps)} step{'s need' if len(model_steps) != 1 else ' needs'} the "
                            f"model (lines {lines}{more}): run with --model or --endpoint")
     if problems:
         typer.echo(f"{problems} problem{'s' * (problems != 1)} found", err=True)

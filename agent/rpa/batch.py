@@ -69,6 +69,8 @@ def load_batch(path: Path) -> Batch:
     data = dict(doc.data)
     defaults = {key: data.pop(key) for key in _SCREENS if key in data}
     defaults = {k: v for k, v in defaults.items() if isinstance(v, dict)}  # `ios:` left empty
+    if data.get("concurrent") in (1, None):
+        data.pop("concurrent", None)  # one at a time is what happens here anyway
     index = read_section(_Index, data, (), found, _IGNORED)
     files: list[Path] = []
     setup = None

@@ -1,8 +1,8 @@
 """Steps that work a particular screen's own machinery rather than its pixels.
 
 ``javascript`` runs in the web page and ``runAdbShell`` on the phone: the script's author
-wrote that code (the model never does), so it runs as written. ``launch`` opens a URL (on a
-phone with a VIEW intent, as Midscene does), an activity, a package or an app by its label;
+wrote that code (the model never does), so it runs as written. ``launch`` opens a URL on a
+phone with a VIEW intent (as Midscene does), or an activity, a package or an app by its label;
 ``terminate`` force-stops a package. The runner refuses, before anything opens, a step on a
 screen that has no such machinery.
 """
@@ -10,6 +10,7 @@ screen that has no such machinery.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,11 @@ from qvl_agent.agent.rpa.yamldoc import shorten
 from qvl_agent.envs.actions import Action, KeyPress, SystemButton
 from qvl_agent.envs.errors import EnvError
 
-__all__ = ["evaluate", "adb_shell", "launch", "terminate", "system_button", "accept_files",
+__all__ = ["evaluate", "adb_shell", "launch", "terminate", "system_button", "tap_with_files",
            "clear_focused_field", "SCREENS"]
 
 # Which screens each step works on (the runner's preflight reads this).
-SCREENS = {"javascript": ("web",), "runAdbShell": ("android",), "launch": ("web", "android"),
+SCREENS = {"javascript": ("web",), "runAdbShell": ("android",), "launch": ("android",),
            "terminate": ("android",), "AndroidBackButton": ("android",),
            "AndroidHomeButton": ("android",)}
 
@@ -58,13 +59,11 @@ def adb_shell(env: Any, command: str, timeout_ms: int) -> str:
 
 
 def launch(env: Any, uri: str) -> None:
-    """Open ``uri``: a web page goes there; a phone opens it as ``AndroidEnv.launch`` does
-    (a URL with a VIEW intent, ``package/activity``, a package or an app's label)."""
-    if hasattr(env, "goto"):
-        env.goto(uri)
-        return
+    """Open ``uri`` on a phone as ``AndroidEnv.launch`` does (Midscene's way): a URL with a
+    VIEW intent (the browser or app that handles it), ``package/activity`` with ``am start
+    -n``, anything else as a package or an app's label."""
     if not callable(getattr(env, "launch", None)):
-        raise EnvError("launch needs a web page or an Android device")
+        raise EnvError("launch needs an Android device")
     env.launch(uri)
 
 
@@ -77,13 +76,29 @@ def system_button(kind: str) -> Action:
     return SystemButton(button="back" if kind == "AndroidBackButton" else "home")
 
 
-def accept_files(env: Any, files: list[str], base: Path) -> None:
-    """Answer the file chooser the next click opens with ``files`` (from ``base``)."""
+def tap_with_files(env: Any, files: list[str], base: Path, tap: Callable[[], None]) -> bool:
+    """Do ``tap``, answering the file chooser it opens with ``files`` (from ``base``).
+    Returns False when no chooser opened (Midscene goes on then too)."""
+    from playwright.sync_api import Error as PlaywrightError
+
     paths = [str(p if (p := Path(f).expanduser()).is_absolute() else base / p) for f in files]
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise EnvError(f"fileChooserAccept: no file {shorten(missing[0], 120)}")
-    _page(env).once("filechooser", lambda chooser: chooser.set_files(paths))
+    page = _page(env)
+    if not getattr(page, "_qvl_intercepts_choosers", False):
+        # Playwright intercepts file choosers once a page has a listener; the first
+        # listener's request can lose the race with the click, so it is added ahead.
+        page.on("filechooser", lambda chooser: None)
+        page.evaluate("1")  # a round trip: the interception is on when this returns
+        page._qvl_intercepts_choosers = True
+    try:
+        with page.expect_file_chooser(timeout=10_000) as chooser:
+            tap()
+    except PlaywrightError:
+        return False
+    chooser.value.set_files(paths)
+    return True
 
 
 def clear_focused_field(env: Any) -> None:

@@ -79,7 +79,8 @@ class Findings:
     ignored: dict[str, list[int]] = field(default_factory=dict)
 
     def problem(self, at: tuple[Any, ...], message: str) -> None:
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in at).lstrip(".") or "script"
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{shorten(p, 40)[1:-1] if len(str(p)) > 40 else p}"
+                      for p in at).lstrip(".") or "script"
         self.problems.append(f"{self.path}:{self.doc.line(at)}: {key}: {message}")
 
     def ignore(self, at: tuple[Any, ...], what: str, reason: str) -> None:

@@ -111,9 +111,13 @@ class Player:
                 }.get(step.kind, Click(at=point))
                 record.action = action
                 if isinstance(step, Tap) and step.fileChooserAccept:
-                    device_steps.accept_files(self.env, step.fileChooserAccept, self.base)
+                    chose = device_steps.tap_with_files(self.env, step.fileChooserAccept, self.base,
+                                                        lambda: self._act(action))
                     record.extras["files"] = step.fileChooserAccept
-                self._act(action)
+                    if not chose:
+                        record.warning = "the tap opened no file chooser; no file was given"
+                else:
+                    self._act(action)
             case Input():
                 if step.locate is not None:
                     record.action = Click(at=self._locate(step.locate, observation, record).point)
@@ -308,6 +312,8 @@ class Player:
         record.screen = observation.screen
         record.screenshot_size = observation.screenshot.size
         record.screenshot = self.recorder.save_screenshot(record.index, observation.screenshot)
+        for key, value in observation.extras.items():  # the page's URL, the phone's app, ...
+            record.extras.setdefault(key, value)
         return observation
 
     def _add(self, record: Step) -> None:

@@ -53,7 +53,7 @@ def preflight(script: Script, grounder: GrounderName, has_model: bool | None, ba
                         "or give --model or --endpoint")
     for task, step in script.steps():
         def say(message: str) -> None:
-            problems.append(f"{where}:{step.line}: {step_label(step)!r} (task {task.name!r}) {message}")
+            problems.append(f"{where}:{step.line}: {step_label(step)!r} (task {shorten(task.name)}) {message}")
 
         screens = SCREENS.get(step.kind)
         if screens is not None and screen not in screens:

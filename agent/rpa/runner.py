@@ -29,6 +29,7 @@ from qvl_agent.agent.rpa.player import Player, StepFailure, step_label
 from qvl_agent.agent.rpa.preflight import GrounderName, preflight
 from qvl_agent.agent.rpa.screens import open_screen, screen_spec
 from qvl_agent.agent.rpa.script import Script, ScriptProblems, load_script
+from qvl_agent.agent.rpa.yamldoc import shorten
 from qvl_agent.agent.runner import default_run_dir
 from qvl_agent.agent.secrets import Secrets, placeholder
 from qvl_agent.agent.trajectory import RunMeta, now_iso
@@ -169,7 +170,7 @@ def _play(script: Script, player: Player, result: RpaResult) -> None:
             except StepFailure as failure:
                 passed = False
                 result.failures.append(
-                    f"task {task.name!r}, step {number} ({step_label(step)}, "
+                    f"task {shorten(task.name)}, step {number} ({step_label(step)}, "
                     f"{script.path}:{step.line}): {failure.reason}")
                 if failure.fatal:  # the screen is gone: no later task can run
                     result.tasks[task.name] = False

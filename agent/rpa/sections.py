@@ -135,7 +135,7 @@ def read_section(model: type[BaseModel], raw: Any, at: tuple[Any, ...], found: F
         if key in (ignored or {}):
             value = raw.pop(key)
             if value not in (None, False, "", [], {}):
-                found.ignore((*at, key), f"{at[0]}.{key}", ignored[key])  # type: ignore[index]
+                found.ignore((*at, key), ".".join(map(str, (*at[:1], key))), ignored[key])  # type: ignore[index]
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -125,6 +125,7 @@ class _Walk:
         line = node.start_mark.line + 1
         self.count += 1
         if self.count > MAX_VALUES:
+            line = self.lines.get(at[:1], line)  # where the expansion is used, not defined
             raise ConfigError(f"{self.where}:{line}: the YAML's aliases expand to more than "
                               f"{MAX_VALUES:,} values (an alias bomb?); write the values out")
         if len(at) > MAX_DEPTH:

@@ -245,13 +245,12 @@ def test_one_of_every_step_kind_in_midscenes_reference_loads(tmp_path):
         - logScreenshot: before
           content: the page
         - recordToReport: after
-        - launch: http://127.0.0.1:1/b
         """)
     assert [s.kind for s in loaded] == [
         "aiTap", "aiDoubleClick", "aiRightClick", "aiHover", "aiLongPress", "aiInput",
         "aiClearInput", "aiKeyboardPress", "aiScroll", "aiDragAndDrop", "aiLocate", "aiAssert",
         "aiQuery", "aiBoolean", "aiNumber", "aiString", "aiAsk", "aiWaitFor", "ai", "sleep",
-        "javascript", "recordToReport", "recordToReport", "launch"]
+        "javascript", "recordToReport", "recordToReport"]
     assert loaded[17].timeout == 500 and loaded[9].to.prompt == "b"
     phone = steps(tmp_path, "- runAdbShell: dumpsys battery\n  name: battery\n- terminate: com.x\n"
                             "- launch: com.android.settings\n- AndroidBackButton: null",

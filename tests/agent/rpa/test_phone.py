@@ -42,3 +42,44 @@ def test_wifi_script_taps_the_row_and_the_cache_checks_pixels_on_replay(tmp_path
     meta = json.loads((tmp_path / "r2" / "meta.json").read_text())
     assert meta["stats"] == {"model_calls": 0, "locate_calls": 0, "cache_hits": 3, "cache_misses": 0}
     assert meta["status"] == "failure"
+
+
+PHONE_STEPS = """\
+android:
+  deviceId: s4ey59ytbitot4yp      # a Midscene test phone's serial: --device replaces it
+  launch: com.android.settings
+  autoDismissKeyboard: true
+tasks:
+  - name: adb and apps
+    flow:
+      - runAdbShell: getprop ro.build.version.sdk
+        name: sdk
+      - AndroidHomeButton: null
+      - launch: Settings
+      - terminate: com.android.settings
+  - name: a web page
+    flow:
+      - launch: https://example.com/
+"""
+
+
+def test_adb_launch_and_terminate_steps_on_the_virtual_phone_given_by_device(tmp_path):
+    script = tmp_path / "phone.yaml"
+    script.write_text(PHONE_STEPS)
+    result = run_cli("rpa", str(script), "--device", "sim", "--grounder", "uia",
+                     "--out", str(tmp_path / "run"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines()[:2] == ["passed: adb and apps", "FAILED: a web page"]
+    # A URL opens with a VIEW intent; the virtual phone has no browser to take it.
+    assert "the phone could not open 'https://example.com/'" in result.stderr
+    assert "act=android.intent.action.VIEW dat=https://example.com/" in result.stderr
+    assert "ignored: android.autoDismissKeyboard" in result.stderr
+    outputs = json.loads((tmp_path / "run" / "outputs.json").read_text())
+    assert outputs["sdk"].strip().isdigit()
+    steps = load_run(tmp_path / "run").steps
+    assert steps[1].action.kind == "system_button" and steps[1].action.button == "home"
+    # Each step's screen is seen before it acts: launch: opened Settings, home left it,
+    # launch Settings opened it again, terminate stopped it.
+    assert [s.extras["app"] for s in steps] == ["com.android.settings", "com.android.settings",
+                                               "com.android.launcher3", "com.android.settings",
+                                               "com.android.launcher3"]

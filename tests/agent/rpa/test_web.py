@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -139,3 +142,93 @@ def test_ocr_finds_text_drawn_on_a_canvas(site, tmp_path):
     steps = load_run(out).steps
     assert [s.extras.get("grounder") for s in steps] == ["ocr", "ocr"]
     assert stats(out)["model_calls"] == 0
+
+
+class _Recording(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder and keeps each GET's headers (what the browser really sent)."""
+
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).seen.append((self.path, dict(self.headers)))
+        super().do_GET()
+
+
+EXTRAS = """\
+web:
+  url: ${BASE}/index.html
+  viewportWidth: 800
+  viewportHeight: 600
+  userAgent: qvl-test-agent/1.0
+  extraHTTPHeaders: {X-Custom-Token: my-token}
+  cookie: ./cookies.json
+  chromeArgs: [--disable-gpu]
+tasks:
+  - name: extras
+    flow:
+      - aiTap: the Save button
+      - aiTap: the mystery button
+        xpath: //button[@id='z']
+      - aiTap:
+        locate: the Upload button
+        fileChooserAccept: ./upload.txt
+      - javascript: |
+          ({saved: window.saved || 0, zebra: window.zebra || 0, cookie: document.cookie,
+            file: document.getElementById('file').files[0].name, ua: navigator.userAgent,
+            template: `${1 + 1}`})
+        name: page
+      - aiLocate: the Save button
+        name: save
+      - recordToReport: after
+        content: all done
+"""
+PAGE = """<html><body style="margin:0">
+<button id="save" style="position:absolute;left:20px;top:20px;width:100px;height:40px"
+        onclick="window.saved=(window.saved||0)+1">Save</button>
+<button id="z" style="position:absolute;left:20px;top:100px;width:100px;height:40px"
+        onclick="window.zebra=(window.zebra||0)+1">Zebra</button>
+<input type="file" id="file" style="position:absolute;left:20px;top:300px">
+<button style="position:absolute;left:20px;top:180px;width:100px;height:40px"
+        onclick="document.getElementById('file').click()">Upload</button>
+</body></html>"""
+
+
+def test_web_options_javascript_xpath_uploads_and_records(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(PAGE)
+    (tmp_path / "upload.txt").write_text("hello")
+    (tmp_path / "cookies.json").write_text(json.dumps([  # Puppeteer's cookie format
+        {"name": "session", "value": "abc", "domain": "127.0.0.1", "path": "/", "expires": -1,
+         "size": 10, "httpOnly": False, "secure": False, "session": True, "sameSite": "Lax"}]))
+    (tmp_path / "extras.yaml").write_text(EXTRAS)
+    _Recording.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_Recording, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        result = run_cli("rpa", "extras.yaml", "--grounder", "dom", "--var", f"BASE={base}",
+                         "--out", str(tmp_path / "run"), cwd=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    steps = load_run(tmp_path / "run").steps
+    assert steps[2].warning is None, steps[2].warning  # the Upload tap opened the chooser
+    assert result.returncode == 0, result.stdout + result.stderr
+    path, headers = next(item for item in _Recording.seen if item[0] == "/index.html")
+    assert headers["User-Agent"] == "qvl-test-agent/1.0" and headers["X-Custom-Token"] == "my-token"
+    assert "session=abc" in headers["Cookie"]
+    outputs = json.loads((tmp_path / "run" / "outputs.json").read_text())
+    assert outputs["page"] == {"saved": 1, "zebra": 1, "cookie": "session=abc", "file": "upload.txt",
+                               "ua": "qvl-test-agent/1.0", "template": "2"}
+    assert outputs["save"] == {"rect": {"left": 20.0, "top": 20.0, "width": 100.0, "height": 40.0},
+                               "center": [70.0, 40.0]}
+    note = "ignored: web.chromeArgs (qvl-agent starts Chromium with its own flags); extras.yaml line 8"
+    assert result.stderr.count(note) == 1
+    assert json.loads((tmp_path / "run" / "meta.json").read_text())["options"]["ignored"] == [note]
+    assert "web.chromeArgs" in (tmp_path / "run" / "report.html").read_text()
+    assert steps[1].extras["grounder"] == "xpath"
+    assert steps[-1].extras["rpa"] == "recordToReport: after" and steps[-1].extras["content"] == "all done"
