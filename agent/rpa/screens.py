@@ -34,11 +34,11 @@ def screen_spec(script: Script, *, headed: bool = False) -> EnvSpec:
     values: dict[str, Any]
     if script.web is not None:
         web = script.web
-        values = dict(kind="browser", url=web.url, serve=_text(web.serve),
+        values = dict(kind="browser", url=web.url, serve=web.serve,
                       viewport=(web.viewportWidth, web.viewportHeight),
                       device_scale=web.deviceScaleFactor, headed=headed,
                       user_agent=web.userAgent, extra_http_headers=web.extraHTTPHeaders,
-                      cookie_file=_text(web.cookie), ignore_https_errors=web.acceptInsecureCerts)
+                      cookie_file=web.cookie, ignore_https_errors=web.acceptInsecureCerts)
     elif script.android is not None:
         values = dict(kind="android", device=script.android.deviceId,
                       launch=script.android.launch)
@@ -51,10 +51,6 @@ def screen_spec(script: Script, *, headed: bool = False) -> EnvSpec:
         return env_spec({k: v for k, v in values.items() if v is not None})
     except ConfigError as exc:
         raise ConfigError(f"{script.path}: {script.screen}: {exc}") from None
-
-
-def _text(path: Any) -> str | None:
-    return None if path is None else str(path)
 
 
 @contextmanager

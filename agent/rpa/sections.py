@@ -30,13 +30,13 @@ class NetworkIdle(_Strict):
 
 class WebTarget(_Strict):
     url: str = Field(min_length=1, description="the page to open; with serve:, a path in that folder")
-    serve: Path | None = Field(None, description="a folder served on 127.0.0.1 (resolved at load)")
+    serve: str | None = Field(None, description="a folder served on 127.0.0.1 (made absolute at load)")
     viewportWidth: int = Field(1440, ge=100, le=7680)  # noqa: N815 - Midscene's names and defaults
     viewportHeight: int = Field(800, ge=100, le=4320)  # noqa: N815
     deviceScaleFactor: float = Field(1.0, gt=0, le=4, description="2 for a HiDPI page")  # noqa: N815
     userAgent: str | None = None  # noqa: N815
     acceptInsecureCerts: bool = False  # noqa: N815
-    cookie: Path | None = Field(None, description="a JSON file of cookies set before the page opens")
+    cookie: str | None = Field(None, description="a JSON file of cookies set before the page opens")
     extraHTTPHeaders: dict[str, str] | None = None  # noqa: N815
     waitForNetworkIdle: NetworkIdle | None = None  # noqa: N815
     output: str | None = Field(None, description="a JSON file that also receives the results")
@@ -180,20 +180,21 @@ def read_screen(key: str, raw: Any, found: Findings, base: Path, path: Path,
     if section is None:
         return None
     if section.serve is not None:
-        root = find_folder(str(section.serve), base, path)
+        root = find_folder(section.serve, base, path)
         if root is None:
-            found.problem((*at, "serve"), f"no folder {shorten(str(section.serve))} in {base} "
+            found.problem((*at, "serve"), f"no folder {shorten(section.serve)} in {base} "
                           f"or next to the script")
             return None
-        section.serve = root
+        section.serve = str(root)
         if "://" in section.url:
             found.problem((*at, "url"), "with serve:, url: is a path in the served folder")
     if section.cookie is not None:
-        cookie = section.cookie if section.cookie.is_absolute() else base / section.cookie
+        cookie = Path(section.cookie).expanduser()
+        cookie = cookie if cookie.is_absolute() else base / cookie
         if not cookie.is_file():
-            found.problem((*at, "cookie"), f"no cookie file {shorten(str(section.cookie))} in {base}")
+            found.problem((*at, "cookie"), f"no cookie file {shorten(section.cookie)} in {base}")
             return None
-        section.cookie = cookie
+        section.cookie = str(cookie)
     return section
 
 

@@ -146,3 +146,112 @@ def test_the_cli_refuses_model_steps_without_a_model(tmp_path):
     assert f"login.yaml:{line}: 'aiQuery: " in result.stderr
     assert "needs the model; give --model or --endpoint" in result.stderr
     assert not out.exists()
+
+
+# js-yaml 4.1's JSON schema, which Midscene parses scripts with (values from node + js-yaml).
+JS_YAML = {"yes": "yes", "no": "no", "on": "on", "off": "off", "Yes": "Yes", "True": True,
+           "TRUE": True, "False": False, "null": None, "~": None, "": None, "60_000": 60000,
+           "1_000.5": 1000.5, "0x1F": 31, "0o17": 15, "0b101": 5, "012": 12, "+12": 12, "-7": -7,
+           "1e3": 1000, "3.": 3, ".5": 0.5, "1_": "1_", "_1": "_1", "2024-01-01": "2024-01-01",
+           "12:30": "12:30", "0x_": "0x_", "1__0": 10, "1e": "1e", "=": "=", "0.1.2": "0.1.2"}
+
+
+def test_values_are_typed_as_midscenes_parser_types_them(tmp_path):
+    from qvl_agent.agent.rpa.yamldoc import parse_yaml
+
+    for text, expected in JS_YAML.items():
+        value = parse_yaml(f"v: {text}", "t").data["v"]
+        assert value == expected and isinstance(value, bool) == isinstance(expected, bool), text
+    path = write(tmp_path, """
+        android: {deviceId: 123456}
+        tasks:
+          - name: t
+            flow:
+              - aiTap: yes
+              - aiWaitFor: on
+                timeout: 60_000
+              - sleep: "500"
+        """)
+    script = load_script(path)
+    tap, wait, sleep = (step for _, step in script.steps())
+    assert script.android.deviceId == "123456" and tap.locate.prompt == "yes"
+    assert (wait.prompt, wait.timeout, sleep.ms) == ("on", 60000, 500)
+
+
+@pytest.mark.parametrize("head, screen", [
+    ("page: {url: http://x}", "web"), ("browser: {url: http://x}", "web"),
+    ("target: {url: http://x}", "web"), ("web: {url: http://x, mode: browser}", "web"),
+    ("android: {}", "android"), ("android:", "android"), ("computer: {}", "computer"),
+])
+def test_every_screen_section_and_alias(tmp_path, head, screen):
+    script = load_script(write(tmp_path, head + "\ntasks:\n  - name: t\n    flow:\n      - sleep: 1\n"))
+    assert script.screen == screen
+    if screen == "web":
+        assert (script.web.viewportWidth, script.web.viewportHeight) == (1440, 800)  # Midscene's
+
+
+@pytest.mark.parametrize("head, message", [
+    ("interface: {module: ./dist/device.js}", "interface: loads a JavaScript device module, which "
+     "cannot run in Python; use web:, android: or computer:"),
+    ("ios: {launch: x}", "ios: drives an iPhone through WebDriverAgent"),
+    ("harmony: {}", "harmony: drives a HarmonyOS device"),
+    ("target: {bridgeMode: currentTab}", "target.bridgeMode: currentTab drives the tab open in your Chrome"),
+    ("web: {url: http://x, serve: ./nowhere}", "web.serve: no folder './nowhere'"),
+    ("web: {url: http://x, mode: tab}", "web.mode: is page or browser"),
+])
+def test_screens_that_cannot_run_here_are_one_line(tmp_path, head, message):
+    path = write(tmp_path, head + "\ntasks:\n  - name: t\n    flow:\n      - sleep: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_script(path, base=tmp_path)
+    assert str(caught.value).startswith(f"{path}:1: {message}")
+
+
+def test_serve_finds_its_folder_from_the_working_directory_or_the_script(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "scripts" / "public").mkdir(parents=True)
+    text = "web: {serve: ./site, url: index.html}\ntasks:\n  - name: t\n    flow:\n      - sleep: 1\n"
+    here = tmp_path / "scripts" / "a.yaml"
+    here.write_text(text)
+    assert load_script(here, base=tmp_path).web.serve == str((tmp_path / "site").resolve())  # Midscene's
+    here.write_text(text.replace("./site", "./public"))
+    assert load_script(here, base=tmp_path).web.serve == str((tmp_path / "scripts" / "public").resolve())
+    here.write_text(text.replace("index.html", "http://elsewhere/"))
+    with pytest.raises(ConfigError, match="with serve:, url: is a path in the served folder"):
+        load_script(here, base=tmp_path)
+
+
+@pytest.mark.parametrize("agent, cache", [
+    ("cache: true", ("script", "read-write")),
+    ("cache: true\n  strategy: read-only", ("script", "read-only")),  # the older form
+    ("cache: {id: mine}", ("mine", "read-write")),
+    ("cache: {strategy: write-only}", ("script", "write-only")),
+    ("cache: false", None),
+])
+def test_every_cache_form(tmp_path, agent, cache):
+    script = load_script(write(tmp_path, f"web: {{url: http://x}}\nagent:\n  {agent}\n"
+                                         "tasks:\n  - name: t\n    flow:\n      - sleep: 1\n"))
+    assert (None if script.cache is None else (script.cache.id, script.cache.strategy)) == cache
+
+
+def test_agent_options_are_read_and_the_rest_noted(tmp_path):
+    path = write(tmp_path, """
+        web: {url: http://x}
+        agent:
+          testId: checkout
+          groupName: E2E
+          groupDescription: the checkout
+          generateReport: true
+          reportFileName: checkout-report
+          replanningCycleLimit: 30
+          aiActionContext: accept cookies
+        tasks:
+          - name: t
+            flow:
+              - sleep: 1
+        """)
+    agent = load_script(path).agent
+    assert (agent.testId, agent.groupName, agent.reportFileName, agent.replanningCycleLimit,
+            agent.aiActContext) == ("checkout", "E2E", "checkout-report", 30, "accept cookies")
+    assert load_script(path).ignored == [
+        f"ignored: agent.generateReport (the run directory and its report.html are always "
+        f"written); {path} line 6"]
