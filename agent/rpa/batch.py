@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qvl_agent.agent.rpa.flow import Findings
+from qvl_agent.agent.rpa.findings import Findings
 from qvl_agent.agent.rpa.script import ScriptProblems
 from qvl_agent.agent.rpa.sections import read_section
 from qvl_agent.agent.rpa.yamldoc import Document, read_yaml, shorten

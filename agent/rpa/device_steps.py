@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qvl_agent.agent.rpa.yamldoc import shorten
+from qvl_agent.agent.rpa.yamldoc import cut, shorten
 from qvl_agent.envs.actions import Action, KeyPress, SystemButton
 from qvl_agent.envs.errors import EnvError
 
@@ -42,7 +42,7 @@ def evaluate(env: Any, code: str) -> Any:
         value = _page(env).evaluate(code)
     except PlaywrightError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise EnvError(f"the page's JavaScript failed: {shorten(first, 200)[1:-1]}") from None
+        raise EnvError(f"the page's JavaScript failed: {cut(first, 200)}") from None
     try:
         json.dumps(value)
     except (TypeError, ValueError):

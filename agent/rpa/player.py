@@ -30,7 +30,7 @@ from qvl_agent.agent.rpa.steps import (
     Input, JavaScript, KeyboardPress, Launch, Locate, LocateParam, LongPress, Number, Query,
     Record, RefImage, RightClick, Scroll, Sleep, String, SystemKey, Tap, Terminate, WaitFor,
 )
-from qvl_agent.agent.rpa.yamldoc import shorten
+from qvl_agent.agent.rpa.yamldoc import cut
 from qvl_agent.agent.secrets import Secrets
 from qvl_agent.agent.trajectory import RunMeta, Step, Timings, now_iso
 from qvl_agent.envs.actions import Action, Click, Drag, KeyPress, MoveTo, TypeText
@@ -50,7 +50,7 @@ class StepFailure(Exception):
 
 def step_label(step: FlowStep) -> str:
     text = " ".join(step.prompt_text().split())
-    return f"{step.kind}: {shorten(text, 100)[1:-1] if len(text) > 100 else text}" if text else step.kind
+    return f"{step.kind}: {cut(text, 100)}" if text else step.kind
 
 
 class Player:
@@ -150,8 +150,8 @@ class Player:
             case Assert():
                 answer = self._ask(asking.assert_prompt(step.for_model), observation, record, step.images)
                 passed, thought = _verdict(answer)
-                message = step.errorMessage or f"assertion failed: {step.prompt}" + (
-                    f" ({thought})" if thought else "")
+                message = step.errorMessage or f"assertion failed: {cut(step.prompt, 200)}" + (
+                    f" ({cut(thought, 200)})" if thought else "")
                 if step.name:
                     self._output(step, {"pass": passed, "thought": thought,
                                         "message": None if passed else message}, record)
@@ -258,8 +258,8 @@ class Player:
                 if passed:
                     return
             if time.monotonic() >= deadline:
-                raise StepFailure(f"waited {step.timeout / 1000:g}s and still not: {step.prompt}"
-                                  + (f" ({last})" if last else ""))
+                raise StepFailure(f"waited {step.timeout / 1000:g}s and still not: "
+                                  f"{cut(step.prompt, 200)}" + (f" ({cut(last, 200)})" if last else ""))
             pause = step.checkIntervalMs / 1000 if self.backend is not None else 1.0
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
 

@@ -24,7 +24,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qvl_agent.agent.rpa import sections as sec
-from qvl_agent.agent.rpa.flow import Findings, read_step
+from qvl_agent.agent.rpa.findings import Findings
+from qvl_agent.agent.rpa.flow import read_step
 from qvl_agent.agent.rpa.steps import (
     AdbShell, Ai, Ask, Assert, Boolean, ClearInput, DoubleClick, DragAndDrop, FlowStep, Hover,
     Input, JavaScript, KeyboardPress, Launch, Locate, LongPress, Number, Query, Record, RefImage,

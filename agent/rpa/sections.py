@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from qvl_agent.agent.rpa.flow import Findings
+from qvl_agent.agent.rpa.findings import Findings
 from qvl_agent.agent.rpa.yamldoc import shorten
 
 __all__ = ["WebTarget", "NetworkIdle", "AndroidTarget", "ComputerTarget", "ConfigSection",

@@ -28,7 +28,7 @@ import yaml
 
 from qvl_agent.envs.errors import ConfigError
 
-__all__ = ["Document", "read_yaml", "parse_yaml", "shorten", "MAX_BYTES", "MAX_VALUES", "MAX_DEPTH"]
+__all__ = ["Document", "read_yaml", "parse_yaml", "shorten", "cut", "MAX_BYTES", "MAX_VALUES", "MAX_DEPTH"]
 
 MAX_BYTES = 1_000_000  # the largest real Midscene script we know of is under 10 kB
 MAX_VALUES = 100_000
@@ -68,6 +68,12 @@ def shorten(value: Any, limit: int = 60) -> str:
         return repr(text) if isinstance(value, str) else text
     cut = repr(text[:limit]) if isinstance(value, str) else text[:limit]
     return f"{cut}... ({len(text):,} characters)"
+
+
+def cut(text: Any, limit: int = 200) -> str:
+    """``text`` as it is, or its first ``limit`` characters with the full length said."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def read_yaml(path: Path) -> Document:
