@@ -308,3 +308,37 @@ def test_a_keypress_chord_from_the_script(tmp_path):
     env = FakeEnv(SCREEN)
     play(tmp_path, env, [], "- aiKeyboardPress: Control+A")
     assert env.executed == [KeyPress(keys=["Control", "a"])]
+
+
+def test_reference_images_from_a_file_a_data_url_and_a_link(tmp_path):
+    import base64
+    import io
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from qvl_agent.agent.rpa.references import load_image
+    from qvl_agent.agent.rpa.steps import RefImage
+    from qvl_agent.envs.errors import ConfigError
+
+    Image.new("RGB", (40, 30), (0, 128, 0)).save(tmp_path / "green.png")
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), (0, 0, 255)).save(buffer, format="PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        link = f"http://127.0.0.1:{server.server_address[1]}/green.png"
+        from_file = load_image(RefImage(name="a", url="green.png"), tmp_path)
+        from_data = load_image(RefImage(name="b", url=data_url), tmp_path)
+        from_link = load_image(RefImage(name="c", url=link), tmp_path)
+        with pytest.raises(ConfigError, match=r"cannot download the reference image 'd'"):
+            load_image(RefImage(name="d", url=link.replace("green", "absent")), tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert from_file.size == (40, 30) and from_file.getpixel((1, 1)) == (0, 128, 0)
+    assert from_data.size == (20, 10) and from_data.getpixel((1, 1)) == (0, 0, 255)
+    assert from_link.tobytes() == from_file.tobytes()
+    with pytest.raises(ConfigError, match=r"'e' \('absent.png'\) does not exist \(paths start from"):
+        load_image(RefImage(name="e", url="absent.png"), tmp_path)
