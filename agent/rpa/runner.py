@@ -206,8 +206,8 @@ def _recorded(spec: EnvSpec) -> dict[str, Any]:
     """The screen as ``meta.json`` keeps it: header values can be credentials, so only the
     headers' names are written."""
     screen = spec.model_dump(mode="json", exclude_none=True)
-    if "extra_headers" in screen:
-        screen["extra_headers"] = sorted(screen["extra_headers"])
+    if "extra_http_headers" in screen:
+        screen["extra_http_headers"] = sorted(screen["extra_http_headers"])
     return screen
 
 

@@ -228,7 +228,12 @@ def test_web_options_javascript_xpath_uploads_and_records(tmp_path):
                                "center": [70.0, 40.0]}
     note = "ignored: web.chromeArgs (qvl-agent starts Chromium with its own flags); extras.yaml line 8"
     assert result.stderr.count(note) == 1
-    assert json.loads((tmp_path / "run" / "meta.json").read_text())["options"]["ignored"] == [note]
+    meta = (tmp_path / "run" / "meta.json").read_text()
+    assert json.loads(meta)["options"]["ignored"] == [note]
+    screen = json.loads(meta)["options"]["screen"]  # the EnvSpec open_env opened
+    assert screen["viewport"] == [800, 600] and screen["user_agent"] == "qvl-test-agent/1.0"
+    assert screen["cookie_file"] == str(tmp_path / "cookies.json")
+    assert screen["extra_http_headers"] == ["X-Custom-Token"] and "my-token" not in meta  # names only
     assert "web.chromeArgs" in (tmp_path / "run" / "report.html").read_text()
     assert steps[1].extras["grounder"] == "xpath"
     assert steps[-1].extras["rpa"] == "recordToReport: after" and steps[-1].extras["content"] == "all done"
