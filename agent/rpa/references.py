@@ -25,7 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from qvl_agent.agent.rpa.steps import RefImage
 from qvl_agent.agent.rpa.yamldoc import shorten
 from qvl_agent.envs.errors import ConfigError
-from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation
+from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, VLMBackend
 from qvl_agent.model.frame import Frame
 
 __all__ = ["load_image", "local_path", "WithReferences", "REFERENCE_MAX_PIXELS"]
@@ -73,7 +73,7 @@ def load_image(image: RefImage, base: Path, *, timeout: float = 30.0) -> Image.I
 class WithReferences:
     """A backend whose requests carry ``images`` (name, picture) as references."""
 
-    def __init__(self, backend: Any, images: Sequence[tuple[str, Image.Image]]) -> None:
+    def __init__(self, backend: VLMBackend, images: Sequence[tuple[str, Image.Image]]) -> None:
         self._backend = backend
         self.name = backend.name
         self.min_pixels, self.max_pixels = backend.min_pixels, backend.max_pixels
