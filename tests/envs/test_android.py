@@ -197,3 +197,26 @@ def test_device_choice_errors_name_what_to_do():
         assert env.serial == a.serial and b.serial != a.serial
     devices = subprocess.run(["adb", "devices"], capture_output=True, text=True).stdout
     assert a.serial not in devices and b.serial not in devices  # stop() disconnected them
+
+
+def test_open_env_launches_the_specs_app_and_a_failed_launch_stops_the_phone():
+    """AndroidSpec.launch (an RPA script's `launch:`): package/activity with am start -n, a
+    label through open_app, a URL with a VIEW intent; the phone is not left running when
+    what it was asked to open cannot be opened."""
+    from qvl_agent.envs.errors import EnvError
+    from qvl_agent.envs.factory import open_env
+
+    with open_env("android", device="sim") as probe:
+        listed = probe.shell(["cmd", "package", "query-activities", "--brief", "-a",
+                              "android.intent.action.MAIN", "-c", "android.intent.category.LAUNCHER"])
+    component = next(line.strip() for line in listed.splitlines()
+                     if line.strip().startswith("com.android.settings/"))
+    with open_env("android", device="sim", launch=component) as env:
+        assert env.foreground_app() == "com.android.settings"
+        env.execute(SystemButton(button="home"))
+        env.launch("Settings")
+        assert env.foreground_app() == "com.android.settings"
+    before = subprocess.run(["adb", "devices"], capture_output=True, text=True).stdout
+    with pytest.raises(EnvError, match=r"^the phone could not open 'https://example.com/': .*VIEW"):
+        open_env("android", device="sim", launch="https://example.com/")
+    assert subprocess.run(["adb", "devices"], capture_output=True, text=True).stdout == before

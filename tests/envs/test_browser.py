@@ -210,3 +210,30 @@ def test_an_unreachable_start_page_leaves_no_browser_behind():
     with pytest.raises(EnvError, match="cannot open http://127.0.0.1:9/"):
         BrowserEnv(url="http://127.0.0.1:9/")
     assert module._driver.users == users  # the browser was closed and the driver released
+
+
+def test_a_served_folder_with_a_cookie_file_and_a_user_agent(tmp_path):
+    """BrowserSpec's serve, cookie_file and user_agent through open_env, as the page sees
+    them (headers: tests/agent/rpa/test_web.py); the folder is served only while the
+    browser is open."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from qvl_agent.envs.factory import open_env
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html><body>served</body></html>")
+    cookies = tmp_path / "cookies.json"
+    cookies.write_text(json.dumps([  # Puppeteer's form, no domain: it belongs to the first page
+        {"name": "session", "value": "abc", "expires": -1, "size": 10, "sameSite": "lax"}]))
+    with open_env("browser", serve=str(site), url="index.html", cookie_file=str(cookies),
+                  user_agent="qvl-test/1") as env:
+        url = env.page.url
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/index.html")
+        assert env.page.evaluate("document.body.innerText") == "served"
+        assert env.page.evaluate("document.cookie") == "session=abc"
+        assert env.page.evaluate("navigator.userAgent") == "qvl-test/1"
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url, timeout=5)

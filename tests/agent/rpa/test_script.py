@@ -220,6 +220,43 @@ def test_serve_finds_its_folder_from_the_working_directory_or_the_script(tmp_pat
         load_script(here, base=tmp_path)
 
 
+def test_each_screen_section_is_the_spec_open_env_opens(tmp_path):
+    """The script's screen options travel in the EnvSpec (envs.spec validates them); the
+    browser gets Midscene's 1440x800 unless the script says otherwise."""
+    from qvl_agent.agent.rpa.screens import screen_spec
+    from qvl_agent.envs.spec import AndroidSpec, BrowserSpec, DesktopSpec
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "cookies.json").write_text("[]")
+    flow = "\ntasks:\n  - name: t\n    flow:\n      - sleep: 1\n"
+    web = ("web: {serve: ./site, url: index.html, userAgent: qvl/1, cookie: ./cookies.json,\n"
+           "      extraHTTPHeaders: {X-Token: t}, acceptInsecureCerts: true}")
+    spec = screen_spec(load_script(write(tmp_path, web + flow), base=tmp_path), headed=True)
+    assert spec == BrowserSpec(url="index.html", serve=str((tmp_path / "site").resolve()),
+                               viewport=(1440, 800), headed=True, user_agent="qvl/1",
+                               extra_http_headers={"X-Token": "t"},
+                               cookie_file=str((tmp_path / "cookies.json").resolve()),
+                               ignore_https_errors=True)
+    android = load_script(write(tmp_path, "android: {deviceId: abc, launch: https://x.org/}" + flow),
+                          device="sim:android-9")
+    assert screen_spec(android) == AndroidSpec(device="sim:android-9", launch="https://x.org/")
+    computer = load_script(write(tmp_path, "computer: {display: virtual, launch: xterm}" + flow))
+    assert screen_spec(computer) == DesktopSpec(display="virtual", sandbox=False)  # launched once open
+
+
+def test_what_the_screen_spec_refuses_is_a_dry_run_problem(tmp_path):
+    path = write(tmp_path, "web: {url: http://x, extraHTTPHeaders: {Bad Name: x}}\n"
+                           "tasks:\n  - name: t\n    flow:\n      - sleep: 1\n")
+    result = run_cli("rpa", "--dry-run", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (f"error: {path}: web: --extra-http-headers: 'Bad Name' is not an HTTP header name"
+            in result.stderr)
+    result = run_cli("rpa", "--dry-run", str(write(tmp_path, "android: {}\ntasks:\n  - name: t\n"
+                                                              "    flow:\n      - sleep: 1\n")),
+                     "--device", "sim:android-99")
+    assert result.returncode == 2 and "--device sim:android-99: no virtual phone profile" in result.stderr
+
+
 @pytest.mark.parametrize("agent, cache", [
     ("cache: true", ("script", "read-write")),
     ("cache: true\n  strategy: read-only", ("script", "read-only")),  # the older form
