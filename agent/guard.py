@@ -121,6 +121,11 @@ class Guard:
     def redact(self, text: str) -> str:
         return self.secrets.redact(text) if self.secrets else text
 
+    def redact_value(self, value: Any) -> Any:
+        """``value`` (text, or lists and dicts holding text) with every secret value replaced
+        by its placeholder: a result a step read off the screen or out of a page."""
+        return self._clean(value)
+
     def redact_step(self, step: Step) -> Step:
         """``step`` with every secret value replaced by its placeholder (in place)."""
         if not self.secrets:

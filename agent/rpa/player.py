@@ -276,7 +276,9 @@ class Player:
 
     def _output(self, step: Any, value: Any, record: Step) -> None:
         name = step.name or f"{step.kind}_{len(self.outputs) + 1}"
-        self.outputs[name] = value
+        # A javascript step may read back a field a secret was typed into: outputs.json and
+        # output: keep its placeholder, as every other record does.
+        self.outputs[name] = self.guard.redact_value(value)
         record.extras["output"] = name
 
     def _ai(self, task: Any, step: Ai) -> None:

@@ -49,3 +49,24 @@ def test_a_secret_and_a_var_of_the_same_name_are_refused(tmp_path):
                      "--secret", "PASSWORD=y", "--out", str(tmp_path / "r"))
     assert result.returncode == 2
     assert result.stderr.startswith("error: PASSWORD is given both as --var and as a secret")
+
+
+def test_a_page_read_back_by_javascript_keeps_the_placeholder_in_the_outputs(tmp_path):
+    """The script's own javascript can read the field a secret was typed into; what it
+    returns is an output like any other, and outputs.json keeps no value either."""
+    script = tmp_path / "readback.yaml"
+    script.write_text("web:\n  url: ${BASE_URL}/login.html?layout=1\n"
+                      "tasks:\n  - name: type and read\n    flow:\n"
+                      "      - aiInput: the Password field\n        value: ${PASSWORD}\n"
+                      "      - javascript: document.getElementById('password').value\n"
+                      "        name: typed\n")
+    out = tmp_path / "run"
+    with PageServer(EXAMPLES / "site") as site:
+        result = run_cli("rpa", str(script), "--var", f"BASE_URL={site.url('').rstrip('/')}",
+                         "--secret", "PASSWORD", "--grounder", "dom", "--out", str(out),
+                         env={"QVL_SECRET_PASSWORD": PASSWORD})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((out / "outputs.json").read_text()) == {"typed": "<secret:PASSWORD>"}
+    found = subprocess.run(["grep", "-r", "-a", "-F", "-l", PASSWORD, str(out)],
+                           capture_output=True, text=True)
+    assert found.returncode == 1 and found.stdout == ""
