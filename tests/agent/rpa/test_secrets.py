@@ -70,3 +70,14 @@ def test_a_page_read_back_by_javascript_keeps_the_placeholder_in_the_outputs(tmp
     found = subprocess.run(["grep", "-r", "-a", "-F", "-l", PASSWORD, str(out)],
                            capture_output=True, text=True)
     assert found.returncode == 1 and found.stdout == ""
+
+
+def test_a_dry_run_takes_a_secrets_name_as_defined(monkeypatch):
+    monkeypatch.delenv("PASSWORD", raising=False)  # ${NAME} falls back to the environment
+    args = ["rpa", "--dry-run", str(EXAMPLES / "login.yaml"), "--var", "BASE_URL=http://x",
+            "--var", "LAYOUT=1", "--var", "USER_NAME=alice"]
+    checked = run_cli(*args, "--secret", "PASSWORD=not-shown")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "not-shown" not in checked.stdout + checked.stderr
+    missing = run_cli(*args)
+    assert missing.returncode == 2 and "${PASSWORD} is not defined" in missing.stderr
