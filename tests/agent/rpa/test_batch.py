@@ -51,7 +51,10 @@ def test_retry_setup_and_continue_on_error(folder, monkeypatch, tmp_path):
     attempts: dict[str, int] = {}
     fails = {"setup.yaml": 0, "a.yaml": 1, "b.yaml": 9}  # attempts that fail, per script
 
-    def fake_run(options: RpaOptions) -> RpaResult:
+    given = []
+
+    def fake_run(options: RpaOptions, *, secrets=None) -> RpaResult:
+        given.append(secrets)
         name = options.script.name
         attempts[name] = attempts.get(name, 0) + 1
         passed = attempts[name] > fails[name]
@@ -62,7 +65,9 @@ def test_retry_setup_and_continue_on_error(folder, monkeypatch, tmp_path):
     options = RpaOptions(script=folder / "index.yaml", out=tmp_path / "out")
     batch = load_batch(index(folder, "setup: scripts/setup.yaml\nretry: 1\nfiles:\n"
                                      "  - scripts/a.yaml\n  - scripts/b.yaml\n  - scripts/c.yml\n"))
-    results = run_batch(options, batch)
+    secrets = object()  # the batch hands every script the run's secrets
+    results = run_batch(options, batch, secrets=secrets)
+    assert given and all(s is secrets for s in given)
     assert [(r.file.name, r.executed, r.passed, r.attempts) for r in results] == [
         ("setup.yaml", True, True, 1), ("a.yaml", True, True, 2), ("b.yaml", True, False, 2),
         ("c.yml", False, False, 0)]  # b failed and continueOnError is false: c never ran
