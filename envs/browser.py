@@ -22,12 +22,12 @@ from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
 from qvl_agent.envs.chromium import find_chromium, launch_args
 from qvl_agent.envs.cookies import read_cookies
 from qvl_agent.envs.errors import (
-    ConfigError, EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
+    EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
 )
 from qvl_agent.envs.keys import is_character
 from qvl_agent.envs.serve import FolderServer
 
-__all__ = ["BrowserConfig", "BrowserEnv", "PLAYWRIGHT_KEYS", "parse_viewport"]
+__all__ = ["BrowserConfig", "BrowserEnv", "PLAYWRIGHT_KEYS"]
 
 # Canonical key names (envs.keys) to Playwright's.
 PLAYWRIGHT_KEYS = {
@@ -318,12 +318,3 @@ def _decode(png: bytes) -> Image.Image:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else exc.__class__.__name__
-
-
-def parse_viewport(text: str) -> tuple[int, int]:
-    """``1280x720`` to (1280, 720); a ConfigError naming the flag otherwise."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"--viewport must look like 1280x720, got {text!r}") from None
-    return width, height
