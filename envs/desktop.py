@@ -94,6 +94,10 @@ class DesktopEnv(EnvBase):
         self.config = config or DesktopConfig(**overrides)
         self._owns_display = display is None
         self.display = display or open_display(self.config.display, sandbox=self.config.sandbox)
+        self._connect()
+
+    def _connect(self) -> None:
+        """Connect to ``self.display`` (X, screenshots) and read its monitors."""
         from qvl_agent.envs.sandbox import SandboxDisplay
 
         self.sandboxed = isinstance(self.display, SandboxDisplay)  # recorded with every look
@@ -119,6 +123,19 @@ class DesktopEnv(EnvBase):
             self._release()
             raise EnvNotFoundError(f"cannot use X display {self.display.name}: "
                                    f"{exc.__class__.__name__}: {exc}") from None
+
+    def fresh_display(self) -> bool:
+        """Replace the managed display this env started with a new one: a new sandbox, so a
+        new home, a new /tmp and a new PID namespace, with nothing of the last task's left
+        (its background programs end with the old one). False, and nothing done, when the
+        display is not this env's to replace (someone's own, or one given to it)."""
+        if not (self._owns_display and self.display.managed):
+            return False
+        self._disconnect()
+        self.display.stop()
+        self.display = open_display(self.config.display, sandbox=self.config.sandbox)
+        self._connect()
+        return True
 
     # -- the Env contract -------------------------------------------------------------
 
@@ -287,7 +304,7 @@ class DesktopEnv(EnvBase):
     def _acting(self) -> "_Acting":
         return _Acting(self._x)
 
-    def _release(self) -> None:
+    def _disconnect(self) -> None:
         for close in (getattr(getattr(self, "_mss", None), "close", None),
                       getattr(getattr(self, "_x", None), "close", None)):
             try:
@@ -295,6 +312,10 @@ class DesktopEnv(EnvBase):
                     close()
             except Exception:  # noqa: BLE001 - a server that is already gone
                 pass
+        self._mss = self._x = None
+
+    def _release(self) -> None:
+        self._disconnect()
         if self._owns_display:
             self.display.stop()
 

@@ -1,17 +1,22 @@
-"""A throwaway bubblewrap sandbox for a desktop: what a task or an agent does to files stays in it.
+"""A throwaway bubblewrap sandbox for a desktop: what a task or an agent does stays in it.
 
 ``start_sandboxed_display(sizes)`` starts ``bwrap`` with:
-- the system read-only (``/``), and hidden behind fresh empty folders: ``/home``, ``/tmp``,
-  ``/run``, ``/var/tmp`` and the real ``$HOME`` (the interpreter and this package are bound
-  back read-only when they live there, so ``python`` inside still has pyautogui);
+- a new root that holds what a VM would (``envs.sandbox_mounts``): the system's folders
+  read-only, the folders ``python`` needs, and nothing else of the host's (no home folders,
+  no ``/root``, no project trees, no host ``/tmp`` or ``/run``);
 - a fresh writable home at ``/home/user`` (OSWorld's path) with ``Desktop``, ``Documents``,
   ``Downloads``, ... ; it is a folder of the host's runtime directory, bound in, so the host
-  can copy task files in and read results out; it is also bound at its host path, so a host
-  path to it means the same file on both sides;
+  can copy task files in and read results out, never through a link a program inside made
+  (``envs.homefiles``); it is also bound at its host path, so a host path to it means the
+  same file on both sides;
+- no environment of the host's (bwrap itself starts with an empty one, ``--clearenv``):
+  programs get only what ``SandboxDisplay.env`` gives, so no API key reaches
+  ``/proc/*/environ`` inside;
 - its own PID, IPC, UTS and network namespaces (only a loopback inside: the sandbox cannot
   reach the host's servers, adb's included, nor the host's X displays' abstract sockets), a
-  user namespace where programs run as ``user`` (uid 1000, OSWorld's VM user; the invoking
-  user outside) with no capabilities (``--cap-drop ALL``), and ``--die-with-parent``;
+  user namespace where programs run as ``user`` (uid 1000, OSWorld's VM user) with no
+  capabilities (``--cap-drop ALL``): the invoking user outside, or, when that is root, an
+  unused unprivileged uid (``envs.sandbox_identity``), and ``--die-with-parent``;
 - a ``sudo`` that accepts the sandbox's own password (OSWorld's ``{CLIENT_PASSWORD}``) and
   runs the command as the sandbox's root: uid 0 of a nested user namespace, which can do
   nothing ``user`` cannot outside it;
@@ -25,17 +30,19 @@ the host reaches it as an ordinary display ``:N`` through a symlink
 ``/tmp/.X11-unix/XN`` -> that socket, with the X lock file ``/tmp/.XN-lock`` holding the
 sandbox's pid so that no other X server takes the number. mss, pyautogui and xdotool on the
 host then talk to the sandbox's server and to nothing else, and only the host's env (the
-agent) acts there from outside.
+agent) acts there from outside. The host connects before any task's program runs.
 
 The files bound in, the link and the lock are made by ``envs.sandbox_host``.
 
-Programs a setup command leaves in the background live on, as on a VM, until the episode
-ends: ``close_apps`` then ends every process of the sandbox but the X server and the window
-manager, wherever it was started from.
-
-Everything (processes, home, runtime, the symlink and the lock) goes when the display stops;
-a SIGKILLed parent takes bwrap with it (``--die-with-parent``) and the next start sweeps
-the files left behind.
+One sandbox is one task's world: a desktop env makes a new one for each task
+(``DesktopEnv.fresh_display``), so every task has a new home, a new ``/tmp`` and its own
+PID namespace. Programs a setup command leaves in the background live on, as on a VM, until
+the episode ends (the next task's reset, or the env's close); then they end with the
+namespace. A display that is not replaced (one given to an env) ends them with
+``close_apps``, which ends every process of the sandbox but the X server and the window
+manager, wherever it was started from. Everything (processes, home, runtime, the symlink
+and the lock) goes when the display stops; a SIGKILLed parent takes bwrap with it
+(``--die-with-parent``) and the next start sweeps the files left behind.
 """
 
 from __future__ import annotations
@@ -59,8 +66,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from qvl_agent.envs.errors import EnvError, EnvNotFoundError
+from qvl_agent.envs.homefiles import read_below
 from qvl_agent.envs.processes import die_with_parent
+from qvl_agent.envs.sandbox_files import SandboxFiles
 from qvl_agent.envs.sandbox_host import USER_HOME, link_display, sweep, write_etc
+from qvl_agent.envs.sandbox_identity import HostIdentity, host_identity
+from qvl_agent.envs.sandbox_mounts import system_view
 from qvl_agent.envs.sandbox_session import BUS, DESKTOP_DIR, RUNTIME_DIR, start_session, \
     terminal_text, write_session_files
 from qvl_agent.envs.xdisplay import Display, Monitor, start_window_manager
@@ -71,9 +82,10 @@ __all__ = ["SandboxDisplay", "SandboxProcess", "start_sandboxed_display", "check
 _SUPERVISOR = Path(__file__).with_name("sandbox_supervisor.py")
 _FOLDERS = ("Desktop", "Documents", "Downloads", "Music", "Pictures", "Public", "Templates",
             "Videos")
-_NAMESPACES = ["--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
-               "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
-               "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+# Namespaces and the rest; the user namespace's options come from envs.sandbox_identity.
+_ISOLATION = ["--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+              "--unshare-net", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+              "--clearenv"]
 _INSTALL = ("install bubblewrap (Debian/Ubuntu: apt install bubblewrap; Fedora: dnf install "
             "bubblewrap; Arch: pacman -S bubblewrap)")
 
@@ -94,11 +106,18 @@ def _probe(bwrap: str) -> str | None:
     if not bwrap:
         return f"--display virtual runs desktop tasks in a bubblewrap sandbox: {_INSTALL}"
     try:
-        probe = subprocess.run([bwrap, *_NAMESPACES, "--ro-bind", "/", "/", "--dev", "/dev",
-                                "--proc", "/proc", "true"], capture_output=True, text=True,
-                               timeout=30)
+        identity = host_identity()
+    except EnvNotFoundError as exc:
+        return str(exc)
+    try:
+        probe = subprocess.run([bwrap, *identity.args, *_ISOLATION, "--ro-bind", "/", "/",
+                                "--dev", "/dev", "--proc", "/proc", "true"], capture_output=True,
+                               text=True, timeout=30, pass_fds=identity.pass_fds,
+                               preexec_fn=_no_groups, env={})
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"cannot run {bwrap}: {exc}"
+    finally:
+        identity.close()
     if probe.returncode == 0:
         return None
     said = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "no message"
@@ -143,7 +162,7 @@ class SandboxProcess:
 
 
 @dataclass
-class SandboxDisplay(Display):
+class SandboxDisplay(SandboxFiles, Display):
     """A managed display whose server, window manager and programs live in a sandbox."""
 
     password: str = ""
@@ -154,6 +173,7 @@ class SandboxDisplay(Display):
     _reader: object = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _links: list[Path] = field(default_factory=list, repr=False)
+    owner: tuple[int, int] | None = field(default=None, repr=False)  # who files put in belong to
 
     @property
     def user_home(self) -> Path:
@@ -201,13 +221,18 @@ class SandboxDisplay(Display):
         return process
 
     def run(self, args: Sequence[str] | str, *, shell: bool = False, timeout: float = 60.0,
-            cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
+            cwd: str | Path | None = None,
+            input: bytes | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
+        """Run a command inside and wait for it (``input``: its standard input). What it
+        starts in the background stays until the sandbox stops (the task's end)."""
         if self._stopped:
             raise EnvError(f"display {self.name} is stopped")
         wire = args if isinstance(args, str) else [str(a) for a in args]
-        answer = self._request({"op": "run", "args": wire, "shell": shell, "env": self.env,
-                                "cwd": self._inner_cwd(cwd), "timeout": timeout},
-                               wait=timeout + 30)
+        request = {"op": "run", "args": wire, "shell": shell, "env": self.env,
+                   "cwd": self._inner_cwd(cwd), "timeout": timeout}
+        if input is not None:
+            request["input"] = base64.b64encode(input).decode("ascii")
+        answer = self._request(request, wait=timeout + 30)
         if answer.get("error") == "timeout":
             raise EnvError(f"{args!r} did not finish within {timeout:g} s")
         if answer.get("error"):
@@ -267,63 +292,17 @@ class SandboxDisplay(Display):
             shutil.rmtree(self.runtime, ignore_errors=True)
 
     def put(self, path: str, data: bytes) -> None:
-        """Write a file at ``path`` as programs in the sandbox see it. Written from inside
-        (a fresh file in the home, moved there by ``mv`` in the sandbox): a link a task made
-        on the way leads nowhere outside it."""
-        assert self.home is not None
-        staged = f".qvl-put-{secrets.token_hex(8)}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        with os.fdopen(os.open(self.home / staged, flags, 0o644), "wb") as file:
-            file.write(data)
-        try:
-            moved = self.run(["sh", "-c", 'mkdir -p -- "$(dirname -- "$2")" && mv -f -- "$1" "$2"',
-                              "sh", str(USER_HOME / staged), path], timeout=60)
-        finally:
-            (self.home / staged).unlink(missing_ok=True)
-        if moved.returncode != 0:
-            raise EnvError(f"cannot write {path} in the sandbox: {moved.stderr.strip()[-200:]}")
-
-    def host_path(self, path: str | Path) -> Path:
-        """The host's path of a file a program in the sandbox names (``~``, ``/home/user``)."""
-        text = str(path)
-        assert self.home is not None
-        if text == "~" or text.startswith("~/"):
-            return self.home / text[2:]
-        if text == str(USER_HOME) or text.startswith(str(USER_HOME) + "/"):
-            return self.home / text[len(str(USER_HOME)) + 1:]
-        return Path(text)
-
-    def fetch(self, path: str | Path) -> Path | None:
-        """The file's host path when it is in the home; else a copy taken from inside (the
-        sandbox's own /tmp, say), as OSWorld's vm_file downloads from its VM."""
-        local = self.host_path(path)
-        assert self.home is not None and self.runtime is not None
-        if local == self.home or self.home in local.parents:
-            return local if local.is_file() else None
-        inner = str(path)
-        listing = self.run(["sh", "-c", 'test -f "$1" && base64 -w0 -- "$1"', "sh", inner],
-                           timeout=60)
-        if listing.returncode != 0:
-            return None
-        fetched = self.runtime / "fetched"
-        fetched.mkdir(exist_ok=True)
-        copy = fetched / f"{len(list(fetched.iterdir()))}-{Path(inner).name}"
-        copy.write_bytes(base64.b64decode(listing.stdout))
-        return copy
+        """``put_file`` (the name OSWorld's ``download`` step calls)."""
+        self.put_file(path, data)
 
     # -- helpers -------------------------------------------------------------------------
 
     def _inner_cwd(self, cwd: str | Path | None) -> str:
-        """A working directory that exists inside: the home unless ``cwd`` is visible there."""
+        """A working directory that exists inside: the home unless ``cwd`` is in it."""
         if cwd is None:
             return str(USER_HOME)
-        text = str(cwd)
-        if self.home is not None and (text == str(self.home) or text.startswith(f"{self.home}/")):
-            return text  # bound at its host path too
-        hidden = ("/tmp", "/home", "/run", "/var/tmp", os.path.expanduser("~"))
-        if any(text == h or text.startswith(h.rstrip("/") + "/") for h in hidden):
-            return str(USER_HOME)
-        return text
+        inner = self._in_home(cwd)
+        return str(USER_HOME / inner) if inner is not None else str(USER_HOME)
 
     def _request(self, request: dict, wait: float = 30.0) -> dict:
         with self._lock:
@@ -343,8 +322,8 @@ class SandboxDisplay(Display):
     def _bwrap_said(self) -> str:
         if self.runtime is None:
             return ""
-        try:
-            text = (self.runtime / "logs" / "bwrap.log").read_text(errors="replace").strip()
+        try:  # the host's own log (not in the logs folder the sandbox can write)
+            text = (self.runtime / "bwrap.log").read_text(errors="replace").strip()
         except OSError:
             return ""
         return f" (bwrap: {text.splitlines()[-1]})" if text else ""
@@ -363,19 +342,27 @@ def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *
     for folder in (home, x11, logs, etc / "bin"):
         folder.mkdir(parents=True)
     x11.chmod(0o1777)
-    for name in _FOLDERS:
-        (home / name).mkdir()
-    password = secrets.token_urlsafe(12)
-    write_etc(etc, password)
-    write_session_files(etc / "desktop")
+    identity = host_identity()
+    try:
+        for folder in (home, logs, *(home / name for name in _FOLDERS)):
+            folder.mkdir(exist_ok=True)
+            if identity.owner is not None:
+                os.chown(folder, *identity.owner)
+        password = secrets.token_urlsafe(12)
+        write_etc(etc, password)
+        write_session_files(etc / "desktop")
+    except BaseException:
+        identity.close()
+        shutil.rmtree(runtime, ignore_errors=True)
+        raise
     monitors, left = [], 0
     for w, h in sizes:
         monitors.append(Monitor(left=left, top=0, width=w, height=h))
         left += w
     display = SandboxDisplay(name="", managed=True, monitors=monitors, home=home, runtime=runtime,
-                             password=password, screen=(width, height))
+                             password=password, screen=(width, height), owner=identity.owner)
     try:
-        _start_bwrap(display, runtime)
+        _start_bwrap(display, runtime, identity)
         server = display.launch(["Xvfb", ":0", "-screen", "0", f"{width}x{height}x24",
                                  "-nolisten", "tcp", "-dpi", "96", "-noreset"], log="xvfb")
         display._infrastructure.add(server.pid)
@@ -391,28 +378,12 @@ def start_sandboxed_display(sizes: Sequence[tuple[int, int]] = ((1280, 720),), *
     return display
 
 
-def _start_bwrap(display: SandboxDisplay, runtime: Path) -> None:
+def _start_bwrap(display: SandboxDisplay, runtime: Path, identity: HostIdentity) -> None:
     ours, theirs = socket.socketpair()
-    command = [shutil.which("bwrap") or "bwrap", *_NAMESPACES, "--hostname", "sandbox",
-               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    hidden = ["/tmp", "/run", "/home", "/var/tmp"]
-    import pwd  # POSIX only, as bwrap is
-
-    # The user's real home, wherever it is ($HOME, and the account's home if different).
-    for home_dir in {os.path.expanduser("~"), pwd.getpwuid(os.getuid()).pw_dir}:
-        real_home = os.path.realpath(home_dir)
-        if real_home != "/" and not any(real_home.startswith(h + "/") for h in hidden):
-            hidden.append(real_home)
-    for folder in hidden:
-        if os.path.isdir(folder):
-            command += ["--tmpfs", folder]
-    # What `python` inside needs, if it lives in a hidden folder: bound back read-only.
-    needed = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    for folder in sorted(needed):
-        if any(folder == h or folder.startswith(h + "/") for h in hidden) and os.path.isdir(folder):
-            command += ["--ro-bind", folder, folder]
     home = str(runtime / "home")
-    command += [
+    command = [
+        shutil.which("bwrap") or "bwrap", *identity.args, *_ISOLATION, "--hostname", "sandbox",
+        *system_view(),
         "--bind", home, str(USER_HOME), "--bind", home, home,
         "--bind", str(runtime / "x11"), "/tmp/.X11-unix",
         "--bind", str(runtime / "logs"), str(runtime / "logs"),
@@ -425,21 +396,44 @@ def _start_bwrap(display: SandboxDisplay, runtime: Path) -> None:
     for name in ("passwd", "group"):
         command += ["--ro-bind", str(runtime / "etc" / name), f"/etc/{name}"]
     command += ["--", sys.executable, "-I", "/run/qvl/supervisor.py", str(theirs.fileno())]
-    with open(runtime / "logs" / "bwrap.log", "wb") as log:
-        display._bwrap = subprocess.Popen(
-            command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log,
-            stderr=log, start_new_session=True, preexec_fn=die_with_parent(os.getpid()))
-    theirs.close()
+    dies_with_us = die_with_parent(os.getpid())
+
+    def prepare() -> None:
+        _no_groups()
+        dies_with_us()
+
+    try:
+        # bwrap's own log stays the host's: the logs folder is writable inside.
+        with open(runtime / "bwrap.log", "wb") as log:
+            # An empty environment: the sandbox's first processes (bwrap's pid 1, the
+            # supervisor) must not carry the host's variables either.
+            display._bwrap = subprocess.Popen(
+                command, pass_fds=(theirs.fileno(), *identity.pass_fds), stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log, start_new_session=True, preexec_fn=prepare, env={})
+    finally:
+        theirs.close()
+        identity.close()  # bwrap holds the user namespace now
     (runtime / "bwrap.pid").write_text(str(display._bwrap.pid))
     display._channel = ours
     display._reader = ours.makefile("r", encoding="utf-8")
+
+
+def _no_groups() -> None:
+    """preexec_fn: root's supplementary groups (root, ...) must not follow it into bwrap."""
+    if os.geteuid() == 0:
+        try:
+            os.setgroups([])
+        except PermissionError:
+            pass  # a user namespace that denies setgroups: its groups are not the host's root
+
 
 def _wait_for_socket(display: SandboxDisplay, socket_path: Path, server: SandboxProcess,
                      timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not socket_path.exists():
         if server.poll() is not None or time.monotonic() > deadline:
-            log = display.runtime / "logs" / "xvfb.log"  # type: ignore[operator]
-            said = log.read_text(errors="replace").strip()[-300:] if log.exists() else ""
-            raise EnvNotFoundError(f"Xvfb did not start in the sandbox within {timeout:g} s: {said}")
+            said = (read_below(display.runtime, "logs/xvfb.log") or b"")  # type: ignore[arg-type]
+            said_text = said.decode(errors="replace").strip()[-300:]
+            raise EnvNotFoundError(f"Xvfb did not start in the sandbox within {timeout:g} s: "
+                                   f"{said_text}{display._bwrap_said()}")
         time.sleep(0.02)

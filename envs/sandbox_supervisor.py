@@ -8,12 +8,14 @@ child of this process, so each is in the sandbox's namespaces and ends with it.
 Protocol: one JSON object per line on the socket ``FD``, one answer per request, in order.
     {"op": "launch", "args": [...], "env": {...}, "cwd": "...", "log": "/path" | null}
         -> {"pid": N}
-    {"op": "run", "args": [...] | "...", "shell": bool, "env", "cwd", "timeout": s}
+    {"op": "run", "args": [...] | "...", "shell": bool, "env", "cwd", "timeout": s,
+     "input": base64 | absent}
         -> {"returncode": N, "stdout": "...", "stderr": "..."} | {"error": "timeout"}
     {"op": "poll", "pid": N} -> {"returncode": N | null}
     {"op": "end", "pid": N}  -> {"returncode": N}   (SIGTERM its group, then SIGKILL)
     {"op": "sweep", "keep": [N, ...]} -> {"ended": N}   (every other process of the sandbox)
-A closed socket (the host is done, or gone) ends every program and this process.
+A closed socket (the host is done, or gone) ends every process of the sandbox's PID
+namespace (a sweep with a second's grace), then this one.
 
 A command that ``run`` waits for may leave programs in the background (``nohup x &``, a
 daemon that forks): as on OSWorld's VM they keep running, until the host ends the episode
@@ -23,6 +25,7 @@ goes to files), so such a program holding stdout open does not hold the answer b
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -50,11 +53,15 @@ def _launch(request: dict) -> dict:
 
 
 def _run(request: dict) -> dict:
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryFile() as given:
+        if request.get("input") is not None:  # the command's standard input (a file put inside)
+            given.write(base64.b64decode(request["input"]))
+            given.seek(0)
         try:
             process = subprocess.Popen(request["args"], shell=request.get("shell", False),
                                        env=request["env"], cwd=request.get("cwd"),
-                                       stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                       stdin=given, stdout=out, stderr=err,
                                        start_new_session=True)
         except FileNotFoundError as exc:
             return {"error": "notfound", "message": exc.strerror or str(exc)}
@@ -94,9 +101,9 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
-def _sweep(keep: set[int]) -> int:
+def _sweep(keep: set[int], grace: float = 3.0) -> int:
     """End every process of the sandbox but this one, its pid 1 and ``keep`` (SIGTERM, then
-    SIGKILL what is left after 3 s); the number ended."""
+    SIGKILL what is left after ``grace`` s); the number ended."""
     mine = {1, os.getpid(), *keep}
 
     def others() -> list[int]:
@@ -109,7 +116,7 @@ def _sweep(keep: set[int]) -> int:
     found = others()
     for pid in found:
         _kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 3.0
+    deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         _reap()
         if not others():
@@ -174,8 +181,9 @@ def main() -> None:
     for line in reader:
         answer = _handle(json.loads(line))
         channel.sendall((json.dumps(answer) + "\n").encode())
-    for process in reversed(list(_children.values())):  # the host is done: end everything
-        _end(process)
+    # The host is done: the task's world ends, what setup steps left in the background too
+    # (bwrap's pid 1 would otherwise wait for every one of them before it exits).
+    _sweep(set(), grace=1.0)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,23 @@ class Display:
         local = self.host_path(path)
         return local if local.is_file() else None
 
+    def put_file(self, path: str | Path, data: bytes) -> None:
+        """Write ``data`` where a program on this display names it (``~/x``: the task home,
+        where a link is replaced, never written through)."""
+        text = str(path)
+        if self.home is not None and (text == "~" or text.startswith("~/")):
+            from qvl_agent.envs.homefiles import write_below
+
+            write_below(self.home, text[2:], data)
+            return
+        target = Path(text)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    def is_dir(self, path: str | Path) -> bool:
+        """True when the path a program here names is a folder."""
+        return self.host_path(path).is_dir()
+
     def launch(self, args: Sequence[str], *, cwd: str | Path | None = None,
                log: str | None = None) -> subprocess.Popen:
         """Start a program on this display; it is stopped with the display (or its parent)."""

@@ -14,9 +14,12 @@ not: a program that is not installed, a GSettings schema or a system service tha
 there, a sound server that does not answer. Such a setup step or getter raises a TaskError
 with the command's own words (an instance error), never a silent 0.
 
-Paths: ``~`` is the desktop's home; on a managed virtual display that is a fresh folder per
-display (``/home/user`` inside its sandbox, see ``envs.sandbox``), and each task starts from
-an empty one (``reset``). OSWorld's placeholders (``{CLIENT_PASSWORD}``, ``{SCREEN_WIDTH}``,
+Paths: ``~`` is the desktop's home; on a managed virtual display that is ``/home/user``
+inside its sandbox (``envs.sandbox``), and each task gets a new sandbox (``reset``): a new
+home, a new ``/tmp``, its own processes; what a setup step starts in the background runs
+until the task ends, then ends with its sandbox. Files go in and out through the display
+(``put_file``, ``fetch``), which never follows a link a program inside made. OSWorld's
+placeholders (``{CLIENT_PASSWORD}``, ``{SCREEN_WIDTH}``,
 ...) are filled in commands. Commands come from task files (the author's), never from the
 model.
 """
@@ -33,14 +36,14 @@ from typing import Any
 from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError, EnvError, TaskError
-from qvl_agent.envs.sandbox_session import SESSION_STATE
+from qvl_agent.envs.homefiles import make_dirs_below
 from qvl_agent.envs.spec import DesktopSpec, EnvSpec
 from qvl_agent.tasks.hooks import (
     OPTION_CHECKS, ORACLE_LOCATORS, PLACEHOLDERS, RESETS, OracleStep, register_getter,
     register_setup_step,
 )
 
-__all__ = ["desktop_of", "home_of", "expand", "inside", "fill", "cannot_run"]
+__all__ = ["desktop_of", "home_of", "inside", "fill", "cannot_run"]
 
 DESKTOP = EnvKind.desktop
 # Which program opens a file, by suffix (OSWorld's VM uses the desktop's defaults).
@@ -65,13 +68,6 @@ def home_of(env: Env) -> Path:
         raise TaskError(f"display {display.name} has no task home; open it with "
                         "qvl_agent.envs.displays.open_display")
     return display.home
-
-
-def expand(env: Env, path: str) -> Path:
-    """This machine's path of a file a task names: ``~``, ``~/x`` (the desktop's home) and, in
-    a sandbox, ``/home/user/x`` (OSWorld's home, which is that same folder)."""
-    home_of(env)
-    return desktop_of(env).display.host_path(path)
 
 
 def inside(env: Env, path: str) -> str:
@@ -125,11 +121,10 @@ def launch(env: Env, task_dir: Path, command: list[str] | str, shell: bool = Fal
 @register_setup_step("open", DESKTOP)
 def open_(env: Env, task_dir: Path, path: str) -> None:
     """Open a file in its application, or a folder in the file manager."""
-    target = expand(env, path)
-    if target.is_dir():
+    if desktop_of(env).display.is_dir(path):
         opener = ["pcmanfm"]
     else:
-        opener = OPENERS.get(target.suffix.lower(), ["xdg-open"])
+        opener = OPENERS.get(Path(path).suffix.lower(), ["xdg-open"])
     desktop_of(env).display.launch([*opener, inside(env, path) if path.startswith("~") else path],
                                    cwd=home_of(env), log=opener[0])
 
@@ -158,12 +153,11 @@ def activate_window(env: Env, task_dir: Path, window_name: str, strict: bool = F
 @register_setup_step("copy_task_file", DESKTOP)
 def copy_task_file(env: Env, task_dir: Path, source: str, path: str) -> None:
     """Put a file from the task folder on the desktop (OSWorld downloads it instead)."""
-    target = expand(env, path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    home_of(env)
     if not (task_dir / source).is_file():
         raise TaskError(f"copy_task_file: {task_dir / source} is missing; the task's files "
                         "ship beside its JSON (reinstall qvl-agent if they are gone)")
-    shutil.copyfile(task_dir / source, target)
+    desktop_of(env).display.put_file(path, (task_dir / source).read_bytes())
 
 
 def find_window(env: Env, name: str, *, strict: bool = False, by_class: bool = False,
@@ -292,55 +286,31 @@ def _short(command: list[str] | str) -> str:
 # -- reset and the oracle locator --------------------------------------------------------------
 
 def reset(env: Env) -> None:
-    """Close the apps the last task started (in a sandbox: every process the last episode
-    left, and its session's services), empty the task home (a scratch folder even on a user's
-    own display: their apps and files are never touched) and start a fresh session."""
+    """Give the task a desktop of its own: on a managed virtual display a new sandbox (a new
+    home and /tmp, a fresh session, the last episode's processes gone with its PID
+    namespace); elsewhere (a display given to the env, a user's own) every process the last
+    episode left ended (in a sandbox: its session's services too), the scratch home emptied
+    (their own files are never touched) and a fresh session started."""
+    fresh = env.fresh_display()  # type: ignore[attr-defined]
     display = desktop_of(env).display
-    display.close_apps()
-    home = home_of(env)
-    for entry in home.iterdir():
-        if entry.name in _KEPT:
-            continue  # app profiles (LibreOffice's takes seconds to create)
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-    for name in SESSION_STATE:  # one task's gsettings or volume are not the next one's
-        _remove_in(home, name)
-    for name in getattr(display, "folders", ()):
-        (home / name).mkdir(exist_ok=True)  # a sandbox's ~/Desktop, ~/Documents, ...
-    _seed_profiles(home)
-    display.start_session()
+    if not fresh:
+        display.close_apps()
+        home = home_of(env)
+        for entry in home.iterdir():  # the home is made anew: no state of one task's is kept
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)  # never follows links (fd-based on Linux)
+            else:
+                entry.unlink()
+        for name in getattr(display, "folders", ()):  # a sandbox's ~/Desktop, ~/Documents, ...
+            make_dirs_below(home, name, owner=getattr(display, "owner", None))
+    _seed_profiles(display)
+    if not fresh:
+        display.start_session()  # (a new sandbox started its own)
     env.settle()
 
 
-def _remove_in(home: Path, relative: str) -> None:
-    """Remove ``home/relative`` without following a link: a link on the way (a task may have
-    made ``~/.config`` one, to anywhere on this machine) is itself removed, never its target."""
-    path = home
-    for part in Path(relative).parts:
-        path = path / part
-        if path.is_symlink():
-            path.unlink()
-            return
-        if not path.exists():
-            return
-    if path.is_dir():
-        shutil.rmtree(path)  # removes links inside, never what they point to
-    else:
-        path.unlink()
-
-
-# Kept between tasks; everything else goes, lock files of killed apps (".~lock.x.xlsx#") too.
-_KEPT = frozenset({".config", ".cache", ".local"})
-
-
-def _seed_profiles(home: Path) -> None:
+def _seed_profiles(display: Any) -> None:
     """LibreOffice without its first-start dialogs (tip of the day, what's new)."""
-    profile = home / ".config" / "libreoffice" / "4" / "user" / "registrymodifications.xcu"
-    if profile.exists():
-        return
-    profile.parent.mkdir(parents=True, exist_ok=True)
     items = [
         ("/org.openoffice.Office.Common/Misc", "ShowTipOfTheDay", "boolean", "false"),
         ("/org.openoffice.Office.Common/Misc", "FirstRun", "boolean", "false"),
@@ -351,11 +321,12 @@ def _seed_profiles(home: Path) -> None:
     ]
     lines = "\n".join(f'<item oor:path="{p}"><prop oor:name="{n}" oor:op="fuse"><value>{v}</value>'
                       f"</prop></item>" for p, n, _, v in items)
-    profile.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<oor:items '
-                       'xmlns:oor="http://openoffice.org/2001/registry" '
-                       'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
-                       'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
-                       f"{lines}\n</oor:items>\n", encoding="utf-8")
+    display.put_file("~/.config/libreoffice/4/user/registrymodifications.xcu", (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<oor:items '
+        'xmlns:oor="http://openoffice.org/2001/registry" '
+        'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        f"{lines}\n</oor:items>\n").encode("utf-8"))
 
 
 def _locate(env: Env, step: OracleStep) -> Point:

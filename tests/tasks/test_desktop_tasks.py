@@ -4,7 +4,6 @@ implemented, a real OSWorld task file run unchanged, and the oracle suite end to
 from __future__ import annotations
 
 import json
-import stat
 from pathlib import Path
 
 import pytest
@@ -159,7 +158,7 @@ def test_the_suite_has_the_apps_and_every_task_an_oracle():
 
 
 @pytest.mark.desktop
-def test_a_real_osworld_task_file_runs_unchanged(request, virtual_desktop):
+def test_a_real_osworld_task_file_runs_unchanged(virtual_desktop):
     """OSWorld's README example, byte for byte: it sets up with pyautogui through ``python``
     (clicking {SCREEN_WIDTH_HALF}, {SCREEN_HEIGHT_HALF}), and is checked with ``which
     spotify`` on this desktop."""
@@ -175,14 +174,12 @@ def test_a_real_osworld_task_file_runs_unchanged(request, virtual_desktop):
     done = run_episode(env, ScriptedPolicy([Terminate(status="success")]), task.goal)
     assert task.evaluate(env, done) == 0.0  # no spotify here
     # "Install" it where `which` looks in the desktop's sandbox (~/.local/bin is on its PATH,
-    # as Ubuntu's ~/.profile puts it): the getter really runs the command there.
-    fake = home_of(env) / ".local" / "bin" / "spotify"
-    fake.parent.mkdir(parents=True, exist_ok=True)
-    fake.write_text("#!/bin/sh\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    request.addfinalizer(fake.unlink)
+    # as Ubuntu's ~/.profile puts it): the getter really runs the command there. Each task
+    # has a new home, so it goes in after the second task's setup.
     again = task_type.from_seed(0)
     again.setup(env)
+    env.display.run("mkdir -p ~/.local/bin && printf '#!/bin/sh\\n' > ~/.local/bin/spotify && "
+                    "chmod +x ~/.local/bin/spotify", shell=True)
     assert again.evaluate(env, done) == 1.0
 
 
@@ -207,8 +204,8 @@ def test_the_oracle_solves_the_desktop_suite(tmp_path):
 
 @pytest.mark.desktop
 def test_each_task_starts_from_a_clean_desktop(virtual_desktop):
-    """What a task left behind (its apps, its files, a killed app's lock file) is gone
-    before the next one; the app profiles stay."""
+    """What a task left behind (its apps, its files, a killed app's lock file, its /tmp) is
+    gone before the next one: each task gets a new sandbox with a new home."""
     from qvl_agent.tasks.desktop.steps import home_of, launch, reset
 
     env = virtual_desktop
@@ -217,12 +214,16 @@ def test_each_task_starts_from_a_clean_desktop(virtual_desktop):
     (home / "folder").mkdir()
     (home / ".~lock.numbers.xlsx#").write_text("lock")
     (home / "Desktop" / "todo.txt").write_text("left on the desktop")
+    env.display.run("echo left > /tmp/left.txt", shell=True)
     launch(env, SPOTIFY.parent, ["xterm"])
     app = env.display._children[-1]
     reset(env)
     assert app.poll() is not None
-    # What is left: the app profiles, and the sandbox's empty ~/Desktop, ~/Documents, ...
-    left = {p.name for p in home.iterdir()} - {".config", ".cache", ".local"}
-    assert left == set(env.display.folders)
-    assert all(not any((home / name).iterdir()) for name in left)
+    assert not home.exists()  # the old home went with its sandbox
+    home = home_of(env)
+    # What there is: the sandbox's empty ~/Desktop, ~/Documents, ..., LibreOffice's
+    # first-start settings, and what the new sandbox's window manager writes (~/.cache).
+    assert {p.name for p in home.iterdir()} - {".cache"} == set(env.display.folders) | {".config"}
+    assert all(not any((home / name).iterdir()) for name in env.display.folders)
     assert (home / ".config" / "libreoffice" / "4" / "user" / "registrymodifications.xcu").is_file()
+    assert env.display.run(["test", "-e", "/tmp/left.txt"]).returncode != 0
