@@ -5,6 +5,12 @@ resized to the Frame, losslessly (PNG): a size that is a multiple of 28 inside t
 is a fixed point of the server's own ``smart_resize``, so the model sees exactly the frame.
 Whether the server kept it so is checked exactly (``model.token_check``) the first time
 each set of image sizes is sent.
+
+A request that fails is tried again (connection errors, a request that got no answer within
+``timeout``, 408/409/429 and 5xx answers, and a 200 whose body is not an OpenAI response,
+such as a proxy's HTML page), with backoff, up to ``max_retries`` times and never past
+twice ``timeout`` in all: a hung server costs one step about ``2 x timeout``, then the run
+stops with what happened ("did not answer within S s", "is rate limiting", ...).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import threading
 import time
 import urllib.request
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
@@ -27,7 +34,12 @@ from qvl_agent.model.png import encode_png
 from qvl_agent.model.prompts import Message
 from qvl_agent.model.token_check import check_prompt_tokens, text_probe
 
-__all__ = ["OpenAIBackend", "encode_image", "to_openai_messages"]
+__all__ = ["OpenAIBackend", "encode_image", "to_openai_messages", "DEFAULT_REQUEST_TIMEOUT"]
+
+# Seconds one request may take: the longest answer of a 7B model (the 2048-token budget at
+# the ~40-60 tokens/s of one vLLM sequence on an A100-class GPU, plus the image's prefill)
+# fits; a typical step's answer takes a few seconds.
+DEFAULT_REQUEST_TIMEOUT = 60.0
 
 
 def encode_image(image: Image.Image) -> str:
@@ -85,9 +97,10 @@ class OpenAIBackend:
         model: the served model name; None asks the server and takes its only model.
         api_key_env: the environment variable holding the API key (servers that need none
             accept any; ``EMPTY`` is sent when it is unset).
-        max_retries: retries with exponential backoff on connection errors, 408/409/429
-            and 5xx answers. A 4xx answer is not retried.
-        timeout: seconds for one request.
+        max_retries: retries with exponential backoff on connection errors, timeouts,
+            408/409/429 and 5xx answers, and answers that are not OpenAI responses. Another
+            4xx answer is not retried.
+        timeout: seconds for one request; the tries of one call stop after twice this.
         min_pixels, max_pixels: the Frame's limits (stated for symmetry with the local
             backend; the server's own limits must admit the frame, which the defaults do).
         repetition_penalty: sent with every request, as the Instruct checkpoints'
@@ -98,7 +111,7 @@ class OpenAIBackend:
 
     def __init__(self, base_url: str, *, model: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", max_retries: int = 3,
-                 timeout: float = 120.0, min_pixels: int = MIN_PIXELS,
+                 timeout: float = DEFAULT_REQUEST_TIMEOUT, min_pixels: int = MIN_PIXELS,
                  max_pixels: int = MAX_PIXELS, repetition_penalty: float | None = 1.05,
                  check_tokens: bool = True) -> None:
         import openai
@@ -109,16 +122,20 @@ class OpenAIBackend:
         self.repetition_penalty = repetition_penalty
         self.check_tokens = check_tokens
         self._checked: set[tuple[tuple[int, int], ...]] = set()
+        # Retries are ours (``_call``): the client's would not be bounded in time.
         self.client = openai.OpenAI(
             base_url=self.base_url, api_key=os.environ.get(api_key_env) or "EMPTY",
-            max_retries=max_retries, timeout=timeout,
+            max_retries=0, timeout=timeout,
         )
         self.max_retries = max_retries
+        self.timeout = timeout
         self.model = model or self._only_model()
         self.name = f"{self.model} @ {self.base_url}"
 
     def _only_model(self) -> str:
-        models = self._call(lambda: [m.id for m in self.client.models.list()])
+        page = self._call(lambda t: self.client.models.list(timeout=t),
+                          lambda page: isinstance(getattr(page, "data", None), list))
+        models = [m.id for m in page.data]
         if len(models) != 1:
             listed = ", ".join(models) or "none"
             raise ModelUnavailableError(
@@ -133,8 +150,6 @@ class OpenAIBackend:
         started = time.perf_counter()
         response = self._complete(payload, max_new_tokens)
         elapsed = time.perf_counter() - started
-        if not response.choices:
-            raise ModelUnavailableError(f"the server at {self.base_url} answered with no choices")
         usage = response.usage
         prompt_tokens = usage.prompt_tokens if usage is not None else None
         sizes = tuple(image.size for image in images_in(messages))
@@ -153,10 +168,10 @@ class OpenAIBackend:
     def _complete(self, payload: list[dict[str, Any]], max_tokens: int) -> Any:
         extra = ({"repetition_penalty": self.repetition_penalty}
                  if self.repetition_penalty is not None else None)
-        return self._call(lambda: self.client.chat.completions.create(
+        return self._call(lambda t: self.client.chat.completions.create(
             model=self.model, messages=payload, max_tokens=max_tokens, temperature=0.0,
-            extra_body=extra,
-        ))
+            extra_body=extra, timeout=t,
+        ), _is_completion)
 
     def count_prompt_tokens(self, messages: list[Message]) -> int | None:
         """The server's own token count for ``messages`` with every image replaced by its
@@ -181,20 +196,71 @@ class OpenAIBackend:
         usage = response.usage
         return usage.prompt_tokens if usage is not None else None
 
-    def _call(self, request: Any) -> Any:
+    def _call(self, request: Callable[[float], Any], valid: Callable[[Any], bool]) -> Any:
+        """``request(timeout)``, tried again on what may pass (see the module docstring)."""
         openai = self._openai
-        try:
-            return request()
-        except openai.APIConnectionError as exc:
-            raise ModelUnavailableError(
-                f"cannot reach the model server at {self.base_url} after {self.max_retries} "
-                f"retries ({exc.__class__.__name__}); is it running? check --endpoint"
-            ) from None
-        except openai.APIStatusError as exc:
-            body = exc.body if isinstance(exc.body, dict) else {}
-            detail = " ".join(str(body.get("message") or exc.message).split())[:200]
-            if exc.status_code >= 500:
-                what = f"failed with {exc.status_code} after {self.max_retries} retries"
-            else:
-                what = f"refused the request ({exc.status_code})"
-            raise ModelUnavailableError(f"the model server at {self.base_url} {what}: {detail}") from None
+        started = time.monotonic()
+        budget = 2 * self.timeout
+        tries = 0
+        while True:
+            tries += 1
+            left = started + budget - time.monotonic()
+            try:
+                result = request(max(1.0, min(self.timeout, left)))
+                if valid(result):
+                    return result
+                problem = ("not_openai", _describe(result))
+            except openai.APITimeoutError:
+                problem = ("timeout", "")
+            except openai.APIConnectionError as exc:
+                problem = ("unreachable", exc.__class__.__name__)
+            except openai.APIStatusError as exc:
+                body = exc.body if isinstance(exc.body, dict) else {}
+                detail = " ".join(str(body.get("message") or exc.message).split())[:200]
+                if exc.status_code not in (408, 409, 429) and exc.status_code < 500:
+                    raise ModelUnavailableError(f"the model server at {self.base_url} refused the "
+                                                f"request ({exc.status_code}): {detail}") from None
+                problem = (str(exc.status_code), detail)
+            except ValueError as exc:  # a body that is not JSON at all (json's error)
+                problem = ("not_openai", f"a body that is not JSON ({exc})")
+            wait = min(0.5 * 2 ** (tries - 1), 8.0)
+            if tries > self.max_retries or time.monotonic() + wait >= started + budget:
+                raise ModelUnavailableError(self._failed(problem, tries, time.monotonic() - started))
+            time.sleep(wait)
+
+    def _failed(self, problem: tuple[str, str], tries: int, spent: float) -> str:
+        kind, detail = problem
+        server = f"the model server at {self.base_url}"
+        after = f"{tries} tr{'y' if tries == 1 else 'ies'} in {spent:.0f} s"
+        if kind == "timeout":
+            return (f"{server} did not answer within {self.timeout:g} s ({after}); it accepted "
+                    "the connection, so it is running but stuck or overloaded: check it, or "
+                    "give it longer with --request-timeout")
+        if kind == "unreachable":
+            return (f"cannot reach {server} ({detail}, {after}); is it running? check --endpoint")
+        if kind == "not_openai":
+            return (f"{server} answered with something that is not an OpenAI response "
+                    f"({detail}; {after}); is --endpoint the server's OpenAI-compatible URL "
+                    "(usually ending in /v1), and not a proxy's or a web page's?")
+        if kind == "429":
+            return (f"{server} is rate limiting the requests (429 Too Many Requests, {after}): "
+                    f"{detail}; use fewer --workers, or raise the server's limits")
+        return f"{server} failed with {kind} ({after}): {detail}"
+
+
+def _is_completion(response: Any) -> bool:
+    """A chat completion with at least one choice that has a message."""
+    choices = getattr(response, "choices", None)
+    return (isinstance(choices, list) and bool(choices)
+            and getattr(choices[0], "message", None) is not None)
+
+
+def _describe(body: Any) -> str:
+    """What came back instead, in a few words: the start of an HTML page, a JSON value."""
+    if isinstance(body, str):
+        text = " ".join(body.split())
+        kind = "an HTML page" if text.lstrip().lower().startswith(("<!doctype", "<html")) else "text"
+        return f"{kind}: {text[:80]!r}"
+    if hasattr(body, "model_dump"):
+        return f"JSON without choices: {json.dumps(body.model_dump(exclude_none=True))[:80]}"
+    return f"{type(body).__name__}: {str(body)[:80]!r}"

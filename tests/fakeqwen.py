@@ -22,6 +22,7 @@ import io
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -84,6 +85,12 @@ class FakeQwen:
     tokenize_calls: int = 0
     # Each HTTP request's Authorization header (None when absent), in the order received.
     authorizations: list[str | None] = field(default_factory=list)
+    # Answers to chat requests sent as they are, before any other: (status, content type,
+    # body), e.g. a proxy's HTML page or a cut JSON body with a 200.
+    raw_answers: list[tuple[int, str, str]] = field(default_factory=list)
+    # Seconds before each chat answer: a server that is up but hung (or very slow).
+    delay_s: float = 0.0
+    chat_requests: int = 0  # every chat request received, answered or not
 
     def prompt_tokens(self, request: QwenRequest) -> int:
         """What vLLM reports: the rendered template's tokens, each image pad expanded."""
@@ -267,6 +274,20 @@ def _handler_for(server: FakeQwen) -> type[BaseHTTPRequestHandler]:
                 return
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {"error": {"message": "not found"}})
+                return
+            with server._lock:
+                server.chat_requests += 1
+                raw = server.raw_answers.pop(0) if server.raw_answers else None
+            if server.delay_s:
+                time.sleep(server.delay_s)
+            if raw is not None:
+                status, content_type, text = raw
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
                 return
             status, payload = server._answer(body)
             self._send(status, payload)

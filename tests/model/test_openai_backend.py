@@ -80,7 +80,7 @@ def test_client_errors_are_one_clear_line_without_retry():
 def test_persistent_server_errors_give_up():
     with FakeQwen(lambda r: "x", failures=[500] * 5) as server:
         backend = OpenAIBackend(server.url, model="m", max_retries=1)
-        with pytest.raises(ModelUnavailableError, match="failed with 500 after 1 retries"):
+        with pytest.raises(ModelUnavailableError, match=r"failed with 500 \(2 tries in \d+ s\): injected failure 500"):
             backend.generate([{"role": "user", "content": "hi"}])
 
 
@@ -111,3 +111,49 @@ def test_a_server_that_shrinks_the_image_by_13_percent_is_caught():
         with pytest.raises(ConfigError, match=r"shrinks the screenshots.*--mm-processor-kwargs "
                                               r".*SGLANG_IMAGE_MAX_PIXELS.*--max-pixels \d+"):
             backend.generate(agent_messages("computer_use", frame.size, "g", frame.resize(screenshot())))
+
+
+# A server that is up but hangs, answers what is not an OpenAI response, or rate-limits.
+
+_HTML = (200, "text/html", "<html><body><h1>502 Bad Gateway</h1> nginx</body></html>")
+
+
+def test_a_server_that_never_answers_is_tried_twice_and_said_to_hang():
+    """It accepts the connection and never answers: the tries stop at twice the request
+    timeout (not max_retries x timeout), and the message says it did not answer."""
+    with FakeQwen(lambda r: tool_call(action="wait", time=1), delay_s=3) as server:
+        backend = OpenAIBackend(server.url, model="m", max_retries=3, timeout=1)
+        with pytest.raises(ModelUnavailableError) as failed:
+            backend.generate([{"role": "user", "content": "hi"}])
+        tries = server.chat_requests
+    message = str(failed.value)
+    assert "did not answer within 1 s (2 tries" in message and "--request-timeout" in message
+    assert "is it running" not in message
+    assert tries == 2
+
+
+@pytest.mark.parametrize("raw, said", [
+    (_HTML, "an HTML page: '<html><body><h1>502 Bad Gateway</h1> nginx</body></html>'"),
+    ((200, "application/json", '{"choices": [{"message": '), "a body that is not JSON"),
+    ((200, "application/json", '{"error": "upstream"}'), "JSON without choices"),
+], ids=["html", "cut-json", "no-choices"])
+def test_a_200_that_is_not_an_openai_response_is_retried_then_named(raw, said):
+    with FakeQwen(lambda r: tool_call(action="wait", time=1), raw_answers=[raw]) as server:
+        backend = OpenAIBackend(server.url, model="m", max_retries=2)
+        assert "wait" in backend.generate([{"role": "user", "content": "hi"}]).text  # retried
+    with FakeQwen(lambda r: "x", raw_answers=[raw] * 5) as server:
+        backend = OpenAIBackend(server.url, model="m", max_retries=2)
+        with pytest.raises(ModelUnavailableError) as failed:
+            backend.generate([{"role": "user", "content": "hi"}])
+    message = str(failed.value)
+    assert "answered with something that is not an OpenAI response" in message
+    assert said in message and "3 tries" in message
+
+
+def test_rate_limiting_is_called_rate_limiting_after_the_retries():
+    with FakeQwen(lambda r: "x", failures=[429] * 5) as server:
+        backend = OpenAIBackend(server.url, model="m", max_retries=2)
+        with pytest.raises(ModelUnavailableError) as failed:
+            backend.generate([{"role": "user", "content": "hi"}])
+    assert "is rate limiting the requests (429 Too Many Requests, 3 tries" in str(failed.value)
+    assert "refused" not in str(failed.value) and server.failures == [429, 429]
