@@ -191,7 +191,12 @@ def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajector
     guard.screenshot = step.screenshot
 
     started = time.perf_counter()
-    decision = policy.decide(goal, observation, trajectory.steps)
+    try:
+        decision = policy.decide(goal, observation, trajectory.steps)
+    except QvlError as exc:  # the model could not be asked (server down, hung, refused)
+        timings.think_s = time.perf_counter() - started
+        step.error, step.error_kind = str(exc), type(exc).__name__
+        raise _StepFailed(step, exc) from None  # the step is recorded with what it saw
     timings.think_s = time.perf_counter() - started
     _fill(step, decision)
     return _act(env, step, decision, guard), decision, observation.screenshot

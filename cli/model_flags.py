@@ -91,6 +91,10 @@ _FLAGS: dict[str, tuple[Any, Any]] = {
                           "(+ CUDA graphs), prefix-cache (+ the system prompt's KV cache reused "
                           "across steps). The answers stay the same; see benchmarks/gpu_step.py.")],
                    SpeedupChoice.auto),
+    "request_timeout": (Annotated[Optional[float], typer.Option(
+        "--request-timeout", min=1, help="--endpoint: seconds one model request may take (default "
+                                         "60) before it is tried again; a call gives up after "
+                                         "twice this.")], None),
 }
 
 # For commands that take one of these without a model (export sft: the frame limits of its
@@ -100,7 +104,8 @@ MaxPixelsOpt = _FLAGS["max_pixels"][0]
 TorchDeviceOpt = _FLAGS["torch_device"][0]
 
 # Which model to ask, and the frame's limits (ground, bench, rpa).
-BACKEND_FLAGS = ("model", "endpoint", "served_model", "min_pixels", "max_pixels", "torch_device")
+BACKEND_FLAGS = ("model", "endpoint", "served_model", "min_pixels", "max_pixels", "torch_device",
+                 "request_timeout")
 # ... and how an agent asks it (run, eval).
 AGENT_FLAGS = (*BACKEND_FLAGS, "history_images", "prompt", "answer_action", "max_new_tokens",
                "speedup")

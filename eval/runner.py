@@ -148,6 +148,7 @@ def _measured(config: EvalConfig) -> dict[str, Any]:
         values["env"].pop("browser_path", None)  # which binary, not which screen
     values["policy"]["model"].pop("torch_device", None)
     values["policy"]["model"].pop("speedup", None)  # how fast, not what it answers
+    values["policy"]["model"].pop("request_timeout", None)  # how long to wait for it
     return _flatten(values)
 
 

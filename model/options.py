@@ -35,6 +35,8 @@ class ModelOptions(BaseModel):
         "auto", description="offer the answer action: auto = when the task asks a question")
     speedup: Literal["auto", "none", "prefix-cache", "static-cache", "compile"] = Field(
         "auto", description="--model only: how the local backend runs a step (SpeedOptions)")
+    request_timeout: float = Field(60.0, ge=1, le=3600, description="--endpoint only: seconds "
+                                   "one request may take; a call gives up after twice this")
 
     @model_validator(mode="after")
     def _prompt_defaults(self) -> "ModelOptions":
@@ -62,7 +64,8 @@ class ModelOptions(BaseModel):
         if self.endpoint:
             from qvl_agent.model.openai_backend import OpenAIBackend
 
-            OpenAIBackend(self.endpoint, model=self.served_model, max_retries=1)
+            OpenAIBackend(self.endpoint, model=self.served_model, max_retries=1,
+                          timeout=self.request_timeout)
         else:
             from qvl_agent.model.transformers_backend import DEFAULT_MODEL, resolve_weights
 
@@ -82,7 +85,8 @@ def load_backend(options: ModelOptions) -> VLMBackend:
         from qvl_agent.model.openai_backend import OpenAIBackend
 
         return OpenAIBackend(options.endpoint, model=options.served_model or None,
-                             min_pixels=options.min_pixels, max_pixels=max_pixels)
+                             min_pixels=options.min_pixels, max_pixels=max_pixels,
+                             timeout=options.request_timeout)
     from qvl_agent.model.transformers_backend import DEFAULT_MODEL, SpeedOptions, TransformersBackend
 
     return TransformersBackend(options.model or DEFAULT_MODEL, device=options.torch_device,

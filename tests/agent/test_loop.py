@@ -176,3 +176,27 @@ def test_a_run_directory_is_never_mixed_with_another_run(tmp_path):
     saved = load_run(tmp_path / "run")
     assert saved.meta.goal == "again" and [s.index for s in saved.steps] == [1]
     assert trajectory.status == "failure"
+
+
+def test_a_model_call_that_fails_is_recorded_on_its_step(tmp_path):
+    """The server goes down after step 1: step 2 is in trajectory.jsonl with the screenshot
+    the model was shown and the error, not only in meta.json."""
+    from qvl_agent.model.openai_backend import OpenAIBackend
+    from tests.fakeqwen import FakeQwen
+
+    def respond(request):
+        server.failures = [503] * 10  # down from now on
+        return CLICK
+
+    with FakeQwen(respond) as server:
+        policy = QwenPolicy(OpenAIBackend(server.url, model="m", max_retries=1), "computer_use")
+        trajectory = run_episode(FakeEnv(), policy, "press the button",
+                                 recorder=RunRecorder(tmp_path / "run"))
+    assert trajectory.status == "error" and "failed with 503" in trajectory.meta.message
+    lines = [json.loads(line) for line in (tmp_path / "run" / "trajectory.jsonl").read_text().splitlines()]
+    assert [line["index"] for line in lines] == [1, 2]
+    assert lines[0]["error"] is None and lines[0]["action"]["kind"] == "click"
+    failed = lines[1]
+    assert failed["error_kind"] == "ModelUnavailableError" and "failed with 503" in failed["error"]
+    assert failed["action"] is None and (tmp_path / "run" / failed["screenshot"]).is_file()
+    assert load_run(tmp_path / "run").steps[1].error == failed["error"]
