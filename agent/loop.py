@@ -8,6 +8,8 @@ Who is to blame decides what happens to an error:
   with status ``error`` and its message;
 - a bug (any other exception) ends the run too, is recorded, and is raised again.
 Whatever happens, the run directory is complete: meta, steps, screenshots and report.
+A run directory that cannot be written (a full disk) is the exception: the run stops at
+once, says so in meta.json if there is room, and ``StorageError`` is raised again after it.
 
 Every tool call of an answer runs, in order, each recorded as its own step (OSWorld runs
 them all; the cookbook only the first): ``terminate`` or ``answer`` ends the episode where
@@ -38,7 +40,9 @@ from qvl_agent.agent.secrets import Secrets
 from qvl_agent.agent.trajectory import RunMeta, Step, Timings, Trajectory, now_iso
 from qvl_agent.envs.actions import Action, Answer, Terminate
 from qvl_agent.envs.base import Env
-from qvl_agent.envs.errors import ModelBehaviorError, QvlError, UnsupportedActionError
+from qvl_agent.envs.errors import (
+    ModelBehaviorError, QvlError, StorageError, UnsupportedActionError,
+)
 
 __all__ = ["run_episode", "StepCallback", "REPEATS_WARNED", "REPEATS_STUCK"]
 
@@ -89,16 +93,17 @@ def run_episode(
     guard.describe(meta)
     goal = guard.goal(goal)  # what the model is told: no value, the names of its secrets
     trajectory = Trajectory(meta=meta)
-    if recorder is not None:
-        recorder.start(meta)
     policy.reset(goal)
     in_a_row = 0
     repeats = _Repeats()
+    unwritable: StorageError | None = None
 
     def add(step: Step) -> None:
         _add(trajectory, guard.redact_step(step), recorder, on_step)
 
     try:
+        if recorder is not None:
+            recorder.start(meta)
         for _ in range(max_steps):  # one model answer per turn
             if (turn := guard.pause(len(trajectory.steps) + 1)) is not None:
                 add(turn)  # the person's turn: their advice is the model's next message
@@ -160,6 +165,9 @@ def run_episode(
         _end(meta, "interrupted", str(exc) or "stopped by the user (Ctrl-C)")
     except StopRun as exc:  # the person answered "stop"
         _end(meta, "interrupted", str(exc) or "stopped by the user")
+    except StorageError as exc:  # the run's own files: stop now, and tell the caller too
+        _end(meta, "error", str(exc))
+        unwritable = exc
     except QvlError as exc:
         _end(meta, "error", str(exc))
     except Exception as exc:
@@ -172,7 +180,12 @@ def run_episode(
             _end(meta, "error", "the run stopped unexpectedly")
         guard.redact_meta(meta)
         if recorder is not None:
-            recorder.finish(meta)
+            report = recorder.finish(meta)
+    if unwritable is not None and recorder is not None:
+        kept = ("its meta.json and report.html say so" if report is not None else
+                "its meta.json says so (no room for report.html)")
+        raise StorageError(f"{unwritable}; the run stopped after {meta.steps} step(s), every "
+                           f"file written whole; {kept}") from None
     return trajectory
 
 

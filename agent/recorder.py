@@ -3,14 +3,21 @@
 ``Recorder`` is what the loop needs of one (``run_episode(..., recorder=...)``); the RPA
 player's ``ai:`` steps give it a recorder that numbers their steps on from its own.
 
-The step line is appended and flushed as soon as the step ends; screenshots are encoded to
-PNG on a background thread (Pillow releases the GIL while compressing) so the next step does
-not wait for them; ``finish`` waits for them and writes the report.
+The step line is appended as soon as the step ends; screenshots are encoded to PNG on a
+background thread (Pillow releases the GIL while compressing) so the model's thinking does
+not wait for them; a step's line is written once its screenshot is, and ``finish`` writes
+the final meta.json and the report.
+
+A full disk (or a folder that cannot be written) raises ``StorageError`` at the first file
+that cannot be written, and every file already written stays whole (``agent.storage``):
+screenshots and meta.json are written beside and renamed, a trajectory line that does not
+fit is taken back. Space set aside when the run starts is given back then, so that
+``finish`` can still say in meta.json how the run ended.
 """
 
 from __future__ import annotations
 
-import os
+import io
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -18,8 +25,9 @@ from typing import Protocol
 
 from PIL import Image
 
+from qvl_agent.agent.storage import LineFile, Reserve, write_atomic
 from qvl_agent.agent.trajectory import RunMeta, Step, now_iso
-from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError, StorageError
 
 __all__ = ["Recorder", "RunRecorder"]
 
@@ -62,10 +70,17 @@ class RunRecorder:
             if not replace:
                 raise ConfigError(f"{self.run_dir} already holds a run; choose another --out")
             shutil.rmtree(self.run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lines = open(self.run_dir / "trajectory.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from qvl_agent.agent.storage import storage_error
+
+            raise storage_error(self.run_dir, exc) from None
+        self._reserve = Reserve(self.run_dir)
+        self._lines = LineFile(self.run_dir / "trajectory.jsonl", truncate=True)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qvl-png")
         self._pending: list[Future[None]] = []
+        self.report_error: StorageError | None = None  # why finish wrote no report
 
     def start(self, meta: RunMeta) -> None:
         self.write_meta(meta)
@@ -76,27 +91,33 @@ class RunRecorder:
     def save_screenshot(self, index: int, image: Image.Image) -> str:
         """Queue the PNG of step ``index``; returns its file name."""
         name = self.screenshot_name(index)
-        path = self.run_dir / name
-        self._pending.append(self._pool.submit(image.save, path, format="PNG", compress_level=1))
+        self._pending.append(self._pool.submit(_save_png, self.run_dir / name, image))
         return name
 
     def add(self, step: Step) -> None:
-        self._lines.write(step.model_dump_json() + "\n")
-        self._lines.flush()
+        """Append the step's line, once the screenshots before it are written.
+
+        Raises:
+            StorageError: a screenshot or the line could not be written.
+        """
+        self._settle()
+        self._lines.write_line(step.model_dump_json())
 
     def write_meta(self, meta: RunMeta) -> None:
-        tmp = self.run_dir / "meta.json.tmp"
-        tmp.write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.run_dir / "meta.json")
+        write_atomic(self.run_dir / "meta.json", meta.model_dump_json(indent=2) + "\n")
 
-    def finish(self, meta: RunMeta) -> Path:
-        """Wait for the screenshots, write the final meta and the report; return the report."""
-        for future in self._pending:
-            try:
-                future.result()
-            except OSError:
-                pass  # a full disk loses a picture, not the run
-        self._pending.clear()
+    def finish(self, meta: RunMeta) -> Path | None:
+        """Wait for the screenshots, write the final meta and the report; return the report
+        (None when there was no room for it: ``report_error`` says why).
+
+        Raises:
+            StorageError: even the final meta.json could not be written.
+        """
+        self._reserve.release()  # room for the last files, whatever happened
+        try:
+            self._settle()
+        except StorageError:
+            pass  # the step that needed it has said so already (or meta does below)
         self._pool.shutdown(wait=True)
         if not self._lines.closed:
             self._lines.close()
@@ -104,4 +125,26 @@ class RunRecorder:
         self.write_meta(meta)
         from qvl_agent.agent.report import write_report
 
-        return write_report(self.run_dir)
+        try:
+            return write_report(self.run_dir)
+        except StorageError as exc:
+            self.report_error = exc
+            return None
+
+    def _settle(self) -> None:
+        """Wait for the queued screenshots; the first that could not be written raises."""
+        pending, self._pending = self._pending, []
+        failed: BaseException | None = None
+        for future in pending:
+            try:
+                future.result()
+            except BaseException as exc:  # noqa: BLE001 - raised below, after all are done
+                failed = failed or exc
+        if failed is not None:
+            raise failed
+
+
+def _save_png(path: Path, image: Image.Image) -> None:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    write_atomic(path, buffer.getvalue())

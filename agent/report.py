@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from qvl_agent.agent.describe import describe
+from qvl_agent.agent.storage import write_atomic
 from qvl_agent.agent.trajectory import Step, Trajectory, load_run
 from qvl_agent.envs.actions import Click, Drag, LongPress, MoveTo, Point, Scroll, Swipe
 
@@ -55,9 +56,7 @@ def write_report(run_dir: str | Path) -> Path:
     run_dir = Path(run_dir)
     page = render_report(load_run(run_dir), run_dir)
     path = run_dir / "report.html"
-    tmp = run_dir / "report.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, page)
     return path
 
 

@@ -37,7 +37,8 @@ def eval_(
     executor: Annotated[ExecutorChoice, typer.Option("--executor", help="local (worker processes here) or ray (actors on a Ray cluster; needs the optional extra 'ray').")] = ExecutorChoice.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: the cluster to join (auto, HOST:PORT, ray://HOST:10001); default: start a local Ray.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/eval-<suite>-<time>).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Finish the run in --out: run only what has no result yet.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish the run in --out: run what has no result yet, and again what ended in error.")] = False,
+    resume_keep_errors: Annotated[bool, typer.Option("--resume-keep-errors", help="With --resume: keep the instances that ended in error instead of running them again.")] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per instance before its worker is killed.")] = 600.0,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Override each task's step budget.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="Android suites: adb serial, or 'sim[:android-9|android-11|android-14|samsung-11]' for the built-in virtual phone.")] = None,
@@ -51,6 +52,8 @@ def eval_(
 
     if resume and out is None:
         raise typer.BadParameter("--resume needs the --out of the run to finish")
+    if resume_keep_errors and not resume:
+        raise typer.BadParameter("--resume-keep-errors goes with --resume")
     if ray_address and executor is not ExecutorChoice.ray:
         raise typer.BadParameter("--ray-address needs --executor ray")
     # Only the screen flags given; the suite's own screen decides the rest (envs.spec).
@@ -58,6 +61,7 @@ def eval_(
                                    "display": display, "unsafe_host": unsafe_host}.items() if v}
     code = run_eval_command(dict(
         suite=suite, tasks=tasks, seeds=seeds, workers=workers, resume=resume,
+        resume_keep_errors=resume_keep_errors,
         executor=executor.value, ray_address=ray_address, time_limit_s=time_limit,
         max_steps=max_steps, out=out, policy=dict(kind=policy.value, model=model_options)),
         env_flags)

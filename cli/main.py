@@ -3,10 +3,14 @@
 A usage error (unknown command or option, bad value) is the user's: click's usage message
 and exit 2. A ``QvlError`` is one ``error:`` line and exit 2. Anything else is a bug: one
 ``internal error`` line and exit 70. ``--debug`` shows tracebacks instead.
+
+SIGTERM (``kill``, a job scheduler, ``timeout``) is handled as Ctrl-C is: the run ends as
+interrupted with its files and report written, and the exit code is 143 (128 + 15).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -27,19 +31,39 @@ _ABORTS = (click.exceptions.Abort, typer.Abort)
 _USAGE_ERRORS = (click.ClickException, typer.TyperException)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stop as for Ctrl-C (the loop saves the run and ends it as interrupted)."""
+
+
+_terminated: list[int] = []
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _terminated:
+        return  # the first one is being handled: let the run finish writing its files
+    _terminated.append(signum)
+    raise Terminated("stopped by SIGTERM")
+
+
+def _code(code: int) -> int:
+    """An interrupted run's exit code says which signal stopped it (130 or 143)."""
+    return 128 + signal.SIGTERM if code == 130 and _terminated else code
+
+
 def main() -> None:
     """Console entry point: one clear line for every expected failure."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code = app(prog_name="qvl-agent", standalone_mode=False)  # returns a typer.Exit's code instead of exiting
-        sys.exit(code if isinstance(code, int) else 0)
+        sys.exit(_code(code) if isinstance(code, int) else 0)
     except _EXITS as exc:
-        sys.exit(exc.exit_code)
+        sys.exit(_code(exc.exit_code))
     except _USAGE_ERRORS as exc:  # usage errors included: the user's, exit 2
         exc.show()
         sys.exit(exc.exit_code)
     except (*_ABORTS, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(_code(130))
     except QvlError as exc:
         if state["debug"]:
             raise

@@ -15,7 +15,7 @@ from qvl_agent.envs.base import Env, EnvBase, EnvKind, Observation, Size
 from qvl_agent.envs.errors import (
     ActionParseError, ActionRejectedError, ConfigError, EnvDisconnectedError, EnvError,
     EnvNotFoundError, EvalError, ModelBehaviorError, ModelUnavailableError, QvlError,
-    TaskError, UnsupportedActionError,
+    StorageError, TaskError, UnsupportedActionError,
 )
 from qvl_agent.envs.factory import open_env
 from qvl_agent.envs.fake import FakeEnv
@@ -29,5 +29,5 @@ __all__ = [
     "EnvSpec", "BrowserSpec", "AndroidSpec", "DesktopSpec", "env_spec", "open_env",
     "normalize_key", "QvlError", "ConfigError", "ModelBehaviorError", "ActionParseError",
     "ActionRejectedError", "ModelUnavailableError", "EnvError", "EnvNotFoundError",
-    "EnvDisconnectedError", "UnsupportedActionError", "TaskError", "EvalError",
+    "EnvDisconnectedError", "UnsupportedActionError", "TaskError", "EvalError", "StorageError",
 ]

@@ -18,7 +18,8 @@ bug, and stops the run with one clear line.
     │   ├── EnvNotFoundError     no browser / display / device to use
     │   └── EnvDisconnectedError the device or browser went away mid-episode
     ├── TaskError                a task was used out of order or its setup failed
-    └── EvalError                the evaluation harness could not run or resume
+    ├── EvalError                the evaluation harness could not run or resume
+    └── StorageError             a run's files could not be written (a full disk, no right)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "SecretRefusedError",
     "TaskError",
     "EvalError",
+    "StorageError",
 ]
 
 
@@ -102,3 +104,8 @@ class TaskError(QvlError):
 
 class EvalError(QvlError):
     """The evaluation harness could not run or resume."""
+
+
+class StorageError(QvlError):
+    """A run's output (its directory, results.jsonl) could not be written: the disk is full,
+    or the folder is read-only. The run stops at once; what was written stays whole."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from qvl_agent.envs.errors import StorageError
 from qvl_agent.envs.validation import validated
 from qvl_agent.eval.config import EvalConfig
 from qvl_agent.eval.progress import EvalView, summary_table
@@ -51,23 +53,43 @@ def run_eval_command(values: dict[str, Any], env_flags: dict[str, Any]) -> int:
     for note in plan_notes(config, suite):
         console.print(f"eval: {note}")
     interrupted = False
+    stopped: StorageError | None = None
     try:
         with EvalView(console) as view:
             results = run_eval(config, progress=view)
-    except KeyboardInterrupt:
-        interrupted = True
+    except (KeyboardInterrupt, StorageError) as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        stopped = exc if isinstance(exc, StorageError) else None
         from qvl_agent.eval.results import ResultsFile
 
         file = ResultsFile(config.out / "results.jsonl")
         results = list(file.rows.values())
         file.close()
-    summary = write_summary_md(config.out / "summary.md", f"qvl-agent eval: {suite.name}",
-                               results, planned, config.policy.kind)
+    try:
+        summary: Path | None = write_summary_md(config.out / "summary.md",
+                                                f"qvl-agent eval: {suite.name}", results, planned,
+                                                config.policy.kind)
+    except StorageError as exc:
+        if stopped is None:
+            raise
+        summary, stopped = None, StorageError(f"{stopped}; summary.md did not fit either ({exc})")
     Console(highlight=False).print(summary_table(results))
     print(f"results: {config.out / 'results.jsonl'}")
-    print(f"report: {summary} (each instance links to its own report.html)")
+    if summary is not None:
+        print(f"report: {summary} (each instance links to its own report.html)")
+    again = (f"qvl-agent eval --suite {config.suite} --out {config.out} --resume (and the same "
+             "options)")
+    if stopped is not None:
+        raise StorageError(f"{stopped}. The evaluation stopped with {len(results)} of {planned} "
+                           f"instances in results.jsonl, each line whole; when there is room, "
+                           f"finish with: {again}")
     if interrupted or len(results) < planned:
-        print(f"interrupted with {len(results)} of {planned} instances done; finish with: "
-              f"qvl-agent eval --suite {config.suite} --out {config.out} --resume (and the same options)")
+        print(f"interrupted with {len(results)} of {planned} instances done; finish with: {again}")
         return 130
+    if results and all(r.outcome == "error" for r in results):
+        first = next((r for r in results if r.message), None)
+        print(f"every instance ended in error, none was run to the end (the first: "
+              f"{first.instance}: {first.message}); fix that, then run them again with: {again}"
+              if first else "every instance ended in error", file=sys.stderr)
+        return 1
     return 0

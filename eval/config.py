@@ -42,6 +42,8 @@ class EvalConfig(BaseModel):
                           "none starts a local Ray for the run")
     out: Path
     resume: bool = False
+    resume_keep_errors: bool = Field(False, description="--resume: keep the instances whose "
+                                     "outcome is error instead of running them again")
     time_limit_s: float = Field(600.0, gt=0, description="per instance; the worker is killed after it")
     max_steps: int | None = Field(None, ge=1, description="overrides each task's own step budget")
     env: EnvSpec | None = Field(None, description="the screen each worker opens (envs.spec); "

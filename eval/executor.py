@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from qvl_agent.agent.storage import write_atomic
 from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
 from qvl_agent.eval.worker import worker_main
 
@@ -78,7 +79,7 @@ class Executor(Protocol):
 
 def write_worker_pids(out: Path, pids: dict[int, int]) -> None:
     """``workers.json``: slot -> process id, so a person (or a test) can find a worker."""
-    (out / "workers.json").write_text(json.dumps(pids) + "\n", encoding="utf-8")
+    write_atomic(out / "workers.json", json.dumps(pids) + "\n")
 
 
 @dataclass

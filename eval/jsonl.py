@@ -8,6 +8,9 @@ over it) so that the next row starts on a line of its own and the file holds one
 key. Lines are split on ``\\n`` only and decoded one by one: a row may hold any character
 (U+2028 included), and a cut inside a multi-byte character damages that line only.
 
+A row that cannot be written whole (a full disk) is taken back, so the file still ends with
+a whole line, and ``StorageError`` says which file and how much room it needs.
+
 Used for ``eval``'s ``results.jsonl`` (``eval.results``) and ``bench``'s
 (``eval.bench.runner``).
 """
@@ -19,6 +22,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
+
+from qvl_agent.agent.storage import LineFile, storage_error
 
 __all__ = ["JsonlStore"]
 
@@ -44,7 +49,7 @@ class JsonlStore(Generic[R]):
         self._lock = threading.Lock()
         if self.path.exists():
             self._read()
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._file = LineFile(self.path)
 
     def __contains__(self, key: object) -> bool:
         return key in self.rows
@@ -57,16 +62,26 @@ class JsonlStore(Generic[R]):
 
         Raises:
             ValueError: its key already has a row.
+            StorageError: the line did not fit (the file is as it was).
         """
         key = self._key(row)
         line = self._dump(row)
         with self._lock:
             if key in self.rows:
                 raise ValueError(f"{key} already has a result")
+            self._file.write_line(line, sync=True)
             self.rows[key] = row
-            self._file.write(line + "\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
+
+    def drop(self, keys: set[str]) -> None:
+        """Take these keys' rows out (to be done again); the file is rewritten whole."""
+        with self._lock:
+            kept = {k: r for k, r in self.rows.items() if k not in keys}
+            if len(kept) == len(self.rows):
+                return
+            self._file.close()
+            self._replace([self._dump(r).encode("utf-8") for r in kept.values()])
+            self.rows = kept
+            self._file = LineFile(self.path)
 
     def close(self) -> None:
         with self._lock:
@@ -101,8 +116,13 @@ class JsonlStore(Generic[R]):
     def _replace(self, lines: list[bytes]) -> None:
         """The file holds exactly ``lines`` afterwards, or (after a crash) what it held before."""
         tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "wb") as file:
-            file.write(b"".join(line + b"\n" for line in lines))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, self.path)
+        data = b"".join(line + b"\n" for line in lines)
+        try:
+            with open(tmp, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise storage_error(self.path, exc, len(data)) from None

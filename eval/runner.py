@@ -3,8 +3,12 @@
 The parent hands out one instance at a time to idle workers, watches them, and is the only
 writer of ``results.jsonl``. A worker that crashes or passes the per-instance time limit is
 killed and replaced; its instance is recorded as an error with the reason, and the run
-goes on. ``--resume`` skips every instance that already has a line. Workers are processes
-on this machine or actors on a Ray cluster (``eval.executor``); everything else is shared.
+goes on. ``--resume`` skips every instance that already has a success or failure, and
+runs again those that ended in error (the harness's, the server's, the disk's; their lines
+are taken out first), unless ``--resume-keep-errors``. A run directory that cannot be
+written (a full disk) stops the run at once with ``StorageError``; every line already in
+``results.jsonl`` stays whole. Workers are processes on this machine or actors on a Ray
+cluster (``eval.executor``); everything else is shared.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from typing import Any
 from pydantic import ValidationError
 from typing_extensions import assert_never
 
+from qvl_agent.agent.storage import Reserve, storage_error, write_atomic
 from qvl_agent.agent.trajectory import RunMeta, now_iso
-from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.errors import ConfigError, StorageError
 from qvl_agent.envs.spec import spec_flag
 from qvl_agent.envs.validation import flag_name
 from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
@@ -89,13 +94,24 @@ def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> list[I
     instances = plan(config, suite)
     if suite.check_options:
         suite.check_options(config.env, config.workers)
-    config.out.mkdir(parents=True, exist_ok=True)
+    try:
+        config.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(config.out, exc) from None
     results_path = config.out / "results.jsonl"
     if results_path.exists() and not config.resume:
         raise ConfigError(f"{config.out} already holds results; add --resume to finish that run, "
                           "or choose another --out")
     _write_config(config)
-    results = ResultsFile(results_path)
+    # Room for the last results line and summary.md if the disk fills during the run.
+    reserve = Reserve(config.out, 256 * 1024)
+    try:
+        results = ResultsFile(results_path)
+    except BaseException:
+        reserve.release()
+        raise
+    if config.resume and not config.resume_keep_errors:
+        results.drop({key for key, r in results.rows.items() if r.outcome == "error"})
     todo = deque(i for i in instances if instance_id(*i) not in results)
     state = RunState(total=len(instances), done=len(instances) - len(todo))
     for r in results.rows.values():
@@ -108,6 +124,7 @@ def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> list[I
             _Scheduler(config, results, state, progress, _executor(config)).run(todo)
     finally:
         results.close()
+        reserve.release()
     return [results.rows[instance_id(*i)] for i in instances if instance_id(*i) in results.rows]
 
 
@@ -120,14 +137,15 @@ def _executor(config: EvalConfig) -> Executor:
 
 
 # What may change between a run and its --resume: how it runs, not what it measures.
-_MAY_CHANGE = {"resume", "workers", "time_limit_s", "out", "executor", "ray_address"}
+_MAY_CHANGE = {"resume", "resume_keep_errors", "workers", "time_limit_s", "out", "executor",
+               "ray_address"}
 
 
 def _write_config(config: EvalConfig) -> None:
     """Record the run's options; on --resume, refuse options that would mix two setups."""
     path = config.out / "eval.json"
     if not path.exists():
-        path.write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        write_atomic(path, config.model_dump_json(indent=2) + "\n")
         return
     try:
         before = EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
@@ -249,13 +267,15 @@ class _Scheduler:
         self._record(slot, result)
 
     def _record(self, slot: int, result: InstanceResult) -> None:
-        self.results.add(result)
+        self.results.add(result)  # a full disk here raises StorageError: the run stops
         self.state.running.pop(slot, None)
         self.state.done += 1
         self.state.successes += result.outcome == "success"
         self.state.errors += result.outcome == "error"
         if self.progress:
             self.progress("result", result, self.state)
+        if result.status == "storage":  # the instance's own files did not fit: stop now
+            raise StorageError(result.message or "the run directory cannot be written")
 
 
 def _close_cut_run(run_dir: Any, reason: str) -> Any:
@@ -268,7 +288,7 @@ def _close_cut_run(run_dir: Any, reason: str) -> Any:
     try:
         meta = RunMeta.model_validate_json(meta_file.read_text(encoding="utf-8"))
         meta.status, meta.message, meta.finished_at = "interrupted", reason, now_iso()
-        meta_file.write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        write_atomic(meta_file, meta.model_dump_json(indent=2) + "\n")
         return write_report(run_dir)
-    except (OSError, ValueError):
+    except (OSError, ValueError, StorageError):
         return None  # the instance's own files are damaged; its result line still says why

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from qvl_agent.agent.storage import write_atomic
 from qvl_agent.eval.config import InstanceResult
 from qvl_agent.eval.metrics import Rate, rate
 
@@ -73,5 +74,5 @@ def write_summary_md(path: Path, title: str, results: list[InstanceResult],
             note = f"answer: {r.answer!r} {note}".strip()
         lines.append(f"| {r.instance} | {r.outcome} | {r.score:g} | {r.status} | {r.steps} | "
                      f"{r.duration_s:.1f} | {link} | {note} |")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(path, "\n".join(lines) + "\n")
     return path

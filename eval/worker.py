@@ -20,7 +20,7 @@ from qvl_agent.agent.policy import Policy, QwenPolicy, RandomPolicy, ScriptedPol
 from qvl_agent.agent.recorder import RunRecorder
 from qvl_agent.agent.trajectory import RunMeta, now_iso
 from qvl_agent.envs.base import Env
-from qvl_agent.envs.errors import EvalError, QvlError
+from qvl_agent.envs.errors import EvalError, QvlError, StorageError
 from qvl_agent.envs.factory import open_env
 from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
 from qvl_agent.tasks.base import Task
@@ -114,6 +114,10 @@ class InstanceRunner:
                 answer=trajectory.meta.answer, message=trajectory.meta.message,
                 report=_report(run_dir, self.config), duration_s=time.perf_counter() - started,
                 finished_at=now_iso())
+        except StorageError as exc:  # the run directory is full: the whole run must stop
+            return InstanceResult(**base, outcome="error", status="storage", message=str(exc),
+                                  report=_report(run_dir, self.config), goal=_goal_or_none(task),
+                                  duration_s=time.perf_counter() - started, finished_at=now_iso())
         except Exception as exc:  # noqa: BLE001 - one instance must not stop the run
             self.close()
             message = str(exc) if isinstance(exc, QvlError) else \

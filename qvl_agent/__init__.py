@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     **{name: "qvl_agent.envs.errors" for name in (
         "QvlError", "ConfigError", "ModelBehaviorError", "ModelUnavailableError", "EnvError",
         "EnvNotFoundError", "EnvDisconnectedError", "UnsupportedActionError", "TaskError",
-        "EvalError")},
+        "EvalError", "StorageError")},
 }
 
 __all__ = ["__version__", *_EXPORTS]

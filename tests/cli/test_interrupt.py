@@ -1,7 +1,9 @@
 """Ctrl-C during ``qvl-agent run``: the run directory is complete and the exit code is 130.
 
 The signal goes where a terminal sends it: to the command's whole process group (the CLI,
-Playwright's driver and Chromium alike), while the model is thinking about step 2.
+Playwright's driver and Chromium alike), while the model is thinking about step 2. SIGTERM
+(``kill PID``, a scheduler's stop) goes to the CLI alone, and is handled the same way,
+with exit code 143.
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ def _session_members(sid: int) -> list[int]:
     return members
 
 
-def test_ctrl_c_leaves_a_complete_run_directory_and_exits_130(tmp_path):
+@pytest.mark.parametrize("how, code, said", [
+    ("ctrl-c", 130, "stopped by the user (Ctrl-C)"),
+    ("sigterm", 143, "stopped by SIGTERM"),
+])
+def test_ctrl_c_or_sigterm_leave_a_complete_run_directory(tmp_path, how, code, said):
     thinking = threading.Event()  # the model has been asked for step 2
     release = threading.Event()
     steps: list[QwenRequest] = []
@@ -65,7 +71,10 @@ def test_ctrl_c_leaves_a_complete_run_directory_and_exits_130(tmp_path):
             stdin=subprocess.DEVNULL)  # no terminal: one Ctrl-C stops (in one, it pauses)
         try:
             assert thinking.wait(240), "the run never reached step 2"
-            os.killpg(process.pid, signal.SIGINT)
+            if how == "ctrl-c":
+                os.killpg(process.pid, signal.SIGINT)
+            else:
+                process.send_signal(signal.SIGTERM)
             stdout, stderr = process.communicate(timeout=120)
         finally:
             release.set()
@@ -74,7 +83,7 @@ def test_ctrl_c_leaves_a_complete_run_directory_and_exits_130(tmp_path):
                 process.wait()
         clicks = [e for e in pages.of_type("click") if e.get("target") == "name"]
 
-    assert process.returncode == 130, stdout + stderr
+    assert process.returncode == code, stdout + stderr
     assert "Traceback" not in stderr and "internal error" not in stderr
     assert stdout.startswith("interrupted: the run was interrupted"), stdout
     assert f"report: {out / 'report.html'}" in stdout
@@ -82,7 +91,7 @@ def test_ctrl_c_leaves_a_complete_run_directory_and_exits_130(tmp_path):
 
     # meta.json says how it ended; trajectory.jsonl has step 1 and its screenshot.
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["status"] == "interrupted" and meta["finished_at"]
+    assert meta["status"] == "interrupted" and meta["finished_at"] and meta["message"] == said
     lines = [json.loads(line) for line in (out / "trajectory.jsonl").read_text().splitlines()]
     assert lines and lines[0]["action"]["kind"] == "click" and lines[0]["error"] is None
     for line in lines:
