@@ -40,7 +40,8 @@ from qvl_agent.envs.actions import (
 )
 from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
 from qvl_agent.envs.errors import (
-    ConfigError, EnvError, EnvNotFoundError, QvlError, UnsupportedActionError,
+    ConfigError, EnvDisconnectedError, EnvError, EnvNotFoundError, QvlError,
+    UnsupportedActionError,
 )
 from qvl_agent.envs.keys import is_character
 from qvl_agent.envs.stillness import same_but_caret
@@ -148,6 +149,16 @@ class DesktopEnv(EnvBase):
 
     def _execute(self, action: Action) -> None:
         self._check_failsafe()
+        try:
+            self._act(action)
+        except QvlError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Xlib's errors when the server is gone
+            raise self._lost(exc) from None
+        if not isinstance(action, Wait):
+            self.settle()
+
+    def _act(self, action: Action) -> None:
         gui = self._gui
         with self._acting():
             match action:
@@ -189,8 +200,6 @@ class DesktopEnv(EnvBase):
                     time.sleep(seconds)
                 case _:
                     raise UnsupportedActionError(f"the desktop env cannot do '{action.kind}'")
-        if not isinstance(action, Wait):
-            self.settle()
 
     def settle(self) -> None:
         """Wait until two grabs in a row match (a blinking caret aside), at most the timeout."""
@@ -289,7 +298,28 @@ class DesktopEnv(EnvBase):
         try:
             return self._mss.grab({"left": m.left, "top": m.top, "width": m.width, "height": m.height})
         except Exception as exc:  # noqa: BLE001 - mss raises its own error for a lost server
-            raise EnvError(f"cannot capture display {self.display.name}: {exc}") from None
+            raise self._lost(exc, "cannot capture") from None
+
+    def _lost(self, exc: BaseException, doing: str = "cannot act on") -> EnvError:
+        """The error for an X call that failed: a server that is gone says so."""
+        name = self.display.name
+        servers = [p for p in self.display._children if p.pid in self.display._infrastructure]
+        gone = False
+        deadline = time.monotonic() + 1.0  # a server being killed may take a moment to exit
+        while servers and not gone and time.monotonic() < deadline:
+            try:
+                gone = servers[0].poll() is not None
+            except QvlError:
+                gone = True  # the sandbox around it has ended too
+            if not gone:
+                time.sleep(0.05)
+        if gone:
+            return EnvDisconnectedError(f"{doing} display {name}: its X server (Xvfb) has exited "
+                                        "(killed, or crashed); the episode cannot go on")
+        said = str(exc).strip() or exc.__class__.__name__
+        if isinstance(exc, (OSError, TypeError)) or not str(exc).strip():
+            said = f"the X server closed the connection ({said}); is it still running?"
+        return EnvDisconnectedError(f"{doing} display {name}: {said}")
 
     def _check_failsafe(self) -> None:
         if not self.failsafe:

@@ -225,10 +225,17 @@ def load_task_file(path: Path) -> TaskSpec:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the task file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}); save the task file as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: JSON nested too deeply to be a task file") from None
     try:
         return TaskSpec.model_validate(data)
+    except RecursionError:
+        raise ConfigError(f"{path}: JSON nested too deeply to be a task file") from None
     except ValidationError as exc:
         problem = exc.errors()[0]
         # Drop the union-branch names pydantic puts in the location (GetterSpec, list[...]).

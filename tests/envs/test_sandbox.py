@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from qvl_agent.envs.actions import TypeText
-from qvl_agent.envs.desktop import DesktopEnv
+from qvl_agent.envs.desktop import DesktopEnv, open_desktop
 from qvl_agent.envs.errors import ConfigError
 from qvl_agent.envs.sandbox import USER_HOME, start_sandboxed_display
 from qvl_agent.envs.spec import DesktopSpec
@@ -211,3 +211,24 @@ def test_vm_file_copies_a_file_out_of_the_sandboxs_own_tmp(sandbox):
         assert not Path("/tmp/report.bin").exists()
         assert Path(vm_file(env, None, None, "/home/user/Desktop/h.txt")).read_text() == "hi\n"
         assert vm_file(env, None, None, "/tmp/missing") is None
+
+
+def test_a_killed_x_server_is_a_clear_reason_not_an_empty_one():
+    """As found: "cannot capture display :20: " (nothing after the colon), and a click
+    after it an internal error (a TypeError from inside Xlib)."""
+    from qvl_agent.agent.loop import run_episode
+    from qvl_agent.agent.policy import ScriptedPolicy
+    from qvl_agent.envs.actions import Click, Point
+    from qvl_agent.envs.errors import EnvDisconnectedError
+
+    with open_desktop("virtual:320x240") as env:
+        env.observe()
+        server = min(env.display._infrastructure)  # Xvfb, the sandbox's first program
+        assert env.display.run(["kill", "-9", str(server)]).returncode == 0
+        with pytest.raises(EnvDisconnectedError, match=r"cannot act on display :\d+: its X server "
+                                                       r"\(Xvfb\) has exited"):
+            env.execute(Click(at=Point(x=5, y=5)))
+        trajectory = run_episode(env, ScriptedPolicy([Click(at=Point(x=5, y=5))]), "click")
+    assert trajectory.status == "error"
+    assert trajectory.meta.message.startswith("cannot capture display :")
+    assert "its X server (Xvfb) has exited (killed, or crashed)" in trajectory.meta.message

@@ -175,3 +175,22 @@ def test_the_web_suite_scores_near_misses_zero():
             task.teardown(env)
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("content, said", [
+    (json.dumps(GOOD).replace("do it", "caf\u00e9").encode("latin-1"),
+     "not UTF-8 text (byte 0xe9 at offset"),
+    (json.dumps({**GOOD, "family": None}).replace("null", "[" * 50_000 + "]" * 50_000).encode(),
+     "JSON nested too deeply to be a task file"),
+], ids=["latin-1", "deeply-nested"])
+def test_a_task_file_that_is_not_utf8_or_nested_too_deep_is_one_line_naming_it(tmp_path, content, said):
+    """As found: `eval --suite FILE` ended in "internal error" (exit 70) for both."""
+    from tests.conftest import run_cli
+
+    path = tmp_path / "task.json"
+    path.write_bytes(content)
+    result = run_cli("eval", "--suite", str(path), "--policy", "oracle", "--out",
+                     str(tmp_path / "out"), timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {said}")
