@@ -33,8 +33,9 @@ LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABL
 
 @contextmanager
 def loopback_head(num_cpus: int = 2, object_store_bytes: int = 200_000_000,
-                  start_timeout_s: float = 120) -> Iterator[str]:
-    """Start a head node on 127.0.0.1; yield its address (``127.0.0.1:PORT``); stop it."""
+                  start_timeout_s: float = 120, auth_token: str | None = None) -> Iterator[str]:
+    """Start a head node on 127.0.0.1; yield its address (``127.0.0.1:PORT``); stop it.
+    ``auth_token``: a head with token authentication on, with this token."""
     ray = Path(sys.executable).with_name("ray")
     if not ray.exists():
         raise ConfigError(f"no `ray` command next to {sys.executable}: pip install 'qvl-agent[ray]'")
@@ -45,7 +46,9 @@ def loopback_head(num_cpus: int = 2, object_store_bytes: int = 200_000_000,
         [str(ray), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", "0",
          f"--num-cpus={num_cpus}", "--include-dashboard=false",
          f"--object-store-memory={object_store_bytes}", f"--temp-dir={temp}", "--disable-usage-stats"],
-        env={**os.environ, **LOOPBACK_ENV}, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, **LOOPBACK_ENV, **({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": auth_token}
+                                             if auth_token else {})},
+        stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
     try:
         address_file = temp / "ray_current_cluster"

@@ -11,22 +11,32 @@ and is the only writer of ``results.jsonl``, exactly as with the local pool.
   killed (``ray.kill``) and replaced, as the local pool kills its worker process.
 - A worker process or node that dies makes its instance an error row (status ``crashed``,
   the message says what Ray reported); it is not retried: a process that dies can be the
-  agent's doing (a page that eats the memory) as well as the machine's, and ``--resume``
-  keeps error rows. The rest of the run goes on with a new actor in that slot.
+  agent's doing (a page that eats the memory) as well as the machine's; ``--resume`` runs
+  it again. The rest of the run goes on with a new actor in that slot.
 - Files: every actor writes its instance's trajectory, screenshots and report straight into
   ``--out``, which must therefore be a path every node sees (one machine, or a shared mount
   such as NFS at the same path on every node). Each actor checks this when it starts.
 - Resources: each actor asks for what its env needs (see ``actor_options``); ``--model``
   asks for a GPU per actor, ``--endpoint`` none (the server batches everyone's requests).
+- Authentication: a Ray started for the run (no ``--ray-address``) uses token
+  authentication with a token made for the run and kept in its environment
+  (``RAY_AUTH_TOKEN``), never written to ``~/.ray/auth_token``: Ray 2.60's ``ray.init()``
+  would otherwise write one, and from then on every ``ray start --head`` of the user turns
+  token authentication on. A cluster that refuses this driver's token (or its lack of one)
+  is said to, with where the token goes (see ``_AUTH_HELP``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -163,16 +173,28 @@ class RayExecutor:
         check_address(address)
         common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING,
                                   "configure_logging": True}
+        if address is None:
+            self._saved_env = _token_for_the_run()
+        said = _Said()
         try:
-            if address is None:
-                # Loopback only, no dashboard, a small object store: results are a few KB each.
-                ray.init(_node_ip_address="127.0.0.1", include_dashboard=False,
-                         object_store_memory=200_000_000, **common)
-            elif is_loopback(address):
-                ray.init(address=address, _node_ip_address="127.0.0.1", **common)
-            else:
-                ray.init(address=address, **common)
+            with _stderr_kept(said):  # Ray's C++ client repeats each failure many times there
+                if address is None:
+                    # Loopback only, no dashboard, a small object store: results are a few KB each.
+                    ray.init(_node_ip_address="127.0.0.1", include_dashboard=False,
+                             object_store_memory=200_000_000, **common)
+                elif is_loopback(address):
+                    ray.init(address=address, _node_ip_address="127.0.0.1", **common)
+                else:
+                    ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, ValueError) as exc:
+            self._restore_env()
+            if "Unauthenticated" in said.text or "InvalidAuthToken" in said.text:
+                sent = ("its token is not the cluster's"
+                        if os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
+                        else "this driver sent no token (RAY_AUTH_MODE is not 'token')")
+                raise ConfigError(f"cannot join the Ray cluster at {address}: it uses token "
+                                  f"authentication and refused this driver: {sent}. {_AUTH_HELP}"
+                                  ) from None
             raise ConfigError(f"cannot join the Ray cluster at {address}: {exc}; start one with "
                               "`ray start --head` or check --ray-address") from None
         self.owns_ray = True
@@ -287,3 +309,69 @@ class RayExecutor:
         if self.owns_ray:
             self.ray.shutdown()
             self.owns_ray = False
+        self._restore_env()
+
+    def _restore_env(self) -> None:
+        saved, self._saved_env = getattr(self, "_saved_env", {}), {}
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if saved:
+            _reread_auth()
+
+
+_AUTH_HELP = ("Give this driver the cluster's token (`ray get-auth-token` on the head node prints "
+              "it) and set RAY_AUTH_MODE=token: the token goes in ~/.ray/auth_token (or the file "
+              "RAY_AUTH_TOKEN_PATH names), or in RAY_AUTH_TOKEN. If the cluster should not ask "
+              "for one, start it with RAY_AUTH_MODE=disabled (a ~/.ray/auth_token on the head "
+              "turns token authentication on by itself)")
+
+
+def _token_for_the_run() -> dict[str, str | None]:
+    """Token authentication for a Ray started for this run, with a token that lives in the
+    environment only (the workers inherit it); the variables it set, to restore after."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        return {}
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        return {}
+    if Path.home().joinpath(".ray", "auth_token").is_file():
+        return {}  # the user's own token: Ray uses it and writes nothing
+    saved = {name: os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    _reread_auth()
+    return saved
+
+
+def _reread_auth() -> None:
+    """Make this process's Ray read RAY_AUTH_* again: its configuration was read when ray
+    was imported (what Ray's own _enable_token_auth does)."""
+    try:
+        from ray._raylet import AuthenticationTokenLoader, Config
+    except ImportError:  # another Ray version: it reads them at ray.init
+        return
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+class _Said:
+    text = ""
+
+
+@contextmanager
+def _stderr_kept(said: _Said) -> Iterator[None]:
+    """Everything written to file descriptor 2 (Ray's C++ logs too) goes to ``said.text``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as kept:
+        os.dup2(kept.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            kept.seek(0)
+            said.text = kept.read().decode(errors="replace")

@@ -209,7 +209,8 @@ def test_without_an_address_a_local_ray_is_started_and_stopped(tmp_path):
 
     before = ray_servers()
     out = tmp_path / "out"
-    # HOME apart: a local Ray writes its auth token into ~/.ray.
+    # HOME apart, as found: Ray's own ray.init() writes ~/.ray/auth_token there, and every
+    # later `ray start --head` of the user then asks for it.
     done = run_cli("eval", "--suite", "web", "--tasks", "mug", "--policy", "oracle",
                    "--executor", "ray", "--out", str(out), env={"HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
@@ -217,6 +218,25 @@ def test_without_an_address_a_local_ray_is_started_and_stopped(tmp_path):
     assert [r["outcome"] for r in lines(out)] == ["success"]
     assert json.loads((out / "workers.json").read_text())["0"] != os.getpid()
     assert ray_servers() <= before  # nothing of that Ray is left running
+    assert not (tmp_path / ".ray" / "auth_token").exists()  # nor its token
+
+
+@pytest.mark.slow
+def test_a_cluster_that_refuses_the_drivers_token_is_said_to(tmp_path):
+    """As found: a user's `ray start --head` with token authentication (turned on by a
+    ~/.ray/auth_token), and the join said "start one with `ray start --head`"."""
+    with loopback_head(num_cpus=1, auth_token="a-token-for-this-test-0123456789") as address:
+        result = run_cli("eval", "--suite", "web", "--tasks", "mug", "--policy", "oracle",
+                         "--executor", "ray", "--ray-address", address,
+                         "--out", str(tmp_path / "out"), env=LOOPBACK_ENV, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert "gcs_client" not in result.stderr  # not Ray's client repeating its failure
+    said = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(said) == 1, result.stderr
+    assert said[0].startswith(f"error: cannot join the Ray cluster at {address}: it uses token "
+                              "authentication and refused this driver")
+    assert "~/.ray/auth_token" in said[0] and "RAY_AUTH_TOKEN" in said[0]
+    assert "RAY_AUTH_MODE=token" in said[0] and "start one with" not in said[0]
 
 
 @pytest.mark.slow
