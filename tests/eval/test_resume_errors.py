@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from qvl_agent.eval.config import EvalConfig
+from qvl_agent.eval.runner import run_eval
 from tests.conftest import run_cli
 from tests.eval.suites import lines
 from tests.fakeqwen import FakeQwen, tool_call
@@ -31,10 +33,11 @@ def test_errors_are_run_again_on_resume_and_an_all_error_run_fails(tmp_path):
         assert [r["outcome"] for r in lines(out)] == ["error", "error"]
 
         qwen.failures = []  # the server is back (on the same address, as a restart is)
-        # Kept on request: nothing is run, and it is still all errors.
-        kept = _eval(qwen, out, "--resume", "--resume-keep-errors")
-        assert qwen.requests == []
-        assert kept.returncode == 1 and [r["outcome"] for r in lines(out)] == ["error", "error"]
+        # Kept on request: nothing is run (no worker even starts), it is still all errors.
+        config = EvalConfig.model_validate_json((out / "eval.json").read_text())
+        kept = run_eval(config.model_copy(update={"resume": True, "resume_keep_errors": True}))
+        assert qwen.requests == [] and [r.outcome for r in kept] == ["error", "error"]
+        assert [r["outcome"] for r in lines(out)] == ["error", "error"]
 
         # By default --resume runs the errors again; each instance keeps one line.
         again = _eval(qwen, out, "--resume")
