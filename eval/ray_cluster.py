@@ -9,6 +9,7 @@ never another one on the machine (unlike ``ray stop``, which stops every Ray of 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -36,15 +37,16 @@ def loopback_head(num_cpus: int = 2, object_store_bytes: int = 200_000_000,
                   start_timeout_s: float = 120, auth_token: str | None = None) -> Iterator[str]:
     """Start a head node on 127.0.0.1; yield its address (``127.0.0.1:PORT``); stop it.
     ``auth_token``: a head with token authentication on, with this token."""
-    ray = Path(sys.executable).with_name("ray")
-    if not ray.exists():
-        raise ConfigError(f"no `ray` command next to {sys.executable}: pip install 'qvl-agent[ray]'")
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError(f"no Ray for {sys.executable}: pip install 'qvl-agent[ray]'")
     # Short, because Ray's Unix socket paths live under it and must fit in 107 bytes.
     temp = Path(tempfile.mkdtemp(prefix="qvlray-", dir="/tmp"))
     log = open(temp / "head.log", "wb")  # noqa: SIM115 - closed below, after the head stops
     process = subprocess.Popen(
-        [str(ray), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", "0",
-         f"--num-cpus={num_cpus}", "--include-dashboard=false",
+        # This interpreter's Ray (not a `ray` script found elsewhere): its workers then import
+        # the same qvl-agent as the driver.
+        [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
+         "--node-ip-address", "127.0.0.1", "--port", "0", f"--num-cpus={num_cpus}", "--include-dashboard=false",
          f"--object-store-memory={object_store_bytes}", f"--temp-dir={temp}", "--disable-usage-stats"],
         env={**os.environ, **LOOPBACK_ENV, **({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": auth_token}
                                              if auth_token else {})},
