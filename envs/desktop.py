@@ -154,7 +154,10 @@ class DesktopEnv(EnvBase):
         except QvlError:
             raise
         except Exception as exc:  # noqa: BLE001 - Xlib's errors when the server is gone
-            raise self._lost(exc) from None
+            lost = self._lost(exc)
+            if lost is None:
+                raise  # not the X server's doing: a bug, shown as one
+            raise lost from None
         if not isinstance(action, Wait):
             self.settle()
 
@@ -298,10 +301,13 @@ class DesktopEnv(EnvBase):
         try:
             return self._mss.grab({"left": m.left, "top": m.top, "width": m.width, "height": m.height})
         except Exception as exc:  # noqa: BLE001 - mss raises its own error for a lost server
-            raise self._lost(exc, "cannot capture") from None
+            lost = self._lost(exc, "cannot capture")
+            assert lost is not None  # a capture that failed is always the display's
+            raise lost from None
 
-    def _lost(self, exc: BaseException, doing: str = "cannot act on") -> EnvError:
-        """The error for an X call that failed: a server that is gone says so."""
+    def _lost(self, exc: BaseException, doing: str = "cannot act on") -> EnvError | None:
+        """The error for an X call that failed: a server that is gone says so; None when
+        neither the server nor the connection to it is to blame."""
         name = self.display.name
         servers = [p for p in self.display._children if p.pid in self.display._infrastructure]
         gone = False
@@ -317,9 +323,14 @@ class DesktopEnv(EnvBase):
             return EnvDisconnectedError(f"{doing} display {name}: its X server (Xvfb) has exited "
                                         "(killed, or crashed); the episode cannot go on")
         said = str(exc).strip() or exc.__class__.__name__
-        if isinstance(exc, (OSError, TypeError)) or not str(exc).strip():
-            said = f"the X server closed the connection ({said}); is it still running?"
-        return EnvDisconnectedError(f"{doing} display {name}: {said}")
+        if isinstance(exc, OSError) or type(exc).__module__.startswith("Xlib"):
+            return EnvDisconnectedError(f"{doing} display {name}: the X server closed the "
+                                        f"connection ({said}); is it still running?")
+        if doing == "cannot capture":
+            if not str(exc).strip():  # mss says nothing when the server has gone
+                said = f"the X server gave no picture ({said}); is it still running?"
+            return EnvError(f"{doing} display {name}: {said}")
+        return None
 
     def _check_failsafe(self) -> None:
         if not self.failsafe:
