@@ -291,10 +291,6 @@ class SandboxDisplay(SandboxFiles, Display):
         if self.runtime is not None:
             shutil.rmtree(self.runtime, ignore_errors=True)
 
-    def put(self, path: str, data: bytes) -> None:
-        """``put_file`` (the name OSWorld's ``download`` step calls)."""
-        self.put_file(path, data)
-
     # -- helpers -------------------------------------------------------------------------
 
     def _inner_cwd(self, cwd: str | Path | None) -> str:

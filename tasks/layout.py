@@ -62,7 +62,7 @@ def _meta(path: Path) -> dict[str, list[str]] | None:
     """The meta file's content, or None when ``path`` is not one (a task file)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None  # the task loader names the file and what is wrong with it
     if not isinstance(data, dict) or not data or "instruction" in data:
         return None

@@ -90,10 +90,13 @@ def test_no_process_in_the_sandbox_carries_the_hosts_environment(desktop, tmp_pa
     assert SECRET not in seen and "OPENAI_API_KEY" not in seen
     assert SECRET not in (_vm_file(desktop, "~/first.txt") or "")
     # A failing step's message (which goes into results.jsonl and summary.md) has none either.
-    failing = _task(tmp_path, "environ-fails", [_shell("tr '\\0' ' ' < /proc/1/environ >&2; exit 3")])
+    # (exit 127: this desktop cannot run it, a TaskError that quotes the step's stderr)
+    failing = _task(tmp_path, "environ-fails", [_shell(
+        "cat /proc/1/environ /proc/$$/environ | tr '\\0' '\\n' | grep -e KEY -e HOME= >&2; exit 127")])
     with pytest.raises(TaskError) as failed:
         failing.setup(desktop)
-    assert "failed (3)" in str(failed.value) and SECRET not in str(failed.value)
+    assert "exit code 127" in str(failed.value) and "HOME=/home/user" in str(failed.value)
+    assert SECRET not in str(failed.value)
 
 
 # 2 -------------------------------------------------------------------------------------
