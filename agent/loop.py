@@ -22,6 +22,12 @@ Secrets and a person (``agent.guard``): the model sees ``<secret:NAME>`` and a m
 ``env.execute`` alone gets the value; a person may be asked before a risky action (a "no"
 is fed back to the model, and is not counted as the model's error) and may pause the run
 between steps (recorded as a ``human`` step; their advice is the model's next message).
+
+Budgets (``agent.usage``): executed actions, tokens and seconds, checked before each model
+call and each action; the first used up ends the run with status ``budget``. Step hooks
+(``agent.hooks``) run before and after each step; ``StopRun`` from one ends the run with
+status ``stopped``, any other exception with status ``error`` naming the hook. The run's
+totals (``Usage``) go to ``meta.usage``.
 """
 
 from __future__ import annotations
@@ -33,13 +39,15 @@ from collections.abc import Callable, Mapping
 from PIL import Image
 
 from qvl_agent.agent.guard import REFUSED_KIND, Guard
-from qvl_agent.agent.oversight import Oversight, StopRun
+from qvl_agent.agent.hooks import Hooks, HookStop, StopRun
+from qvl_agent.agent.oversight import Oversight
 from qvl_agent.agent.policy import Decision, Policy
 from qvl_agent.agent.recorder import Recorder
 from qvl_agent.agent.secrets import Secrets
 from qvl_agent.agent.trajectory import RunMeta, Step, Timings, Trajectory, now_iso
+from qvl_agent.agent.usage import Budget, Spend, Usage
 from qvl_agent.envs.actions import Action, Answer, Terminate
-from qvl_agent.envs.base import Env
+from qvl_agent.envs.base import Env, Observation
 from qvl_agent.envs.errors import (
     ModelBehaviorError, QvlError, StorageError, UnsupportedActionError,
 )
@@ -64,11 +72,17 @@ def run_episode(
     on_step: StepCallback | None = None,
     secrets: Secrets | Mapping[str, str] | None = None,
     oversight: Oversight | None = None,
+    max_tokens: int | None = None,
+    max_seconds: float | None = None,
+    hooks: Hooks | None = None,
 ) -> Trajectory:
     """Run one episode of ``goal`` on ``env`` and return its trajectory.
 
     Args:
-        max_steps: the step budget (each model answer, good or bad, is a step).
+        max_steps: the action budget: executed actions, each tool call of an answer
+            counted (unusable answers are not; ``max_model_errors`` bounds those).
+        max_tokens: the token budget of the run (prompt + completion); None: none.
+        max_seconds: the wall-clock budget of the run; None: none.
         recorder: where the steps go (a ``RunRecorder`` writes the run directory; None:
             nothing is written).
         meta: the run's description; made from the env and policy if not given.
@@ -79,7 +93,10 @@ def run_episode(
         secrets: what the model may type as ``<secret:NAME>`` (``{"NAME": value}`` or
             ``Secrets``); values reach ``env.execute`` only.
         oversight: the person to ask before risky actions and to hand the run to on a pause.
+        hooks: the caller's step hooks (``agent.hooks``).
     """
+    spend = Spend(Budget(max_steps=max_steps, max_tokens=max_tokens, max_seconds=max_seconds))
+    hooks = hooks or Hooks()
     if secrets is not None and not isinstance(secrets, Secrets):
         secrets = Secrets.from_mapping(secrets)
     guard = Guard(env, secrets, oversight)
@@ -99,12 +116,22 @@ def run_episode(
     unwritable: StorageError | None = None
 
     def add(step: Step) -> None:
-        _add(trajectory, guard.redact_step(step), recorder, on_step)
+        step = guard.redact_step(step)
+        spend.add(executed=_executed(step), tokens=step.usage.tokens)
+        _add(trajectory, step, recorder, on_step)
+        try:
+            hooks.end(step)
+        finally:
+            step._observation = None  # a long run must not keep every screenshot in memory
 
     try:
         if recorder is not None:
             recorder.start(meta)
-        for _ in range(max_steps):  # one model answer per turn
+        while True:  # one model answer per turn
+            if (used_up := spend.reached()) is not None:
+                _end(meta, "budget", used_up[1])
+                meta.budget = used_up[0]
+                break
             if (turn := guard.pause(len(trajectory.steps) + 1)) is not None:
                 add(turn)  # the person's turn: their advice is the model's next message
                 repeats.reset()
@@ -112,12 +139,12 @@ def run_episode(
                     _end(meta, "interrupted", "stopped by the user during a pause")
                     break
             try:
-                step, decision, screenshot = _step(env, policy, goal, len(trajectory.steps) + 1,
-                                                   trajectory, recorder, guard)
+                step, decision, observation = _step(env, policy, goal, len(trajectory.steps) + 1,
+                                                    trajectory, recorder, guard, hooks)
             except _StepFailed as failed:
                 add(failed.step)  # keep what the step saw
                 raise failed.error from None
-            count = repeats.count(step, screenshot)
+            count = repeats.count(step, observation.screenshot)
             if count >= REPEATS_WARNED:
                 step.warning = (f"You have done {_said(step)} {count} times in a row and the "
                                 "screen did not change. Do something else.")
@@ -129,8 +156,11 @@ def run_episode(
             if step.error is None and not _ends(step.action):
                 first = len(trajectory.steps)  # the loop's own numbering (RPA renumbers step.index)
                 for followup in decision.followups:  # the answer's further calls, in order
+                    if not _ends(followup.action) and spend.reached() is not None:
+                        break  # the budget ends the run at the top of the loop
                     try:
-                        step = _follow(env, followup, len(trajectory.steps) + 1, first, guard)
+                        step = _follow(env, followup, len(trajectory.steps) + 1, first,
+                                       observation, guard, hooks)
                     except _StepFailed as failed:
                         add(failed.step)
                         raise failed.error from None
@@ -159,8 +189,8 @@ def run_episode(
             if stop_when is not None and stop_when():
                 _end(meta, "env_done")
                 break
-        else:
-            _end(meta, "max_steps", f"no answer after {max_steps} steps")
+    except HookStop as exc:  # a step hook raised StopRun
+        _end(meta, "stopped", str(exc) or "stopped by a hook")
     except KeyboardInterrupt as exc:  # Ctrl-C, or a desktop's fail-safe (it says so)
         _end(meta, "interrupted", str(exc) or "stopped by the user (Ctrl-C)")
     except StopRun as exc:  # the person answered "stop"
@@ -176,6 +206,8 @@ def run_episode(
         raise
     finally:
         meta.steps = len(trajectory.steps)
+        meta.usage = Usage.total(s.usage for s in trajectory.steps).model_copy(
+            update={"wall_s": spend.elapsed})
         if meta.status == "running":
             _end(meta, "error", "the run stopped unexpectedly")
         guard.redact_meta(meta)
@@ -190,12 +222,15 @@ def run_episode(
 
 
 def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajectory,
-          recorder: Recorder | None, guard: Guard) -> tuple[Step, Decision, Image.Image]:
+          recorder: Recorder | None, guard: Guard, hooks: Hooks
+          ) -> tuple[Step, Decision, Observation]:
     timings = Timings()
     step = Step(index=index, started_at=now_iso(), timings=timings)
-    started = time.perf_counter()
+    hooks.start(step)
+    begun = started = time.perf_counter()
     observation = guard.observe(env.observe())  # a shown secret is masked for all that follows
     timings.observe_s = time.perf_counter() - started
+    step._observation = observation
     step.screen = observation.screen
     step.screenshot_size = observation.screenshot.size
     step.extras = _small(observation.extras)
@@ -212,19 +247,30 @@ def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajector
         raise _StepFailed(step, exc) from None  # the step is recorded with what it saw
     timings.think_s = time.perf_counter() - started
     _fill(step, decision)
-    return _act(env, step, decision, guard), decision, observation.screenshot
+    return _act(env, step, decision, guard, begun), decision, observation
 
 
-def _follow(env: Env, decision: Decision, index: int, first: int, guard: Guard) -> Step:
+def _follow(env: Env, decision: Decision, index: int, first: int, observation: Observation,
+            guard: Guard, hooks: Hooks) -> Step:
     """A further tool call of the answer recorded on step ``first``: executed, no new look."""
     step = Step(index=index, call_index=index - first, started_at=now_iso(), timings=Timings())
+    hooks.start(step)
+    begun = time.perf_counter()
+    step._observation = observation
     _fill(step, decision)
-    return _act(env, step, decision, guard)
+    return _act(env, step, decision, guard, begun)
 
 
-def _act(env: Env, step: Step, decision: Decision, guard: Guard) -> Step:
+def _act(env: Env, step: Step, decision: Decision, guard: Guard, begun: float) -> Step:
     """Execute the decision's action once the guard admits it; the model's errors and the
     person's refusal stay on the step."""
+    try:
+        return _execute(env, step, decision, guard)
+    finally:
+        step.timings.wall_s = time.perf_counter() - begun
+
+
+def _execute(env: Env, step: Step, decision: Decision, guard: Guard) -> Step:
     timings = step.timings
     if decision.error is not None:
         return _failed(step, decision.error)
@@ -259,6 +305,11 @@ def _act(env: Env, step: Step, decision: Decision, guard: Guard) -> Step:
 
 def _ends(action: Action | None) -> bool:
     return isinstance(action, (Terminate, Answer))
+
+
+def _executed(step: Step) -> bool:
+    """The step's action reached the screen (what ``max_steps`` counts)."""
+    return step.error is None and step.action is not None and not _ends(step.action)
 
 
 class _Repeats:
@@ -309,6 +360,7 @@ def _fill(step: Step, decision: Decision) -> None:
     if decision.generation:
         step.timings.model_s = decision.generation.model_s
         step.prompt_tokens = decision.generation.prompt_tokens
+        step.image_tokens = decision.generation.image_tokens
         step.completion_tokens = decision.generation.completion_tokens
 
 

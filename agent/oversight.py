@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Literal
 
+from qvl_agent.agent.hooks import StopRun  # one class: a person's stop and a hook's
 from qvl_agent.agent.trajectory import Confirmation, HumanTurn, Step
 from qvl_agent.envs.actions import Action, Answer, Terminate
 from qvl_agent.envs.errors import ConfigError
@@ -38,10 +39,6 @@ ConfirmMode = Literal["never", "risky", "always"]
 RISKY_WORDS = ("buy", "pay", "order", "delete", "remove", "send", "transfer", "confirm", "submit")
 Confirm = Callable[[Step], bool]
 OnPause = Callable[[Step], "str | None"]
-
-
-class StopRun(Exception):
-    """Raised by a person's callable to end the run now (recorded as ``interrupted``)."""
 
 
 class Oversight:

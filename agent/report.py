@@ -20,14 +20,15 @@ from PIL import Image
 from qvl_agent.agent.describe import describe
 from qvl_agent.agent.storage import write_atomic
 from qvl_agent.agent.trajectory import Step, Trajectory, load_run
+from qvl_agent.agent.usage import Usage
 from qvl_agent.envs.actions import Click, Drag, LongPress, MoveTo, Point, Scroll, Swipe
 
 __all__ = ["write_report", "render_report"]
 
 _STATUS_COLOR = {
     "success": "#1a7f37", "answered": "#1a7f37", "env_done": "#1f6feb", "failure": "#bf8700",
-    "max_steps": "#bf8700", "model_errors": "#cf222e", "stuck": "#cf222e", "error": "#cf222e",
-    "interrupted": "#6e7781", "running": "#6e7781",
+    "max_steps": "#bf8700", "budget": "#bf8700", "model_errors": "#cf222e", "stuck": "#cf222e",
+    "error": "#cf222e", "interrupted": "#6e7781", "stopped": "#6e7781", "running": "#6e7781",
 }
 
 _CSS = """
@@ -74,6 +75,8 @@ def render_report(trajectory: Trajectory, run_dir: Path) -> str:
     if meta.finished_at:
         summary.append(f"<b>finished</b> {e(meta.finished_at)}")
     lines = [f"<p class='meta'>{' &middot; '.join(summary)}</p>"]
+    if meta.usage is not None:
+        lines.append(f"<p class='meta'><b>usage</b> {e(_usage_line(meta.usage))}</p>")
     if meta.answer is not None:
         lines.append(f"<p><b>answer:</b> {e(meta.answer)}</p>")
     if meta.message:
@@ -91,6 +94,12 @@ def render_report(trajectory: Trajectory, run_dir: Path) -> str:
         f"<title>qvl-agent: {e(meta.goal[:80])}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{e(meta.goal)}</h1>{''.join(lines)}</header><main>{steps}</main></body></html>"
     )
+
+
+def _usage_line(usage: Usage) -> str:
+    return (f"{usage.model_calls} model calls, {usage.prompt_tokens} prompt tokens (of which "
+            f"{usage.image_tokens} image), {usage.completion_tokens} completion tokens; model "
+            f"{usage.model_s:.1f} s, screen {usage.screen_s:.1f} s, wall {usage.wall_s:.1f} s")
 
 
 def _pointer_after(step: Step, pointer: Point | None) -> Point | None:
@@ -116,8 +125,8 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
         title = f"Step {step.index}: unusable answer ({e(step.error_kind or 'error')})"
     else:
         title = f"Step {step.index}: {e(describe(step.action))}"
-    if step.extras.get("rpa"):  # an RPA script step: say which one first
-        title = (f"Step {step.index}: {e(str(step.extras['rpa']))} &middot; "
+    if label := step.extras.get("rpa") or step.extras.get("mcp"):  # a script's or a tool call's
+        title = (f"Step {step.index}: {e(str(label))} &middot; "
                  f"{e(describe(step.action)) if not step.error else 'failed'}")
     if step.call_index:  # a further tool call of the answer above, run without a new look
         title += f" &middot; call {step.call_index + 1} of the answer above"
@@ -143,9 +152,11 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
                        f"<pre>{e(step.action.model_dump_json())}</pre>")
     t = step.timings
     rows = [("observe", f"{t.observe_s * 1000:.0f} ms"), ("think", f"{t.think_s * 1000:.0f} ms"),
-            ("model", f"{t.model_s * 1000:.0f} ms"), ("execute", f"{t.execute_s * 1000:.0f} ms")]
+            ("model", f"{t.model_s * 1000:.0f} ms"), ("execute", f"{t.execute_s * 1000:.0f} ms"),
+            ("step", f"{t.wall_s * 1000:.0f} ms")]
     if step.prompt_tokens is not None:
-        rows.append(("tokens", f"{step.prompt_tokens} in / {step.completion_tokens} out"))
+        images = f" ({step.image_tokens} image)" if step.image_tokens is not None else ""
+        rows.append(("tokens", f"{step.prompt_tokens} in{images} / {step.completion_tokens} out"))
     if step.screen:
         sizes = f"screen {step.screen}"
         if step.frame:

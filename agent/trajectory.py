@@ -11,10 +11,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from qvl_agent.agent.usage import BudgetName, Usage
 from qvl_agent.envs.actions import Action
-from qvl_agent.envs.base import Size
+from qvl_agent.envs.base import Observation, Size
 from qvl_agent.envs.errors import ConfigError
 
 __all__ = [
@@ -27,11 +28,13 @@ Status = Literal[
     "failure",      # the agent terminated with status failure (it judged the goal impossible)
     "answered",     # the agent gave an answer
     "env_done",     # the environment ended the episode itself (e.g. a MiniWoB page)
-    "max_steps",    # the step budget ran out
+    "budget",       # a budget (max_steps, max_tokens, max_seconds) was used up; see ``budget``
     "model_errors",  # too many unusable answers in a row
     "stuck",        # the same action on an unchanged screen, again after being told
-    "error",        # the env or the model server failed; see ``message``
+    "stopped",      # a step hook raised StopRun
+    "error",        # the env or the model server failed, or a hook raised; see ``message``
     "interrupted",  # Ctrl-C, or killed by a time limit
+    "max_steps",    # runs recorded before budgets: the step budget ran out (now ``budget``)
 ]
 SUCCESS_STATUSES = frozenset({"success", "answered"})
 
@@ -47,6 +50,7 @@ class Timings(BaseModel):
     think_s: float = Field(0.0, description="frame, prompt, model and parse together")
     model_s: float = Field(0.0, description="the backend's generate call alone")
     execute_s: float = 0.0
+    wall_s: float = Field(0.0, description="the whole step, start to end")
 
 
 class Confirmation(BaseModel):
@@ -91,10 +95,28 @@ class Step(BaseModel):
                                 "e.g. that it repeats itself")
     timings: Timings = Field(default_factory=Timings)
     prompt_tokens: int | None = None
+    image_tokens: int | None = Field(None, description="of prompt_tokens, the screenshots'")
     completion_tokens: int | None = None
     extras: dict[str, Any] = Field(default_factory=dict, description="env facts, e.g. the URL")
     confirmation: Confirmation | None = Field(None, description="what the person was asked first")
     human: HumanTurn | None = Field(None, description="set on a person's turn (a pause)")
+    _observation: Observation | None = PrivateAttr(None)
+
+    @property
+    def observation(self) -> Observation | None:
+        """What the model was shown for this step (during the run only; not recorded)."""
+        return self._observation
+
+    @property
+    def usage(self) -> Usage:
+        """What this step cost. A further tool call of an answer costs no tokens (the
+        answer's first step carries them)."""
+        t = self.timings
+        asked = self.prompt_tokens is not None or (self.raw is not None and self.call_index == 0)
+        return Usage(model_calls=int(asked), prompt_tokens=self.prompt_tokens or 0,
+                     image_tokens=self.image_tokens or 0,
+                     completion_tokens=self.completion_tokens or 0, model_s=t.model_s,
+                     screen_s=t.observe_s + t.execute_s, wall_s=t.wall_s)
 
 
 class RunMeta(BaseModel):
@@ -111,7 +133,9 @@ class RunMeta(BaseModel):
     status: Status = "running"
     answer: str | None = None
     message: str | None = Field(None, description="why it ended, for error and model_errors")
+    budget: BudgetName | None = Field(None, description="status budget: which one was used up")
     steps: int = 0
+    usage: Usage | None = Field(None, description="the run's totals (wall_s: the whole run)")
     stats: dict[str, int] | None = Field(
         None, description="rpa runs: model_calls, locate_calls, cache_hits, cache_misses")
 

@@ -27,9 +27,11 @@ OUTCOME = {
     "failure": "the agent gave up (terminate: failure)",
     "answered": "the agent answered",
     "env_done": "the environment ended the episode",
+    "budget": "a budget ran out before the agent finished",
     "max_steps": "the step budget ran out before the agent finished",
     "model_errors": "the model's answers could not be used",
     "stuck": "the agent repeated the same action on an unchanged screen",
+    "stopped": "a hook stopped the run",
     "error": "the run failed",
     "interrupted": "the run was interrupted",
 }

@@ -22,6 +22,7 @@ class Generation(BaseModel):
     text: str
     model_s: float = Field(0.0, description="wall time of the request or generate call")
     prompt_tokens: int | None = None
+    image_tokens: int | None = Field(None, description="of prompt_tokens, those the images take")
     completion_tokens: int | None = None
     truncated: bool = Field(False, description="generation stopped at max_new_tokens, mid-answer")
 

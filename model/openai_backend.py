@@ -32,7 +32,7 @@ from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, images_i
 from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS
 from qvl_agent.model.png import encode_png
 from qvl_agent.model.prompts import Message
-from qvl_agent.model.token_check import check_prompt_tokens, text_probe
+from qvl_agent.model.token_check import check_prompt_tokens, image_tokens, text_probe
 
 __all__ = ["OpenAIBackend", "encode_image", "to_openai_messages", "DEFAULT_REQUEST_TIMEOUT"]
 
@@ -161,6 +161,9 @@ class OpenAIBackend:
             text=choice.message.content or "",
             model_s=elapsed,
             prompt_tokens=prompt_tokens,
+            # Servers do not break the count down; the frames' share is exact (checked above).
+            image_tokens=(sum(image_tokens(size) for size in sizes)
+                          if prompt_tokens is not None else None),
             completion_tokens=usage.completion_tokens if usage else None,
             truncated=choice.finish_reason == "length",
         )

@@ -265,7 +265,8 @@ class TransformersBackend:
         eos = self.model.generation_config.eos_token_id
         eos = set(eos if isinstance(eos, list) else [eos])
         truncated = len(new_tokens) >= max_new_tokens and new_tokens[-1] not in eos
-        return Generation(text=answer, model_s=elapsed, prompt_tokens=prompt_len,
+        pads = int((inputs["input_ids"] == self.model.config.image_token_id).sum())
+        return Generation(text=answer, model_s=elapsed, prompt_tokens=prompt_len, image_tokens=pads,
                           completion_tokens=len(new_tokens), truncated=truncated)
 
     def preprocess(self, messages: list[Message]) -> Any:

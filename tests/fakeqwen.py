@@ -11,7 +11,8 @@ processor does (the official chat template rendered, a byte-level BPE tokenizer 
 special tokens, each image's ``<|image_pad|>`` expanded to its 28x28 blocks), images larger
 than the server's own ``max_pixels`` are shrunk with ``smart_resize`` before the model sees
 them (so a test's model answers in the shrunk image's pixels, as the real one would), and
-``/tokenize`` answers like vLLM's (``tokenize_endpoint=False`` removes it). A one-token
+completion tokens are the answer's tokens plus the end-of-turn token it stopped at (or
+``max_tokens`` when cut off), ``/tokenize`` answers like vLLM's (``tokenize_endpoint=False`` removes it). A one-token
 completion is a probe: answered with "" and kept in ``probes``, not ``requests``.
 """
 
@@ -123,7 +124,7 @@ class FakeQwen:
             if body.get("max_tokens") == 1:
                 self.probes.append(body)
                 tokens = count_tokens(body.get("messages", []), [])
-                return 200, _completion(-1, self.model_name, "", tokens, "length")
+                return 200, _completion(-1, self.model_name, "", tokens, "length", 1)
             images = sum(1 for m in body.get("messages", []) if not isinstance(m["content"], str)
                          for part in m["content"] if part.get("type") == "image_url")
             if self.max_images is not None and images > self.max_images:
@@ -135,13 +136,13 @@ class FakeQwen:
             self.violations.append(f"image {request.image.size} != stated frame {request.frame}")
         text = self.respond(request)
         limit = body.get("max_tokens")
-        finish = "stop"
-        if isinstance(limit, int) and len(_tokenizer().encode(text).ids) > limit:
-            text = _tokenizer().decode(_tokenizer().encode(text).ids[:limit],
-                                       skip_special_tokens=False)
-            finish = "length"
+        ids = _tokenizer().encode(text).ids
+        finish, completion = "stop", len(ids) + 1  # vLLM counts the <|im_end|> it stopped at
+        if isinstance(limit, int) and len(ids) > limit:
+            text = _tokenizer().decode(ids[:limit], skip_special_tokens=False)
+            finish, completion = "length", limit
         return 200, _completion(request.index, self.model_name, text,
-                                self.prompt_tokens(request), finish)
+                                self.prompt_tokens(request), finish, completion)
 
     def _tokenize(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """vLLM's /tokenize for chat messages: {"count", "max_model_len", "tokens"}."""
@@ -156,7 +157,7 @@ class FakeQwen:
 
 
 def _completion(index: int, model: str, text: str, prompt_tokens: int,
-                finish: str) -> dict[str, Any]:
+                finish: str, completion_tokens: int) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{index}",
         "object": "chat.completion",
@@ -164,8 +165,8 @@ def _completion(index: int, model: str, text: str, prompt_tokens: int,
         "model": model,
         "choices": [{"index": 0, "finish_reason": finish,
                      "message": {"role": "assistant", "content": text}}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 20,
-                  "total_tokens": prompt_tokens + 20},
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
     }
 
 

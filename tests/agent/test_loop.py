@@ -77,7 +77,8 @@ def test_unsupported_actions_are_model_errors_not_crashes():
 
 def test_step_budget():
     trajectory, env, _ = run([CLICK] * 5, max_steps=3)
-    assert trajectory.status == "max_steps" and len(env.executed) == 3
+    assert trajectory.status == "budget" and len(env.executed) == 3
+    assert trajectory.meta.budget == "max_steps" and "3 actions done" in trajectory.meta.message
 
 
 class Flaky(FakeEnv):

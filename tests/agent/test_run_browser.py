@@ -74,7 +74,7 @@ def test_tiny_model_run_ends_cleanly_with_every_bad_answer_recorded(tmp_path, ti
     assert "Traceback" not in result.stderr
     assert result.returncode == 1
     status = result.stdout.split(":")[0]
-    assert status in ("model_errors", "max_steps", "failure")
+    assert status in ("model_errors", "budget", "failure")
     run = load_run(out)
     assert run.meta.status == status
     lines = [json.loads(line) for line in (out / "trajectory.jsonl").read_text().splitlines()]

@@ -13,7 +13,7 @@ from qvl_agent.model.frame import Frame
 from qvl_agent.model.openai_backend import OpenAIBackend
 from qvl_agent.model.parsing import parse_tool_call
 from qvl_agent.model.prompts import agent_messages
-from tests.fakeqwen import FakeQwen, tool_call
+from tests.fakeqwen import _tokenizer, FakeQwen, tool_call
 
 SCREEN = (1920, 1080)
 BUTTON = (1500, 900)  # where the target is, in screen coordinates
@@ -58,7 +58,9 @@ def test_request_carries_the_frame_and_the_answer_becomes_the_screen_action(max_
     action = to_action(parse_tool_call(generation.text), frame)
     assert isinstance(action, Click)
     assert abs(action.at.x - BUTTON[0]) <= 4 and abs(action.at.y - BUTTON[1]) <= 4
-    assert generation.prompt_tokens > frame.image_tokens and generation.completion_tokens == 20
+    # Usage as the server counts it (the answer and the end-of-turn token), and the frame's share
+    assert generation.prompt_tokens > frame.image_tokens == generation.image_tokens
+    assert generation.completion_tokens == len(_tokenizer().encode(generation.text).ids) + 1
 
 
 def test_server_errors_are_retried_then_succeed():

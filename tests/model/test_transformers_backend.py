@@ -51,7 +51,7 @@ def test_generate_runs_end_to_end(backends):
     generation = backend.generate(messages, max_new_tokens=16)
     assert isinstance(generation.text, str)
     assert 0 < generation.completion_tokens <= 16
-    assert generation.prompt_tokens > frame.image_tokens
+    assert generation.prompt_tokens > frame.image_tokens == generation.image_tokens
     assert generation.model_s > 0
     again = backend.generate(messages, max_new_tokens=16)
     assert again.text == generation.text  # greedy
