@@ -18,8 +18,10 @@ fit is taken back. Space set aside when the run starts is given back then, so th
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -29,7 +31,7 @@ from qvl_agent.agent.storage import LineFile, Reserve, write_atomic
 from qvl_agent.agent.trajectory import RunMeta, Step, now_iso
 from qvl_agent.envs.errors import ConfigError, StorageError
 
-__all__ = ["Recorder", "RunRecorder"]
+__all__ = ["Recorder", "RunRecorder", "default_run_dir"]
 
 
 class Recorder(Protocol):
@@ -53,6 +55,12 @@ class Recorder(Protocol):
 
 
 _RUN_FILES = ("meta.json", "trajectory.jsonl", "report.html")
+
+
+def default_run_dir(goal: str, root: Path = Path("runs")) -> Path:
+    """``runs/<time>-<goal>``: where a run goes when no folder is given."""
+    slug = re.sub(r"[^a-z0-9]+", "-", goal.lower()).strip("-")[:40] or "run"
+    return root / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{slug}"
 
 
 class RunRecorder:

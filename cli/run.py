@@ -52,7 +52,9 @@ def run(
     display: Annotated[Optional[str], typer.Option("--display", help="Desktop: 'virtual' or 'virtual:WxH' (a managed Xvfb in a throwaway sandbox, fail-safe off), or ':N' (default: $DISPLAY).")] = None,
     monitor: Annotated[Optional[int], typer.Option("--monitor", help="Desktop: which monitor to see and act on, 1-based (default: the primary).")] = None,
     model_options: ModelOptions = FROM_FLAGS,
-    max_steps: Annotated[int, typer.Option("--max-steps", help="Step budget.")] = 15,
+    max_steps: Annotated[int, typer.Option("--max-steps", help="Action budget: executed actions, each tool call of an answer counted.")] = 15,
+    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", help="Token budget of the run (prompt + completion; default: none).")] = None,
+    max_seconds: Annotated[Optional[float], typer.Option("--max-seconds", help="Wall-clock budget of the run in seconds (default: none).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-<goal>).")] = None,
     secret: SecretOpt = None,
     secrets_file: SecretsFileOpt = None,
@@ -77,22 +79,26 @@ def run(
              "display": display, "monitor": monitor}
     spec = env_spec({"kind": env.value, **{k: v for k, v in given.items() if v is not None}})
     options = validated(RunOptions, dict(goal=goal, env=spec, model=model_options,
-                                         max_steps=max_steps, out=out), names={"goal": "GOAL"})
+                                         max_steps=max_steps, max_tokens=max_tokens,
+                                         max_seconds=max_seconds, out=out),
+                        names={"goal": "GOAL"})
     secrets = gather_secrets(secret, secrets_file)
     # The default folder is named after the goal: never after a secret pasted into it.
     options.out = options.out or default_run_dir(secrets.redact(goal) if secrets else goal)
     human = terminal_human(options.out, confirm, confirm_pattern)
     with human or nullcontext():
-        trajectory, report = run_goal(options, secrets=secrets,
-                                      oversight=human.oversight if human else None)
-    meta = trajectory.meta
-    line = f"{meta.status}: {OUTCOME[meta.status]} after {meta.steps} step(s)"
-    if meta.answer is not None:
-        line += f"; answer: {meta.answer}"
-    if meta.message and meta.status not in ("success", "answered"):
-        line += f" ({meta.message})"
+        result = run_goal(options, secrets=secrets, oversight=human.oversight if human else None)
+    line = f"{result.outcome}: {OUTCOME[result.outcome]} after {len(result.steps)} step(s)"
+    if result.answer is not None:
+        line += f"; answer: {result.answer}"
+    if result.message and result.outcome not in ("success", "answered"):
+        line += f" ({result.message})"
     typer.echo(line)
-    typer.echo(f"report: {report}")
-    if meta.status == "interrupted":
+    usage = result.usage
+    typer.echo(f"usage: {usage.model_calls} model call(s), {usage.prompt_tokens} prompt tokens "
+               f"({usage.image_tokens} image), {usage.completion_tokens} completion tokens, "
+               f"{usage.wall_s:.1f} s")
+    typer.echo(f"report: {result.report}")
+    if result.outcome == "interrupted":
         raise typer.Exit(130)
-    raise typer.Exit(0 if trajectory.succeeded else 1)
+    raise typer.Exit(0 if result.succeeded else 1)

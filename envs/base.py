@@ -4,7 +4,8 @@ The contract, in one place (``envs.conformance.check_env`` tests it for every ba
 
 - ``observe()`` returns an ``Observation``: the screenshot as a PIL image, and the logical
   ``screen`` size that Actions are expressed in. The screenshot may be larger than the
-  screen (HiDPI); the model layer's ``Frame`` takes care of the ratio.
+  screen (HiDPI); the model layer's ``Frame`` takes care of the ratio. ``screenshot()`` is
+  the observation's image alone.
 - ``execute(action)`` performs one Action. An Action kind the env does not support, or a
   key it does not have, raises ``UnsupportedActionError`` before anything happens.
   Terminate and Answer are the loop's business and never reach an env.
@@ -70,6 +71,8 @@ class Env(Protocol):
 
     def observe(self) -> Observation: ...
 
+    def screenshot(self) -> Image.Image: ...
+
     def execute(self, action: Action) -> None: ...
 
     def settle(self) -> None: ...
@@ -113,6 +116,10 @@ class EnvBase:
 
     def observe(self) -> Observation:
         raise NotImplementedError
+
+    def screenshot(self) -> Image.Image:
+        """What the screen shows now, in device pixels (``observe().screenshot``)."""
+        return self.observe().screenshot
 
     def settle(self) -> None:
         """Wait until the last action's effects have landed (before a task reads the state)."""

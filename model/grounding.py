@@ -29,11 +29,23 @@ class Located(BaseModel):
 
 
 class GroundingResult(BaseModel):
+    """What the model found (``items``, screen coordinates), its raw answer and its cost."""
+
     model_config = ConfigDict(arbitrary_types_allowed=True)
     items: list[Located]
     raw: str
     frame: tuple[int, int]
     generation: Generation
+
+    @property
+    def point(self) -> Point:
+        """The first thing found: its point (a box's centre)."""
+        return self.items[0].point
+
+    @property
+    def box(self) -> tuple[float, float, float, float] | None:
+        """The first thing found: its box ``(x1, y1, x2, y2)``, if the answer was a box."""
+        return self.items[0].box
 
 
 def locate(backend: VLMBackend, image: Image.Image, query: str, *,

@@ -64,7 +64,7 @@ def test_success_counts_only_if_the_agent_ended_the_episode():
     task.setup(env)
     assert task.evaluate(env, ended("success")) == 1.0
     assert task.evaluate(env, ended("env_done")) == 1.0
-    for status in ("max_steps", "model_errors", "error", "interrupted", "failure"):
+    for status in ("budget", "model_errors", "stopped", "error", "interrupted", "failure"):
         assert task.evaluate(env, ended(status)) == 0.0  # the state is right, but nobody said so
 
 
