@@ -14,7 +14,7 @@ from qvl_agent.envs.validation import validated
 from qvl_agent.eval.config import EvalConfig
 from qvl_agent.eval.progress import EvalView, summary_table
 from qvl_agent.eval.runner import plan, plan_notes, run_eval
-from qvl_agent.eval.summary import write_summary_md
+from qvl_agent.eval.summary import write_summary_json, write_summary_md
 from qvl_agent.tasks.registry import get_suite
 
 __all__ = ["run_eval_command"]
@@ -65,14 +65,17 @@ def run_eval_command(values: dict[str, Any], env_flags: dict[str, Any]) -> int:
         file = ResultsFile(config.out / "results.jsonl")
         results = list(file.rows.values())
         file.close()
+    title = f"qvl-agent eval: {suite.name}"
     try:
-        summary: Path | None = write_summary_md(config.out / "summary.md",
-                                                f"qvl-agent eval: {suite.name}", results, planned,
-                                                config.policy.kind)
+        summary: Path | None = write_summary_md(config.out / "summary.md", title, results,
+                                                planned, config.policy.kind)
+        write_summary_json(config.out / "summary.json", title, results, planned,
+                           config.policy.kind)
     except StorageError as exc:
         if stopped is None:
             raise
-        summary, stopped = None, StorageError(f"{stopped}; summary.md did not fit either ({exc})")
+        summary, stopped = None, StorageError(f"{stopped}; the summaries did not fit either "
+                                              f"({exc})")
     Console(highlight=False).print(summary_table(results))
     print(f"results: {config.out / 'results.jsonl'}")
     if summary is not None:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from qvl_agent.agent.usage import Usage
 from qvl_agent.envs.spec import EnvSpec
 from qvl_agent.model.options import ModelOptions
 
@@ -67,5 +68,7 @@ class InstanceResult(BaseModel):
     answer: str | None = None
     message: str | None = None
     report: str | None = Field(None, description="the instance's report.html, relative to the run dir")
+    usage: Usage | None = Field(None, description="the episode's tokens and time (None: it did "
+                                "not get to the end, e.g. killed)")
     worker: int | None = None
     finished_at: str

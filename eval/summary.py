@@ -1,18 +1,21 @@
-"""The summary of an evaluation: per task, per family, per suite; as a table and summary.md."""
+"""The summary of an evaluation: per task, per family, per suite; as a table, summary.md and
+summary.json (with the tokens and time each task used, summed over its instances)."""
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from qvl_agent.agent.storage import write_atomic
+from qvl_agent.agent.usage import Usage
 from qvl_agent.eval.config import InstanceResult
 from qvl_agent.eval.metrics import Rate, rate
 
-__all__ = ["Row", "summarize", "write_summary_md"]
+__all__ = ["Row", "summarize", "write_summary_md", "write_summary_json"]
 
 
 class Row(BaseModel):
@@ -21,13 +24,15 @@ class Row(BaseModel):
     errors: int
     mean_steps: float
     mean_seconds: float
+    usage: Usage = Field(description="summed over the instances (those killed count nothing)")
 
 
 def _row(name: str, results: list[InstanceResult]) -> Row:
     return Row(name=name, rate=rate(r.outcome == "success" for r in results),
                errors=sum(r.outcome == "error" for r in results),
                mean_steps=statistics.fmean(r.steps for r in results) if results else 0.0,
-               mean_seconds=statistics.fmean(r.duration_s for r in results) if results else 0.0)
+               mean_seconds=statistics.fmean(r.duration_s for r in results) if results else 0.0,
+               usage=Usage.total(r.usage for r in results if r.usage is not None))
 
 
 def summarize(results: list[InstanceResult]) -> tuple[list[Row], list[Row], Row]:
@@ -75,4 +80,22 @@ def write_summary_md(path: Path, title: str, results: list[InstanceResult],
         lines.append(f"| {r.instance} | {r.outcome} | {r.score:g} | {r.status} | {r.steps} | "
                      f"{r.duration_s:.1f} | {link} | {note} |")
     write_atomic(path, "\n".join(lines) + "\n")
+    return path
+
+
+def write_summary_json(path: Path, title: str, results: list[InstanceResult], planned: int,
+                       policy: str) -> Path:
+    """``summary.json``: the same rows as summary.md, as data, each with its usage summed."""
+    tasks, families, total = summarize(results)
+
+    def row(r: Row) -> dict[str, object]:
+        return {"solved": r.rate.successes, "total": r.rate.total, "rate": r.rate.value,
+                "low": r.rate.low, "high": r.rate.high, "errors": r.errors,
+                "mean_steps": r.mean_steps, "mean_seconds": r.mean_seconds,
+                "usage": r.usage.model_dump()}
+
+    summary = {"title": title, "policy": policy, "planned": planned, "instances": len(results),
+               "total": row(total), "families": {r.name: row(r) for r in families},
+               "tasks": {r.name: row(r) for r in tasks}}
+    write_atomic(path, json.dumps(summary, indent=2) + "\n")
     return path

@@ -104,6 +104,7 @@ class InstanceRunner:
                 self.close()  # the env may be broken; the next instance gets a fresh one
                 return InstanceResult(**base, outcome="error", status=trajectory.status,
                                       steps=len(trajectory.steps), goal=task.goal,
+                                      usage=trajectory.meta.usage,
                                       message=trajectory.meta.message, report=_report(run_dir, self.config),
                                       duration_s=time.perf_counter() - started, finished_at=now_iso())
             score = task.evaluate(env, trajectory)
@@ -112,6 +113,7 @@ class InstanceRunner:
                 **base, outcome="success" if score >= 1.0 else "failure", score=score,
                 status=trajectory.status, steps=len(trajectory.steps), goal=task.goal,
                 answer=trajectory.meta.answer, message=trajectory.meta.message,
+                usage=trajectory.meta.usage,
                 report=_report(run_dir, self.config), duration_s=time.perf_counter() - started,
                 finished_at=now_iso())
         except StorageError as exc:  # the run directory is full: the whole run must stop

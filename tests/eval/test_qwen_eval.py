@@ -51,3 +51,15 @@ def test_qwen_policy_runs_miniwob_against_the_fake_server(tmp_path):
     meta = json.loads((out / "runs" / run_dir_name("miniwob/click-test", 0) / "meta.json").read_text())
     assert meta["model"].startswith("Qwen2.5-VL-7B-Instruct @ http://127.0.0.1")
     assert f"report: {out / 'summary.md'}" in result.stdout
+    # summary.json: each task's usage is what the server counted for that task's requests.
+    summary = json.loads((out / "summary.json").read_text())
+    clicked = [r for r in qwen.requests if r.goal == "Click the button."]
+    usage = summary["tasks"]["miniwob/click-test"]["usage"]
+    assert usage["model_calls"] == len(clicked) == 1
+    assert usage["prompt_tokens"] == sum(qwen.prompt_tokens(r) for r in clicked)
+    assert usage["image_tokens"] == (476 // 28) * (616 // 28)
+    assert usage["completion_tokens"] > 0 and usage["model_s"] > 0 and usage["screen_s"] > 0
+    total = summary["total"]["usage"]
+    assert total["model_calls"] == len(qwen.requests)
+    assert total["prompt_tokens"] == sum(qwen.prompt_tokens(r) for r in qwen.requests)
+    assert summary["total"]["solved"] == 1 and summary["instances"] == 3
