@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -11,15 +10,11 @@ import typer
 from qvl_agent.cli.app import app
 from qvl_agent.cli.human import ConfirmOpt, ConfirmPatternOpt, SecretOpt, SecretsFileOpt
 from qvl_agent.cli.model_flags import AGENT_FLAGS, FROM_FLAGS, model_flags
+from qvl_agent.cli.screen_flags import FROM_SCREEN_FLAGS, screen_flags
 
 if TYPE_CHECKING:
+    from qvl_agent.envs.spec import EnvSpec
     from qvl_agent.model.options import ModelOptions
-
-
-class EnvChoice(str, Enum):
-    browser = "browser"
-    android = "android"
-    desktop = "desktop"
 
 
 OUTCOME = {
@@ -39,18 +34,10 @@ OUTCOME = {
 
 @app.command()
 @model_flags(*AGENT_FLAGS)
+@screen_flags
 def run(
     goal: Annotated[str, typer.Argument(help="What to do, in plain words.")],
-    env: Annotated[EnvChoice, typer.Option("--env", help="Which screen to drive.")] = EnvChoice.browser,
-    url: Annotated[Optional[str], typer.Option(help="Browser: the page to start from.")] = None,
-    viewport: Annotated[Optional[str], typer.Option(help="Browser: viewport in CSS pixels, WxH (default 1280x720).")] = None,
-    device_scale: Annotated[Optional[float], typer.Option("--device-scale", help="Browser: device pixels per CSS pixel (2 = HiDPI; default 1).")] = None,
-    headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,
-    browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser: Chromium/Chrome binary (default: found).")] = None,
-    allow_domain: Annotated[Optional[list[str]], typer.Option("--allow-domain", help="Browser: only these hosts may be opened (repeat).")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="Android: adb serial, or 'sim[:android-9|android-11|android-14|samsung-11]' for the built-in virtual phone (default: the only device connected).")] = None,
-    display: Annotated[Optional[str], typer.Option("--display", help="Desktop: 'virtual' or 'virtual:WxH' (a managed Xvfb in a throwaway sandbox, fail-safe off), or ':N' (default: $DISPLAY).")] = None,
-    monitor: Annotated[Optional[int], typer.Option("--monitor", help="Desktop: which monitor to see and act on, 1-based (default: the primary).")] = None,
+    spec: EnvSpec = FROM_SCREEN_FLAGS,
     model_options: ModelOptions = FROM_FLAGS,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Action budget: executed actions, each tool call of an answer counted.")] = 15,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", help="Token budget of the run (prompt + completion; default: none).")] = None,
@@ -70,14 +57,8 @@ def run(
 
     from qvl_agent.agent.runner import RunOptions, default_run_dir, run_goal
     from qvl_agent.cli.human import gather_secrets, terminal_human
-    from qvl_agent.envs.spec import env_spec
     from qvl_agent.envs.validation import validated
 
-    # Only the flags given: a flag of another kind of screen is an error, a default is the spec's.
-    given = {"url": url, "viewport": viewport, "device_scale": device_scale, "headed": headed or None,
-             "browser_path": browser_path, "allowed_domains": allow_domain, "device": device,
-             "display": display, "monitor": monitor}
-    spec = env_spec({"kind": env.value, **{k: v for k, v in given.items() if v is not None}})
     options = validated(RunOptions, dict(goal=goal, env=spec, model=model_options,
                                          max_steps=max_steps, max_tokens=max_tokens,
                                          max_seconds=max_seconds, out=out),
