@@ -6,6 +6,7 @@ The core (``pip install qvl-agent``) drives every screen and talks to a model se
     local   torch, torchvision, transformers, qwen-vl-utils   --model, tiny-model, bench --model
     train   local + accelerate, datasets (peft for --lora)     qvl-agent train
     ray     ray                                                --executor ray
+    mcp     mcp (the Model Context Protocol SDK)               qvl-agent mcp
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "local": ("torch", "torchvision", "transformers", "qwen_vl_utils"),
     "train": ("torch", "torchvision", "transformers", "qwen_vl_utils", "accelerate", "datasets"),
     "ray": ("ray",),
+    "mcp": ("mcp",),
 }
 
 
