@@ -24,7 +24,7 @@ SUBPACKAGES = ("agent", "envs", "model", "tasks", "eval", "cli")
 # What the extras bring (distribution folders in site-packages), hidden from the core venv.
 EXTRA_PREFIXES = ("torch", "torchvision", "transformers", "qwen_vl_utils", "qwen-vl-utils",
                   "nvidia", "triton", "accelerate", "datasets", "peft", "ray", "tokenizers",
-                  "safetensors", "huggingface_hub", "__editable__", "qvl_agent")
+                  "safetensors", "huggingface_hub", "mcp", "__editable__", "qvl_agent")
 
 
 def test_every_package_folder_is_in_the_distribution():
@@ -104,6 +104,10 @@ def test_installed_core_has_no_stray_packages_and_names_the_missing_extra(core_v
     assert "Traceback" not in local.stderr
     tiny = _in(core_venv, "qvl-agent", "tiny-model", str(tmp_path / "tiny"), cwd=tmp_path)
     assert tiny.returncode == 2 and "pip install 'qvl-agent[local]'" in tiny.stderr, tiny.stderr
+    assert _in(core_venv, "python", "-c", "import mcp", cwd=tmp_path).returncode != 0
+    mcp = _in(core_venv, "qvl-agent", "mcp", "--env", "browser", cwd=tmp_path)
+    assert mcp.returncode == 2 and mcp.stderr == (
+        "error: qvl-agent mcp needs mcp, not installed here: pip install 'qvl-agent[mcp]'\n")
 
 
 @pytest.mark.slow
