@@ -104,7 +104,8 @@ class Step(BaseModel):
 
     @property
     def observation(self) -> Observation | None:
-        """What the model was shown for this step (during the run only; not recorded)."""
+        """What the model was shown for this step: set while the step's ``on_step_end``
+        hooks run, then dropped (not recorded; the screenshot's PNG is)."""
         return self._observation
 
     @property

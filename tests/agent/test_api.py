@@ -41,7 +41,7 @@ def several(request: QwenRequest) -> str:
 
 
 def test_hooks_see_every_step_with_what_the_model_saw_said_did_and_cost(tmp_path):
-    starts, ends, agent_ends = [], [], []
+    starts, ends, agent_ends, seen = [], [], [], []
 
     def on_start(step):
         starts.append((step.index, step.call_index, step.observation, step.action))
@@ -50,19 +50,22 @@ def test_hooks_see_every_step_with_what_the_model_saw_said_did_and_cost(tmp_path
         agent = qvl_agent.Agent(endpoint=qwen.url, on_step_end=agent_ends.append)
         env = FakeEnv()
         result = agent.run("type hello in the box", env, out=tmp_path / "run",
-                           on_step_start=on_start, on_step_end=ends.append)
+                           on_step_start=on_start,
+                           on_step_end=[ends.append, lambda step: seen.append(step.observation)])
 
     assert result.status == "done" and result.succeeded and result.outcome == "success"
     # Four steps: the click, the two calls of the second answer, the terminate.
     assert [s.index for s in ends] == [1, 2, 3, 4] and ends == result.steps
     assert agent_ends == ends  # hooks of the Agent and of the run both saw every step
+    assert all(step.observation is None for step in result.steps)  # not kept after the hooks
     assert [(i, c, o, a) for i, c, o, a in starts] == [(1, 0, None, None), (2, 0, None, None),
                                                        (3, 1, None, None), (4, 0, None, None)]
     first, typed, pressed, done = ends
-    assert first.observation.screenshot.size == SCREEN and first.observation.screen.width == 1280
+    first_seen, typed_seen, pressed_seen = seen[:3]
+    assert first_seen.screenshot.size == SCREEN and first_seen.screen.width == 1280
     assert first.raw == click(qwen.requests[0]) and first.action.kind == "click"
     assert typed.action.kind == "type" and pressed.action.kind == "key"
-    assert pressed.call_index == 1 and pressed.observation is typed.observation
+    assert pressed.call_index == 1 and pressed_seen is typed_seen is not first_seen
     assert [a.kind for a in env.executed] == ["click", "type", "key"]
     # Usage: what the server counted, the frame's image tokens, the screen's time.
     for step, request in zip([first, typed, done], qwen.requests, strict=True):
