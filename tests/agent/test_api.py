@@ -199,3 +199,18 @@ def test_ground_answers_as_the_cli_does(tmp_path):
              "box": [round(v, 1) for v in i.box]} for i in found.items] == items
     # In the image's pixels: the frame's quarter-to-half box, mapped back.
     assert found.box == (250.0, 125.0, 500.0, 250.0) and found.point == qvl_agent.Point(x=375, y=187.5)
+
+
+def test_the_local_model_counts_its_own_tokens(tmp_path, tiny_checkpoint):
+    agent = qvl_agent.Agent(str(tiny_checkpoint), max_pixels=200704, max_new_tokens=16,
+                            torch_device="cpu")
+    result = agent.run("press the button", FakeEnv(), max_steps=2, out=tmp_path / "run")
+    asked = [s for s in result.steps if s.call_index == 0]
+    assert asked, result.message
+    # A random model answers nonsense; what it cost is counted all the same. 1280x720 at
+    # 200704 pixels is a 588x336 frame: 21 x 12 blocks of 28 pixels.
+    for step in asked:
+        usage = step.usage
+        assert usage.model_calls == 1 and usage.image_tokens == 21 * 12
+        assert usage.prompt_tokens > usage.image_tokens and 0 < usage.completion_tokens <= 16
+    assert result.usage.tokens == sum(s.usage.tokens for s in result.steps)
