@@ -167,6 +167,7 @@ def test_max_seconds_ends_the_run(tmp_path):
     assert 1 <= len(result.steps) < 50 and result.usage.wall_s >= 0.3
 
 
+@pytest.mark.slow  # starts qvl-agent in a fresh process
 def test_bad_options_are_the_same_one_line_errors_as_the_cli(tmp_path):
     with FakeQwen(clicks_forever) as qwen:
         with pytest.raises(qvl_agent.ConfigError) as bad_model:
@@ -181,6 +182,7 @@ def test_bad_options_are_the_same_one_line_errors_as_the_cli(tmp_path):
     assert "--max-tokens" in str(bad_budget.value) and not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow  # starts qvl-agent in a fresh process
 def test_ground_answers_as_the_cli_does(tmp_path):
     picture = Image.new("RGB", (1000, 500), "white")
     picture.save(tmp_path / "shot.png")
