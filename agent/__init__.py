@@ -3,9 +3,9 @@ hooks, secrets and a person in the loop, and the Python API's Agent."""
 
 from qvl_agent.agent.api import Agent, RunResult
 from qvl_agent.agent.describe import describe
-from qvl_agent.agent.hooks import Hooks, StopRun
+from qvl_agent.agent.hooks import Hooks
 from qvl_agent.agent.loop import run_episode
-from qvl_agent.agent.oversight import Oversight
+from qvl_agent.agent.oversight import Oversight, StopRun
 from qvl_agent.agent.policy import Decision, Policy, PolicyExhausted, QwenPolicy, ScriptedPolicy
 from qvl_agent.agent.recorder import RunRecorder
 from qvl_agent.agent.report import write_report

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qvl_agent.agent.hooks import Hooks, StepHook, hook_list
 from qvl_agent.agent.loop import run_episode
-from qvl_agent.agent.oversight import Oversight
+from qvl_agent.agent.oversight import Confirm, Oversight
 from qvl_agent.agent.policy import QwenPolicy
 from qvl_agent.agent.recorder import RunRecorder, default_run_dir
 from qvl_agent.agent.secrets import Secrets
@@ -148,6 +148,7 @@ class Agent:
             on_step_end: StepHook | Iterable[StepHook] | None = None,
             out: str | Path | None = None, progress: bool = False,
             secrets: Secrets | Mapping[str, str] | None = None,
+            confirm: Confirm | None = None,
             oversight: Oversight | None = None,
             record: Mapping[str, Any] | None = None) -> RunResult:
         """Work on ``goal`` on ``env`` until the agent is done or a budget is used up.
@@ -163,17 +164,36 @@ class Agent:
                 raise ``qvl_agent.StopRun`` in one to end the run with status ``stopped``.
             out: the run directory (default ``runs/<time>-<goal>``); it must not hold a run.
             progress: print a line per step to stderr, as ``qvl-agent run`` does.
-            secrets: what the model may type as ``<secret:NAME>`` (``{"NAME": value}``);
+            secrets: what the model may type as ``<secret:NAME>``, as ``qvl-agent run
+                --secret`` takes them: ``{"NAME": value, "NAME@example.com": value}`` (typed
+                only on that site or app; a name ending in ``_TOTP`` types the current code);
                 values reach the screen only, never the model or the record.
-            oversight: a person to ask before risky actions (``agent.oversight``).
+            confirm: ``confirm(step) -> bool``, asked before a risky action as ``run
+                --confirm risky`` asks at the terminal (typing a secret, a target saying
+                buy/pay/order/delete/remove/send/transfer/confirm/submit, ``terminate`` or
+                ``answer``): ``step.action`` and ``step.confirmation`` (reason, target,
+                screenshot) say what; False refuses it (the model is told), raising
+                ``qvl_agent.StopRun`` stops the run.
+            oversight: instead of ``confirm``, a person in full (``qvl_agent.Oversight``:
+                ``mode`` never/risky/always, more ``patterns``, ``on_pause`` for
+                ``oversight.request_pause()`` from another thread).
             record: further facts for ``meta.json``'s options (the CLI records the screen).
 
         Budgets are checked before each model call and each action: the first used up ends
         the run with status ``budget``. Whatever happens, the run directory is complete.
 
         Raises:
-            ConfigError: a bad budget, or ``out`` already holds a run.
+            ConfigError: a bad budget or secret, ``confirm`` with ``oversight``, or ``out``
+                already holds a run.
         """
+        if confirm is not None:
+            if oversight is not None:
+                raise ConfigError("give confirm= or oversight=, not both (an Oversight has "
+                                  "its own confirm)")
+            if not callable(confirm):
+                raise ConfigError(f"confirm= takes a function of the step that returns True "
+                                  f"or False, not {type(confirm).__name__}")
+            oversight = Oversight(confirm=confirm, mode="risky")
         budget = validated(Budget, {"max_steps": max_steps, "max_tokens": max_tokens,
                                     "max_seconds": max_seconds})
         policy = QwenPolicy.from_options(self.options, env.kind.tool, self.backend,

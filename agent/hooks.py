@@ -16,24 +16,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from qvl_agent.agent.oversight import StopRun  # the one class: a person's stop and a hook's
 from qvl_agent.envs.errors import QvlError
 
 if TYPE_CHECKING:
     from qvl_agent.agent.trajectory import Step
 
-__all__ = ["StopRun", "HookStop", "HookError", "Hooks", "StepHook", "hook_list"]
+__all__ = ["HookStop", "HookError", "Hooks", "StepHook", "hook_list"]
 
 StepHook = Callable[["Step"], object]
 
 
-class StopRun(Exception):
-    """Raise it in a step hook to end the run now; the run's status is then ``stopped`` and
-    its message is this exception's text (or "stopped by a hook"). A person's callable
-    (``agent.oversight``) raises it too, and that run ends as ``interrupted``."""
-
-
 class HookStop(Exception):
-    """A hook's ``StopRun``, as the loop sees it (a person's is told apart by its class)."""
+    """Internal: a hook's ``StopRun`` as the loop sees it, told apart from a person's (which
+    ends the run as ``interrupted``). Callers raise ``StopRun``, never this."""
 
 
 class HookError(QvlError):

@@ -39,8 +39,8 @@ from collections.abc import Callable, Mapping
 from PIL import Image
 
 from qvl_agent.agent.guard import REFUSED_KIND, Guard
-from qvl_agent.agent.hooks import Hooks, HookStop, StopRun
-from qvl_agent.agent.oversight import Oversight
+from qvl_agent.agent.hooks import Hooks, HookStop
+from qvl_agent.agent.oversight import Oversight, StopRun
 from qvl_agent.agent.policy import Decision, Policy
 from qvl_agent.agent.recorder import Recorder
 from qvl_agent.agent.secrets import Secrets

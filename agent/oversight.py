@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Literal
 
-from qvl_agent.agent.hooks import StopRun  # one class: a person's stop and a hook's
 from qvl_agent.agent.trajectory import Confirmation, HumanTurn, Step
 from qvl_agent.envs.actions import Action, Answer, Terminate
 from qvl_agent.envs.errors import ConfigError
@@ -39,6 +38,12 @@ ConfirmMode = Literal["never", "risky", "always"]
 RISKY_WORDS = ("buy", "pay", "order", "delete", "remove", "send", "transfer", "confirm", "submit")
 Confirm = Callable[[Step], bool]
 OnPause = Callable[[Step], "str | None"]
+
+
+class StopRun(Exception):
+    """Raised to end the run now: by a person's callable (the run is recorded as
+    ``interrupted``) or by a step hook (``agent.hooks``; recorded as ``stopped``). One class
+    for both; the API's status is ``stopped`` either way."""
 
 
 class Oversight:

@@ -30,7 +30,7 @@ _EXPORTS: dict[str, str] = {
     **{name: "qvl_agent.agent.api" for name in ("Agent", "RunResult")},
     "Step": "qvl_agent.agent.trajectory",
     "Usage": "qvl_agent.agent.usage",
-    "StopRun": "qvl_agent.agent.hooks",
+    **{name: "qvl_agent.agent.oversight" for name in ("StopRun", "Oversight")},
     **{name: "qvl_agent.model.grounding" for name in ("GroundingResult", "Located")},
     # The action vocabulary: what a screen can be asked to do, in screen coordinates.
     **{name: "qvl_agent.envs.actions" for name in (
@@ -51,7 +51,7 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from qvl_agent.agent.api import Agent, RunResult
-    from qvl_agent.agent.hooks import StopRun
+    from qvl_agent.agent.oversight import Oversight, StopRun
     from qvl_agent.agent.trajectory import Step
     from qvl_agent.agent.usage import Usage
     from qvl_agent.model.grounding import GroundingResult, Located

@@ -90,17 +90,23 @@ def test_the_example_fills_a_form_on_a_local_page(tmp_path):
 def test_the_example_turns_on_wifi_on_the_virtual_phone(tmp_path):
     from qvl_agent.envs.sim import Phone
 
-    driver = Driver(Phone().shell)  # where the Wi-Fi row is drawn, on a phone of the same build
+    # Where to tap, page by page (a Pixel's Settings: Network & internet > Internet > Wi-Fi),
+    # read off a phone of the same build.
+    driver = Driver(Phone().shell)
     driver.sh("monkey -p com.android.settings -c android.intent.category.LAUNCHER 1")
-    row = driver.center(text="Wi-Fi")
+    taps = []
+    for label in ("Network & internet", "Internet", "Wi\u2011Fi"):
+        taps.append(driver.center(text=label))
+        driver.tap(text=label)
     out = tmp_path / "run"
     wifi: list[str] = []
 
     def qwen(request: QwenRequest) -> str:
         if request.index == 0:
             return tool_call("mobile_use", action="open", text="Settings")
-        if request.index == 1:
-            return tool_call("mobile_use", action="click", coordinate=request.to_frame(*row, (1080, 2400)))
+        if request.index <= len(taps):
+            return tool_call("mobile_use", action="click",
+                             coordinate=request.to_frame(*taps[request.index - 1], (1080, 2400)))
         # asked of the phone itself over adb, as a user would, before the agent says it is done
         serial = json.loads((out / "trajectory.jsonl").read_text().splitlines()[0])["extras"]["serial"]
         wifi.append(subprocess.run(["adb", "-s", serial, "shell", "settings", "get", "global",
@@ -111,8 +117,9 @@ def test_the_example_turns_on_wifi_on_the_virtual_phone(tmp_path):
         steps, result, _ = run_example("turn on wifi", "--endpoint", server.url, "--device", "sim",
                                        "--out", str(out))
     assert wifi == ["1"]
-    assert result["status"] == "done" and result["started"] == [1, 2, 3]
-    assert [s["action"]["kind"] for s in steps] == ["open_app", "click", "terminate"]
+    assert result["status"] == "done" and result["started"] == [1, 2, 3, 4, 5]
+    assert [s["action"]["kind"] for s in steps] == ["open_app", "click", "click", "click",
+                                                    "terminate"]
     assert all(s["screen"] == "1080x2400" for s in steps)
     assert {r.tool for r in server.requests} == {"mobile_use"}
     assert all(s["image_tokens"] == (1092 // 28) * (2408 // 28) for s in steps)

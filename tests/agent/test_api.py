@@ -216,3 +216,50 @@ def test_the_local_model_counts_its_own_tokens(tmp_path, tiny_checkpoint):
         assert usage.model_calls == 1 and usage.image_tokens == 21 * 12
         assert usage.prompt_tokens > usage.image_tokens and 0 < usage.completion_tokens <= 16
     assert result.usage.tokens == sum(s.usage.tokens for s in result.steps)
+
+
+def test_secrets_and_confirm_as_run_takes_them(tmp_path):
+    """``secrets=`` as ``--secret``, ``confirm=`` as ``--confirm risky`` asks at the terminal."""
+    def types_the_pin(request):
+        return tool_call(action="type", text="<secret:PIN>")
+
+    asked = []
+
+    def confirm(step):
+        asked.append((step.action.kind, step.confirmation.reason, step.action))
+        return len(asked) != 2  # yes to the secret, no to the first terminate
+
+    with FakeQwen(script(types_the_pin, lambda r: DONE, lambda r: DONE)) as qwen:
+        env = FakeEnv()
+        result = qvl_agent.Agent(endpoint=qwen.url).run(
+            "type <secret:PIN> in the box", env, out=tmp_path / "run",
+            secrets={"PIN": "4711-0815"}, confirm=confirm)
+    assert result.status == "done" and result.succeeded, result.message
+    assert [(kind, reason) for kind, reason, _ in asked] == [
+        ("type", "it types a secret"), ("terminate", "it ends the task"),
+        ("terminate", "it ends the task")]
+    assert asked[0][2].text == "<secret:PIN>"  # the person sees the placeholder
+    assert [a.text for a in env.executed] == ["4711-0815"]  # the screen gets the value
+    assert [s.confirmation.answer for s in result.steps] == ["yes", "no", "yes"]
+    assert "4711-0815" not in json.dumps([r.body for r in qwen.requests])
+    for path in (tmp_path / "run").iterdir():
+        if path.suffix in (".json", ".jsonl", ".html"):
+            assert "4711-0815" not in path.read_text(), path
+
+
+def test_stop_run_from_confirm_stops_the_run(tmp_path):
+    def not_today(step):
+        raise qvl_agent.StopRun("not today")
+
+    with FakeQwen(lambda request: DONE) as qwen:
+        agent = qvl_agent.Agent(endpoint=qwen.url)
+        with pytest.raises(qvl_agent.ConfigError, match="confirm= or oversight="):
+            agent.run("finish", FakeEnv(), confirm=not_today, out=tmp_path / "both",
+                      oversight=qvl_agent.Oversight(confirm=not_today))
+        result = agent.run("finish", FakeEnv(), confirm=not_today, out=tmp_path / "run")
+    assert (result.status, result.outcome, result.message) == ("stopped", "interrupted", "not today")
+    assert not result.succeeded and result.steps[0].confirmation.answer == "stop"
+    assert not (tmp_path / "both").exists()
+    run = load_run(tmp_path / "run")  # complete: the asked step and the report
+    assert run.meta.status == "interrupted" and len(run.steps) == 1
+    assert "not today" in (tmp_path / "run" / "report.html").read_text()
