@@ -65,6 +65,8 @@ class Point(BaseModel):
 
 
 class Click(_ActionBase):
+    """Click (or double/triple click) with ``button`` at ``at``, or where the pointer is."""
+
     kind: Literal["click"] = "click"
     at: Point | None = Field(None, description="where to click; None clicks where the pointer is")
     button: Literal["left", "right", "middle"] = "left"
@@ -72,12 +74,16 @@ class Click(_ActionBase):
 
 
 class LongPress(_ActionBase):
+    """Press and hold at ``at`` for ``seconds`` (a touch, or the left mouse button)."""
+
     kind: Literal["long_press"] = "long_press"
     at: Point
     seconds: float = Field(1.0, gt=0, le=MAX_PRESS_SECONDS)
 
 
 class MoveTo(_ActionBase):
+    """Move the pointer to ``at`` without clicking (hover)."""
+
     kind: Literal["move_to"] = "move_to"
     at: Point
 
@@ -111,6 +117,8 @@ class Scroll(_ActionBase):
 
 
 class TypeText(_ActionBase):
+    """Type ``text`` into whatever has the focus."""
+
     kind: Literal["type"] = "type"
     text: str = Field(min_length=1, max_length=10_000)
 
@@ -132,6 +140,8 @@ class KeyPress(_ActionBase):
 
 
 class SystemButton(_ActionBase):
+    """Press a phone's system button: back, home, menu or enter."""
+
     kind: Literal["system_button"] = "system_button"
     button: Literal["back", "home", "menu", "enter"]
 
@@ -142,11 +152,15 @@ class SystemButton(_ActionBase):
 
 
 class OpenApp(_ActionBase):
+    """Open an app by its label (a phone's launcher name, e.g. 'Clock')."""
+
     kind: Literal["open_app"] = "open_app"
     name: str = Field(min_length=1, max_length=200, description="the app's label, e.g. 'Clock'")
 
 
 class Wait(_ActionBase):
+    """Do nothing for ``seconds`` while the screen changes by itself."""
+
     kind: Literal["wait"] = "wait"
     seconds: float = Field(1.0, ge=0, le=MAX_WAIT_SECONDS)
 

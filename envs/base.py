@@ -44,6 +44,8 @@ class EnvKind(str, Enum):
 
 
 class Size(BaseModel):
+    """A screen's size in the coordinates actions use."""
+
     model_config = ConfigDict(frozen=True)
     width: int = Field(gt=0)
     height: int = Field(gt=0)
@@ -67,17 +69,28 @@ class Env(Protocol):
 
     kind: EnvKind
 
-    def supports(self, action: Action) -> bool: ...
+    def supports(self, action: Action) -> bool:
+        """Whether this screen can do ``action``'s kind."""
+        ...
 
-    def observe(self) -> Observation: ...
+    def observe(self) -> Observation:
+        """One look: the screenshot, and the screen size actions use."""
+        ...
 
-    def screenshot(self) -> Image.Image: ...
+    def screenshot(self) -> Image.Image:
+        """What the screen shows now, in device pixels."""
+        ...
 
-    def execute(self, action: Action) -> None: ...
+    def execute(self, action: Action) -> None:
+        """Do ``action`` (screen coordinates); raises ``UnsupportedActionError`` for a kind
+        this screen cannot do."""
+        ...
 
     def settle(self) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the screen (idempotent); ``with`` does it for you."""
+        ...
 
     def __enter__(self) -> "Env": ...
 

@@ -123,3 +123,25 @@ def test_the_example_turns_on_wifi_on_the_virtual_phone(tmp_path):
     assert all(s["screen"] == "1080x2400" for s in steps)
     assert {r.tool for r in server.requests} == {"mobile_use"}
     assert all(s["image_tokens"] == (1092 // 28) * (2408 // 28) for s in steps)
+
+
+def test_every_public_name_says_what_it_is():
+    import inspect
+
+    import qvl_agent
+
+    undocumented = []
+    for name in qvl_agent.__all__:
+        value = getattr(qvl_agent, name)
+        if inspect.isclass(value) and not value.__dict__.get("__doc__"):
+            undocumented.append(name)
+        elif inspect.isfunction(value) and not value.__doc__:
+            undocumented.append(name)
+    for cls, methods in ((qvl_agent.Agent, ("run", "ground")), (qvl_agent.Env, (
+            "observe", "screenshot", "execute", "supports", "close"))):
+        undocumented += [f"{cls.__name__}.{m}" for m in methods if not getattr(cls, m).__doc__]
+    assert undocumented == []
+    section = python_api_section()
+    for name in ("Agent", "RunResult", "Step", "Usage", "StopRun", "GroundingResult", "Located",
+                 "open_env", "ConfigError", "QvlError", "UnsupportedActionError"):
+        assert f"qvl_agent.{name}" in section, name
