@@ -100,7 +100,8 @@ class Agent:
         **options: the other model options of ``qvl-agent run``, by their field names:
             ``served_model``, ``min_pixels``, ``max_pixels``, ``torch_device``,
             ``history_images``, ``prompt`` (``cookbook``/``osworld``), ``answer_action``
-            (``auto``/``on``/``off``), ``max_new_tokens``, ``speedup``.
+            (``auto``/``on``/``off``), ``max_new_tokens``, ``speedup``, ``request_timeout``
+            (seconds a server may take to answer).
 
     The model is loaded (or the server asked for its model) here, so a missing model fails
     at once. Not thread-safe: one run at a time, in the calling thread.
