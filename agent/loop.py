@@ -28,6 +28,10 @@ call and each action; the first used up ends the run with status ``budget``. Ste
 (``agent.hooks``) run before and after each step; ``StopRun`` from one ends the run with
 status ``stopped``, any other exception with status ``error`` naming the hook. The run's
 totals (``Usage``) go to ``meta.usage``.
+
+Before an action that presses a point runs, the element under it (a browser's DOM element,
+a phone's uiautomator node) is recorded on the step, so that a replay can recognise it.
+A policy may end the run itself (``Decision.stop``): its step is recorded, nothing is done.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from collections.abc import Callable, Mapping
 
 from PIL import Image
 
+from qvl_agent.agent.elements import element_under
 from qvl_agent.agent.guard import REFUSED_KIND, Guard
 from qvl_agent.agent.hooks import Hooks, HookStop
 from qvl_agent.agent.oversight import Oversight, StopRun
@@ -149,6 +154,9 @@ def run_episode(
                 step.warning = (f"You have done {_said(step)} {count} times in a row and the "
                                 "screen did not change. Do something else.")
             add(step)
+            if decision.stop is not None:
+                _end(meta, decision.stop.status, decision.stop.message)
+                break
             if count >= REPEATS_STUCK:
                 _end(meta, "stuck", f"the same {step.action.kind} on an unchanged screen "
                      f"{count} times in a row")
@@ -246,7 +254,18 @@ def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajector
         step.error, step.error_kind = str(exc), type(exc).__name__
         raise _StepFailed(step, exc) from None  # the step is recorded with what it saw
     timings.think_s = time.perf_counter() - started
+    if decision.observation is not None:  # the policy looked again: record what it judged
+        observation = guard.observe(decision.observation)
+        step._observation = observation
+        step.screen = observation.screen
+        step.screenshot_size = observation.screenshot.size
+        step.extras = _small(observation.extras)
+        if recorder is not None:
+            step.screenshot = recorder.save_screenshot(index, observation.screenshot)
+        guard.screenshot = step.screenshot
     _fill(step, decision)
+    if decision.stop is not None:
+        return step, decision, observation
     return _act(env, step, decision, guard, begun), decision, observation
 
 
@@ -285,6 +304,7 @@ def _execute(env: Env, step: Step, decision: Decision, guard: Guard) -> Step:
         started = time.perf_counter()
         if executed is None or _ends(action):
             return step
+        step.target = element_under(env, action)
         env.execute(executed)
     except ModelBehaviorError as exc:
         return _failed(step, guard.scrub(exc))
@@ -357,6 +377,7 @@ def _fill(step: Step, decision: Decision) -> None:
     step.call = decision.call.model_dump() if decision.call else None
     step.action = decision.action
     step.frame = decision.frame.size if decision.frame else None
+    step.replay = decision.replay
     if decision.generation:
         step.timings.model_s = decision.generation.model_s
         step.prompt_tokens = decision.generation.prompt_tokens

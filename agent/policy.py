@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from PIL import Image
 
-from qvl_agent.agent.trajectory import Step
+from qvl_agent.agent.trajectory import ReplayMark, Status, Step
 from qvl_agent.envs.actions import Action, Click, Point, Terminate
 from qvl_agent.envs.base import Observation
 from qvl_agent.envs.errors import AnswerTruncatedError, ConfigError, ModelBehaviorError, QvlError
@@ -26,16 +26,29 @@ from qvl_agent.model.prompts import TOOLS, PastStep, agent_messages
 if TYPE_CHECKING:
     from qvl_agent.model.options import ModelOptions
 
-__all__ = ["Decision", "Policy", "QwenPolicy", "ScriptedPolicy", "PolicyExhausted", "RandomPolicy"]
+__all__ = ["Decision", "Stop", "Policy", "QwenPolicy", "ScriptedPolicy", "PolicyExhausted",
+           "RandomPolicy"]
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A policy ends the run itself: with this status, for this reason (a replay that met a
+    step which no longer fits, and has no model to ask)."""
+
+    status: Status
+    message: str
 
 
 @dataclass
 class Decision:
-    """What a policy decided for one step: an Action, or the model's error.
+    """What a policy decided for one step: an Action, the model's error, or to stop.
 
     ``followups`` are the answer's further tool calls, in order, each its own Decision; the
     loop runs them after ``action`` (OSWorld runs every call of an answer). The list stops
     at the first call that could not be used, which is kept with its error.
+
+    ``observation``: the screen the policy decided on when it looked again after the one it
+    was given (a replay waits for a screen that has not settled); the step records that one.
     """
 
     action: Action | None
@@ -45,6 +58,9 @@ class Decision:
     frame: Frame | None = None
     generation: Generation | None = None
     followups: list["Decision"] = field(default_factory=list)
+    replay: ReplayMark | None = None
+    observation: Observation | None = None
+    stop: Stop | None = None
 
 
 @runtime_checkable

@@ -45,6 +45,11 @@ class StepProgress:
         t = step.timings
         what = (f"[red]{escape(f'{step.error_kind}: {step.error}')}[/red]" if step.error
                 else escape(describe(step.action)))
+        if step.replay is not None:  # a replay says whose step it was
+            if step.replay.source == "diverged":
+                what = f"[red]diverged: {escape(step.replay.note or '')}[/red]"
+            else:
+                what = f"[dim]{step.replay.source}[/dim] {what}"
         self._bar.console.print(
             f"step {step.index}/{self.max_steps}  {what}  "
             f"[dim](model {t.model_s:.1f}s, observe {t.observe_s * 1000:.0f}ms, "

@@ -13,6 +13,9 @@ that cannot be written, and every file already written stays whole (``agent.stor
 screenshots and meta.json are written beside and renamed, a trajectory line that does not
 fit is taken back. Space set aside when the run starts is given back then, so that
 ``finish`` can still say in meta.json how the run ended.
+
+Desktop runs and OSWorld-format tasks also get OSWorld's ``traj.jsonl``, written by
+``finish`` (``agent.osworld_log``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Protocol
 
 from PIL import Image
 
+from qvl_agent.agent.osworld_log import write_traj
 from qvl_agent.agent.storage import LineFile, Reserve, write_atomic
 from qvl_agent.agent.trajectory import RunMeta, Step, now_iso
 from qvl_agent.envs.errors import ConfigError, StorageError
@@ -70,9 +74,10 @@ class RunRecorder:
         replace: what to do when ``run_dir`` already holds a run: False refuses (a user's
             ``--out`` must not mix two runs), True removes it first (an eval instance being
             run again after a killed attempt).
+        osworld: also write OSWorld's ``traj.jsonl`` when the run finishes.
     """
 
-    def __init__(self, run_dir: str | Path, *, replace: bool = False) -> None:
+    def __init__(self, run_dir: str | Path, *, replace: bool = False, osworld: bool = False) -> None:
         self.run_dir = Path(run_dir)
         if any((self.run_dir / name).exists() for name in _RUN_FILES):
             if not replace:
@@ -89,6 +94,7 @@ class RunRecorder:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qvl-png")
         self._pending: list[Future[None]] = []
         self.report_error: StorageError | None = None  # why finish wrote no report
+        self._osworld: list[Step] | None = [] if osworld else None
 
     def start(self, meta: RunMeta) -> None:
         self.write_meta(meta)
@@ -110,6 +116,8 @@ class RunRecorder:
         """
         self._settle()
         self._lines.write_line(step.model_dump_json())
+        if self._osworld is not None:
+            self._osworld.append(step)
 
     def write_meta(self, meta: RunMeta) -> None:
         write_atomic(self.run_dir / "meta.json", meta.model_dump_json(indent=2) + "\n")
@@ -131,6 +139,11 @@ class RunRecorder:
             self._lines.close()
         meta.finished_at = meta.finished_at or now_iso()
         self.write_meta(meta)
+        if self._osworld is not None:
+            try:
+                write_traj(self.run_dir, self._osworld)
+            except StorageError:
+                pass  # OSWorld's copy is lost; ours (trajectory.jsonl) is whole
         from qvl_agent.agent.report import write_report
 
         try:

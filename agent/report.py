@@ -29,7 +29,11 @@ _STATUS_COLOR = {
     "success": "#1a7f37", "answered": "#1a7f37", "env_done": "#1f6feb", "failure": "#bf8700",
     "max_steps": "#bf8700", "budget": "#bf8700", "model_errors": "#cf222e", "stuck": "#cf222e",
     "error": "#cf222e", "interrupted": "#6e7781", "stopped": "#6e7781", "running": "#6e7781",
+    "diverged": "#cf222e",
 }
+# How a replay got each step (Step.replay), as the report says it.
+_REPLAY = {"replayed": ("replayed", "#1f6feb"), "replanned": ("re-planned by the model", "#8250df"),
+           "diverged": ("diverged", "#cf222e")}
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f6f8fa;color:#1f2328}
@@ -81,6 +85,8 @@ def render_report(trajectory: Trajectory, run_dir: Path) -> str:
         lines.append(f"<p><b>answer:</b> {e(meta.answer)}</p>")
     if meta.message:
         lines.append(f"<p class='err'>{e(meta.message)}</p>")
+    if meta.replay_of:
+        lines.append(f"<p class='meta'><b>replay of</b> {e(meta.replay_of)}</p>")
     if meta.options:
         options = ", ".join(f"{e(str(k))}={e(str(v))}" for k, v in meta.options.items() if v is not None)
         lines.append(f"<p class='meta'>{options}</p>")
@@ -130,8 +136,19 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
                  f"{e(describe(step.action)) if not step.error else 'failed'}")
     if step.call_index:  # a further tool call of the answer above, run without a new look
         title += f" &middot; call {step.call_index + 1} of the answer above"
+    if step.replay is not None:
+        label, color = _REPLAY[step.replay.source]
+        if step.replay.source == "diverged":
+            title = f"Step {step.index}: {e(describe(step.replay.recorded))}"
+        title += f" <span class='badge' style='background:{color}'>{label}</span>"
     shot = _screenshot_html(step, run_dir, pointer)
     details = []
+    if step.replay is not None and (step.replay.note or step.replay.recorded_step):
+        what = f"recorded step {step.replay.recorded_step}" if step.replay.recorded_step else ""
+        note = e(step.replay.note or "")
+        css = "err" if step.replay.source != "replayed" else "meta"
+        details.append(f"<div class='label'>replay</div><p class='{css}'>"
+                       f"{e(what)}{': ' if what and note else ''}{note}</p>")
     if step.warning:
         details.append(f"<div class='label'>told the model</div><p class='err'>{e(step.warning)}</p>")
     if step.confirmation is not None:
@@ -208,8 +225,10 @@ def _screenshot_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
 
 
 def _overlay(step: Step, pointer: Point | None) -> str:
-    """SVG in screen coordinates, stretched over the screenshot."""
-    if step.screen is None or step.action is None:
+    """SVG in screen coordinates, stretched over the screenshot (for a replay that diverged,
+    where the recorded action would have gone)."""
+    action = step.action or (step.replay.recorded if step.replay is not None else None)
+    if step.screen is None or action is None:
         return ""
     w, h = step.screen.width, step.screen.height
     r = max(w, h) / 90
@@ -228,7 +247,6 @@ def _overlay(step: Step, pointer: Point | None) -> str:
         marks.append(f"<line x1='{a.x:.1f}' y1='{a.y:.1f}' x2='{b.x:.1f}' y2='{b.y:.1f}' stroke='red' "
                      f"stroke-width='{r / 3:.1f}' marker-end='url(#head)'/>")
 
-    action = step.action
     match action:
         case Click(at=at, count=count) if at is not None:
             target(at, "x2" if count == 2 else "")

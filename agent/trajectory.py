@@ -2,6 +2,11 @@
 
 A run directory holds ``meta.json`` (a ``RunMeta``), ``trajectory.jsonl`` (one ``Step`` per
 line, appended as the run goes), ``step_NNN.png`` screenshots and ``report.html``.
+
+Each step keeps what a replay needs to trust it again (``agent.replay``): the screenshot
+taken before the action and, where the screen has a DOM or an accessibility tree, the
+element under the point the action pressed (``Step.target``). A replayed run marks each
+step as replayed, re-planned by the model, or where it diverged (``Step.replay``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from qvl_agent.envs.base import Observation, Size
 from qvl_agent.envs.errors import ConfigError
 
 __all__ = [
-    "Status", "Timings", "Confirmation", "HumanTurn", "Step", "RunMeta", "Trajectory", "load_run", "now_iso", "SUCCESS_STATUSES",
+    "Status", "Timings", "Confirmation", "HumanTurn", "Element", "ReplayMark", "Step", "RunMeta",
+    "Trajectory", "load_run", "now_iso", "SUCCESS_STATUSES",
 ]
 
 Status = Literal[
@@ -34,6 +40,7 @@ Status = Literal[
     "stopped",      # a step hook raised StopRun
     "error",        # the env or the model server failed, or a hook raised; see ``message``
     "interrupted",  # Ctrl-C, or killed by a time limit
+    "diverged",     # a replay met a step that no longer fits the screen, and had no model
     "max_steps",    # runs recorded before budgets: the step budget ran out (now ``budget``)
 ]
 SUCCESS_STATUSES = frozenset({"success", "answered"})
@@ -74,6 +81,35 @@ class HumanTurn(BaseModel):
     paused_s: float = Field(0.0, description="how long the run waited for the person")
 
 
+class Element(BaseModel):
+    """What was under an action's point when it ran, as the screen itself describes it: a
+    browser's DOM element or a phone's uiautomator node. A replay checks it is still there."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: Literal["dom", "uia"]
+    name: str = Field("", description="dom: the accessible name; uia: text, else content-desc")
+    role: str = Field("", description="dom: button, input, link, checkbox, switch or any; "
+                      "uia: the node's class")
+    id: str = Field("", description="dom: the id attribute; uia: the resource-id")
+    xpath: str | None = Field(None, description="dom: where the element sits in the page")
+    box: tuple[float, float, float, float] | None = Field(
+        None, description="x1, y1, x2, y2 in screen coordinates")
+
+
+class ReplayMark(BaseModel):
+    """How a replay got this step: the recording's action, the model's, or neither."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: Literal["replayed", "replanned", "diverged"] = Field(
+        description="replayed: the recorded action, checked against the screen first; "
+        "replanned: the model decided (the recording no longer fitted); diverged: the replay "
+        "stopped here")
+    recorded_step: int | None = Field(None, description="the step of the recorded run")
+    note: str | None = Field(None, description="how the check went: why a step no longer "
+                             "fitted, or that its target moved")
+    recorded: Action | None = Field(None, description="diverged: the action not executed")
+
+
 class Step(BaseModel):
     """One observe-think-act step, or a person's turn (``human`` set, nothing else acted)."""
 
@@ -100,6 +136,9 @@ class Step(BaseModel):
     extras: dict[str, Any] = Field(default_factory=dict, description="env facts, e.g. the URL")
     confirmation: Confirmation | None = Field(None, description="what the person was asked first")
     human: HumanTurn | None = Field(None, description="set on a person's turn (a pause)")
+    target: Element | None = Field(None, description="what was under the point the action "
+                                   "pressed (browser and phone screens)")
+    replay: ReplayMark | None = Field(None, description="replays only")
     _observation: Observation | None = PrivateAttr(None)
 
     @property
@@ -138,7 +177,9 @@ class RunMeta(BaseModel):
     steps: int = 0
     usage: Usage | None = Field(None, description="the run's totals (wall_s: the whole run)")
     stats: dict[str, int] | None = Field(
-        None, description="rpa runs: model_calls, locate_calls, cache_hits, cache_misses")
+        None, description="rpa runs: model_calls, locate_calls, cache_hits, cache_misses; "
+        "replays: replayed, replanned, model_calls")
+    replay_of: str | None = Field(None, description="replays: the run directory replayed")
 
 
 class Trajectory(BaseModel):

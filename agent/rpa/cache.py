@@ -27,11 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qvl_agent.envs.errors import ConfigError
 
-__all__ = ["CachedElement", "LocateEntry", "TaskCache", "CACHE_EXT", "image_patch", "patch_matches"]
+__all__ = ["CachedElement", "LocateEntry", "TaskCache", "CACHE_EXT", "image_patch", "patch_matches",
+           "PatchDifference", "patch_difference"]
 
 CACHE_EXT = ".cache.yaml"
 PATCH_SIZE = 48  # screenshot pixels each side of the point kept to recognise the spot again
-PATCH_TOLERANCE = 6.0  # mean absolute difference (0-255) below which a patch still matches
+PATCH_TOLERANCE = 6.0  # mean absolute difference (0-255) below which a patch still matches...
+PIXEL_CHANGED = 24  # ...and a grey level this far from the stored one is a changed pixel,
+PATCH_CHANGED_MAX = 0.01  # of which a matching patch has at most this share (a relabelled
+# button changes a few percent of its patch while the mean stays low; a caret, less)
 
 
 class CachedElement(BaseModel):
@@ -42,6 +46,10 @@ class CachedElement(BaseModel):
     screen: list[int] = Field(description="the screen size [w, h] it was found on")
     xpaths: list[str] | None = Field(None, description="browser: the element's XPath")
     text: str | None = Field(None, description="browser: the element's accessible name")
+    role: str | None = Field(None, description="browser: the kind of control (button, input, "
+                             "link, checkbox, switch, any); checked when present")
+    elementId: str | None = Field(None, description="browser: the id attribute; checked when "  # noqa: N815
+                                  "present")
     patch: str | None = Field(None, description="elsewhere: PNG (base64) around the point")
     grounder: str | None = Field(None, description="who found it first: dom, uia, ocr or qwen")
 
@@ -129,17 +137,37 @@ def image_patch(image: Image.Image, x: float, y: float) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def patch_matches(image: Image.Image, x: float, y: float, patch: str) -> bool:
-    """True when ``image`` still shows ``patch`` around (x, y)."""
+class PatchDifference(BaseModel):
+    """How the screen around a point differs from a stored patch."""
+
+    mean: float = Field(description="mean absolute grey-level difference, 0-255")
+    changed: float = Field(description="the fraction of pixels more than PIXEL_CHANGED apart")
+
+    @property
+    def matches(self) -> bool:
+        return self.mean <= PATCH_TOLERANCE and self.changed <= PATCH_CHANGED_MAX
+
+
+def patch_difference(image: Image.Image, x: float, y: float, patch: str) -> PatchDifference | None:
+    """How ``image`` around (x, y) differs from ``patch``; None when they cannot be compared
+    (an unreadable patch, or one cut from a screenshot of another size)."""
     try:
         stored = Image.open(io.BytesIO(base64.b64decode(patch))).convert("L")
     except (OSError, ValueError):
-        return False
+        return None
     current = image.crop(_patch_box(image, x, y)).convert("L")
     if current.size != stored.size:
-        return False
-    difference = ImageStat.Stat(ImageChops.difference(current, stored)).mean[0]
-    return difference <= PATCH_TOLERANCE
+        return None
+    difference = ImageChops.difference(current, stored)
+    histogram = difference.histogram()
+    changed = sum(histogram[PIXEL_CHANGED + 1:]) / max(1, sum(histogram))
+    return PatchDifference(mean=ImageStat.Stat(difference).mean[0], changed=changed)
+
+
+def patch_matches(image: Image.Image, x: float, y: float, patch: str) -> bool:
+    """True when ``image`` still shows ``patch`` around (x, y)."""
+    difference = patch_difference(image, x, y, patch)
+    return difference is not None and difference.matches
 
 
 def _patch_box(image: Image.Image, x: float, y: float) -> tuple[int, int, int, int]:

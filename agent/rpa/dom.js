@@ -49,7 +49,8 @@ function qvlXpath(el) {
 function qvlResult(el, name) {
   const r = el.getBoundingClientRect();
   // The name is kept short: the cache file stores it, and a container's text can be a page.
-  return { x: r.left, y: r.top, w: r.width, h: r.height, xpath: qvlXpath(el), name: name.slice(0, 200), kind: qvlKind(el) };
+  return { x: r.left, y: r.top, w: r.width, h: r.height, xpath: qvlXpath(el), name: name.slice(0, 200),
+           kind: qvlKind(el), id: (el.id || "").slice(0, 200) };
 }
 function qvlScore(name, wanted) {
   if (name === wanted) return 2;

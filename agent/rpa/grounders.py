@@ -52,6 +52,8 @@ class Target:
     xpath: str | None = None
     text: str | None = None
     raw: str | None = None  # the model's answer, when the model found it
+    role: str | None = None  # dom: button, input, link, checkbox, switch or any
+    element_id: str | None = None  # dom: the element's id attribute
     frame: tuple[int, int] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -109,7 +111,8 @@ def _from_js(found: dict[str, Any] | None, grounder: str) -> Target | None:
         return None
     x, y, w, h = found["x"], found["y"], found["w"], found["h"]
     return Target(point=Point(x=x + w / 2, y=y + h / 2), grounder=grounder,
-                  box=(x, y, x + w, y + h), xpath=found["xpath"], text=found["name"])
+                  box=(x, y, x + w, y + h), xpath=found["xpath"], text=found["name"],
+                  role=found.get("kind"), element_id=found.get("id"))
 
 
 class DomGrounder:

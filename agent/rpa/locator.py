@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from PIL import Image
 from pydantic import BaseModel
 
-from qvl_agent.agent.rpa.cache import CachedElement, TaskCache, image_patch, patch_matches
+from qvl_agent.agent.rpa.cache import CachedElement, TaskCache, image_patch
 from qvl_agent.agent.rpa.grounders import (
     Grounder, QwenGrounder, Target, dom_element_at, dom_element_by_xpath,
 )
 from qvl_agent.agent.rpa.steps import LocateParam
+from qvl_agent.agent.rpa.verify import image_xy, verify
 from qvl_agent.agent.rpa.yamldoc import shorten
-from qvl_agent.envs.actions import Point
 from qvl_agent.envs.base import Env, Observation
 from qvl_agent.envs.errors import ModelBehaviorError
 from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, VLMBackend
@@ -119,24 +119,7 @@ class Locator:
         return list(self.grounders)
 
     def _verify(self, element: CachedElement, observation: Observation) -> Target | None:
-        screen = [observation.screen.width, observation.screen.height]
-        if element.screen != screen:
-            return None
-        stored = Point(x=element.point[0], y=element.point[1])
-        if self.browser and element.xpaths:
-            now = dom_element_by_xpath(self.env, element.xpaths[0])
-            if now is None or (now.text or "") != (element.text or ""):
-                return None
-            x1, y1, x2, y2 = now.box  # type: ignore[misc]
-            # The element may have moved with the layout; the stored point only if still on it.
-            if not (x1 <= stored.x <= x2 and y1 <= stored.y <= y2):
-                stored = now.point
-            return Target(point=stored, grounder="cache", box=now.box, xpath=now.xpath, text=now.text)
-        if element.patch:
-            x, y = self._image_xy(stored, observation)
-            if patch_matches(observation.screenshot, x, y, element.patch):
-                return Target(point=stored, grounder="cache")
-        return None
+        return verify(self.env, element, observation, browser=self.browser).target
 
     def _element(self, target: Target, observation: Observation) -> CachedElement:
         point = [round(target.point.x, 1), round(target.point.y, 1)]
@@ -146,15 +129,11 @@ class Locator:
                 under = dom_element_at(self.env, target.point)
                 if under is not None:
                     target.xpath, target.text = under.xpath, under.text
+                    target.role, target.element_id = under.role, under.element_id
             if target.xpath is not None:
                 return CachedElement(point=point, screen=screen, xpaths=[target.xpath],
-                                     text=target.text or "", grounder=target.grounder)
-        x, y = self._image_xy(target.point, observation)
+                                     text=target.text or "", role=target.role,
+                                     elementId=target.element_id, grounder=target.grounder)
+        x, y = image_xy(target.point, observation)
         return CachedElement(point=point, screen=screen, grounder=target.grounder,
                              patch=image_patch(observation.screenshot, x, y))
-
-    @staticmethod
-    def _image_xy(point: Point, observation: Observation) -> tuple[float, float]:
-        image = observation.screenshot
-        return (point.x * image.width / observation.screen.width,
-                point.y * image.height / observation.screen.height)

@@ -1,0 +1,164 @@
+"""Replays on a recording FakeEnv: each recorded step is checked against the screen before it
+runs; a step that no longer fits stops the replay (``diverged``) or goes to the model."""
+
+import pytest
+from PIL import Image, ImageDraw
+
+from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.policy import QwenPolicy, ScriptedPolicy
+from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.replay import Recording, ReplayPolicy
+from qvl_agent.agent.trajectory import load_run
+from qvl_agent.envs.actions import Click, KeyPress, Point, Terminate, TypeText
+from qvl_agent.envs.fake import FakeEnv
+from qvl_agent.model.scripted import ScriptedVLM
+from tests.fakeqwen import tool_call
+
+GOAL = "Say hello in the box"
+BUTTON = (300, 200)
+
+
+def screen(button=BUTTON, label="OK", size=(640, 400)) -> Image.Image:
+    """A plain screen with a labelled box at ``button`` (its centre)."""
+    image = Image.new("RGB", size, (245, 245, 245))
+    draw = ImageDraw.Draw(image)
+    x, y = button
+    draw.rectangle((x - 40, y - 16, x + 40, y + 16), fill=(30, 90, 200))
+    draw.text((x - 30, y - 6), label * 3, fill=(255, 255, 255))
+    return image
+
+
+def texts(messages) -> str:
+    """Every text part of a request (the images left out)."""
+    return "\n".join(part if isinstance(part, str) else part.get("text", "")
+                     for m in messages
+                     for part in ([m["content"]] if isinstance(m["content"], str) else m["content"]))
+
+
+def record(tmp_path, actions, goal=GOAL, image=None):
+    env = FakeEnv(screen=(640, 400), screenshot=image or screen())
+    out = tmp_path / "recorded"
+    trajectory = run_episode(env, ScriptedPolicy(actions), goal, recorder=RunRecorder(out))
+    assert trajectory.status in ("success", "answered")
+    return Recording.load(out)
+
+
+def replay(tmp_path, recording, image, *, fallback=None, goal=GOAL, env=None):
+    env = env or FakeEnv(screen=(640, 400), screenshot=image)
+    policy = ReplayPolicy(recording, env, fallback=fallback)
+    out = tmp_path / "replayed"
+    trajectory = run_episode(env, policy, goal, recorder=RunRecorder(out, replace=True),
+                             max_steps=len(recording.moves) + 5)
+    return trajectory, env, policy, out
+
+
+RECORDED = [Click(at=Point(x=300, y=200)), TypeText(text="hello"), KeyPress(keys=["enter"]),
+            Terminate(status="success")]
+
+
+def test_an_unchanged_screen_replays_every_step_without_a_model(tmp_path):
+    recording = record(tmp_path, RECORDED)
+    trajectory, env, policy, out = replay(tmp_path, recording, screen())
+    assert trajectory.status == "success"
+    assert env.executed == RECORDED[:3]
+    assert [s.replay.source for s in trajectory.steps] == ["replayed"] * 4
+    assert [s.replay.recorded_step for s in trajectory.steps] == [1, 2, 3, 4]
+    assert policy.stats == {"replayed": 4, "replanned": 0, "model_calls": 0}
+
+
+def test_a_changed_target_stops_the_replay_before_it_clicks(tmp_path):
+    recording = record(tmp_path, RECORDED)
+    moved = screen(button=(500, 320))  # a redesign: the box is elsewhere now
+    trajectory, env, _, out = replay(tmp_path, recording, moved)
+    assert trajectory.status == "diverged"
+    assert env.executed == []  # never clicked where the box was
+    message = trajectory.meta.message
+    assert message.startswith("step 1: the target region changed: ")
+    assert "% of its pixels differ" in message
+    step = trajectory.steps[-1]
+    assert step.replay.source == "diverged" and step.replay.recorded == RECORDED[0]
+    assert step.action is None and step.screenshot == "step_001.png"
+    # A complete run directory.
+    run = load_run(out)
+    assert run.meta.status == "diverged" and run.steps[0].replay.source == "diverged"
+    assert (out / "step_001.png").is_file()
+    page = (out / "report.html").read_text()
+    assert "diverged" in page and "the target region changed" in page
+
+
+def test_a_label_changed_under_the_point_is_a_divergence_too(tmp_path):
+    recording = record(tmp_path, RECORDED)
+    trajectory, env, _, _ = replay(tmp_path, recording, screen(label="NO"))
+    assert trajectory.status == "diverged" and env.executed == []
+
+
+def test_the_model_takes_over_where_the_screen_no_longer_fits(tmp_path):
+    recording = record(tmp_path, RECORDED)
+    # The box is still there for the click, but the goal changed: the recorded text does not fit.
+    model = ScriptedVLM([tool_call(action="type", text="good morning"),
+                         tool_call(action="terminate", status="success")])
+    fallback = QwenPolicy(model, "computer_use")
+    goal = "Say good morning in the box"
+    trajectory, env, policy, out = replay(tmp_path, recording, screen(), fallback=fallback, goal=goal)
+    assert trajectory.status == "success"
+    assert env.executed == [RECORDED[0], TypeText(text="good morning")]
+    sources = [s.replay.source for s in trajectory.steps]
+    assert sources == ["replayed", "replanned", "replanned"]
+    assert "recorded text 'hello' is not in it" in trajectory.steps[1].replay.note
+    assert policy.stats == {"replayed": 1, "replanned": 2, "model_calls": 2}
+    assert len(model.requests) == 2
+    # The model got the goal and the replayed click as its own earlier call.
+    first = texts(model.requests[0])
+    assert goal in first and '"left_click"' in first and "hello" not in first
+    assert load_run(out).meta.model == "replay+scripted"
+
+
+def test_text_still_fits_another_goal_that_contains_it(tmp_path):
+    recording = record(tmp_path, RECORDED)
+    trajectory, env, _, _ = replay(tmp_path, recording, screen(), goal="Type hello and press enter")
+    assert trajectory.status == "success" and env.executed == RECORDED[:3]
+
+
+class Settling(FakeEnv):
+    """Shows a half-drawn screen until ``settle`` is called."""
+
+    def __init__(self) -> None:
+        super().__init__(screen=(640, 400), screenshot=lambda _: self.image)
+        self.image = screen(button=(500, 320))
+        self.settled = 0
+
+    def settle(self) -> None:
+        self.settled += 1
+        self.image = screen()
+
+
+def test_a_screen_still_settling_is_waited_for_not_judged(tmp_path):
+    recording = record(tmp_path, RECORDED)
+    env = Settling()
+    trajectory, _, _, out = replay(tmp_path, recording, None, env=env)
+    assert trajectory.status == "success" and env.settled >= 1
+    assert env.executed == RECORDED[:3]
+    # The step records the settled screen it was judged on, not the first look.
+    first = Image.open(out / trajectory.steps[0].screenshot).convert("RGB")
+    assert first.tobytes() == screen().tobytes()
+
+
+def test_a_recording_that_ran_out_ends_as_it_ended(tmp_path):
+    env = FakeEnv(screen=(640, 400), screenshot=screen())
+    out = tmp_path / "recorded"
+    recorded = run_episode(env, ScriptedPolicy([Click(at=Point(x=300, y=200))] * 2), GOAL,
+                           recorder=RunRecorder(out), max_steps=2)
+    assert recorded.status == "max_steps"
+    trajectory, env, _, _ = replay(tmp_path, Recording.load(out), screen())
+    assert trajectory.status == "max_steps" and "as recorded" in trajectory.meta.message
+    assert len(env.executed) == 2
+
+
+def test_a_run_without_actions_is_refused(tmp_path):
+    from qvl_agent.envs.errors import ConfigError
+
+    env = FakeEnv(screen=(640, 400))
+    out = tmp_path / "empty"
+    run_episode(env, ScriptedPolicy([]), GOAL, recorder=RunRecorder(out))
+    with pytest.raises(ConfigError, match="no action to replay"):
+        Recording.load(out)
