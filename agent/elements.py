@@ -49,9 +49,19 @@ def pressed_point(action: Action) -> Point | None:
 
 
 def element_under(env: Env, action: Action) -> Element | None:
-    """The element under the point ``action`` presses, or None (nothing pressed, no tree)."""
+    """The element under the point ``action`` presses, or None (nothing pressed, no tree).
+
+    On a phone a dump takes 1.5-3 s, so only one already made of this very screen is read
+    (a task's oracle, a replay's check or an RPA grounder looked just before the tap);
+    steps without one are recognised by their pixels."""
     point = pressed_point(action)
-    return element_at(env, point) if point is not None else None
+    if point is None:
+        return None
+    if env.kind is EnvKind.android:
+        recent = getattr(env, "recent_ui_xml", None)
+        xml = recent() if recent is not None else None
+        return uia_element_at(_uia_nodes(xml), point) if xml else None
+    return element_at(env, point)
 
 
 def element_at(env: Env, point: Point) -> Element | None:
@@ -82,10 +92,17 @@ def dom_element_at(env: Env, point: Point) -> Element | None:
 
 
 def uia_elements(env: AndroidDevice) -> list[Element]:
-    """Every node of the phone's uiautomator tree that has a place on the screen."""
+    """Every node of the phone's uiautomator tree (a fresh dump) that has a place on screen."""
     try:
-        root = ET.fromstring(env.ui_xml().encode("utf-8"))
-    except (QvlError, ET.ParseError):
+        return _uia_nodes(env.ui_xml())
+    except QvlError:
+        return []
+
+
+def _uia_nodes(xml: str) -> list[Element]:
+    try:
+        root = ET.fromstring(xml.encode("utf-8"))
+    except ET.ParseError:
         return []
     found = []
     for node in root.iter("node"):

@@ -45,6 +45,8 @@ def eval_(
     browser_path: Annotated[Optional[str], typer.Option("--browser-path", help="Browser suites: Chromium/Chrome binary (default: found).")] = None,
     display: Annotated[Optional[str], typer.Option("--display", help="Desktop suites: 'virtual[:WxH]' (each worker its own sandbox and Xvfb) or ':N' (needs --unsafe-host).")] = None,
     unsafe_host: Annotated[bool, typer.Option("--unsafe-host", help="Desktop suites: allow --display :N, where tasks' commands and the agent act on this machine's own desktop and files.")] = False,
+    replay: Annotated[Optional[Path], typer.Option("--replay", help="Replay the instances of this earlier eval (its --out) from their recorded trajectories, on its screen, without the model; with --model/--endpoint the model takes over where a step no longer fits.")] = None,
+    replay_seed: Annotated[Optional[int], typer.Option("--replay-seed", help="With --replay: every seed replays this seed's recording (does a recording carry over to other instances?).")] = None,
     model_options: ModelOptions = FROM_FLAGS,
 ) -> None:
     """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
@@ -56,6 +58,10 @@ def eval_(
         raise typer.BadParameter("--resume-keep-errors goes with --resume")
     if ray_address and executor is not ExecutorChoice.ray:
         raise typer.BadParameter("--ray-address needs --executor ray")
+    if replay is not None and policy is not PolicyChoice.qwen:
+        raise typer.BadParameter("--replay replays recorded runs; leave out --policy")
+    if replay_seed is not None and replay is None:
+        raise typer.BadParameter("--replay-seed needs --replay")
     # Only the screen flags given; the suite's own screen decides the rest (envs.spec).
     env_flags = {k: v for k, v in {"device": device, "browser_path": browser_path,
                                    "display": display, "unsafe_host": unsafe_host}.items() if v}
@@ -63,6 +69,8 @@ def eval_(
         suite=suite, tasks=tasks, seeds=seeds, workers=workers, resume=resume,
         resume_keep_errors=resume_keep_errors,
         executor=executor.value, ray_address=ray_address, time_limit_s=time_limit,
-        max_steps=max_steps, out=out, policy=dict(kind=policy.value, model=model_options)),
+        max_steps=max_steps, out=out,
+        policy=dict(kind="replay" if replay else policy.value, model=model_options, replay=replay,
+                    replay_seed=replay_seed)),
         env_flags)
     raise typer.Exit(code)

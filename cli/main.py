@@ -18,7 +18,8 @@ import typer
 
 from qvl_agent.cli import (  # noqa: F401 - each module registers its commands on app
     bench as _bench, dataset as _dataset, doctor as _doctor, eval as _eval, export as _export,
-    ground as _ground, mcp as _mcp, rpa as _rpa, run as _run, tools as _tools, train as _train,
+    ground as _ground, mcp as _mcp, replay as _replay, rpa as _rpa, run as _run, tools as _tools,
+    train as _train,
 )
 from qvl_agent.cli.app import app, state
 from qvl_agent.envs.errors import QvlError

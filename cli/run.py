@@ -29,6 +29,7 @@ OUTCOME = {
     "stopped": "a hook stopped the run",
     "error": "the run failed",
     "interrupted": "the run was interrupted",
+    "diverged": "the replay stopped where the screen no longer fits the recording",
 }
 
 

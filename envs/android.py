@@ -106,6 +106,7 @@ class AndroidEnv(EnvBase):
         self._on_close = on_close
         self.settle_timeout = settle_timeout
         self._still: bytes | None = None        # the last settled capture, for observe()
+        self._dump: str | None = None           # the last dump, while nothing was sent since
         self.keyboard = AdbKeyboard(self)
         self.power = ScreenPower(self, lambda: (self.screen.width, self.screen.height))
         self.screen = self._screen_size()
@@ -242,7 +243,7 @@ class AndroidEnv(EnvBase):
         observation is dropped: the command may have changed the screen.
         """
         if changes_screen:
-            self._still = None
+            self._still = self._dump = None
         try:
             result = self.device.shell2(args, timeout=timeout)
         except (self._adbutils.AdbError, OSError, ValueError) as exc:
@@ -263,7 +264,13 @@ class AndroidEnv(EnvBase):
         Raises:
             EnvError: no dump within the retry budget, with what the phone said.
         """
-        return dump_ui(self, self.power)
+        self._dump = dump_ui(self, self.power)
+        return self._dump
+
+    def recent_ui_xml(self) -> str | None:
+        """The last dump, if no command that may change the screen ran since (a tap on what
+        the dump showed is described by it, without a dump of its own); else None."""
+        return self._dump
 
     def ui_nodes(self) -> list[ET.Element]:
         """Every ``node`` element of the current dump."""

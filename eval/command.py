@@ -9,10 +9,11 @@ from typing import Any
 
 from rich.console import Console
 
-from qvl_agent.envs.errors import StorageError
+from qvl_agent.envs.errors import ConfigError, StorageError
 from qvl_agent.envs.validation import validated
 from qvl_agent.eval.config import EvalConfig
 from qvl_agent.eval.progress import EvalView, summary_table
+from qvl_agent.eval.replaying import replay_screen
 from qvl_agent.eval.runner import plan, plan_notes, run_eval
 from qvl_agent.eval.summary import write_summary_json, write_summary_md
 from qvl_agent.tasks.registry import get_suite
@@ -33,8 +34,14 @@ def run_eval_command(values: dict[str, Any], env_flags: dict[str, Any]) -> int:
         name = Path(values["suite"]).name or "suite"
         values["out"] = Path("runs") / f"eval-{name}-{stamp}"
     suite = get_suite(values["suite"])
-    config = validated(EvalConfig, {**values, "env": suite.spec(env_flags)},
+    replay = values["policy"].get("replay")
+    # A replay runs on the recorded screen (the user's flags over it), else the suite's.
+    screen = suite.spec(replay_screen(replay, values["suite"], env_flags) if replay
+                        else env_flags)
+    config = validated(EvalConfig, {**values, "env": screen},
                        names={"time_limit_s": "--time-limit"})
+    if replay and config.out.resolve() == Path(replay).resolve():
+        raise ConfigError("--out is the eval being replayed; give the replay its own --out")
     planned = len(plan(config, suite))
     if suite.check_options:
         suite.check_options(config.env, config.workers)
@@ -43,8 +50,9 @@ def run_eval_command(values: dict[str, Any], env_flags: dict[str, Any]) -> int:
 
         require_ray(config.ray_address)  # an optional extra: say so before anything starts
         check_address(config.ray_address)
-    if config.policy.kind == "qwen":
-        config.policy.model.preflight()  # before any worker starts: a missing model is one line
+    policy = config.policy
+    if policy.kind == "qwen" or (policy.kind == "replay" and policy.model.given):
+        policy.model.preflight()  # before any worker starts: a missing model is one line
     console = Console(stderr=True, highlight=False)
     where = "" if config.executor == "local" else \
         f" on Ray ({config.ray_address or 'a local Ray for this run'})"

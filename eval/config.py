@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qvl_agent.agent.usage import Usage
 from qvl_agent.envs.spec import EnvSpec
 from qvl_agent.model.options import ModelOptions
 
-__all__ = ["PolicySpec", "EvalConfig", "InstanceResult", "instance_id", "Outcome"]
+__all__ = ["PolicySpec", "EvalConfig", "InstanceResult", "instance_id", "run_dir_name", "Outcome"]
 
 Outcome = Literal["success", "failure", "error"]
 
@@ -20,13 +21,31 @@ def instance_id(task_id: str, seed: int) -> str:
     return f"{task_id}#{seed}"
 
 
+def run_dir_name(task_id: str, seed: int) -> str:
+    """A folder name for an instance: readable, and unique (``a/b`` and ``a_b`` differ)."""
+    readable = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{task_id}-{seed}")
+    digest = hashlib.sha1(instance_id(task_id, seed).encode()).hexdigest()[:6]
+    return f"{readable}-{digest}"
+
+
 class PolicySpec(BaseModel):
     """Which policy the workers build (each worker builds its own)."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["qwen", "oracle", "random"] = "qwen"
+    kind: Literal["qwen", "oracle", "random", "replay"] = "qwen"
     model: ModelOptions = Field(default_factory=ModelOptions)
     seed: int = 0
+    replay: Path | None = Field(None, description="replay: the earlier eval's directory, whose "
+                                "instances are replayed (the model takes over where a step no "
+                                "longer fits when --model/--endpoint is given)")
+    replay_seed: int | None = Field(None, ge=0, description="replay: the seed whose recording "
+                                    "every seed replays (None: each instance its own)")
+
+    @model_validator(mode="after")
+    def _replay_needs_a_run(self) -> "PolicySpec":
+        if (self.kind == "replay") != (self.replay is not None):
+            raise ValueError("--replay RUN_DIR goes with the replay policy, and it needs one")
+        return self
 
 
 class EvalConfig(BaseModel):

@@ -99,7 +99,8 @@ def actor_options(config: EvalConfig, suite: Suite) -> dict[str, Any]:
     is plugged into with ``ray start --resources '{"android_device": 1}'``)."""
     options: dict[str, Any] = {"num_cpus": 1, "memory": _MEMORY[suite.env_kind]}
     model = config.policy.model
-    if config.policy.kind == "qwen" and not model.endpoint and model.torch_device != "cpu":
+    asks = config.policy.kind == "qwen" or (config.policy.kind == "replay" and model.given)
+    if asks and not model.endpoint and model.torch_device != "cpu":
         options["num_gpus"] = 1
     spec = suite.spec(config.env)
     if isinstance(spec, AndroidSpec) and not spec.on_sim:

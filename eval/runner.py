@@ -30,6 +30,7 @@ from qvl_agent.envs.spec import spec_flag
 from qvl_agent.envs.validation import flag_name
 from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
 from qvl_agent.eval.executor import Event, Executor, Finished, LocalExecutor, Lost, Started
+from qvl_agent.eval.replaying import recorded
 from qvl_agent.eval.results import ResultsFile
 from qvl_agent.eval.worker import run_dir_name
 from qvl_agent.tasks.registry import Suite, get_suite
@@ -40,9 +41,16 @@ EvalProgress = Callable[[str, InstanceResult | None, "RunState"], None]
 
 
 def plan(config: EvalConfig, suite: Suite) -> list[tuple[str, int]]:
-    """The (task id, seed) pairs of the run, in order; oracle runs skip tasks without one."""
+    """The (task id, seed) pairs of the run, in order; oracle runs skip tasks without one,
+    replays what has no recording."""
     tasks, _ = _selected(config, suite)
-    return [(t.id, seed) for seed in range(config.seeds) for t in tasks]
+    instances = [(t.id, seed) for seed in range(config.seeds) for t in tasks]
+    if config.policy.kind == "replay":
+        instances = [i for i in instances if recorded(config.policy, *i)]
+        if not instances:
+            raise ConfigError(f"--replay {config.policy.replay} holds no recording of these "
+                              f"instances of suite {suite.name!r} (seeds 0..{config.seeds - 1})")
+    return instances
 
 
 def plan_notes(config: EvalConfig, suite: Suite) -> list[str]:

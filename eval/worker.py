@@ -6,7 +6,6 @@ writes goes to its own run directory as it goes, so a kill loses only that insta
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import time
@@ -16,24 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from qvl_agent.agent.loop import run_episode
+from qvl_agent.agent.osworld_log import write_result
 from qvl_agent.agent.policy import Policy, QwenPolicy, RandomPolicy, ScriptedPolicy
 from qvl_agent.agent.recorder import RunRecorder
+from qvl_agent.agent.replay import Recording, ReplayPolicy, replay_budget
 from qvl_agent.agent.trajectory import RunMeta, now_iso
-from qvl_agent.envs.base import Env
+from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import EvalError, QvlError, StorageError
 from qvl_agent.envs.factory import open_env
-from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id
+from qvl_agent.eval.config import EvalConfig, InstanceResult, instance_id, run_dir_name
+from qvl_agent.eval.replaying import recording_dir
 from qvl_agent.tasks.base import Task
+from qvl_agent.tasks.declarative import DeclarativeTask
 from qvl_agent.tasks.registry import Suite, get_suite
 
 __all__ = ["InstanceRunner", "worker_main", "run_dir_name"]
-
-
-def run_dir_name(task_id: str, seed: int) -> str:
-    """A folder name for an instance: readable, and unique (``a/b`` and ``a_b`` differ)."""
-    readable = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{task_id}-{seed}")
-    digest = hashlib.sha1(instance_id(task_id, seed).encode()).hexdigest()[:6]
-    return f"{readable}-{digest}"
 
 
 class InstanceRunner:
@@ -58,7 +54,7 @@ class InstanceRunner:
         A failure here is left for the first instance to report."""
         try:
             _ = self.env
-            if self.config.policy.kind == "qwen" and self._backend is None:
+            if self._asks_model() and self._backend is None:
                 self._backend = self.config.policy.model.backend()
         except Exception:  # noqa: BLE001 - the instance that needs it records the error
             self.close()
@@ -68,18 +64,30 @@ class InstanceRunner:
             self._env.close()
             self._env = None
 
+    def _asks_model(self) -> bool:
+        policy = self.config.policy
+        return policy.kind == "qwen" or (policy.kind == "replay" and policy.model.given)
+
+    def _qwen(self, task: Task, env: Env) -> QwenPolicy:
+        spec = self.config.policy
+        if self._backend is None:
+            self._backend = spec.model.backend()
+        return QwenPolicy.from_options(spec.model, env.kind.tool, self._backend,
+                                       question=task.expects_answer)
+
     def _policy(self, task: Task, env: Env) -> Policy:
         spec = self.config.policy
+        if spec.kind == "replay":
+            recording = Recording.load(recording_dir(spec, task.id, task.seed or 0))
+            return ReplayPolicy(recording, env,
+                                fallback=self._qwen(task, env) if spec.model.given else None)
         if spec.kind == "oracle":
             if not task.has_oracle():
                 raise EvalError(f"{task.id} has no oracle")
             return ScriptedPolicy(task.oracle(env), name="oracle")
         if spec.kind == "random":
             return RandomPolicy(seed=spec.seed)
-        if self._backend is None:
-            self._backend = spec.model.backend()
-        return QwenPolicy.from_options(spec.model, env.kind.tool, self._backend,
-                                       question=task.expects_answer)
+        return self._qwen(task, env)
 
     def run(self, task_id: str, seed: int) -> InstanceResult:
         started = time.perf_counter()
@@ -95,9 +103,15 @@ class InstanceRunner:
             meta = RunMeta(goal=task.goal, env=env.kind.value, tool=env.kind.tool,
                            model=policy.name, started_at=now_iso(),
                            options={"suite": self.config.suite, "task": task_id, "seed": seed})
+            max_steps = self.config.max_steps or task.max_steps
+            if isinstance(policy, ReplayPolicy):
+                meta.replay_of = str(policy.recording.run_dir.resolve())
+                meta.stats = policy.stats  # the policy counts into it as the run goes
+                max_steps = replay_budget(policy.recording, max_steps)
+            osworld = _osworld_format(task, env)
             trajectory = run_episode(
-                env, policy, task.goal, max_steps=self.config.max_steps or task.max_steps,
-                recorder=RunRecorder(run_dir, replace=True), meta=meta,
+                env, policy, task.goal, max_steps=max_steps,
+                recorder=RunRecorder(run_dir, replace=True, osworld=osworld), meta=meta,
                 stop_when=lambda: task.episode_over(env),
             )
             if trajectory.status in ("error", "interrupted"):
@@ -108,6 +122,8 @@ class InstanceRunner:
                                       message=trajectory.meta.message, report=_report(run_dir, self.config),
                                       duration_s=time.perf_counter() - started, finished_at=now_iso())
             score = task.evaluate(env, trajectory)
+            if osworld:
+                write_result(run_dir, score)
             task.teardown(env)
             return InstanceResult(
                 **base, outcome="success" if score >= 1.0 else "failure", score=score,
@@ -128,6 +144,11 @@ class InstanceRunner:
                                   report=_report(run_dir, self.config),
                                   goal=_goal_or_none(task),
                                   duration_s=time.perf_counter() - started, finished_at=now_iso())
+
+
+def _osworld_format(task: Task, env: Env) -> bool:
+    """OSWorld's task format or a desktop: the run also gets OSWorld's traj.jsonl and result.txt."""
+    return isinstance(task, DeclarativeTask) or env.kind is EnvKind.desktop
 
 
 def _goal_or_none(task: Task) -> str | None:

@@ -16,6 +16,7 @@
       "oracle": [{"action": "click", "selector": "#email"}, {"action": "type", "text": "..."}]
     }
 
+``{SEED}`` in a config step's text parameters becomes the instance's seed (our extension).
 ``config`` steps, result/expected getters and metrics are names in the registries of
 ``tasks.hooks`` (``SETUP_STEPS``, ``GETTERS``, ``METRICS``), which plugins fill; this module
 reads them and imports no plugin. OSWorld's ``"func": "infeasible"`` marks a task only
@@ -267,7 +268,7 @@ class DeclarativeTask(Task):
         if fill is not None and "{" in self.spec.instruction:
             self._goal = fill(env, self.spec.instruction)  # e.g. "the password is {CLIENT_PASSWORD}"
         for step in self.spec.config:
-            SETUP_STEPS[step.type](env, self.task_dir, **step.parameters)
+            SETUP_STEPS[step.type](env, self.task_dir, **_seeded(step.parameters, self.seed))
 
     def check(self, env: Env, trajectory: Trajectory) -> float:
         evaluator = self.spec.evaluator
@@ -291,6 +292,13 @@ class DeclarativeTask(Task):
             raise TaskError(f"{self.id} has no oracle")
         for step in self.spec.oracle:
             yield _oracle_action(env, step)
+
+
+def _seeded(parameters: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """``{SEED}`` in a config step's text parameters is the instance's seed (ours: a page
+    laid out per seed, so that seeds differ as they do in the other suites)."""
+    return {k: v.replace("{SEED}", str(seed or 0)) if isinstance(v, str) else v
+            for k, v in parameters.items()}
 
 
 def _get(spec: GetterSpec, env: Env, trajectory: Trajectory, task_dir: Path) -> Any:

@@ -100,6 +100,8 @@ class Recording:
             fields = {"browser": BrowserSpec, "android": AndroidSpec,
                       "desktop": DesktopSpec}[meta.env].model_fields
             values.update({k: v for k, v in meta.options.items() if k in fields and k != "kind"})
+            if isinstance(values.get("device"), dict):  # the phone's facts, when no serial was asked
+                values["device"] = values["device"].get("serial")
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
         values["kind"] = meta.env
         return env_spec(values)

@@ -21,11 +21,12 @@ def _browser(env: Env) -> Any:
 
 
 @register_setup_step("open_page")
-def open_page(env: Env, task_dir: Path, page: str) -> None:
-    """Open ``page`` from the task folder's ``pages/`` (served on 127.0.0.1)."""
+def open_page(env: Env, task_dir: Path, page: str, query: str | None = None) -> None:
+    """Open ``page`` from the task folder's ``pages/`` (served on 127.0.0.1), with ``query``
+    (``layout={SEED}``) after a ``?``."""
     if not (task_dir / "pages" / page).is_file():
         raise TaskError(f"{task_dir / 'pages' / page} does not exist")
-    _browser(env).goto(serve_dir(task_dir / "pages") + page)
+    _browser(env).goto(serve_dir(task_dir / "pages") + page + (f"?{query}" if query else ""))
 
 
 @register_setup_step("open_url")
