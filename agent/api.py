@@ -24,7 +24,7 @@ from qvl_agent.agent.recorder import RunRecorder, default_run_dir
 from qvl_agent.agent.secrets import Secrets
 from qvl_agent.agent.trajectory import RunMeta, Status, Step, Trajectory, now_iso
 from qvl_agent.agent.usage import Budget, BudgetName, Usage
-from qvl_agent.envs.base import Env
+from qvl_agent.envs.base import Env, EnvKind
 from qvl_agent.envs.errors import ConfigError
 from qvl_agent.envs.validation import validated
 from qvl_agent.model.backend import VLMBackend
@@ -204,7 +204,7 @@ class Agent:
         # The default folder is named after the goal: never after a secret pasted into it.
         run_dir = Path(out) if out is not None else default_run_dir(
             secrets.redact(goal) if secrets else goal)
-        recorder = RunRecorder(run_dir)
+        recorder = RunRecorder(run_dir, osworld=env.kind is EnvKind.desktop)  # + OSWorld's traj.jsonl
         meta = RunMeta(goal=goal, env=env.kind.value, tool=env.kind.tool, model=policy.name,
                        started_at=now_iso(),
                        options={**budget.model_dump(exclude_none=True), **(record or {}),
