@@ -119,7 +119,7 @@ def test_another_layout_stops_at_the_first_step_that_no_longer_fits(suite, recor
     if suite == "web":  # the pages laid out per seed: the login form and the settings list
         assert sorted(diverged) == ["web/dark-mode", "web/sign-in"]
         sign_in = load_run((replayed / rows["web/sign-in#1"]["report"]).parent)
-        assert "is named 'password' now, it was named 'username'" in sign_in.meta.message
+        assert "is named 'email' now, it was named 'username'" in sign_in.meta.message
     else:  # another contact, flight, note or alarm: the data differs, not only the pixels
         assert len(diverged) >= 6, diverged
         question = load_run((replayed / rows["android/contact-number-question#1"]["report"]).parent)
@@ -128,15 +128,15 @@ def test_another_layout_stops_at_the_first_step_that_no_longer_fits(suite, recor
 
 def _fake_model(suite: str):
     """The fake Qwen's answers where it takes over on seed 1 (it knows the task, as a model
-    that reads the screen would): the web login form laid out password-first, by keyboard;
-    the contact question, by its answer."""
+    that reads the screen would): the web login form that asks for an email first, by
+    keyboard; the contact question, by its answer."""
     from qvl_agent.tasks.android.contacts import ContactNumberQuestion
 
     number = ContactNumberQuestion.from_seed(1).params.number
-    web = [tool_call(action="key", keys=["tab"]), tool_call(action="type", text="correct horse"),
-           tool_call(action="key", keys=["tab"]), tool_call(action="type", text="ada"),
-           tool_call(action="key", keys=["tab"]), tool_call(action="key", keys=["enter"]),
-           tool_call(action="terminate", status="success")]
+    web = [tool_call(action="key", keys=["tab"]), tool_call(action="key", keys=["tab"]),
+           tool_call(action="type", text="ada"), tool_call(action="key", keys=["tab"]),
+           tool_call(action="type", text="correct horse"), tool_call(action="key", keys=["tab"]),
+           tool_call(action="key", keys=["enter"]), tool_call(action="terminate", status="success")]
 
     def respond(request: QwenRequest) -> str:
         if suite == "android":
