@@ -84,10 +84,10 @@ def osworld_action(action: Action) -> str:
 def traj_lines(steps: Sequence[Step]) -> list[dict[str, Any]]:
     """The lines of ``traj.jsonl`` for ``steps`` (steps that executed nothing have none)."""
     lines = []
-    answer = 0
+    answer, response = 0, ""
     for i, step in enumerate(steps):
-        if step.call_index == 0:
-            answer += 1
+        if step.call_index == 0:  # the calls of one answer share its number and its text
+            answer, response = answer + 1, step.raw or ""
         action = step.action
         if action is None or step.error is not None:
             continue
@@ -98,7 +98,7 @@ def traj_lines(steps: Sequence[Step]) -> list[dict[str, Any]]:
             "step_num": answer,
             "action_timestamp": _timestamp(step.started_at),
             "action": special,
-            "response": step.raw or "",
+            "response": response,
             "reward": 0,
             "done": done,
             "info": {"done": True} if special == "DONE" else {"fail": True} if done else {},

@@ -85,6 +85,22 @@ def test_a_replay_without_model_options_ends_every_instance_as_recorded(suite, r
     assert config["env"] == json.loads((recorded / "eval.json").read_text())["env"]
 
 
+def test_the_web_suites_osworld_format_runs_leave_osworld_records(suite, recorded):
+    """Its tasks are OSWorld-format JSON: each run has OSWorld's traj.jsonl and result.txt too;
+    the phone suite's tasks are Python tasks on a phone, and have only ours."""
+    for row in _rows(recorded).values():
+        run_dir = recorded / "runs" / run_dir_name(row["task"], 0)
+        if suite == "android":
+            assert not (run_dir / "traj.jsonl").exists() and not (run_dir / "result.txt").exists()
+            continue
+        assert (run_dir / "result.txt").read_text() == f"{float(row['score'])}\n"
+        lines = [json.loads(line) for line in (run_dir / "traj.jsonl").read_text().splitlines()]
+        acted = [s for s in load_run(run_dir).steps if s.action is not None and s.error is None]
+        assert len(lines) == len(acted) > 0, row["task"]
+        assert [line["step_num"] for line in lines] == list(range(1, len(acted) + 1))
+        assert all((run_dir / line["screenshot_file"]).is_file() for line in lines)
+
+
 def _pressed(step):
     return isinstance(step.action, (Click, Swipe)) or step.target is not None
 
