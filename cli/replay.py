@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from qvl_agent.cli.app import app
+from qvl_agent.cli.human import SecretOpt, SecretsFileOpt
 from qvl_agent.cli.model_flags import AGENT_FLAGS, FROM_FLAGS, model_flags
 from qvl_agent.cli.run import OUTCOME
 
@@ -30,11 +31,14 @@ def replay(
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-replay-<goal>).")] = None,
     to_yaml: Annotated[Optional[Path], typer.Option("--to-yaml", help="Write the run as a Midscene-format script for `qvl-agent rpa` instead of replaying it.")] = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="With --to-yaml: where the script's location cache is written (rpa's --cache-dir).")] = Path("qvl_cache"),
+    secret: SecretOpt = None,
+    secrets_file: SecretsFileOpt = None,
 ) -> None:
     """Replay RUN_DIR's actions, checking before each one that the screen still fits.
 
     A step that no longer fits stops the replay with status diverged; with --model or
     --endpoint the model takes over from there instead. Writes a run directory like `run`.
+    A recording keeps no secret's value: give each secret the run typed with --secret.
     """
     from qvl_agent.envs.validation import validated
 
@@ -46,10 +50,12 @@ def replay(
         typer.echo(f"cache: {exported.cache} ({exported.entries} recorded targets)")
         for note in exported.notes:
             typer.echo(f"note: {note}", err=True)
-        typer.echo(f"run it: qvl-agent rpa {exported.script} --cache-dir {cache_dir}")
+        secrets = "".join(f" --secret {name}" for name in exported.secrets)
+        typer.echo(f"run it: qvl-agent rpa {exported.script} --cache-dir {cache_dir}{secrets}")
         raise typer.Exit(0)
 
     from qvl_agent.agent.replay.runner import ReplayOptions, replay_run
+    from qvl_agent.cli.human import gather_secrets
 
     # Only the flags given; the recorded screen decides the rest.
     screen = {"url": url, "viewport": viewport, "headed": headed or None,
@@ -58,7 +64,7 @@ def replay(
         run_dir=run_dir, env={k: v for k, v in screen.items() if v is not None},
         model=model_options if model_options.given else None, max_steps=max_steps, out=out),
         names={"run_dir": "RUN_DIR"})
-    trajectory, report = replay_run(options)
+    trajectory, report = replay_run(options, secrets=gather_secrets(secret, secrets_file))
     meta = trajectory.meta
     stats = meta.stats or {}
     line = f"{meta.status}: {OUTCOME[meta.status]} after {meta.steps} step(s)"

@@ -10,7 +10,7 @@ What is checked depends on what the action does:
   one place elsewhere); otherwise the patch of the recorded screenshot around the point,
   compared as the cache compares its patches;
 - text typed and answers given need the same goal: under another goal they fit only if the
-  goal contains the text;
+  goal contains the text (a secret's placeholder alone always fits: its value is the user's);
 - keys, scrolls, hovers, waits, system buttons and opening an app need nothing.
 
 A step recorded on a screen of another size never fits where it presses a point.
@@ -28,6 +28,7 @@ from qvl_agent.agent.elements import contains, uia_element_at, uia_elements
 from qvl_agent.agent.rpa.cache import CachedElement, image_patch
 from qvl_agent.agent.rpa.grounders import Target
 from qvl_agent.agent.rpa.verify import Verdict, image_xy, verify
+from qvl_agent.agent.secrets import PLACEHOLDER
 from qvl_agent.agent.trajectory import Element, Step
 from qvl_agent.envs.actions import (
     Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point, Scroll, Swipe,
@@ -75,7 +76,10 @@ def check(env: Env, step: Step, recorded_image: Image.Image | None, observation:
 
 
 def _same_goal(action: Action, text: str, goal: str, recorded_goal: str) -> Fit:
-    if goal == recorded_goal or _words(text) in _words(goal):
+    # The model's goal may end with the line naming the run's secrets (agent.secrets), and
+    # a placeholder typed alone is whatever value the user gives this time.
+    if goal == recorded_goal or goal.startswith(recorded_goal + "\n") or \
+            _words(text) in _words(goal) or not PLACEHOLDER.sub("", text).strip():
         return Fit(action)
     what = "answer" if isinstance(action, Answer) else "text"
     return Fit(None, f"the goal is not the recorded one, and the recorded {what} {text[:60]!r} "

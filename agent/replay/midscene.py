@@ -25,6 +25,7 @@ from qvl_agent.agent.describe import describe
 from qvl_agent.agent.replay.recording import Recording
 from qvl_agent.agent.rpa.cache import CachedElement, TaskCache, image_patch
 from qvl_agent.agent.rpa.verify import image_xy
+from qvl_agent.agent.secrets import PLACEHOLDER
 from qvl_agent.agent.trajectory import Element, Step
 from qvl_agent.envs.actions import (
     Action, Answer, Click, Drag, KeyPress, LongPress, MoveTo, OpenApp, Point, Scroll, Swipe,
@@ -53,6 +54,7 @@ class Exported:
     steps: int
     entries: int
     notes: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)  # the script's ${NAME}s: give --secret NAME
 
 
 def export_script(run_dir: Path, script: Path, *, cache_dir: Path) -> Exported:
@@ -73,7 +75,7 @@ def export_script(run_dir: Path, script: Path, *, cache_dir: Path) -> Exported:
         if (isinstance(action, Click) and action.at is not None and action.button == "left"
                 and action.count == 1 and isinstance(following, TypeText)):
             prompt = _locate(recording, step, action.at, cache)
-            flow.append({"aiInput": prompt, "value": following.text, "mode": "typeOnly"})
+            flow.append({"aiInput": prompt, "value": _value(following.text), "mode": "typeOnly"})
             i += 2
             continue
         item = _item(recording, step, action, cache, notes, first=i == 0)
@@ -84,16 +86,17 @@ def export_script(run_dir: Path, script: Path, *, cache_dir: Path) -> Exported:
         raise ConfigError(f"{run_dir}: nothing in this run becomes a script step")
     document = {**screen, "agent": {"cache": {"id": cache_id, "strategy": "read-write"}},
                 "tasks": [{"name": meta.goal[:200], "flow": flow}]}
+    secrets = "".join(f" --secret {name}" for name in recording.secret_names)
     header = (f"# Written by `qvl-agent replay --to-yaml` from {run_dir}\n"
               f"# goal: {' '.join(meta.goal.split())[:300]}\n"
-              f"# run it: qvl-agent rpa {script} --cache-dir {cache_dir}\n")
+              f"# run it: qvl-agent rpa {script} --cache-dir {cache_dir}{secrets}\n")
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True,
                                               width=100), encoding="utf-8")
     if not cache.entries:
         cache.flush()
     return Exported(script=script, cache=cache.path, steps=len(flow), entries=len(cache.entries),
-                    notes=notes)
+                    notes=notes, secrets=recording.secret_names)
 
 
 def _screen(recording: Recording, steps: list[Step]) -> tuple[dict[str, Any], list[str]]:
@@ -140,7 +143,7 @@ def _item(recording: Recording, step: Step, action: Action, cache: TaskCache, no
         case TypeText(text=text):
             notes.append(f"recorded step {step.index} typed without clicking a field first; the "
                          "script clicks nowhere before it types (aiInput needs a target: edit it)")
-            return {"aiInput": "the focused field", "value": text, "mode": "typeOnly"}
+            return {"aiInput": "the focused field", "value": _value(text), "mode": "typeOnly"}
         case KeyPress(keys=keys):
             return {"aiKeyboardPress": "+".join(midscene_key(k) for k in keys)}
         case Scroll(dx=dx, dy=dy):
@@ -207,6 +210,12 @@ def _locate(recording: Recording, step: Step, point: Point, cache: TaskCache) ->
                                grounder="replay")
     cache.store(prompt, cached)
     return prompt
+
+
+def _value(text: str) -> str:
+    """Typed text as a script's value: a secret the run typed (``<secret:NAME>``) is the
+    script's ``${NAME}``, which ``qvl-agent rpa --secret NAME`` types."""
+    return PLACEHOLDER.sub(lambda m: "${" + m.group(1) + "}", text)
 
 
 def target_prompt(element: Element | None, point: Point) -> str:

@@ -15,7 +15,9 @@ from typing import Any
 
 from PIL import Image
 
+from qvl_agent.agent.secrets import PLACEHOLDER
 from qvl_agent.agent.trajectory import Step, Trajectory, load_run
+from qvl_agent.envs.actions import TypeText
 from qvl_agent.envs.errors import ConfigError
 from qvl_agent.envs.spec import EnvSpec, env_spec
 
@@ -57,6 +59,16 @@ class Recording:
             raise ConfigError(f"{run_dir} has no action to replay (its run ended with "
                               f"{trajectory.meta.status} after {len(trajectory.steps)} step(s))")
         return recording
+
+    @property
+    def secret_names(self) -> list[str]:
+        """The secrets the run typed (as ``<secret:NAME>``), in the order it first typed them."""
+        names: list[str] = []
+        for move in self.moves:
+            for step in (move.step, *move.followups):
+                if isinstance(step.action, TypeText):
+                    names += [n for n in PLACEHOLDER.findall(step.action.text) if n not in names]
+        return names
 
     @property
     def goal(self) -> str:

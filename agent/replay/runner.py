@@ -21,6 +21,7 @@ from qvl_agent.agent.recorder import RunRecorder
 from qvl_agent.agent.replay.policy import ReplayPolicy
 from qvl_agent.agent.replay.recording import Recording
 from qvl_agent.agent.runner import default_run_dir
+from qvl_agent.agent.secrets import Secrets
 from qvl_agent.agent.trajectory import RunMeta, Trajectory, now_iso
 from qvl_agent.envs.base import EnvKind
 from qvl_agent.envs.errors import ConfigError
@@ -49,9 +50,18 @@ def replay_budget(recording: Recording, asked: int | None) -> int:
     return max(budget, len(recording.moves) + 1)
 
 
-def replay_run(options: ReplayOptions) -> tuple[Trajectory, Path]:
-    """Replay one recorded run; return the new trajectory and its report's path."""
+def replay_run(options: ReplayOptions, *, secrets: Secrets | None = None) -> tuple[Trajectory, Path]:
+    """Replay one recorded run; return the new trajectory and its report's path.
+
+    ``secrets`` give the values of the secrets the run typed (a recording keeps only their
+    ``<secret:NAME>``); each one it typed must be among them.
+    """
     recording = Recording.load(options.run_dir)
+    missing = [n for n in recording.secret_names if n not in (secrets.names if secrets else [])]
+    if missing:
+        flags = " ".join(f"--secret {name}" for name in missing)
+        raise ConfigError(f"{options.run_dir} typed the secret(s) {', '.join(missing)}, and a "
+                          f"recording keeps no value; give them: {flags} (or --secrets-file)")
     if (instance := recording.instance) is not None:
         eval_dir = options.run_dir.resolve().parent.parent
         raise ConfigError(
@@ -82,8 +92,9 @@ def replay_run(options: ReplayOptions) -> tuple[Trajectory, Path]:
         if options.progress:
             with StepProgress(max_steps) as progress:
                 trajectory = run_episode(env, policy, goal, max_steps=max_steps,
-                                         recorder=recorder, meta=meta, on_step=progress)
+                                         recorder=recorder, meta=meta, on_step=progress,
+                                         secrets=secrets)
         else:
             trajectory = run_episode(env, policy, goal, max_steps=max_steps, recorder=recorder,
-                                     meta=meta)
+                                     meta=meta, secrets=secrets)
     return trajectory, out / "report.html"
