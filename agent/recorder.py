@@ -127,7 +127,8 @@ class RunRecorder:
         (None when there was no room for it: ``report_error`` says why).
 
         Raises:
-            StorageError: even the final meta.json could not be written.
+            StorageError: even the final meta.json could not be written, or OSWorld's
+                ``traj.jsonl`` (written last) did not fit.
         """
         self._reserve.release()  # room for the last files, whatever happened
         try:
@@ -139,18 +140,16 @@ class RunRecorder:
             self._lines.close()
         meta.finished_at = meta.finished_at or now_iso()
         self.write_meta(meta)
-        if self._osworld is not None:
-            try:
-                write_traj(self.run_dir, self._osworld)
-            except StorageError:
-                pass  # OSWorld's copy is lost; ours (trajectory.jsonl) is whole
         from qvl_agent.agent.report import write_report
 
         try:
-            return write_report(self.run_dir)
+            report: Path | None = write_report(self.run_dir)
         except StorageError as exc:
             self.report_error = exc
-            return None
+            report = None
+        if self._osworld is not None:  # after ours: what room is left goes to the report first
+            write_traj(self.run_dir, self._osworld)
+        return report
 
     def _settle(self) -> None:
         """Wait for the queued screenshots; the first that could not be written raises."""

@@ -109,11 +109,12 @@ class InstanceRunner:
                 meta.stats = policy.stats  # the policy counts into it as the run goes
                 max_steps = replay_budget(policy.recording, max_steps)
             osworld = _osworld_format(task, env)
-            trajectory = run_episode(
-                env, policy, task.goal, max_steps=max_steps,
-                recorder=RunRecorder(run_dir, replace=True, osworld=osworld), meta=meta,
-                stop_when=lambda: task.episode_over(env),
-            )
+            recorder = RunRecorder(run_dir, replace=True, osworld=osworld)
+            trajectory = run_episode(env, policy, task.goal, max_steps=max_steps,
+                                     recorder=recorder, meta=meta,
+                                     stop_when=lambda: task.episode_over(env))
+            if recorder.report_error is not None:  # a full disk: no instance without its report
+                raise recorder.report_error
             if trajectory.status in ("error", "interrupted"):
                 self.close()  # the env may be broken; the next instance gets a fresh one
                 return InstanceResult(**base, outcome="error", status=trajectory.status,
