@@ -156,6 +156,7 @@ def run_episode(
             add(step)
             if decision.stop is not None:
                 _end(meta, decision.stop.status, decision.stop.message)
+                meta.budget = decision.stop.budget
                 break
             if count >= REPEATS_STUCK:
                 _end(meta, "stuck", f"the same {step.action.kind} on an unchanged screen "

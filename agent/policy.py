@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from PIL import Image
 
 from qvl_agent.agent.trajectory import ReplayMark, Status, Step
+from qvl_agent.agent.usage import BudgetName
 from qvl_agent.envs.actions import Action, Click, Point, Terminate
 from qvl_agent.envs.base import Observation
 from qvl_agent.envs.errors import AnswerTruncatedError, ConfigError, ModelBehaviorError, QvlError
@@ -37,6 +38,7 @@ class Stop:
 
     status: Status
     message: str
+    budget: BudgetName | None = None  # status budget: which one was used up
 
 
 @dataclass

@@ -116,7 +116,7 @@ class ReplayPolicy:
             mark = ReplayMark(source="replanned", note=f"step {index}: {ended}")
             return self._hand_over(goal, observation, history, mark, None)
         status = meta.status if meta.status != "running" else "error"
-        return Decision(action=None, stop=Stop(status, f"as recorded: {ended}"))
+        return Decision(action=None, stop=Stop(status, f"as recorded: {ended}", meta.budget))
 
     def _hand_over(self, goal: str, observation: Observation, history: Sequence[Step],
                    mark: ReplayMark, looked: Observation | None) -> Decision:

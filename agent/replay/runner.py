@@ -47,7 +47,8 @@ def replay_budget(recording: Recording, asked: int | None) -> int:
     """Steps enough to replay every recorded move and see the recording end."""
     recorded = recording.trajectory.meta.options.get("max_steps")
     budget = asked or (recorded if isinstance(recorded, int) else 15)
-    return max(budget, len(recording.moves) + 1)
+    actions = sum(1 + len(move.followups) for move in recording.moves)  # max_steps counts these
+    return max(budget, actions + 1)
 
 
 def replay_run(options: ReplayOptions, *, secrets: Secrets | None = None) -> tuple[Trajectory, Path]:

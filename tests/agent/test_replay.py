@@ -148,9 +148,10 @@ def test_a_recording_that_ran_out_ends_as_it_ended(tmp_path):
     out = tmp_path / "recorded"
     recorded = run_episode(env, ScriptedPolicy([Click(at=Point(x=300, y=200))] * 2), GOAL,
                            recorder=RunRecorder(out), max_steps=2)
-    assert recorded.status == "max_steps"
+    assert (recorded.status, recorded.meta.budget) == ("budget", "max_steps")
     trajectory, env, _, _ = replay(tmp_path, Recording.load(out), screen())
-    assert trajectory.status == "max_steps" and "as recorded" in trajectory.meta.message
+    assert (trajectory.status, trajectory.meta.budget) == ("budget", "max_steps")
+    assert "as recorded" in trajectory.meta.message
     assert len(env.executed) == 2
 
 
