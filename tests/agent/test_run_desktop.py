@@ -4,6 +4,8 @@ reads the saved file."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from qvl_agent.agent.trajectory import load_run
@@ -84,6 +86,10 @@ def test_run_types_into_a_real_editor_and_saves(tmp_path):
     assert kinds[:2] == ["click", "click"] and kinds[-3:] == ["type", "key", "terminate"]
     assert steps[0].action.button == "right"
     assert (out / "report.html").is_file()
+    # A desktop run is also OSWorld's record: one traj.jsonl line per action, DONE last.
+    traj = [json.loads(line) for line in (out / "traj.jsonl").read_text().splitlines()]
+    assert len(traj) == len(kinds) and traj[0]["action"].startswith("pyautogui.rightClick(")
+    assert (traj[-1]["action"], traj[-1]["done"]) == ("DONE", True)
 
 
 @pytest.mark.slow
