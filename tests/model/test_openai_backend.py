@@ -105,6 +105,19 @@ def test_api_key_comes_from_the_environment(monkeypatch):
     assert set(server.authorizations) == {"Bearer sekret"}
 
 
+def test_the_key_goes_to_tokenize_too(monkeypatch):
+    # With a screenshot, the token check asks /tokenize before generating: a server that
+    # needs a key refuses a request that carries another one (or "EMPTY").
+    monkeypatch.setenv("MY_KEY", "sekret")
+    frame = Frame.for_image((640, 360), Size(width=640, height=360))
+    with FakeQwen(lambda r: tool_call(action="wait", time=1)) as server:
+        backend = OpenAIBackend(server.url, model="m", api_key_env="MY_KEY")
+        backend.generate(agent_messages("computer_use", frame.size, "g",
+                                        frame.resize(Image.new("RGB", (640, 360), "white"))))
+    assert server.tokenize_calls == 1 and len(server.requests) == 1
+    assert set(server.authorizations) == {"Bearer sekret"}
+
+
 def test_a_server_that_shrinks_the_image_by_13_percent_is_caught():
     frame = Frame.for_image((1920, 1080), Size(width=1920, height=1080))  # 1932x1092
     shrunk = int(frame.width * frame.height * 0.87 * 0.87)  # 13% smaller on each side
