@@ -144,8 +144,10 @@ def test_bad_data_is_one_clear_error_naming_file_and_record(sets, tmp_path):
 def test_cli_bench_screenspot_against_a_server(sets, tmp_path):
     with FakeQwen(CentreAnswerer(sets["v2"], SHIFTED)) as server:
         result = run_cli("bench", "screenspot", "--data", str(sets["pro"]), "--endpoint", server.url,
-                         "--concurrency", "4", "--out", str(tmp_path / "cli"))
+                         "--served-model", "my-qwen", "--concurrency", "4",
+                         "--out", str(tmp_path / "cli"))
     assert result.returncode == 0, result.stderr
+    assert {request.body["model"] for request in server.requests} == {"my-qwen"}
     assert "accuracy 75.0% (15/20" in result.stdout
     summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
     assert (summary["accuracy"], summary["n"]) == (0.75, 20)
