@@ -101,9 +101,12 @@ class CentreAnswerer:
     """A fake model for any ScreenSpot-layout folder: it finds which screenshot it was sent
     (nearest thumbnail among the screenshots that have the instruction), then answers that
     element's box centre in the frame it received. Instructions in ``shifted`` get a point
-    just outside the box instead."""
+    just outside the box instead. ``box=True``: a computer_use answer gives a 4-number
+    coordinate, a box twice the element's size around its centre (its corners are off the
+    element)."""
 
-    def __init__(self, folder: Path, shifted: set[str] = frozenset(), prompt: str = "computer_use") -> None:
+    def __init__(self, folder: Path, shifted: set[str] = frozenset(), prompt: str = "computer_use",
+                 box: bool = False) -> None:
         from qvl_agent.eval.bench.screenspot_data import load_screenspot
 
         _, samples = load_screenspot(folder)
@@ -118,6 +121,7 @@ class CentreAnswerer:
                     self.sizes[sample.image] = image.size
         self.shifted = set(shifted)
         self.prompt = prompt
+        self.box = box
 
     def __call__(self, request: QwenRequest) -> str:
         text = request.texts[-1]
@@ -137,6 +141,10 @@ class CentreAnswerer:
         fx, fy = x * frame[0] / width, y * frame[1] / height
         if self.prompt == "grounding":
             return f'```json\n[{{"point_2d": [{fx:.1f}, {fy:.1f}], "label": "x"}}]\n```'
+        if self.box:
+            w, h = (x2 - x1) * frame[0] / width, (y2 - y1) * frame[1] / height
+            return tool_call("computer_use", action="left_click",
+                             coordinate=[round(fx - w), round(fy - h), round(fx + w), round(fy + h)])
         return tool_call("computer_use", action="left_click", coordinate=[round(fx), round(fy)])
 
 

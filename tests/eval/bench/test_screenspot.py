@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from qvl_agent.envs.errors import ConfigError
+from qvl_agent.envs.errors import ActionParseError, ConfigError
 from qvl_agent.eval.bench.command import run_screenspot
+from qvl_agent.eval.bench.screenspot import read_point
 from qvl_agent.eval.bench.screenspot_data import load_screenspot
 from qvl_agent.model.openai_backend import OpenAIBackend
 from tests.conftest import run_cli
 from tests.eval.bench.sets import CentreAnswerer, records, write_pro, write_v2
-from tests.fakeqwen import FakeQwen
+from tests.fakeqwen import FakeQwen, tool_call
 
 # Frames well below the screenshots' sizes, so a point not mapped back to the image misses.
 SMALL = 100352
@@ -30,6 +31,10 @@ def sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _run(folder: Path, out: Path, server: FakeQwen, **options) -> dict:
     return run_screenspot(data=folder, out=out, model_options={"endpoint": server.url},
                           backend_factory=lambda: OpenAIBackend(server.url, max_pixels=SMALL), **options)
+
+
+def _raws(out: Path) -> list[str]:
+    return [json.loads(line)["raw"] for line in (out / "results.jsonl").read_text().splitlines()]
 
 
 def _hits(out: Path) -> dict[str, bool]:
@@ -74,6 +79,31 @@ def test_pro_and_v2_layouts_of_the_same_records_score_the_same(sets, tmp_path):
     assert (v2["hits"], v2["n"]) == (pro["hits"], pro["n"]) == (15, 20)
     assert set(pro["breakdown"]) >= {"split", "ui_type", "platform", "application", "group"}
     assert pro["breakdown"]["group"]["Office"]["hits"] == 3
+
+
+def test_a_4_number_coordinate_counts_as_its_boxs_centre(sets, tmp_path):
+    # Each answer is a box around the element whose corners are all off it: read as the box's
+    # top-left corner (or any corner), every sample would miss.
+    with FakeQwen(CentreAnswerer(sets["v2"], SHIFTED, box=True)) as server:
+        summary = _run(sets["v2"], tmp_path / "box", server)
+    assert all(len(json.loads(r.split("\n")[1])["arguments"]["coordinate"]) == 4
+               for r in _raws(tmp_path / "box"))
+    assert {i for i, hit in _hits(tmp_path / "box").items() if not hit} == SHIFTED
+    assert (summary["hits"], summary["unparseable"]) == (15, 0)
+
+
+def test_read_point_takes_a_click_or_a_boxs_centre():
+    assert read_point(tool_call(action="left_click", coordinate=[10, 20]), "computer_use") == (10, 20)
+    assert read_point(tool_call(action="left_click", coordinate=[10, 20, 30, 60]),
+                      "computer_use") == (20, 40)
+    # The first call with a usable coordinate; bools and 3 numbers are not coordinates.
+    answer = (tool_call(action="key", keys=["a"]) + tool_call(action="left_click", coordinate=[1, 2, 3])
+              + tool_call(action="left_click", coordinate=[True, 2])
+              + tool_call(action="left_click", coordinate=[7.5, 8]))
+    assert read_point(answer, "computer_use") == (7.5, 8)
+    assert read_point('{"bbox_2d": [0, 10, 20, 30]}', "grounding") == (10, 20)
+    with pytest.raises(ActionParseError, match="'coordinate' of 2 or 4 numbers"):
+        read_point(tool_call(action="left_click", coordinate=[1, 2, 3]), "computer_use")
 
 
 def test_grounding_prompt_reads_point_2d(sets, tmp_path):
