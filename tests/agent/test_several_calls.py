@@ -36,6 +36,21 @@ def test_three_calls_in_one_answer_run_in_order_and_each_is_recorded():
     assert progress.index('"left_click"') < progress.index('"type"') < progress.index('"key"')
 
 
+def test_the_same_call_twice_in_one_answer_runs_twice():
+    down = tool_call(action="key", keys=["down"])
+    trajectory, env, _ = run(["Thought: down, down.\n" + down + "\n" + down, DONE])
+    assert env.executed == [KeyPress(keys=["down"]), KeyPress(keys=["down"])]
+    assert [s.call_index for s in trajectory.steps] == [0, 1, 0]
+
+
+def test_an_answer_of_several_calls_repeated_on_a_still_screen_is_no_loop():
+    # Click then type, five times: the click never comes right after itself, so the repeat
+    # count starts again after each answer's further calls and nothing is called stuck.
+    trajectory, env, _ = run([CLICK + TYPE] * 5 + [DONE], max_steps=10)
+    assert trajectory.status == "success" and len(env.executed) == 10
+    assert not any(step.warning for step in trajectory.steps)
+
+
 def test_terminate_among_the_calls_ends_the_episode_where_it_stands():
     trajectory, env, _ = run([CLICK + DONE + TYPE])
     assert trajectory.status == "success"

@@ -104,6 +104,12 @@ def test_all_blocks_are_returned_in_order():
     assert [c.arguments["time"] for c in parse_tool_calls(text)] == [0, 1, 2]
 
 
+def test_identical_blocks_are_each_returned():
+    down = "<tool_call>\n" + json.dumps({"name": "mobile_use", "arguments": {"action": "key", "text": "down"}}) + "\n</tool_call>"
+    calls = parse_tool_calls(down + "\n" + down + "\n" + down)
+    assert len(calls) == 3 and len(set(c.to_json() for c in calls)) == 1
+
+
 def test_error_message_tells_the_model_the_format():
     with pytest.raises(ActionParseError, match="<tool_call>"):
         parse_tool_call("click the button please")
