@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,38 @@ def test_judge_compares_text_app_names_and_types_as_the_literature_does():
     assert (nowhere["type_match"], nowhere["hit_box"], nowhere["hit_distance"]) == (True, False, False)
     near = judge(tap, Click(at=Point(x=560, y=1200)))  # no tree: the box rule falls back
     assert near["hit_box"] and near["hit_distance"] and near["target"] is None
+
+
+@pytest.mark.parametrize(("dx", "dy", "near"), [
+    (200, 0, False),   # 0.185 of the width: far, though 200 px is 0.076 of the diagonal
+    (150, 0, True),    # 0.139 of the width
+    (160, 0, False),   # 0.148 of the width (0.067 of the height)
+    (0, 320, True),    # 0.133 of the height (0.296 of the width)
+    (0, 340, False),   # 0.142 of the height
+    (-100, -250, True),  # hypot(0.093, 0.104) = 0.139: Euclidean, not the sum of the axes
+    (-110, -260, False),  # hypot(0.102, 0.108) = 0.149
+])
+def test_the_14_percent_rule_normalises_each_axis_as_aitw_does(dx, dy, near):
+    from qvl_agent.envs.actions import Click, LongPress, Point
+    from qvl_agent.eval.bench.androidcontrol import judge
+    from qvl_agent.eval.bench.androidcontrol_data import ControlStep
+
+    gold = {"x": 540, "y": 1200}
+    for kind, action in (("click", Click), ("long_press", LongPress)):
+        step = ControlStep(index=0, screenshot=b"", width=1080, height=2400, elements=[],
+                           action={"action_type": kind, **gold}, instruction="")
+        row = judge(step, action(at=Point(x=540 + dx, y=1200 + dy)))
+        assert (row["hit_distance"], row["hit_box"]) == (near, near)  # no tree: the box rule falls back
+        assert row["distance"] == round(math.hypot(dx / 1080, dy / 2400), 4)
+
+
+def test_a_tap_exactly_14_percent_away_matches():
+    from qvl_agent.envs.actions import Click, Point
+    from qvl_agent.eval.bench.androidcontrol import judge
+    from qvl_agent.eval.bench.androidcontrol_data import ControlStep
+
+    step = ControlStep(index=0, screenshot=b"", width=1000, height=2000, elements=[],
+                       action={"action_type": "click", "x": 500, "y": 1000}, instruction="")
+    assert judge(step, Click(at=Point(x=640, y=1000)))["hit_distance"]
+    assert judge(step, Click(at=Point(x=500, y=1280)))["hit_distance"]
+    assert not judge(step, Click(at=Point(x=641, y=1000)))["hit_distance"]
