@@ -130,6 +130,14 @@ def test_key_combinations_need_android_13(phones):
         assert "Error: Unknown command: keycombination" in output and "exit=0" in output
         with pytest.raises(UnsupportedActionError, match="needs Android 13"):
             env.execute(KeyPress(keys=["ctrl", "a"]))
+        # A phone whose getprop gave no SDK: the driver tries, and the old `input`'s
+        # "Unknown command" (with exit status 0) is the refusal.
+        known, env.sdk = env.sdk, 0
+        try:
+            with pytest.raises(UnsupportedActionError, match="needs Android 13; this is SDK 0"):
+                env.execute(KeyPress(keys=["ctrl", "a"]))
+        finally:
+            env.sdk = known
     env = phones("android-14", fast=True)
     note_title(env)
     env.execute(TypeText(text="ab"))
