@@ -19,10 +19,7 @@ import pytest
 
 from qvl_agent.envs.actions import TypeText
 from qvl_agent.envs.desktop import DesktopEnv, open_desktop
-from qvl_agent.envs.errors import ConfigError
 from qvl_agent.envs.sandbox import USER_HOME, start_sandboxed_display
-from qvl_agent.envs.spec import DesktopSpec
-from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.desktop,
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")]
@@ -56,9 +53,11 @@ def test_the_sandbox_has_its_own_home_tmp_and_processes(sandbox, tmp_path):
     # Its own PID namespace: only bwrap, the supervisor, Xvfb, openbox and this shell.
     count = next(int(line) for line in lines if line.isdigit())
     assert count < 12
-    write = _shell(sandbox, "touch /usr/qvl-escape; echo > /etc/qvl-escape")
-    assert write.returncode != 0 and "Read-only file system" in write.stderr
+    python = Path(sys.prefix) / "qvl-escape"  # the interpreter's folder, wherever it lives
+    write = _shell(sandbox, f"touch /usr/qvl-escape; echo > /etc/qvl-escape; touch {python}")
+    assert write.returncode != 0 and write.stderr.count("Read-only file system") == 3
     assert not Path("/usr/qvl-escape").exists() and not Path("/etc/qvl-escape").exists()
+    assert not python.exists()
 
 
 def test_the_sandbox_cannot_reach_the_hosts_servers(sandbox):
@@ -175,30 +174,6 @@ def test_no_user_namespaces_is_one_clear_line(tmp_path):
     assert len(lines) == 1, result.stderr
     assert "bubblewrap cannot create its sandbox" in lines[0]
     assert "user namespaces" in lines[0] and "max_user_namespaces" in lines[0]
-
-
-def test_no_bubblewrap_says_what_to_install(tmp_path):
-    result = run_cli("eval", "--suite", "desktop", "--display", "virtual", "--policy", "oracle",
-                     "--tasks", "terminal-uname", "--out", str(tmp_path / "run"),
-                     env={"PATH": str(tmp_path)}, timeout=120)
-    assert result.returncode != 0
-    assert "apt install bubblewrap" in result.stderr and "Traceback" not in result.stderr
-
-
-def test_the_suite_refuses_a_users_own_display_without_unsafe_host(tmp_path):
-    result = run_cli("eval", "--suite", "desktop", "--display", ":0", "--policy", "oracle",
-                     "--out", str(tmp_path / "run"), timeout=120)
-    assert result.returncode == 2 or result.returncode != 0
-    assert "--unsafe-host" in result.stderr and "your files" in result.stderr
-    assert not (tmp_path / "run" / "results.jsonl").exists()
-
-
-def test_unsafe_host_lets_a_suite_use_an_existing_display():
-    from qvl_agent.tasks.desktop.steps import check_options
-
-    check_options(DesktopSpec(display=":7", unsafe_host=True), 1)  # allowed: the user said so
-    with pytest.raises(ConfigError, match="--unsafe-host"):
-        check_options(DesktopSpec(display=":7"), 1)
 
 
 def test_vm_file_copies_a_file_out_of_the_sandboxs_own_tmp(sandbox):
