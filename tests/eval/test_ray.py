@@ -48,6 +48,8 @@ def loopback_env() -> dict[str, str]:
     return {**os.environ, **LOOPBACK_ENV}
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_miniwob_oracle_subset_gives_the_same_results_as_the_local_pool(ray_address, tmp_path):
     common = ("eval", "--suite", "miniwob", "--tasks", MINIWOB_SUBSET, "--seeds", "2",
               "--policy", "oracle", "--workers", "2")

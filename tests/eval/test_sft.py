@@ -24,6 +24,8 @@ from qvl_agent.model.scripted import ScriptedVLM
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
+# Tests on oracle_runs are marked android and browser: it evaluates android tasks on the
+# virtual phone and MiniWoB tasks in Chromium.
 
 LIMITS = PromptOptions(min_pixels=3136, max_pixels=100352)  # small frames: a fast fine-tune
 _RESOLUTION = re.compile(r"The screen's resolution is (\d+)x(\d+)\.")
@@ -62,6 +64,8 @@ def _close(a, b, tolerance) -> bool:
     return a == b
 
 
+@pytest.mark.android
+@pytest.mark.browser
 def test_every_sample_shows_its_frame_and_answers_the_executed_action(exported, oracle_runs):
     rows = _rows(exported, "train") + _rows(exported, "validation")
     tasks = {row["task"] for row in rows}
@@ -87,6 +91,8 @@ def test_every_sample_shows_its_frame_and_answers_the_executed_action(exported, 
         assert len(back) == 1 and _close(back[0].model_dump(), executed.action.model_dump(), tolerance)
 
 
+@pytest.mark.android
+@pytest.mark.browser
 def test_the_progress_lists_the_earlier_steps_as_tool_calls(exported):
     rows = sorted(_rows(exported, "train") + _rows(exported, "validation"),
                   key=lambda r: (r["episode"], r["step"]))
@@ -97,6 +103,8 @@ def test_the_progress_lists_the_earlier_steps_as_tool_calls(exported):
         assert "Step 1: {\"name\": " in text and "Step 2: {\"name\": " in text and "Step 3" not in text
 
 
+@pytest.mark.android
+@pytest.mark.browser
 def test_the_split_is_by_task_and_both_formats_load(exported, oracle_runs, tmp_path):
     import datasets
 
@@ -175,6 +183,8 @@ def test_a_model_run_is_exported_with_the_prompt_it_was_given(tmp_path):
     assert "`answer`" not in row["messages"][0]["content"]
 
 
+@pytest.mark.android
+@pytest.mark.browser
 def test_export_and_train_from_the_command_line(exported, oracle_runs, tiny_checkpoint, tmp_path):
     result = run_cli("export", "sft", *map(str, oracle_runs.values()), "--out", str(tmp_path / "cli"),
                      "--max-pixels", str(LIMITS.max_pixels), "--validation", "0.3", timeout=300)
