@@ -184,7 +184,7 @@ def _tokenizer() -> Any:
 def _template() -> Any:
     import jinja2
 
-    text = resources.files("model").joinpath("data/chat_template.jinja").read_text(encoding="utf-8")
+    text = resources.files("qvl_agent.model").joinpath("data/chat_template.jinja").read_text(encoding="utf-8")
     return jinja2.Environment().from_string(text)
 
 
