@@ -165,8 +165,10 @@ def parse_grounding(text: str) -> list[Grounding]:
         value = _loads(piece.strip())
         if value is None:
             continue
-        found = [g for item in (value if isinstance(value, list) else [value])
-                 if (g := _grounding_from(item)) is not None]
+        bare = _grounding_from(value)  # a bare [x1, y1, x2, y2] or [x, y] is one answer
+        found = [bare] if bare is not None else [
+            g for item in (value if isinstance(value, list) else [value])
+            if (g := _grounding_from(item)) is not None]
         if found:
             return found
     decoder = json.JSONDecoder()

@@ -233,3 +233,26 @@ def test_grounding_answers(answer, shapes, centers):
 def test_grounding_without_coordinates_is_an_error():
     with pytest.raises(ActionParseError, match="bbox_2d"):
         parse_grounding('[{"label": "nothing"}]')
+
+
+@pytest.mark.parametrize("answer,expected", [
+    ("[10, 20, 30, 40]", [("box", (10, 20, 30, 40), None)]),  # a bare box, as Qwen writes it too
+    ("[5.5, 6]", [("point", (5.5, 6), None)]),
+    ("[[1, 2, 3, 4], [7, 8]]", [("box", (1, 2, 3, 4), None), ("point", (7, 8), None)]),
+    ('{"bbox": [1, 2, 3, 4], "label": 7}', [("box", (1, 2, 3, 4), "7")]),
+    ('{"point": [3, 4]}', [("point", (3, 4), None)]),
+])
+def test_bare_lists_and_short_keys_are_groundings(answer, expected):
+    found = parse_grounding(answer)
+    assert [(g.shape, g.coords, g.label) for g in found] == expected
+    assert all(isinstance(v, float) for g in found for v in g.coords)
+
+
+@pytest.mark.parametrize("answer", [
+    "[1, 2, 3]", "[1, 2, 3, 4, 5]", "[true, 2]", '["1", 2]', "[NaN, 2]", "[1, Infinity]",
+    '{"bbox_2d": ["a", 1, 2, 3]}', '{"bbox_2d": [1, 2]}', '{"point_2d": [1, 2, 3, 4]}',
+    '{"point_2d": [false, 1]}',
+])
+def test_what_is_not_a_box_or_point_is_an_error(answer):
+    with pytest.raises(ActionParseError, match="no bbox_2d or point_2d"):
+        parse_grounding(answer)
