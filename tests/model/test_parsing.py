@@ -256,3 +256,14 @@ def test_bare_lists_and_short_keys_are_groundings(answer, expected):
 def test_what_is_not_a_box_or_point_is_an_error(answer):
     with pytest.raises(ActionParseError, match="no bbox_2d or point_2d"):
         parse_grounding(answer)
+
+
+def test_a_grounding_object_at_the_start_of_prose_is_found():
+    found = parse_grounding('{"point_2d": [1, 2], "label": "icon"} is where the icon is.')
+    assert [(g.shape, g.coords, g.label) for g in found] == [("point", (1, 2), "icon")]
+
+
+def test_an_answer_that_is_not_text_says_what_it_was():
+    for parse in (parse_grounding, parse_tool_calls):
+        with pytest.raises(ActionParseError, match="expected the model's answer as text, got int"):
+            parse(7)
