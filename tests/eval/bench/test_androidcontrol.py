@@ -255,3 +255,43 @@ def test_a_tap_exactly_14_percent_away_matches():
     assert judge(step, Click(at=Point(x=640, y=1000)))["hit_distance"]
     assert judge(step, Click(at=Point(x=500, y=1280)))["hit_distance"]
     assert not judge(step, Click(at=Point(x=641, y=1000)))["hit_distance"]
+
+
+@pytest.mark.parametrize("gold", [
+    {"action_type": "click", "x": 10, "y": 2000},
+    {"action_type": "long_press", "x": 1070, "y": 5},
+    {"action_type": "open_app", "app_name": "Clock"},
+    {"action_type": "input_text", "text": "7:30 alarm"},
+    {"action_type": "navigate_home"},
+    {"action_type": "navigate_back"},
+    {"action_type": "wait"},
+])
+def test_each_gold_action_reads_back_as_itself_and_matches_itself(gold):
+    from qvl_agent.eval.bench.androidcontrol import control_type, gold_action, judge
+    from qvl_agent.eval.bench.androidcontrol_data import ControlStep
+
+    action = gold_action(gold, 1080, 2400)
+    kind, args = control_type(action)
+    assert {"action_type": kind, **args} == gold
+    step = ControlStep(index=0, screenshot=b"", width=1080, height=2400, elements=[],
+                       action=gold, instruction="")
+    row = judge(step, action)
+    assert (row["type_match"], row["hit_box"], row["hit_distance"]) == (True, True, True)
+    assert (row["pred_type"], row["pred_args"]) == (kind, args)
+
+
+def test_an_unknown_gold_action_is_a_config_error():
+    from qvl_agent.eval.bench.androidcontrol import gold_action
+
+    with pytest.raises(ConfigError, match="unknown AndroidControl action_type 'fling'"):
+        gold_action({"action_type": "fling"}, 1080, 2400)
+
+
+@pytest.mark.parametrize(("dx", "dy", "direction"), [
+    (0, -10, "down"), (0, 10, "up"), (-10, 0, "right"), (10, 0, "left"),
+    (5, -5, "down"), (-6, 5, "right"), (0, 0, "up"),  # equal axes: the vertical one
+])
+def test_a_finger_movement_scrolls_against_itself_on_its_main_axis(dx, dy, direction):
+    from qvl_agent.eval.bench.androidcontrol import scroll_direction
+
+    assert scroll_direction(dx, dy) == direction
