@@ -267,3 +267,46 @@ def test_an_answer_that_is_not_text_says_what_it_was():
     for parse in (parse_grounding, parse_tool_calls):
         with pytest.raises(ActionParseError, match="expected the model's answer as text, got int"):
             parse(7)
+
+
+# What the model is told on its next try: what was wrong, and the value it wrote.
+@pytest.mark.parametrize("answer,told", [
+    ("nothing here", "no tool call found in 'nothing here'. Answer with exactly one tool call: "
+                     '<tool_call> {"name": "<tool>", "arguments": {"action": ...}} </tool_call>'),
+    ('{"name": "computer_use"}', "the tool call needs 'name' and 'arguments', got keys ['name']. "
+                                 "Answer with exactly one tool call"),
+    ('{"name": 5, "arguments": {}}', "the tool name must be a string, got '5'"),
+    ('{"name": "", "arguments": {}}', "the tool name must be a string, got ''"),
+    ('{"name": "c", "arguments": "{not json"}',
+     "'arguments' is a string that is not a JSON object: '{not json'"),
+    ('{"name": "c", "arguments": [1]}', "'arguments' must be a JSON object, got '[1]'"),
+    ('{"name": "c", "arguments": {"x": 1}}', "'arguments' needs an 'action' string, got \"{'x': 1}\""),
+    ('{"name": "c", "arguments": {"action": ""}}',
+     "'arguments' needs an 'action' string, got \"{'action': ''}\""),
+])
+def test_what_the_model_is_told_names_its_mistake(answer, told):
+    with pytest.raises(ActionParseError) as caught:
+        parse_tool_call(answer)
+    assert str(caught.value).startswith(told)
+
+
+def test_a_long_value_is_shown_cut_with_its_spaces_squeezed():
+    long = "word  \n " * 100
+    with pytest.raises(ActionParseError) as caught:
+        parse_tool_call(long)
+    shown = " ".join(long.split())
+    assert f"no tool call found in '{shown[:120]}...'." in str(caught.value)
+    exact = "x" * 120  # exactly the limit: shown whole
+    with pytest.raises(ActionParseError, match=f"found in '{exact}'\\. Answer"):
+        parse_tool_call(exact)
+
+
+def test_a_call_is_written_back_with_its_characters_as_they_are():
+    call = parse_tool_call('<tool_call>{"name": "mobile_use", "arguments": {"action": "type", "text": "café ✓"}}</tool_call>')
+    assert call.to_json() == '{"name": "mobile_use", "arguments": {"action": "type", "text": "café ✓"}}'
+
+
+def test_the_first_error_is_the_one_reported():
+    text = '<tool_call>{"name": 5, "arguments": {}}</tool_call><tool_call>{"name": "c"}</tool_call>'
+    with pytest.raises(ActionParseError, match="the tool name must be a string, got '5'"):
+        parse_tool_calls(text)
