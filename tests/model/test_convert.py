@@ -101,3 +101,117 @@ def test_from_action_inverts_to_action_up_to_frame_rounding(action):
         a, b = getattr(action, name, None), getattr(back, name, None)
         if a is not None:
             assert abs(a.x - b.x) <= SX and abs(a.y - b.y) <= SY
+
+
+ROUND_TRIPS = [
+    Click(at=Point(x=960, y=540)), Click(at=Point(x=10, y=10), count=2), Click(),
+    Click(at=Point(x=5, y=5), count=3), Click(at=Point(x=5, y=5), button="right"),
+    Click(button="middle"), MoveTo(at=Point(x=100, y=100)),
+    Drag(end=Point(x=50, y=60)), Drag(start=Point(x=1, y=2), end=Point(x=300, y=400)),
+    Scroll(dy=300), Scroll(dy=-500, at=Point(x=7, y=8)),
+    TypeText(text="x"), KeyPress(keys=["ctrl", "a"]), Wait(seconds=1.5),
+    Terminate(status="success"), Terminate(status="failure"), Answer(text="a"),
+]
+MOBILE_TRIPS = [
+    LongPress(at=Point(x=1, y=2), seconds=1.5), Swipe(start=Point(x=500, y=900), end=Point(x=500, y=100)),
+    SystemButton(button="back"), SystemButton(button="home"), SystemButton(button="enter"),
+    OpenApp(name="Clock"), KeyPress(keys=["enter"]), Click(at=Point(x=3, y=4)),
+    TypeText(text="y"), Wait(seconds=3), Terminate(status="failure"), Answer(text="b"),
+]
+
+
+def _same_but_points(back, action):
+    points = {}
+    for name in ("at", "start", "end"):
+        a, b = getattr(action, name, None), getattr(back, name, None)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            assert abs(a.x - b.x) <= SX and abs(a.y - b.y) <= SY
+            points[name] = a
+    assert back.model_copy(update=points) == action
+
+
+@pytest.mark.parametrize("action", ROUND_TRIPS)
+def test_every_computer_use_action_comes_back_whole(action):
+    _same_but_points(to_action(from_action(action, FRAME, "computer_use"), FRAME), action)
+
+
+@pytest.mark.parametrize("action", MOBILE_TRIPS)
+def test_every_mobile_use_action_comes_back_whole(action):
+    _same_but_points(to_action(from_action(action, FRAME, "mobile_use"), FRAME), action)
+
+
+def test_from_action_writes_what_the_cookbook_writes():
+    assert from_action(Click(at=Point(x=1919.9, y=1079.9)), FRAME, "computer_use").arguments == \
+        {"action": "left_click", "coordinate": [1315, 727]}  # the last pixel, never the frame's edge
+    assert from_action(Click(at=Point(x=0, y=0), count=2), FRAME, "mobile_use").arguments == \
+        {"action": "click", "coordinate": [0, 0]}
+    assert from_action(Scroll(dy=300, at=Point(x=0, y=0)), FRAME, "computer_use").arguments == \
+        {"action": "scroll", "pixels": -3, "coordinate": [0, 0]}
+    assert from_action(KeyPress(keys=["ctrl", "c"]), FRAME, "mobile_use").arguments == \
+        {"action": "key", "text": "ctrl"}
+    assert from_action(SystemButton(button="back"), FRAME, "mobile_use").arguments == \
+        {"action": "system_button", "button": "Back"}
+    assert from_action(Drag(start=Point(x=0, y=0), end=Point(x=0, y=0)), FRAME, "computer_use").arguments == \
+        {"action": "left_click_drag", "coordinate": [0, 0], "start_coordinate": [0, 0]}
+    assert from_action(Wait(seconds=2.5), FRAME, "computer_use").name == "computer_use"
+
+
+def test_a_drag_from_a_given_start_starts_there():
+    drag = to_action(call(action="left_click_drag", start_coordinate=[10, 20], coordinate=[30, 40]), FRAME)
+    assert drag == Drag(start=pt(10, 20), end=pt(30, 40))
+    with pytest.raises(ActionRejectedError, match=r"^left_click_drag: 'start_coordinate' \[2000, 1\] is outside"):
+        to_action(call(action="left_click_drag", start_coordinate=[2000, 1], coordinate=[30, 40]), FRAME)
+
+
+def test_wait_without_a_time_waits_osworlds_default():
+    assert to_action(call(action="wait"), FRAME) == Wait(seconds=2.0)
+
+
+# Each message starts with the action the model wrote, so it knows which call was wrong.
+@pytest.mark.parametrize("arguments,told", [
+    ({"action": "left_click", "coordinate": "here"}, "left_click: 'coordinate' must be [x, y] with two numbers, got 'here'"),
+    ({"action": "mouse_move"}, "mouse_move needs 'coordinate': [x, y] in pixels of the screenshot"),
+    ({"action": "left_click_drag", "coordinate": [1, 1], "start_coordinate": [1]}, "left_click_drag: 'start_coordinate' must be"),
+    ({"action": "left_click_drag"}, "left_click_drag needs 'coordinate'"),
+    ({"action": "long_press", "coordinate": [1, 1]}, "long_press needs 'time' as a number, got None"),
+    ({"action": "long_press", "time": 1}, "long_press needs 'coordinate'"),
+    ({"action": "swipe", "coordinate2": [1, 1]}, "swipe needs 'coordinate'"),
+    ({"action": "swipe", "coordinate": [1, 1], "coordinate2": [1]}, "swipe: 'coordinate2' must be"),
+    ({"action": "scroll"}, "scroll needs 'pixels' as a number, got None"),
+    ({"action": "scroll", "pixels": 1, "coordinate": [1]}, "scroll: 'coordinate' must be"),
+    ({"action": "type", "text": 5}, "type needs 'text' as a string, got 5"),
+    ({"action": "system_button"}, "system_button needs 'button' as a string, got None"),
+    ({"action": "open"}, "open needs 'text' as a string"),
+    ({"action": "wait", "time": "soon"}, "wait needs 'time' as a number, got 'soon'"),
+    ({"action": "terminate"}, "terminate needs 'status' as a string"),
+    ({"action": "answer"}, "answer needs 'text' as a string"),
+    ({"action": "fly"}, "unknown action 'fly'; use one of: answer, click, double_click, key, left_click, "
+                        "left_click_drag, long_press, middle_click, mouse_move, open, right_click, "
+                        "scroll, swipe, system_button, terminate, triple_click, type, wait"),
+    ({"action": "click", "coordinate": [1316, 7]}, "click: 'coordinate' [1316, 7] is outside the screen, "
+                                                    "which is 1316x728; x must be in [0, 1316) and y in [0, 728)"),
+    ({"action": "wait", "time": 3600}, "wait: seconds: Input should be less than or equal to 60"),
+    ({"action": "key", "keys": ["ctrl", ""]}, "key needs 'keys' as a list of key names"),
+    ({"action": "key", "keys": "ctrl+hyperspace"}, "key: unknown key 'hyperspace'"),
+])
+def test_each_message_names_the_action_and_what_to_give(arguments, told):
+    with pytest.raises(ModelBehaviorError) as caught:
+        to_action(call(**arguments), FRAME)
+    assert str(caught.value).startswith(told)
+
+
+@pytest.mark.parametrize("keys,expected", [
+    ("ctrl+c", ["ctrl", "c"]), (["ctrl+shift", "t"], ["ctrl", "shift", "t"]), ("+", ["+"]),
+    ("enter", ["enter"]),
+])
+def test_keys_joined_with_plus_are_split_but_plus_itself_is_a_key(keys, expected):
+    assert to_action(call(action="key", keys=keys), FRAME) == KeyPress(keys=expected)
+
+
+def test_an_action_no_tool_can_write_is_a_type_error():
+    class Odd:
+        pass
+
+    with pytest.raises(TypeError, match="no tool call for"):
+        from_action(Odd(), FRAME, "computer_use")
