@@ -290,8 +290,62 @@ def test_an_unknown_gold_action_is_a_config_error():
 @pytest.mark.parametrize(("dx", "dy", "direction"), [
     (0, -10, "down"), (0, 10, "up"), (-10, 0, "right"), (10, 0, "left"),
     (5, -5, "down"), (-6, 5, "right"), (0, 0, "up"),  # equal axes: the vertical one
+    (0.5, 0, "left"), (-0.5, 0.25, "right"),
 ])
 def test_a_finger_movement_scrolls_against_itself_on_its_main_axis(dx, dy, direction):
     from qvl_agent.eval.bench.androidcontrol import scroll_direction
 
     assert scroll_direction(dx, dy) == direction
+
+
+def _step(action: dict, elements=(), target=None):
+    from qvl_agent.eval.bench.androidcontrol_data import ControlStep, UIElement
+
+    return ControlStep(index=0, screenshot=b"", width=1080, height=2400, action=action,
+                       elements=[UIElement(bounds=b) for b in elements], instruction="",
+                       target=target)
+
+
+def test_the_box_rule_uses_the_tapped_elements_box_on_both_axes():
+    from qvl_agent.envs.actions import Click, Point
+    from qvl_agent.eval.bench.androidcontrol import judge
+
+    # The person tapped a wide, short button; a tap far along it is inside, one just below is not.
+    step = _step({"action_type": "click", "x": 100, "y": 1000}, [(0, 950, 1080, 1050), (0, 0, 1080, 2400)])
+    far_along = judge(step, Click(at=Point(x=1000, y=1040)))
+    assert (far_along["hit_box"], far_along["hit_distance"]) == (True, False)
+    assert far_along["target"] == [0, 950, 1080, 1050]
+    below = judge(step, Click(at=Point(x=100, y=1060)))
+    assert (below["hit_box"], below["hit_distance"]) == (False, True)
+    beside = judge(_step({"action_type": "click", "x": 100, "y": 1000}, [(50, 0, 150, 2400)]),
+                   Click(at=Point(x=160, y=1000)))
+    assert (beside["hit_box"], beside["hit_distance"]) == (False, True)
+
+
+def test_a_type_mismatch_and_a_wrong_scroll_miss_under_both_rules():
+    from qvl_agent.envs.actions import Click, Point, TypeText
+    from qvl_agent.eval.bench.androidcontrol import gold_action, judge
+
+    wrong_type = judge(_step({"action_type": "click", "x": 5, "y": 5}), TypeText(text="a"))
+    assert (wrong_type["type_match"], wrong_type["hit_box"], wrong_type["hit_distance"]) == \
+        (False, False, False)
+    scroll = _step({"action_type": "scroll", "direction": "Down"})
+    right = judge(scroll, gold_action({"action_type": "scroll", "direction": "down"}, 1080, 2400))
+    wrong = judge(scroll, gold_action({"action_type": "scroll", "direction": "up"}, 1080, 2400))
+    assert (right["hit_box"], right["hit_distance"]) == (True, True)
+    assert (wrong["type_match"], wrong["hit_box"], wrong["hit_distance"]) == (True, False, False)
+    assert judge(scroll, Click(at=Point(x=1, y=1)))["pred_type"] == "click"
+
+
+def test_a_gold_scroll_is_a_swipe_over_30_percent_through_the_centre():
+    from qvl_agent.envs.actions import Point, Swipe, Wait
+    from qvl_agent.eval.bench.androidcontrol import gold_action
+
+    def swipe(direction):
+        return gold_action({"action_type": "scroll", "direction": direction}, 1080, 2400)
+
+    assert swipe("down") == Swipe(start=Point(x=540, y=1560), end=Point(x=540, y=840))
+    assert swipe("up") == Swipe(start=Point(x=540, y=840), end=Point(x=540, y=1560))
+    assert swipe("right") == Swipe(start=Point(x=702, y=1200), end=Point(x=378, y=1200))
+    assert swipe("left") == Swipe(start=Point(x=378, y=1200), end=Point(x=702, y=1200))
+    assert gold_action({"action_type": "wait"}, 1080, 2400) == Wait(seconds=2.0)
