@@ -91,3 +91,76 @@ def test_rows_added_from_many_threads_are_whole_lines(tmp_path):
     again = BenchResults(path)
     assert len(again.rows) == 320 and again.dropped == 0
     again.close()
+
+
+def test_blank_damaged_and_repeated_lines_in_the_middle_lose_nothing_after_them(tmp_path):
+    path = tmp_path / "r.jsonl"
+    lines = [json.dumps(row(0)), "", json.dumps(row(1)), '{"id": "s2", "answ', json.dumps(row(1)),
+             "not json", json.dumps(row(3))]
+    path.write_text("\n".join(lines) + "\n")
+    s = store(path)
+    assert s.rows == {"s0": row(0), "s1": row(1), "s3": row(3)} and s.dropped == 3
+    s.close()
+    assert path.read_text() == "".join(json.dumps(row(i)) + "\n" for i in (0, 1, 3))
+
+
+def test_a_whole_last_line_without_its_newline_gets_one_before_the_next_row(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(row(0)) + "\n" + json.dumps(row(1)))  # no newline at the end
+    s = store(path)
+    assert s.dropped == 0 and set(s.rows) == {"s0", "s1"}
+    s.add(row(2))
+    assert s.rows["s2"] == row(2)
+    s.close()
+    assert path.read_text().splitlines() == [json.dumps(row(i)) for i in range(3)]
+
+
+def test_drop_takes_rows_out_for_good_and_they_can_be_added_again(tmp_path):
+    path = tmp_path / "r.jsonl"
+    s = store(path)
+    for i in range(3):
+        s.add(row(i))
+    before = path.read_bytes()
+    s.drop({"s9"})  # nothing of it here: the file is left as it is
+    assert path.read_bytes() == before and len(s) == 3
+    s.drop({"s1"})
+    assert set(s.rows) == {"s0", "s2"} and "s1" not in s
+    s.add(row(1, "again"))
+    s.close()
+    again = store(path)
+    assert again.rows == {"s0": row(0), "s2": row(2), "s1": row(1, "again")} and again.dropped == 0
+    again.close()
+
+
+def test_each_row_is_on_disk_before_add_returns(tmp_path, monkeypatch):
+    import os
+
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    s = store(tmp_path / "r.jsonl")
+    s.add(row(0))
+    assert len(synced) == 1
+    s.add(row(1))
+    assert len(synced) == 2
+    s.close()
+
+
+def test_a_full_disk_while_repairing_names_the_file_and_leaves_it_whole(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from qvl_agent.envs.errors import QvlError
+
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(row(0)) + "\n" + '{"id": "s1", "a')
+    before = path.read_bytes()
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(QvlError, match=rf"no space left for {path}: it needs \d+ bytes"):
+        store(path)
+    assert path.read_bytes() == before  # what it held before
+    assert [p.name for p in tmp_path.iterdir()] == ["r.jsonl"]  # no temporary file left
