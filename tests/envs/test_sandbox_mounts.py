@@ -75,6 +75,51 @@ def test_the_system_is_read_only_and_the_hosts_own_files_are_absent(venv_in_tmp)
         assert seen(options, "/var/log/syslog") == ("tmpfs", None)  # the host's records
     assert seen(options, "/work/checkout/.env") is None  # a project tree: not there at all
     assert seen(options, "/dev/null") == ("dev", None) and seen(options, "/proc/1") == ("proc", None)
+    # bwrap cannot make a mount point in the read-only /var: only folders that are there.
+    for kind, _, target in mounts(options):
+        if target.startswith("/var/"):
+            assert Path(target).is_dir() and not Path(target).is_symlink(), target
     for link in ("/bin", "/lib", "/sbin"):
         if Path(link).is_symlink():
             assert ("symlink", str(Path(link).readlink()), link) in mounts(options)
+
+
+def test_python_folders_are_what_the_system_folders_do_not_already_show(tmp_path, monkeypatch):
+    real, other, dist = tmp_path / "real-venv", tmp_path / "other-venv", tmp_path / "deb"
+    for folder in (real / "bin", real / "lib" / "site-packages", other / "lib" / "site-packages",
+                   dist / "dist-packages", tmp_path / "plain-folder"):
+        folder.mkdir(parents=True)
+    link = tmp_path / "linked-venv"  # a venv reached through a link: both paths are bound
+    link.symlink_to(real)
+    monkeypatch.setattr(sys, "prefix", str(link))
+    monkeypatch.setattr(sys, "base_prefix", "/usr")  # a system Python: /usr is shown anyway
+    monkeypatch.setattr(sys, "executable", str(link / "bin" / "python"))
+    monkeypatch.setattr(sys, "path", [
+        str(real / "lib" / "site-packages"),  # inside the venv: bound with it
+        str(other / "lib" / "site-packages") + "/",  # another venv's, named with a slash
+        str(dist / "dist-packages"),
+        str(tmp_path / "plain-folder"),  # not a site folder: the sandbox has no use for it
+        "/usr/lib/python3/dist-packages",  # shown already
+    ])
+    assert python_folders() == [str(dist / "dist-packages"), str(link),
+                                str(other / "lib" / "site-packages"), str(real)]
+
+
+@pytest.mark.parametrize(("folder", "shown"), [
+    ("/usr/lib/python3.11", True), ("/opt/python", True), ("/var/lib/python", False),
+    ("/srv/venv", False), ("/", False), ("/usrx/venv", False),
+])
+def test_only_folders_under_the_system_ones_but_var_are_shown_already(folder, shown, monkeypatch):
+    from qvl_agent.envs import sandbox_mounts
+
+    top = folder.split("/")[1] if folder != "/" else ""
+    if top and Path("/", top).is_symlink():
+        pytest.skip(f"/{top} is a link on this machine")
+    assert sandbox_mounts._shown(folder) is shown
+
+
+def test_a_folder_is_under_another_only_at_a_slash():
+    from qvl_agent.envs.sandbox_mounts import _under
+
+    assert _under("/a/b/c", "/a/b") and _under("/a/b", "/a/b") and _under("/a/b/c", "/a/b/")
+    assert not _under("/a/bc", "/a/b") and not _under("/a", "/a/b")
