@@ -71,3 +71,53 @@ def test_bad_pixel_limits_are_config_errors():
         Frame.for_image((100, 100), (100, 100), min_pixels=5000, max_pixels=4000)
     with pytest.raises(ConfigError, match="aspect ratio"):
         Frame.for_image((10, 5000), (10, 5000))
+
+
+def _noise(size=(640, 360)):
+    import numpy as np
+
+    return Image.fromarray(np.random.default_rng(7).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+
+
+def test_resize_is_antialiased_bicubic_like_qwen_vl_utils():
+    import numpy as np
+
+    image = _noise()
+    frame = Frame.for_image(image, image.size, max_pixels=50176)
+    ours = np.asarray(frame.resize(image), dtype=int)
+    pil = np.asarray(image.resize(frame.size, Image.Resampling.BICUBIC), dtype=int)
+    assert np.abs(ours - pil).max() <= 2  # what the docstring promises
+    # A one-pixel checkerboard shrunk 4 times is flat grey when antialiased, never a pattern.
+    board = Image.fromarray((np.indices((448, 448)).sum(axis=0) % 2 * 255).astype(np.uint8)).convert("RGB")
+    small = np.asarray(Frame.for_image(board, board.size, max_pixels=112 * 112).resize(board), dtype=int)
+    assert small.shape[:2] == (112, 112) and small.std() < 8
+
+
+def test_without_torch_the_resize_is_pils_bicubic(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # as on a server's client without [local]
+    image = _noise()
+    frame = Frame.for_image(image, image.size, max_pixels=50176)
+    assert frame.resize(image).tobytes() == image.resize(frame.size, Image.Resampling.BICUBIC).tobytes()
+
+
+def test_pixel_limits_start_at_one_patch_and_say_so():
+    Frame.for_image((100, 100), (100, 100), min_pixels=FACTOR * FACTOR, max_pixels=FACTOR * FACTOR)
+    with pytest.raises(ConfigError, match=r"pixel limits must satisfy 784 <= min_pixels <= max_pixels"):
+        Frame.for_image((100, 100), (100, 100), min_pixels=783, max_pixels=4000)
+
+
+def test_an_aspect_ratio_of_200_is_the_last_one_allowed():
+    assert smart_resize(28, 5600, FACTOR, 784, 12845056)  # 1:200
+    with pytest.raises(ValueError, match=r"smaller than 200, got 201\.0"):
+        smart_resize(28, 5628, FACTOR, 784, 12845056)
+
+
+def test_a_screen_given_as_a_pair_and_distances_scale_per_axis():
+    frame = Frame.for_image((1000, 500), (2000, 1500))  # the screenshot smaller than the screen
+    assert frame.screen == Size(width=2000, height=1500)
+    assert (frame.image_width, frame.image_height) == (1000, 500)
+    sx, sy = 2000 / frame.width, 1500 / frame.height
+    assert frame.scale_to_screen(10, 20) == pytest.approx((10 * sx, 20 * sy))
+    assert frame.scale_to_screen(-3, 0) == pytest.approx((-3 * sx, 0))
