@@ -203,7 +203,7 @@ def test_each_message_names_the_action_and_what_to_give(arguments, told):
 
 @pytest.mark.parametrize("keys,expected", [
     ("ctrl+c", ["ctrl", "c"]), (["ctrl+shift", "t"], ["ctrl", "shift", "t"]), ("+", ["+"]),
-    ("enter", ["enter"]),
+    ("enter", ["enter"]), ("shift+X", ["shift", "X"]),
 ])
 def test_keys_joined_with_plus_are_split_but_plus_itself_is_a_key(keys, expected):
     assert to_action(call(action="key", keys=keys), FRAME) == KeyPress(keys=expected)
@@ -215,3 +215,8 @@ def test_an_action_no_tool_can_write_is_a_type_error():
 
     with pytest.raises(TypeError, match="no tool call for"):
         from_action(Odd(), FRAME, "computer_use")
+
+
+def test_a_click_computer_use_has_no_name_for_is_a_left_click():
+    right_double = Click(at=Point(x=5, y=5), button="right", count=2)
+    assert from_action(right_double, FRAME, "computer_use").arguments["action"] == "left_click"
