@@ -87,7 +87,7 @@ def test_the_system_is_read_only_and_the_hosts_own_files_are_absent(venv_in_tmp)
 def test_python_folders_are_what_the_system_folders_do_not_already_show(tmp_path, monkeypatch):
     real, other, dist = tmp_path / "real-venv", tmp_path / "other-venv", tmp_path / "deb"
     for folder in (real / "bin", real / "lib" / "site-packages", other / "lib" / "site-packages",
-                   dist / "dist-packages", tmp_path / "plain-folder"):
+                   dist / "dist-packages", tmp_path / "plain-folder", tmp_path / "site-packagesX"):
         folder.mkdir(parents=True)
     link = tmp_path / "linked-venv"  # a venv reached through a link: both paths are bound
     link.symlink_to(real)
@@ -99,6 +99,7 @@ def test_python_folders_are_what_the_system_folders_do_not_already_show(tmp_path
         str(other / "lib" / "site-packages") + "/",  # another venv's, named with a slash
         str(dist / "dist-packages"),
         str(tmp_path / "plain-folder"),  # not a site folder: the sandbox has no use for it
+        str(tmp_path / "site-packagesX"),  # nor is this
         "/usr/lib/python3/dist-packages",  # shown already
     ])
     assert python_folders() == [str(dist / "dist-packages"), str(link),
@@ -122,4 +123,14 @@ def test_a_folder_is_under_another_only_at_a_slash():
     from qvl_agent.envs.sandbox_mounts import _under
 
     assert _under("/a/b/c", "/a/b") and _under("/a/b", "/a/b") and _under("/a/b/c", "/a/b/")
-    assert not _under("/a/bc", "/a/b") and not _under("/a", "/a/b")
+    assert not _under("/a/bc", "/a/b") and not _under("/a", "/a/b") and not _under("/a/b", "/a/X")
+
+
+def test_a_folder_under_a_linked_system_folder_is_not_shown_by_it():
+    from qvl_agent.envs.sandbox_mounts import _shown
+
+    links = [top for top in ("/bin", "/sbin", "/lib", "/lib64") if Path(top).is_symlink()]
+    if not links:
+        pytest.skip("no system folder is a link on this machine (no merged /usr)")
+    for top in links:  # bound as a link: what is under it is not bound by it
+        assert not _shown(f"{top}/python3/dist-packages")
