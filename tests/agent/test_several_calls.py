@@ -46,7 +46,7 @@ def test_the_same_call_twice_in_one_answer_runs_twice():
 def test_an_answer_of_several_calls_repeated_on_a_still_screen_is_no_loop():
     # Click then type, five times: the click never comes right after itself, so the repeat
     # count starts again after each answer's further calls and nothing is called stuck.
-    trajectory, env, _ = run([CLICK + TYPE] * 5 + [DONE], max_steps=10)
+    trajectory, env, _ = run([CLICK + TYPE] * 5 + [DONE], max_steps=20)
     assert trajectory.status == "success" and len(env.executed) == 10
     assert not any(step.warning for step in trajectory.steps)
 
