@@ -69,6 +69,8 @@ MODULES = {
                              ("judge", "control_type", "scroll_direction", "gold_action")),
     "sandbox_mounts": Module("qvl_agent/envs/sandbox_mounts.py",
                              ("tests/envs/test_sandbox_mounts.py",)),
+    # mutmut leaves decorated functions alone: _probe (lru_cache) is not mutated, only
+    # check_bubblewrap; test_sandbox_refusals covers _probe's messages all the same.
     "sandbox_probe": Module("qvl_agent/envs/sandbox.py",
                             ("tests/envs/test_sandbox_refusals.py", "-k", "not cli"),
                             ("_probe", "check_bubblewrap")),
