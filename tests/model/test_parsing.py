@@ -310,3 +310,25 @@ def test_the_first_error_is_the_one_reported():
     text = '<tool_call>{"name": 5, "arguments": {}}</tool_call><tool_call>{"name": "c"}</tool_call>'
     with pytest.raises(ActionParseError, match="the tool name must be a string, got '5'"):
         parse_tool_calls(text)
+
+
+def test_the_call_is_found_past_other_braces_in_the_prose():
+    call = '{"name": "computer_use", "arguments": {"action": "wait", "time": 1}}'
+    # Prose with a dict of its own before the fenced call: the fenced call is the answer.
+    fenced = parse_tool_call('I see {"a": 1} on the screen.\n```json\n' + call + "\n```")
+    assert fenced.arguments == {"action": "wait", "time": 1}
+    # Braces that are not JSON before it: the search goes on past them.
+    assert parse_tool_call("I think {this is not json} so " + call).arguments["time"] == 1
+
+
+def test_grounding_is_found_past_what_does_not_parse():
+    assert parse_grounding('x{{"point_2d": [1, 2]}}')[0].coords == (1, 2)  # "{{": the inner one
+    assert parse_grounding('{not json} and {"point_2d": [3, 4]}')[0].coords == (3, 4)
+    assert parse_grounding("```\nnot json\n```\n```json\n[1, 2, 3, 4]\n```")[0].coords == (1, 2, 3, 4)
+
+
+def test_a_grounding_answer_without_coordinates_says_how_to_answer():
+    with pytest.raises(ActionParseError) as caught:
+        parse_grounding("nothing")
+    assert str(caught.value) == ("no bbox_2d or point_2d found in 'nothing'; answer like "
+                                 '[{"bbox_2d": [x1, y1, x2, y2], "label": "..."}]')
