@@ -7,7 +7,8 @@ module below, mutmut runs the module's fast tests against each of its mutants. S
 either killed by a new test or listed in ``benchmarks/mutation_equivalent.txt`` with the
 reason they cannot change anything a user sees (that file is read here: listed mutants are
 left out of the rate). The target is 90% or more of the other mutants killed in every module.
-Not run in CI: it takes long on 2 cores (the docstring of the note in the report says how long).
+Not run in CI: on a 2-core machine shared with other work, one module takes 20 s to 5 min
+and the whole list about 20 minutes (``--report`` prints the last table again).
 
 mutmut imports the code it mutates from a folder of its own (``mutants/``), whose layout
 must be the import layout; ours maps ``qvl_agent.model`` to ``model/`` and so on
@@ -147,6 +148,13 @@ def run(name: str, module: Module, children: int, again: bool) -> dict:
     if done.returncode != 0 or not meta.is_file():
         print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
         sys.exit(f"mutmut failed on {name} (exit status {done.returncode})")
+    (work / "seconds").write_text(f"{seconds:.0f}")
+    return tally(name, module, seconds)
+
+
+def tally(name: str, module: Module, seconds: float | None) -> dict:
+    """The row of a finished workspace, with the equivalent mutants as listed now."""
+    meta = WORK / name / "mutants" / (module.path + ".meta")
     codes = json.loads(meta.read_text())["exit_code_by_key"]
     if module.functions:
         codes = {k: v for k, v in codes.items() if function_of(k) in module.functions}
@@ -167,6 +175,10 @@ def run(name: str, module: Module, children: int, again: bool) -> dict:
             "rate": killed / counted if counted else 1.0, "seconds": seconds}
 
 
+def _time(seconds: float | None) -> str:
+    return f"{seconds:.0f} s" if seconds is not None else "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", choices=[[], *MODULES], metavar="MODULE",
@@ -174,6 +186,8 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=1, help="mutants tested at once (2 cores: 1)")
     parser.add_argument("--again", action="store_true",
                         help="reuse build/mutation/NAME: only mutants whose code or tests changed run")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the table of the workspaces already run")
     parser.add_argument("--list", action="store_true", help="print the modules and their tests")
     args = parser.parse_args()
     if args.list:
@@ -182,20 +196,27 @@ def main() -> None:
         return
     rows = []
     for name in args.modules or MODULES:
-        row = run(name, MODULES[name], args.children, args.again)
+        if args.report:
+            work = WORK / name
+            if not (work / "mutants" / (MODULES[name].path + ".meta")).is_file():
+                continue
+            seconds = (work / "seconds").read_text() if (work / "seconds").is_file() else None
+            row = tally(name, MODULES[name], float(seconds) if seconds else None)
+        else:
+            row = run(name, MODULES[name], args.children, args.again)
         rows.append(row)
         for survivor in row["survivors"]:
             print(f"  survived: {survivor}", flush=True)
         print(f"{name}: {row['killed']}/{row['mutants'] - row['equivalent']} killed "
-              f"({100 * row['rate']:.1f}%) in {row['seconds']:.0f} s", flush=True)
+              f"({100 * row['rate']:.1f}%) in {_time(row['seconds'])}", flush=True)
     print()
     print("| module | mutants | equivalent | killed | survived | kill rate | time |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(f"| {MODULES[row['name']].path} | {row['mutants']} | {row['equivalent']} | "
               f"{row['killed']} | {len(row['survivors'])} | {100 * row['rate']:.1f}% | "
-              f"{row['seconds']:.0f} s |")
-    total = sum(row["seconds"] for row in rows)
+              f"{_time(row['seconds'])} |")
+    total = sum(row["seconds"] or 0 for row in rows)
     print(f"\ntotal {total / 60:.1f} min; target {100 * TARGET:.0f}% in each module: "
           f"{'met' if all(row['rate'] >= TARGET for row in rows) else 'NOT met'}")
 
