@@ -104,6 +104,10 @@ def test_read_point_takes_a_click_or_a_boxs_centre():
     assert read_point('{"bbox_2d": [0, 10, 20, 30]}', "grounding") == (10, 20)
     with pytest.raises(ActionParseError, match="'coordinate' of 2 or 4 numbers"):
         read_point(tool_call(action="left_click", coordinate=[1, 2, 3]), "computer_use")
+    long = tool_call(action="type", text="y" * 200)
+    with pytest.raises(ActionParseError) as caught:  # a long answer is shown cut at 120
+        read_point(long, "computer_use")
+    assert str(caught.value).endswith(f"numbers in {long[:120]!r}")
 
 
 def test_grounding_prompt_reads_point_2d(sets, tmp_path):
