@@ -194,3 +194,49 @@ def test_a_bug_that_quotes_the_typed_text_is_raised_without_the_value():
         _run(Buggy(), [_type("<secret:PASSWORD>")], {"PASSWORD": VALUE})
     assert str(raised.value) == "cannot type '<secret:PASSWORD>'"  # what the CLI would print
     assert raised.value.__context__ is None
+
+
+SEED = "JBSWY3DPEHPK3PXP"  # a base32 TOTP seed
+
+
+def test_every_form_a_value_takes_in_a_record_is_redacted_longest_first():
+    secrets = Secrets([secret_from("PATH_KEY", "a/b c", "test"), secret_from("SHORT", "a/b", "test"),
+                       secret_from("PLUS", "x+y", "test")])
+    assert secrets.redact("url ?k=a%2Fb%20c&j=a%2Fb+c") == "url ?k=<secret:PATH_KEY>&j=<secret:PATH_KEY>"
+    assert secrets.redact("typed a/b c, then a/b") == "typed <secret:PATH_KEY>, then <secret:SHORT>"
+    assert secrets.redact("q=x%2By and x+y") == "q=<secret:PLUS> and <secret:PLUS>"
+    assert secrets.redact("") == "" and Secrets([]).redact("a/b") == "a/b"
+
+
+def test_a_totp_code_typed_or_near_now_is_masked_and_redacted():
+    import time
+
+    totp = secret_from("BANK_TOTP", SEED, "test")
+    secrets = Secrets([totp, secret_from("PIN", "4321", "test")])
+    assert not secrets.typed_any
+    assert secrets.reveal("no secret here", Place()) == "no secret here" and not secrets.typed_any
+    code = secrets.reveal("<secret:BANK_TOTP>", Place())
+    assert code.isdigit() and secrets.typed_any
+    secrets.reveal("plain again", Place())
+    assert secrets.typed_any  # once typed, the run has typed a secret
+    assert secrets.redact(f"the field shows {code}") == "the field shows <secret:BANK_TOTP>"
+    pairs = secrets.mask_values()
+    assert ("PIN", "4321") in pairs
+    assert {c for n, c in pairs if n == "BANK_TOTP"} == set(totp.codes_near(time.time()))
+    assert len(pairs) == 5
+
+
+def test_an_unknown_or_misplaced_secret_is_refused_with_what_may_be_typed():
+    secrets = Secrets([secret_from("MAIL@example.com,example.org", "pw", "test"),
+                       secret_from("PIN", "1", "test")])
+    with pytest.raises(SecretRefusedError, match=r"^there is no secret named NOPE; the secrets you "
+                                                 r"may type are: <secret:MAIL>, <secret:PIN>$"):
+        secrets.reveal("<secret:NOPE>", Place())
+    with pytest.raises(SecretRefusedError, match=r"the secrets you may type are: none$"):
+        Secrets([]).reveal("<secret:NOPE>", Place())
+    with pytest.raises(SecretRefusedError, match=r"^<secret:MAIL> may only be typed on example\.com or "
+                                                 r"example\.org, "
+                                                 r"and typing now goes to evil\.test; it was not typed\. "
+                                                 r"Go to the right place first, or do the task without it$"):
+        secrets.reveal("<secret:MAIL>", Place(site="evil.test"))
+    assert secrets.uses("<secret:MAIL> and <secret:PIN>") == ["MAIL", "PIN"]
