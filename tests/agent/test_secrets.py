@@ -200,8 +200,9 @@ SEED = "JBSWY3DPEHPK3PXP"  # a base32 TOTP seed
 
 
 def test_every_form_a_value_takes_in_a_record_is_redacted_longest_first():
-    secrets = Secrets([secret_from("PATH_KEY", "a/b c", "test"), secret_from("SHORT", "a/b", "test"),
-                       secret_from("PLUS", "x+y", "test")])
+    secrets = Secrets([secret_from("SHORT", "a/b", "test"), secret_from("PATH_KEY", "a/b c", "test"),
+                       secret_from("PLUS", "x+y", "test"), secret_from("PCT", "5%", "test")])
+    assert secrets.redact("rate=5%25") == "rate=<secret:PCT>"  # the encoded form before the value in it
     assert secrets.redact("url ?k=a%2Fb%20c&j=a%2Fb+c") == "url ?k=<secret:PATH_KEY>&j=<secret:PATH_KEY>"
     assert secrets.redact("typed a/b c, then a/b") == "typed <secret:PATH_KEY>, then <secret:SHORT>"
     assert secrets.redact("q=x%2By and x+y") == "q=<secret:PLUS> and <secret:PLUS>"
@@ -212,7 +213,7 @@ def test_a_totp_code_typed_or_near_now_is_masked_and_redacted():
     import time
 
     totp = secret_from("BANK_TOTP", SEED, "test")
-    secrets = Secrets([totp, secret_from("PIN", "4321", "test")])
+    secrets = Secrets([secret_from("PIN", "4321", "test"), totp])
     assert not secrets.typed_any
     assert secrets.reveal("no secret here", Place()) == "no secret here" and not secrets.typed_any
     code = secrets.reveal("<secret:BANK_TOTP>", Place())
@@ -220,6 +221,7 @@ def test_a_totp_code_typed_or_near_now_is_masked_and_redacted():
     secrets.reveal("plain again", Place())
     assert secrets.typed_any  # once typed, the run has typed a secret
     assert secrets.redact(f"the field shows {code}") == "the field shows <secret:BANK_TOTP>"
+    assert secrets.redact(f"seed {SEED}") == "seed <secret:BANK_TOTP>"  # the seed itself too
     pairs = secrets.mask_values()
     assert ("PIN", "4321") in pairs
     assert {c for n, c in pairs if n == "BANK_TOTP"} == set(totp.codes_near(time.time()))
