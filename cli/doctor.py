@@ -30,8 +30,9 @@ def doctor(
                         max_pixels=o.max_pixels, history_images=o.history_images)
     width = max(len(row.name) for row in rows)
     for row in rows:
-        typer.echo(f"{'ok  ' if row.ok else 'FAIL'}  {row.name:<{width}}  {row.detail}")
-        if not row.ok:
+        mark = "FAIL" if not row.ok else "warn" if row.warn else "ok  "
+        typer.echo(f"{mark}  {row.name:<{width}}  {row.detail}")
+        if not row.ok or (row.warn and row.fix):
             typer.echo(f"      {'':<{width}}  fix: {row.fix}")
     failed = [row for row in rows if not row.ok]
     typer.echo(f"{len(rows) - len(failed)} of {len(rows)} checks passed"

@@ -10,6 +10,7 @@ interrupted with its files and report written, and the exit code is 143 (128 + 1
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 
@@ -51,9 +52,28 @@ def _code(code: int) -> int:
     return 128 + signal.SIGTERM if code == 130 and _terminated else code
 
 
+class _Prefixed(logging.Formatter):
+    """The library's notices as lines like the errors: ``note: ...``, ``warning: ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        word = "note" if record.levelno < logging.WARNING else record.levelname.lower()
+        return f"{word}: {record.getMessage()}"
+
+
+def _show_notices() -> None:
+    log = logging.getLogger("qvl_agent")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_Prefixed())
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
 def main() -> None:
     """Console entry point: one clear line for every expected failure."""
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _show_notices()
     try:
         code = app(prog_name="qvl-agent", standalone_mode=False)  # returns a typer.Exit's code instead of exiting
         sys.exit(_code(code) if isinstance(code, int) else 0)

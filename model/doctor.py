@@ -20,11 +20,7 @@ from qvl_agent.model.openai_backend import OpenAIBackend
 from qvl_agent.model.prompts import PastStep, agent_messages
 from qvl_agent.model.token_check import resize_advice
 
-__all__ = ["Check", "check_server", "GENERATION_DEFAULTS"]
-
-# What the Qwen2.5-VL-Instruct checkpoints' generation_config.json sets that matters under
-# greedy decoding; the client sends it, so the server's own defaults do not decide.
-GENERATION_DEFAULTS = {"temperature": 0.0, "repetition_penalty": 1.05}
+__all__ = ["Check", "check_server"]
 
 
 @dataclass
@@ -33,6 +29,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warn: bool = False  # passed, with something the user should know
 
 
 def _screenshot() -> Image.Image:
@@ -100,10 +97,12 @@ def check_server(endpoint: str, *, served_model: str | None = None,
                               + str(exc).rsplit(", or ", 1)[-1]))
     if history_images > 0:
         rows.append(_several_images(backend, frame, image, history_images))
+    # Which sampling fields the server took: settled by the requests above (model.sampling).
+    dropped = backend.sampling.form == "none"
     rows.append(Check("generation settings", True,
-                      f"temperature {GENERATION_DEFAULTS['temperature']:g}, repetition_penalty "
-                      f"{GENERATION_DEFAULTS['repetition_penalty']:g} (the checkpoint's "
-                      "generation_config.json) sent with every request and accepted"))
+                      backend.sampling.accepted_line() + " (the checkpoint's generation_config.json)",
+                      "start the server with the checkpoint's generation_config.json as its "
+                      "default (vLLM: --generation-config auto)" if dropped else "", warn=dropped))
     rows.append(Check("latency of one step", True,
                       f"{elapsed:.2f} s for a {frame.width}x{frame.height} frame and "
                       f"{generation.completion_tokens} answer tokens"))

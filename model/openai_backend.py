@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import threading
 import time
@@ -32,7 +33,11 @@ from qvl_agent.model.backend import DEFAULT_MAX_NEW_TOKENS, Generation, images_i
 from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS
 from qvl_agent.model.png import encode_png
 from qvl_agent.model.prompts import Message
-from qvl_agent.model.token_check import check_prompt_tokens, image_tokens, text_probe
+from qvl_agent.model.sampling import CHECKPOINT_SAMPLING, SamplingFields
+from qvl_agent.model.token_check import IMAGE_PLACEHOLDER, check_prompt_tokens, image_tokens, text_probe
+
+_log = logging.getLogger("qvl_agent")
+_PADLESS = IMAGE_PLACEHOLDER.replace("<|image_pad|>", "")
 
 __all__ = ["OpenAIBackend", "encode_image", "to_openai_messages", "DEFAULT_REQUEST_TIMEOUT"]
 
@@ -104,8 +109,8 @@ class OpenAIBackend:
         min_pixels, max_pixels: the Frame's limits (stated for symmetry with the local
             backend; the server's own limits must admit the frame, which the defaults do).
         repetition_penalty: sent with every request, as the Instruct checkpoints'
-            generation_config.json sets it (the local backend applies it the same way);
-            None leaves it to the server.
+            generation_config.json sets it (the local backend applies it the same way), where
+            the server takes it (``model.sampling``); None leaves it to the server.
         check_tokens: verify the server's prompt-token count against the exact count.
     """
 
@@ -120,6 +125,10 @@ class OpenAIBackend:
         self.base_url = base_url.rstrip("/")
         self.min_pixels, self.max_pixels = min_pixels, max_pixels
         self.repetition_penalty = repetition_penalty
+        self.sampling = SamplingFields(
+            {} if repetition_penalty is None else {**CHECKPOINT_SAMPLING,
+                                                   "repetition_penalty": repetition_penalty})
+        self.notices: list[str] = []  # what was told the user about this server, once each
         self.check_tokens = check_tokens
         self._checked: set[tuple[tuple[int, int], ...]] = set()
         # Retries are ours (``_call``): the client's would not be bounded in time.
@@ -168,18 +177,45 @@ class OpenAIBackend:
             truncated=choice.finish_reason == "length",
         )
 
-    def _complete(self, payload: list[dict[str, Any]], max_tokens: int) -> Any:
-        extra = ({"repetition_penalty": self.repetition_penalty}
-                 if self.repetition_penalty is not None else None)
-        return self._call(lambda t: self.client.chat.completions.create(
-            model=self.model, messages=payload, max_tokens=max_tokens, temperature=0.0,
-            extra_body=extra, timeout=t,
-        ), _is_completion)
+    def _complete(self, payload: list[dict[str, Any]], max_tokens: int, *,
+                  raw: bool = False) -> Any:
+        """One chat completion at temperature 0 with the checkpoint's sampling settings, in the
+        form the server takes (a field it refuses by name moves them on, ``model.sampling``).
+        ``raw``: any other refusal is raised as the client's ``APIStatusError``."""
+        while True:
+            form = self.sampling.form
+            try:
+                response = self._call(lambda t: self.client.chat.completions.create(
+                    model=self.model, messages=payload, max_tokens=max_tokens, temperature=0.0,
+                    extra_body=self.sampling.extra_body(), timeout=t,
+                ), _is_completion, raw=True)
+            except self._openai.APIStatusError as exc:
+                if exc.status_code in (400, 422) and form != "none":
+                    line = self.sampling.refused(_detail(exc), form)
+                    if self.sampling.form != form:
+                        if line:
+                            self._notice(line)
+                        continue
+                if raw:
+                    raise
+                raise self._refusal(exc) from None
+            if form == "generation_config":  # kept, in another form: said once, as a note
+                self._notice(self.sampling.accepted_line(), level=logging.INFO)
+            return response
+
+    def _notice(self, line: str, *, level: int = logging.WARNING) -> None:
+        """Tell the user ``line`` once (the ``qvl_agent`` logger; the CLI prints it)."""
+        text = f"the model server at {self.base_url}: {line}"
+        if text not in self.notices:
+            self.notices.append(text)
+            _log.log(level, text)
 
     def count_prompt_tokens(self, messages: list[Message]) -> int | None:
         """The server's own token count for ``messages`` with every image replaced by its
         three placeholder tokens: from ``/tokenize`` (vLLM, SGLang) when the server has
-        one, else from a one-token completion. None if the server does not say."""
+        one, else from a one-token completion (a server that refuses an ``<|image_pad|>``
+        without its image, as ``transformers serve`` does, counts the two tokens around it,
+        plus one per image). None if the server does not say."""
         probe = to_openai_messages(text_probe(messages))
         root = self.base_url.removesuffix("/v1")
         body = json.dumps({"model": self.model, "messages": probe,
@@ -195,12 +231,22 @@ class OpenAIBackend:
                 continue
             if isinstance(answer, dict) and isinstance(answer.get("count"), int):
                 return answer["count"]
-        response = self._complete(probe, 1)
+        try:
+            response = self._complete(probe, 1, raw=True)
+            padless = 0
+        except self._openai.APIStatusError as exc:
+            if exc.status_code != 400:
+                raise self._refusal(exc) from None
+            padless = len(list(images_in(messages)))
+            response = self._complete(to_openai_messages(text_probe(messages, _PADLESS)), 1)
         usage = response.usage
-        return usage.prompt_tokens if usage is not None else None
+        return usage.prompt_tokens + padless if usage is not None else None
 
-    def _call(self, request: Callable[[float], Any], valid: Callable[[Any], bool]) -> Any:
-        """``request(timeout)``, tried again on what may pass (see the module docstring)."""
+    def _call(self, request: Callable[[float], Any], valid: Callable[[Any], bool], *,
+              raw: bool = False) -> Any:
+        """``request(timeout)``, tried again on what may pass (see the module docstring).
+        ``raw``: a refusal that no retry changes (a 4xx) is raised as the client's
+        ``APIStatusError``, for the caller to read."""
         openai = self._openai
         started = time.monotonic()
         budget = 2 * self.timeout
@@ -218,12 +264,11 @@ class OpenAIBackend:
             except openai.APIConnectionError as exc:
                 problem = ("unreachable", exc.__class__.__name__)
             except openai.APIStatusError as exc:
-                body = exc.body if isinstance(exc.body, dict) else {}
-                detail = " ".join(str(body.get("message") or exc.message).split())[:200]
                 if exc.status_code not in (408, 409, 429) and exc.status_code < 500:
-                    raise ModelUnavailableError(f"the model server at {self.base_url} refused the "
-                                                f"request ({exc.status_code}): {detail}") from None
-                problem = (str(exc.status_code), detail)
+                    if raw:
+                        raise
+                    raise self._refusal(exc) from None
+                problem = (str(exc.status_code), _detail(exc)[:200])
             except ValueError as exc:  # a body that is not JSON at all (json's error)
                 problem = ("not_openai", f"a body that is not JSON ({exc})")
             wait = min(0.5 * 2 ** (tries - 1), 8.0)
@@ -250,6 +295,11 @@ class OpenAIBackend:
                     f"{detail}; use fewer --workers, or raise the server's limits")
         return f"{server} failed with {kind} ({after}): {detail}"
 
+    def _refusal(self, exc: Any) -> ModelUnavailableError:
+        """A refusal no retry changes (4xx), in the server's own words."""
+        return ModelUnavailableError(f"the model server at {self.base_url} refused the "
+                                     f"request ({exc.status_code}): {_detail(exc)[:200]}")
+
 
 def _is_completion(response: Any) -> bool:
     """A chat completion with at least one choice that has a message."""
@@ -267,3 +317,11 @@ def _describe(body: Any) -> str:
     if hasattr(body, "model_dump"):
         return f"JSON without choices: {json.dumps(body.model_dump(exclude_none=True))[:80]}"
     return f"{type(body).__name__}: {str(body)[:80]!r}"
+
+
+def _detail(exc: Any) -> str:
+    """The server's own words: OpenAI's ``message``, FastAPI's ``detail``, or the status line."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    text = body.get("message") or body.get("detail") or error.get("message") or exc.message
+    return " ".join(str(text).split())

@@ -30,13 +30,14 @@ class _Counter(Protocol):
     def count_prompt_tokens(self, messages: list[Message]) -> int | None: ...
 
 
-def text_probe(messages: list[Message]) -> list[Message]:
-    """``messages`` with every image part replaced by the text the template writes for it."""
+def text_probe(messages: list[Message], placeholder: str = IMAGE_PLACEHOLDER) -> list[Message]:
+    """``messages`` with every image part replaced by the text the template writes for it
+    (or by ``placeholder``)."""
     probe = []
     for message in messages:
         content: Any = message["content"]
         if not isinstance(content, str):
-            content = [{"type": "text", "text": IMAGE_PLACEHOLDER} if part.get("type") == "image"
+            content = [{"type": "text", "text": placeholder} if part.get("type") == "image"
                        else part for part in content]
         probe.append({**message, "content": content})
     return probe

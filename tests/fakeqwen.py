@@ -63,6 +63,11 @@ class QwenRequest:
         return [int(x * self.frame[0] / screen[0]), int(y * self.frame[1] / screen[1])]
 
 
+# The chat-completion fields of the OpenAI schema that a strict server takes.
+OPENAI_FIELDS = frozenset({"model", "messages", "max_tokens", "max_completion_tokens", "temperature",
+                           "top_p", "stop", "stream", "seed", "frequency_penalty", "logit_bias"})
+
+
 def tool_call(tool: str = "computer_use", **arguments: Any) -> str:
     """The text Qwen2.5-VL writes for one call."""
     payload = json.dumps({"name": tool, "arguments": arguments})
@@ -92,6 +97,11 @@ class FakeQwen:
     # Seconds before each chat answer: a server that is up but hung (or very slow).
     delay_s: float = 0.0
     chat_requests: int = 0  # every chat request received, answered or not
+    # A strict server's request fields (transformers serve: the OpenAI schema's, and
+    # generation_config): any other is refused with its 422 "Unexpected fields in the
+    # request: {...}". None takes any field, as vLLM does.
+    accepted_fields: frozenset[str] | None = None
+    refusals: list[set[str]] = field(default_factory=list)  # the fields refused, in order
 
     def prompt_tokens(self, request: QwenRequest) -> int:
         """What vLLM reports: the rendered template's tokens, each image pad expanded."""
@@ -121,6 +131,9 @@ class FakeQwen:
             if self.failures:
                 status = self.failures.pop(0)
                 return status, {"error": {"message": f"injected failure {status}"}}
+            if self.accepted_fields is not None and (extra := set(body) - self.accepted_fields):
+                self.refusals.append(extra)
+                return 422, {"detail": f"Unexpected fields in the request: {extra}"}
             if body.get("max_tokens") == 1:
                 self.probes.append(body)
                 tokens = count_tokens(body.get("messages", []), [])
