@@ -90,11 +90,20 @@ def check_server(endpoint: str, *, served_model: str | None = None,
                               f"exact: {generation.prompt_tokens} prompt tokens = {expected} "
                               f"({frame.image_tokens} for the frame)"))
         except ConfigError as exc:
-            rows.append(Check(f"image tokens at {frame.width}x{frame.height}", False,
-                              f"{generation.prompt_tokens} prompt tokens, exact is {expected}: "
-                              "the server resizes the frame",
-                              f"{resize_advice(frame.width * frame.height)}; or "
-                              + str(exc).rsplit(", or ", 1)[-1]))
+            counts = (f"{generation.prompt_tokens} prompt tokens, exact is {expected} ({exact} for "
+                      f"the text, {frame.image_tokens} for the frame)")
+            if "renders the prompt differently" in str(exc):
+                rows.append(Check(f"image tokens at {frame.width}x{frame.height}", False,
+                                  f"{counts}: no resize explains the difference, the server "
+                                  "renders the prompt differently (another chat template or "
+                                  "tokenizer)",
+                                  "serve a Qwen2.5-VL-Instruct checkpoint with its own chat "
+                                  "template and tokenizer (no --chat-template)"))
+            else:
+                rows.append(Check(f"image tokens at {frame.width}x{frame.height}", False,
+                                  f"{counts}: the server resizes the frame",
+                                  f"{resize_advice(frame.width * frame.height)}; or "
+                                  + str(exc).rsplit(", or ", 1)[-1]))
     if history_images > 0:
         rows.append(_several_images(backend, frame, image, history_images))
     # Which sampling fields the server took: settled by the requests above (model.sampling).

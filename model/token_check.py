@@ -15,11 +15,11 @@ from typing import Any, Protocol
 
 from qvl_agent.envs.errors import ConfigError
 from qvl_agent.model.backend import images_in
-from qvl_agent.model.frame import FACTOR
+from qvl_agent.model.frame import FACTOR, MAX_PIXELS, smart_resize
 from qvl_agent.model.prompts import Message
 
 __all__ = ["IMAGE_PLACEHOLDER", "text_probe", "image_tokens", "expected_prompt_tokens",
-           "check_prompt_tokens", "resize_advice"]
+           "check_prompt_tokens", "resize_advice", "server_resized"]
 
 IMAGE_PLACEHOLDER = "<|vision_start|><|image_pad|><|vision_end|>"
 
@@ -59,12 +59,37 @@ def resize_advice(max_pixels: int) -> str:
             f"(SGLang: SGLANG_IMAGE_MAX_PIXELS={max_pixels} in its environment)")
 
 
+def server_resized(sizes: list[tuple[int, int]], fed: int, *,
+                   shrink: bool) -> list[tuple[int, int]] | None:
+    """The sizes a server's ``smart_resize`` made of images of ``sizes`` if it fed the model
+    ``fed`` image tokens: some smaller ``max_pixels`` (``shrink``) or larger ``min_pixels``
+    gives exactly that count; None if no pixel limit does (the difference is no resize)."""
+    largest = max(image_tokens(size) for size in sizes)
+    candidates = range(largest - 1, 0, -1) if shrink else range(largest + 1, 16 * largest + 2)
+    for tokens in candidates:
+        limit = tokens * FACTOR * FACTOR
+        made = []
+        for width, height in sizes:
+            try:
+                h, w = smart_resize(height, width, max_pixels=limit) if shrink else \
+                    smart_resize(height, width, min_pixels=limit, max_pixels=max(limit, MAX_PIXELS))
+            except ValueError:
+                return None
+            made.append((w, h))
+        if sum(image_tokens(size) for size in made) == fed:
+            return made
+    return None
+
+
 def check_prompt_tokens(backend: _Counter, messages: list[Message], prompt_tokens: int, *,
                         probe: int | None = None) -> None:
     """Raise ``ConfigError`` unless the server counted exactly the tokens of our frames.
 
     ``probe``: the messages' count with each image as its placeholders, if already asked for.
     A server that cannot count a probe (neither ``/tokenize`` nor usage) is not checked.
+    A difference that a smaller (larger) ``smart_resize`` frame explains is a resize, with the
+    settings that stop it; any other difference means the server renders the prompt
+    differently (another chat template, another tokenizer), which no pixel limit fixes.
     """
     sizes = [image.size for image in images_in(messages)]
     if probe is None:
@@ -75,21 +100,33 @@ def check_prompt_tokens(backend: _Counter, messages: list[Message], prompt_token
     if prompt_tokens == expected:
         return
     needed = sum(image_tokens(size) for size in sizes)
-    fed = needed + prompt_tokens - expected  # the image tokens the server actually made
+    fed = needed + prompt_tokens - expected  # the image tokens the server made, if the text is ours
     largest = max(sizes, key=lambda s: s[0] * s[1])
     shown = f"{len(sizes)} screenshot(s) of {largest[0]}x{largest[1]}"
+    made = server_resized(sizes, fed, shrink=prompt_tokens < expected) if fed > 0 else None
+    if made is None:
+        raise ConfigError(
+            f"the server at {backend.base_url} renders the prompt differently from Qwen2.5-VL's "
+            f"own chat template and tokenizer: it counted {prompt_tokens} prompt tokens where the "
+            f"exact count is {expected} ({probe} for the text with each image as its placeholder, "
+            f"its own count, plus {needed} for {shown}); a difference of "
+            f"{prompt_tokens - expected:+d} that no resize of the screenshots explains. Check that "
+            "it serves a Qwen2.5-VL-Instruct checkpoint with its own chat template (no "
+            "--chat-template), and run qvl-agent doctor --endpoint URL"
+        )
+    biggest = max(made, key=lambda s: s[0] * s[1])
     if prompt_tokens < expected:
-        per_image = max(1, fed // len(sizes))
-        fit = max(FACTOR * FACTOR, per_image * FACTOR * FACTOR)
         raise ConfigError(
             f"the server at {backend.base_url} shrinks the screenshots: it fed the model "
             f"{prompt_tokens} prompt tokens where the exact count is {expected} ({needed} for "
-            f"{shown}, it used about {fed}), so every click would land off target. Either "
-            f"{resize_advice(largest[0] * largest[1])}, or pass --max-pixels {fit} here"
+            f"{shown}; it used {fed}, as for {biggest[0]}x{biggest[1]}), so every click would "
+            f"land off target. Either {resize_advice(largest[0] * largest[1])}, or pass "
+            f"--max-pixels {biggest[0] * biggest[1]} here"
         )
     raise ConfigError(
         f"the server at {backend.base_url} enlarges the screenshots: it fed the model "
         f"{prompt_tokens} prompt tokens where the exact count is {expected} ({needed} for "
-        f"{shown}), so every click would land off target. Lower its min_pixels (vLLM: "
-        f"--mm-processor-kwargs '{{\"min_pixels\": 3136}}') or raise --min-pixels here"
+        f"{shown}, it used {fed}, as a min_pixels of {limit} would), so every click would land "
+        f"off target. Lower its min_pixels (vLLM: --mm-processor-kwargs "
+        f"'{{\"min_pixels\": 3136}}') or raise --min-pixels here"
     )

@@ -102,10 +102,13 @@ class FakeQwen:
     # request: {...}". None takes any field, as vLLM does.
     accepted_fields: frozenset[str] | None = None
     refusals: list[set[str]] = field(default_factory=list)  # the fields refused, in order
+    # Tokens the server's answers count beyond its own /tokenize and probes (a server that
+    # renders a request differently from its token counter: another template, another path).
+    extra_prompt_tokens: int = 0
 
     def prompt_tokens(self, request: QwenRequest) -> int:
         """What vLLM reports: the rendered template's tokens, each image pad expanded."""
-        return count_tokens(request.body.get("messages", []), request.images)
+        return count_tokens(request.body.get("messages", []), request.images) + self.extra_prompt_tokens
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()

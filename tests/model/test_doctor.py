@@ -45,3 +45,12 @@ def test_doctor_against_nothing_says_start_the_server():
     result = run_cli("doctor", "--endpoint", "http://127.0.0.1:9/v1")
     assert result.returncode == 1
     assert "FAIL  reachable" in result.stdout and "start the server" in result.stdout
+
+
+def test_doctor_tells_a_different_rendering_from_a_resize():
+    with FakeQwen(answer, extra_prompt_tokens=-9) as server:
+        result = run_cli("doctor", "--endpoint", server.url)
+    assert result.returncode == 1
+    row = next(line for line in result.stdout.splitlines() if "image tokens at" in line)
+    assert row.startswith("FAIL") and "renders the prompt differently" in row
+    assert "resizes" not in result.stdout and "--max-pixels" not in result.stdout

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 from qvl_agent.envs.base import Size
 from qvl_agent.envs.errors import ConfigError
 from qvl_agent.model.frame import Frame
-from qvl_agent.model.openai_backend import OpenAIBackend
+from qvl_agent.model.openai_backend import OpenAIBackend, to_openai_messages
 from qvl_agent.model.prompts import PastStep, agent_messages
 from qvl_agent.model.token_check import expected_prompt_tokens, text_probe
 from tests.fakeqwen import FakeQwen, count_tokens, tool_call
@@ -87,3 +87,31 @@ def test_a_truncated_answer_is_reported_as_truncated():
     with FakeQwen(lambda r: long) as server:
         generation = OpenAIBackend(server.url).generate(messages_for(frame), max_new_tokens=32)
     assert generation.truncated and len(generation.text) < len(long)
+
+
+@pytest.mark.parametrize("tokenize_endpoint", [True, False])
+def test_a_count_no_resize_explains_is_a_different_rendering_not_a_resize(tokenize_endpoint):
+    frame = Frame.for_image(screenshot(), SCREEN)  # 1932x1092: a row of patches is 69 tokens
+    with FakeQwen(lambda r: tool_call(action="wait", time=1), extra_prompt_tokens=-9,
+                  tokenize_endpoint=tokenize_endpoint) as server:
+        with pytest.raises(ConfigError) as info:
+            OpenAIBackend(server.url).generate(messages_for(frame))
+    message = str(info.value)
+    assert "renders the prompt differently" in message and "shrinks" not in message
+    exact = count_tokens(to_openai_messages(messages_for(frame)), [frame.resize(screenshot())])
+    probe = exact - frame.image_tokens + 1
+    assert f"counted {exact - 9} prompt tokens where the exact count is {exact}" in message
+    assert f"({probe} for the text" in message and "qvl-agent doctor" in message
+    assert "--max-pixels" not in message  # no pixel limit fixes it
+
+
+def test_a_shrink_names_the_size_the_server_made_and_the_advice_converges():
+    frame = Frame.for_image(screenshot(), SCREEN)
+    with FakeQwen(lambda r: tool_call(action="wait", time=1), max_pixels=1003520) as server:
+        with pytest.raises(ConfigError) as info:
+            OpenAIBackend(server.url).generate(messages_for(frame))
+        made = server.requests[0].image.size
+        assert f"as for {made[0]}x{made[1]}" in str(info.value)
+        suggested = int(re.search(r"--max-pixels (\d+)", str(info.value)).group(1))
+        smaller = Frame.for_image(screenshot(), SCREEN, max_pixels=suggested)
+        OpenAIBackend(server.url, max_pixels=suggested).generate(messages_for(smaller))
