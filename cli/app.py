@@ -14,7 +14,7 @@ import typer
 
 from qvl_agent.envs.errors import ConfigError
 
-__all__ = ["app", "state", "read_image"]
+__all__ = ["app", "state", "read_image", "writable_folder"]
 
 app = typer.Typer(
     name="qvl-agent",
@@ -45,3 +45,31 @@ def read_image(path: Path):
     except (UnidentifiedImageError, OSError) as exc:
         raise ConfigError(f"cannot read {path} as an image ({exc.__class__.__name__}); "
                           "give a PNG or JPEG screenshot") from None
+
+
+def writable_folder(path: Path, flag: str = "--out") -> Path:
+    """``path`` if a folder can be written there, checked before anything starts; else one
+    ``ConfigError`` line naming the folder. Folders made for the check are removed again."""
+    import tempfile
+
+    path = Path(path)
+    made: list[Path] = []
+    missing = path
+    while not missing.exists() and missing.parent != missing:
+        made.append(missing)
+        missing = missing.parent
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = (exc.strerror or exc.__class__.__name__).lower()
+        raise ConfigError(f"cannot write to {flag} {path}: {reason}; give a folder you can "
+                          "write to") from None
+    finally:
+        for folder in made:  # deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+    return path

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from qvl_agent.cli.app import app
+from qvl_agent.cli.app import app, writable_folder
 from qvl_agent.cli.model_flags import BACKEND_FLAGS, FROM_FLAGS, model_flags
 
 if TYPE_CHECKING:
@@ -42,8 +42,9 @@ def _out(out: Path | None, name: str, resume: bool) -> Path:
     if out is None:
         if resume:
             raise typer.BadParameter("--resume needs the --out of the run to finish")
+        writable_folder(Path("runs"))
         return Path("runs") / f"bench-{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    return out
+    return writable_folder(out)
 
 
 def _recorded(options: ModelOptions) -> dict:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qvl_agent.cli.app import app
+from qvl_agent.cli.app import app, writable_folder
 
 dataset_app = typer.Typer(help="Build ScreenSpot- and AndroidControl-layout sets from our own screens.",
                           no_args_is_help=True)
@@ -36,6 +36,7 @@ def grounding(
     """Screenshots with one record per labelled element, in ScreenSpot-v2's layout."""
     from qvl_agent.eval.datasets.grounding import build_grounding
 
+    writable_folder(out)
     made = build_grounding(source.value, out, n=n, seed=seed, device=device, browser_path=browser_path)
     typer.echo(f"wrote {made['records']} records on {made['images']} screenshots to {made['file']}")
     typer.echo(f"run it: qvl-agent bench screenspot --data {out} --endpoint URL")
@@ -53,6 +54,7 @@ def androidcontrol(
     """AndroidControl-layout episodes (JSONL + PNG) from solved oracle runs of a suite."""
     from qvl_agent.eval.datasets.androidcontrol import build_androidcontrol
 
+    writable_folder(out)
     made = build_androidcontrol(out, suite=suite, seeds=seeds, tasks=tasks, device=device)
     typer.echo(f"wrote {made['episodes']} episodes to {made['file']}"
                + (f"; not solved, left out: {', '.join(made['failed'])}" if made["failed"] else ""))

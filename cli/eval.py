@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from qvl_agent.cli.app import app
+from qvl_agent.cli.app import app, writable_folder
 from qvl_agent.cli.model_flags import AGENT_FLAGS, FROM_FLAGS, model_flags
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def eval_(
         raise typer.BadParameter("--replay replays recorded runs; leave out --policy")
     if replay_seed is not None and replay is None:
         raise typer.BadParameter("--replay-seed needs --replay")
+    writable_folder(out or Path("runs"))
     # Only the screen flags given; the suite's own screen decides the rest (envs.spec).
     env_flags = {k: v for k, v in {"device": device, "browser_path": browser_path,
                                    "display": display, "unsafe_host": unsafe_host}.items() if v}

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qvl_agent.cli.app import app
+from qvl_agent.cli.app import app, writable_folder
 from qvl_agent.cli.model_flags import MaxPixelsOpt, MinPixelsOpt
 
 export_app = typer.Typer(help="Turn runs into training data.", no_args_is_help=True)
@@ -43,6 +43,7 @@ def sft(
     from qvl_agent.model.frame import check_pixel_limits
 
     check_pixel_limits(min_pixels, max_pixels)
+    writable_folder(out)
     summary = export_sft(runs, out, fmt=fmt.value, only_success=only_success, validation=validation,
                          seed=seed, options=PromptOptions(min_pixels=min_pixels, max_pixels=max_pixels,
                                                           history_images=history_images,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from qvl_agent.cli.app import app
+from qvl_agent.cli.app import app, writable_folder
 from qvl_agent.cli.human import SecretOpt, SecretsFileOpt
 from qvl_agent.cli.model_flags import BACKEND_FLAGS, FROM_FLAGS, model_flags
 
@@ -53,6 +53,7 @@ def rpa(
     from qvl_agent.envs.errors import ConfigError
     from qvl_agent.envs.validation import validated
 
+    writable_folder(out or Path("runs"))
     variables: dict[str, str] = {}
     for item in var or []:
         name, sep, value = item.partition("=")

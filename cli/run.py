@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from qvl_agent.cli.app import app
+from qvl_agent.cli.app import app, writable_folder
 from qvl_agent.cli.human import ConfirmOpt, ConfirmPatternOpt, SecretOpt, SecretsFileOpt
 from qvl_agent.cli.model_flags import AGENT_FLAGS, FROM_FLAGS, model_flags
 from qvl_agent.cli.screen_flags import FROM_SCREEN_FLAGS, screen_flags
@@ -60,6 +60,7 @@ def run(
     from qvl_agent.cli.human import gather_secrets, terminal_human
     from qvl_agent.envs.validation import validated
 
+    writable_folder(out or Path("runs"))
     options = validated(RunOptions, dict(goal=goal, env=spec, model=model_options,
                                          max_steps=max_steps, max_tokens=max_tokens,
                                          max_seconds=max_seconds, out=out),

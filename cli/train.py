@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qvl_agent.cli.app import app
+from qvl_agent.cli.app import app, writable_folder
 from qvl_agent.cli.model_flags import TorchDeviceOpt
 
 
@@ -29,6 +29,7 @@ def train(
     """Fine-tune Qwen2.5-VL on its own chat form; prints the validation loss before and after."""
     from qvl_agent.eval.sft.train import TrainOptions, train_sft
 
+    writable_folder(out)
     report = train_sft(data, model, out, TrainOptions(
         epochs=epochs, max_steps=max_steps, learning_rate=lr, batch_size=batch_size,
         gradient_accumulation=grad_accum, lora=lora, lora_rank=lora_rank, device=torch_device,
