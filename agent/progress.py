@@ -16,7 +16,7 @@ class StepProgress:
     """``on_step`` callback for ``run_episode``; use as a context manager."""
 
     def __init__(self, max_steps: int, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.max_steps = max_steps
         self._bar = Progress(TextColumn("[bold]step {task.completed}/{task.total}"), BarColumn(),
                              TextColumn("{task.description}"), TimeElapsedColumn(),

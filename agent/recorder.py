@@ -63,7 +63,9 @@ _RUN_FILES = ("meta.json", "trajectory.jsonl", "report.html")
 
 def default_run_dir(goal: str, root: Path = Path("runs")) -> Path:
     """``runs/<time>-<goal>``: where a run goes when no folder is given."""
-    slug = re.sub(r"[^a-z0-9]+", "-", goal.lower()).strip("-")[:40] or "run"
+    # Letters of every script stay (a goal in French or Chinese keeps its words); the rest,
+    # path separators included, becomes "-".
+    slug = re.sub(r"[\W_]+", "-", goal.lower()).strip("-")[:40].strip("-") or "run"
     return root / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{slug}"
 
 

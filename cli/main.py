@@ -11,6 +11,7 @@ interrupted with its files and report written, and the exit code is 143 (128 + 1
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 
@@ -70,17 +71,32 @@ def _show_notices() -> None:
         log.propagate = False
 
 
+def _show_usage_error(exc: Exception) -> None:
+    """click's usage message, with our one prefix: ``error: ...`` as every other error."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        print(ctx.get_usage(), file=sys.stderr)
+        if ctx.command.get_help_option(ctx) is not None:
+            print(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.\n", file=sys.stderr)
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    print(f"error: {message}", file=sys.stderr)
+
+
 def main() -> None:
     """Console entry point: one clear line for every expected failure."""
     signal.signal(signal.SIGTERM, _on_sigterm)
     _show_notices()
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        # Not a terminal (a pipe, a file, CI): rich would assume 80 columns and cut --help's
+        # option lists; 120 fits every one. Lines that hold paths are never wrapped.
+        os.environ["COLUMNS"] = "120"
     try:
         code = app(prog_name="qvl-agent", standalone_mode=False)  # returns a typer.Exit's code instead of exiting
         sys.exit(_code(code) if isinstance(code, int) else 0)
     except _EXITS as exc:
         sys.exit(_code(exc.exit_code))
     except _USAGE_ERRORS as exc:  # usage errors included: the user's, exit 2
-        exc.show()
+        _show_usage_error(exc)
         sys.exit(exc.exit_code)
     except (*_ABORTS, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)

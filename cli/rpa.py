@@ -35,7 +35,7 @@ def rpa(
     grounder: Annotated[GrounderChoice, typer.Option("--grounder", help="Who finds targets: dom (browser), uia (Android), ocr (any screen), qwen (the model), auto (the exact ones first, then the model).")] = GrounderChoice.auto,
     model_options: ModelOptions = FROM_FLAGS,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/<time>-rpa-<script>); a batch gets one folder per script in it.")] = None,
-    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where <cache id>.cache.yaml files live.")] = Path("qvl_cache"),
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Where <cache id>.cache.yaml files live (default: ~/.cache/qvl-agent/rpa, or $XDG_CACHE_HOME/qvl-agent/rpa).")] = None,
     headed: Annotated[bool, typer.Option("--headed", help="Browser: show the window.")] = False,
     secret: SecretOpt = None,
     secrets_file: SecretsFileOpt = None,
@@ -62,8 +62,8 @@ def rpa(
         variables[name.strip()] = value
     options = validated(RpaOptions, dict(script=script, variables=variables, grounder=grounder.value,
                                          model=model_options if model_options.given else None,
-                                         out=out, cache_dir=cache_dir,
-                                         headed=headed, device=device))
+                                         out=out, headed=headed, device=device,
+                                         **({"cache_dir": cache_dir} if cache_dir else {})))
     secrets = gather_secrets(secret, secrets_file)
     batch = load_batch(script) if is_batch(read_script(script)) else None
     if dry_run:

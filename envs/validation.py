@@ -35,7 +35,18 @@ def first_problem(exc: ValidationError, names: Callable[[tuple[Any, ...]], str])
         return f"unknown option {where}"
     value = problem.get("input")
     shown = "" if problem["type"] == "missing" or isinstance(value, dict) else f" {value!r}"
+    bound = _BOUNDS.get(problem["type"])
+    if bound is not None and where.startswith("--"):  # a flag: say it as the user typed it
+        word, key = bound
+        limit = problem["ctx"][key]
+        number = (lambda v: f"{v:g}" if isinstance(v, float) else str(v))
+        return f"{where} {number(value)}: must be {word} {number(limit)}"
     return f"invalid option {where}{shown}: {problem['msg']}"
+
+
+# pydantic's number limits in plain words: "--seeds 0: must be at least 1".
+_BOUNDS = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+           "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
 
 
 def validated(model_class: type[M], values: Mapping[str, Any],

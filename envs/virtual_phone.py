@@ -31,6 +31,7 @@ _READY = re.compile(r"qvl-sim listening on (127\.0\.0\.1:\d+)")
 class VirtualPhoneProcess:
     process: subprocess.Popen
     serial: str
+    log: Path | None = None  # the phone's stderr; removed when it stops, kept if it crashed
     _stopped: bool = field(default=False, repr=False)
 
     def stop(self) -> None:
@@ -38,6 +39,7 @@ class VirtualPhoneProcess:
         if self._stopped:
             return
         self._stopped = True
+        crashed = self.process.poll() not in (None, 0)
         adb = shutil.which("adb")
         if adb:
             subprocess.run([adb, "disconnect", self.serial], capture_output=True, timeout=30)
@@ -48,6 +50,8 @@ class VirtualPhoneProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        if self.log is not None and not crashed:
+            self.log.unlink(missing_ok=True)
 
     def __enter__(self) -> "VirtualPhoneProcess":
         return self
@@ -120,7 +124,8 @@ def start_virtual_phone(*, adb_keyboard: bool = True, timeout: float = 30.0,
         error = Path(log.name).read_text(errors="replace")[-400:].strip()
         raise EnvNotFoundError(f"the virtual phone did not start within {timeout:g} s "
                                f"(log {log.name}): {error}")
-    phone = VirtualPhoneProcess(process=process, serial=match.group(1))
+    log.close()
+    phone = VirtualPhoneProcess(process=process, serial=match.group(1), log=Path(log.name))
     while True:
         result = subprocess.run([adb, "connect", phone.serial], capture_output=True, text=True, timeout=30)
         state = subprocess.run([adb, "-s", phone.serial, "get-state"], capture_output=True, text=True,

@@ -53,7 +53,7 @@ def run_eval_command(values: dict[str, Any], env_flags: dict[str, Any]) -> int:
     policy = config.policy
     if policy.kind == "qwen" or (policy.kind == "replay" and policy.model.given):
         policy.model.preflight()  # before any worker starts: a missing model is one line
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     where = "" if config.executor == "local" else \
         f" on Ray ({config.ray_address or 'a local Ray for this run'})"
     console.print(f"eval: suite {suite.name} ({suite.env_kind.value}), policy {config.policy.kind}, "

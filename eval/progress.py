@@ -18,7 +18,7 @@ _STYLE = {"success": "green", "failure": "yellow", "error": "red"}
 
 class EvalView:
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self._bar = Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(),
                              TextColumn("{task.description}"), TimeElapsedColumn(),
                              console=self.console, transient=True,

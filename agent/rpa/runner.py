@@ -50,11 +50,21 @@ class RpaOptions(BaseModel):
     grounder: GrounderName = "auto"
     model: ModelOptions | None = Field(None, description="None: no model; steps that need one fail")
     out: Path | None = None
-    cache_dir: Path = Path("qvl_cache")
+    cache_dir: Path = Field(default_factory=lambda: default_cache_dir(),
+                            description="where <cache id>.cache.yaml files live")
     headed: bool = False
     device: str | None = Field(None, description="--device: the Android serial instead of deviceId")
     base: Path | None = Field(None, description="where relative paths start (default: the working directory)")
     defaults: dict[str, Any] = Field(default_factory=dict, description="a batch index's screen settings")
+
+
+def default_cache_dir() -> Path:
+    """The user's cache folder, not the working directory: ``$XDG_CACHE_HOME/qvl-agent/rpa``
+    (``~/.cache/qvl-agent/rpa``). ``--cache-dir`` puts a cache beside a script, to commit."""
+    import os
+
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "qvl-agent" / "rpa"
 
 
 @dataclass

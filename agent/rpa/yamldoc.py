@@ -76,6 +76,31 @@ def cut(text: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
+# PyYAML's words for a line indented out of step with its neighbours.
+_INDENTATION = ("expected <block end>", "mapping values are not allowed", "did not find expected",
+                "expected <document start>")
+
+
+def _yaml_problem(where: str, text: str, exc: yaml.YAMLError) -> str:
+    """PyYAML's complaint as one line: where, what it means, and what to change."""
+    mark = getattr(exc, "problem_mark", None)
+    raw = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    problem = cut(raw, 120)
+    if mark is None:
+        return f"{where}: not valid YAML ({problem})"
+    at = f"{where}:{mark.line + 1}"
+    lines = text.splitlines()
+    shown = f" {shorten(lines[mark.line].rstrip(), 80)}" if mark.line < len(lines) else ""
+    if "'\\t'" in raw or "\t" in raw:
+        return (f"{at}: a tab in the indentation{shown}; YAML indents with spaces only: "
+                "replace the tab with spaces")
+    if any(words in raw for words in _INDENTATION):
+        return (f"{at}: the indentation does not line up{shown} (YAML: {problem}); indent "
+                "each list item (- ...) and each key exactly as far as the ones beside it, and "
+                "further than the key they belong to, with spaces")
+    return f"{at}: not valid YAML ({problem}){shown}"
+
+
 def read_yaml(path: Path) -> Document:
     """Read ``path`` within the bounds above. Raises ``ConfigError``."""
     try:
@@ -105,10 +130,7 @@ def parse_yaml(text: str, where: str) -> Document:
     try:
         root = yaml.compose(text, Loader=_Composer)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}{line}: not valid YAML ({shorten(problem, 120).strip(chr(39))})") from None
+        raise ConfigError(_yaml_problem(where, text, exc)) from None
     except RecursionError:
         raise ConfigError(f"{where}: the YAML is nested too deeply to read (at most "
                           f"{MAX_DEPTH} levels)") from None

@@ -65,7 +65,6 @@ def test_model_with_endpoint_is_the_same_usage_error_everywhere(capsys, path):
 def test_a_bad_model_option_is_one_line_naming_its_flag(capsys, path):
     args, _ = COMMANDS[path]
     code, err = _cli(capsys, *args, "--history-images", "11", "--endpoint", "http://127.0.0.1:9/v1")
-    assert (code, err) == (2, "error: invalid option --history-images 11: Input should be less "
-                              "than or equal to 10\n")
+    assert (code, err) == (2, "error: --history-images 11: must be at most 10\n")
     code, err = _cli(capsys, *args, "--speedup", "compile", "--endpoint", "http://127.0.0.1:9/v1")
     assert code == 2 and err.startswith("error: --speedup applies to --model (local weights) only")

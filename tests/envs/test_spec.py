@@ -19,7 +19,7 @@ from qvl_agent.tasks.registry import get_suite
 @pytest.mark.parametrize("values, line", [
     ({"kind": "browser", "viewport": "50x50"}, "--viewport 50x50 is not a screen size"),
     ({"kind": "browser", "viewport": "wide"}, "--viewport must look like 1280x720, got 'wide'"),
-    ({"kind": "browser", "device_scale": 9}, "invalid option --device-scale 9: Input should be less"),
+    ({"kind": "browser", "device_scale": 9}, "--device-scale 9: must be at most 4"),
     ({"kind": "browser", "allowed_domains": "example.org"}, "invalid option --allow-domain 'example.org'"),
     ({"kind": "browser", "device": "sim"}, "--device does not apply to a browser screen (it takes "
                                            "--url, --viewport, --device-scale, --headed, "
@@ -41,7 +41,7 @@ from qvl_agent.tasks.registry import get_suite
      "--extra-http-headers X-Token must be one line"),
     ({"kind": "desktop", "display": "somewhere"}, "--display must be 'virtual'"),
     ({"kind": "desktop", "display": "virtual:5x5"}, "--display virtual:5x5: 5x5 is not a screen size"),
-    ({"kind": "desktop", "monitor": 0}, "invalid option --monitor 0: Input should be greater"),
+    ({"kind": "desktop", "monitor": 0}, "--monitor 0: must be at least 1"),
     ({"kind": "toaster"}, "--env must be one of browser, android, desktop, got 'toaster'"),
     ({}, "say which screen: --env browser|android|desktop"),
 ])

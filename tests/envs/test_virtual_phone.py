@@ -52,3 +52,12 @@ def test_a_phone_whose_parent_dies_stops_and_leaves_adb(tmp_path):
         subprocess.run(["kill", pid], capture_output=True)
         subprocess.run(["adb", "disconnect", serial], capture_output=True)
         pytest.fail(f"the orphaned phone {pid} ({serial}) is still running or still listed by adb")
+
+
+def test_a_stopped_phone_leaves_no_log_in_the_temp_folder():
+    from qvl_agent.envs.virtual_phone import start_virtual_phone
+
+    phone = start_virtual_phone()
+    assert phone.log is not None and phone.log.is_file()
+    phone.stop()
+    assert not phone.log.exists()  # 40 empty qvl-sim-*.log files after a day, before
