@@ -29,7 +29,8 @@ class PolicyChoice(str, Enum):
 @app.command("eval")
 @model_flags(*AGENT_FLAGS)
 def eval_(
-    suite: Annotated[str, typer.Option("--suite", help="A suite name (see `qvl-agent suites`) or a folder of task JSON files.")],
+    context: typer.Context,
+    suite: Annotated[Optional[str], typer.Option("--suite", help="A suite name (see `qvl-agent suites`) or a folder of task JSON files (not needed with --resume).")] = None,
     tasks: Annotated[Optional[str], typer.Option("--tasks", help="Regular expression over task ids.")] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 of every task.")] = 1,
     policy: Annotated[PolicyChoice, typer.Option("--policy", help="qwen (the model), oracle (the tasks' own solvers) or random (a baseline).")] = PolicyChoice.qwen,
@@ -37,7 +38,7 @@ def eval_(
     executor: Annotated[ExecutorChoice, typer.Option("--executor", help="local (worker processes here) or ray (actors on a Ray cluster; needs the optional extra 'ray').")] = ExecutorChoice.local,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --executor ray: the cluster to join (auto, HOST:PORT, ray://HOST:10001); default: start a local Ray.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default: runs/eval-<suite>-<time>).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Finish the run in --out: run what has no result yet, and again what ended in error.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish the run in --out with its recorded options (eval.json): run what has no result yet, and again what ended in error.")] = False,
     resume_keep_errors: Annotated[bool, typer.Option("--resume-keep-errors", help="With --resume: keep the instances that ended in error instead of running them again.")] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per instance before its worker is killed.")] = 600.0,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Override each task's step budget.")] = None,
@@ -50,12 +51,14 @@ def eval_(
     model_options: ModelOptions = FROM_FLAGS,
 ) -> None:
     """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
-    from qvl_agent.eval.command import run_eval_command
+    from qvl_agent.eval.command import resumed_values, run_eval_command
 
     if resume and out is None:
         raise typer.BadParameter("--resume needs the --out of the run to finish")
     if resume_keep_errors and not resume:
         raise typer.BadParameter("--resume-keep-errors goes with --resume")
+    if suite is None and not resume:
+        context.fail("Missing option '--suite'.")
     if ray_address and executor is not ExecutorChoice.ray:
         raise typer.BadParameter("--ray-address needs --executor ray")
     if replay is not None and policy is not PolicyChoice.qwen:
@@ -66,12 +69,18 @@ def eval_(
     # Only the screen flags given; the suite's own screen decides the rest (envs.spec).
     env_flags = {k: v for k, v in {"device": device, "browser_path": browser_path,
                                    "display": display, "unsafe_host": unsafe_host}.items() if v}
-    code = run_eval_command(dict(
+    values = dict(
         suite=suite, tasks=tasks, seeds=seeds, workers=workers, resume=resume,
         resume_keep_errors=resume_keep_errors,
         executor=executor.value, ray_address=ray_address, time_limit_s=time_limit,
         max_steps=max_steps, out=out,
         policy=dict(kind="replay" if replay else policy.value, model=model_options, replay=replay,
-                    replay_seed=replay_seed)),
-        env_flags)
-    raise typer.Exit(code)
+                    replay_seed=replay_seed))
+    if resume:
+        # The run's own options (eval.json), with the flags typed again laid over them: one
+        # that differs from the record is refused by its flag's name before anything starts.
+        given = {name for name in context.params
+                 if getattr(context.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"}
+        values = resumed_values(values, env_flags, given)
+        env_flags = {}
+    raise typer.Exit(run_eval_command(values, env_flags))

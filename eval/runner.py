@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,7 +36,7 @@ from qvl_agent.eval.results import ResultsFile
 from qvl_agent.eval.worker import run_dir_name
 from qvl_agent.tasks.registry import Suite, get_suite
 
-__all__ = ["plan", "plan_notes", "run_eval", "EvalProgress"]
+__all__ = ["plan", "plan_notes", "run_eval", "EvalProgress", "check_recorded", "read_recorded"]
 
 EvalProgress = Callable[[str, InstanceResult | None, "RunState"], None]
 
@@ -155,11 +156,25 @@ def _write_config(config: EvalConfig) -> None:
     if not path.exists():
         write_atomic(path, config.model_dump_json(indent=2) + "\n")
         return
+    check_recorded(config)
+
+
+def read_recorded(path: Path) -> EvalConfig:
+    """The options an eval run recorded in its ``eval.json``."""
     try:
-        before = EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValidationError:
+        return EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, OSError):
         raise ConfigError(f"{path} was not written by this version of qvl-agent (or was edited); "
                           "start a new run with another --out") from None
+
+
+def check_recorded(config: EvalConfig) -> None:
+    """Refuse, by the flags' names, options that differ from those the run in ``config.out``
+    recorded (a run that recorded none yet passes)."""
+    path = config.out / "eval.json"
+    if not path.is_file():
+        return
+    before = read_recorded(path)
     old, new = _measured(before), _measured(config)
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     if changed:
