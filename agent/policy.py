@@ -243,7 +243,8 @@ class ScriptedPolicy:
             return Decision(action=next(self._iter))  # type: ignore[arg-type]
         except StopIteration:
             raise PolicyExhausted(
-                f"the {self.name} policy has no action left after {len(history)} steps") from None
+                f"the {self.name} policy has no action left after {len(history)} "
+                f"step{'s' if len(history) != 1 else ''}") from None
 
 
 class RandomPolicy:

@@ -1,10 +1,12 @@
-"""``report.html``: one self-contained page that shows what the agent saw and did.
+"""``report.html``: the page that shows what the agent saw and did, for a person to read.
 
-Each step shows its screenshot with the action drawn on it (an SVG layer in screen
-coordinates over the image, so no pixel maths), the model's raw answer, the parsed call,
-the executed Action, any error, and the timings. Everything the model wrote is escaped:
-the report never runs model output. Screenshots are embedded as JPEG so the file stays
-openable by mail; the lossless PNGs stay next to it.
+A short header (goal, outcome, model, screen, totals; the options folded away), a legend for
+the timings, then each step: its screenshot at a readable size (a click shows it at full
+size) with the action drawn on it (an SVG layer in screen coordinates over the image, so no
+pixel maths), the model's raw answer, the parsed call, the executed Action with rounded
+numbers, any error, and the timings. Everything the model wrote is escaped: the report never
+runs model output. The page shows the run folder's own PNGs (one copy of each screenshot);
+``self_contained`` embeds them (JPEG) instead, for one file to share.
 """
 
 from __future__ import annotations
@@ -45,9 +47,15 @@ main{padding:16px 24px;max-width:1500px}
 .step{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:0 0 16px;padding:12px 16px}
 .step h2{font-size:16px;margin:0 0 8px}
 .grid{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px}
-.shot{position:relative;line-height:0}
-.shot img{width:100%;border:1px solid #d0d7de}
-.shot svg{position:absolute;left:0;top:0;width:100%;height:100%}
+.shot{position:relative;display:inline-block;line-height:0;max-width:100%;cursor:zoom-in}
+.shot img{display:block;max-width:100%;max-height:min(70vh,560px);border:1px solid #d0d7de}
+.shot svg{position:absolute;left:0;top:0;width:100%;height:100%;pointer-events:none}
+.zoom{display:none}.zoom:checked+label .shot{cursor:zoom-out}
+.zoom:checked+label .shot img{max-height:none}
+.zoom:checked+label{position:fixed;inset:0;z-index:9;overflow:auto;background:rgba(0,0,0,.85);
+padding:16px;text-align:center}
+details{margin-top:6px}summary{cursor:pointer;color:#57606a}
+.legend{font-size:12px;color:#57606a;margin-top:6px}
 pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px;white-space:pre-wrap;
 word-break:break-word;margin:4px 0 10px;font-size:12px}
 .err{color:#cf222e;font-weight:600}
@@ -56,29 +64,62 @@ table{border-collapse:collapse;font-size:12px}td{padding:1px 10px 1px 0}
 """
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """(Re)build ``report.html`` in ``run_dir`` from its meta, steps and screenshots."""
+def write_report(run_dir: str | Path, *, self_contained: bool = False) -> Path:
+    """(Re)build ``report.html`` in ``run_dir`` from its meta, steps and screenshots;
+    ``self_contained`` embeds the screenshots (one file to share) instead of showing the
+    run folder's PNGs."""
     run_dir = Path(run_dir)
-    page = render_report(load_run(run_dir), run_dir)
+    page = render_report(load_run(run_dir), run_dir, self_contained=self_contained)
     path = run_dir / "report.html"
     write_atomic(path, page)
     return path
 
 
-def render_report(trajectory: Trajectory, run_dir: Path) -> str:
+_LEGEND = ("observe: taking the screenshot; think: everything from the screenshot to a usable "
+           "action (resizing it, the prompt, the model, reading its answer); model: the model's "
+           "own part of think (the request to the server, or generate here); act: carrying "
+           "the action out on the screen; step: the whole step, start to end")
+
+
+def render_report(trajectory: Trajectory, run_dir: Path, *, self_contained: bool = False) -> str:
     meta = trajectory.meta
-    color = _STATUS_COLOR.get(meta.status, "#6e7781")
     e = html.escape
-    summary = [
-        f"<b>status</b> <span class='badge' style='background:{color}'>{e(meta.status)}</span>",
-        f"<b>steps</b> {len(trajectory.steps)}",
-        f"<b>env</b> {e(meta.env)} ({e(meta.tool)})",
-        f"<b>model</b> {e(meta.model)}",
-        f"<b>started</b> {e(meta.started_at)}",
-    ]
-    if meta.finished_at:
-        summary.append(f"<b>finished</b> {e(meta.finished_at)}")
-    lines = [f"<p class='meta'>{' &middot; '.join(summary)}</p>"]
+    body = "\n".join(_steps(trajectory, run_dir, self_contained)) or "<p>No step was taken.</p>"
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>qvl-agent: {e(meta.goal[:80])}</title><style>{_CSS}</style></head><body>"
+        f"<header>{_header(trajectory)}</header><main>{body}</main></body></html>"
+    )
+
+
+def _steps(trajectory: Trajectory, run_dir: Path, self_contained: bool) -> list[str]:
+    sections, pointer = [], None
+    for step in trajectory.steps:
+        sections.append(_step_html(step, run_dir, pointer, self_contained))
+        pointer = _pointer_after(step, pointer)
+    return sections
+
+
+def _header(trajectory: Trajectory) -> str:
+    """Goal, outcome, model, screen and totals; the run's options folded away."""
+    meta, steps = trajectory.meta, trajectory.steps
+    e = html.escape
+    color = _STATUS_COLOR.get(meta.status, "#6e7781")
+    screen = next((s.screen for s in steps if s.screen), None)
+    where = f"{meta.env}" + (f" {screen.width}x{screen.height}" if screen else "")
+    facts = [f"<span class='badge' style='background:{color}'>{e(meta.status)}</span>",
+             f"<b>{len(steps)}</b> step{'s' if len(steps) != 1 else ''}"]
+    if (took := _duration(meta.started_at, meta.finished_at)) is not None:
+        facts.append(f"<b>{_seconds(took)}</b>")
+    facts += [f"model <b>{e(meta.model)}</b>", f"screen <b>{e(where)}</b>"]
+    if meta.usage is None:  # a run recorded before usage was: the steps' own totals
+        model_s = sum(s.timings.model_s for s in steps)
+        if model_s:
+            facts.append(f"model time {_seconds(model_s)}")
+        tokens_in = sum(s.prompt_tokens or 0 for s in steps)
+        if tokens_in:
+            facts.append(f"tokens {tokens_in:,} in / {sum(s.completion_tokens or 0 for s in steps):,} out")
+    lines = [f"<h1>{e(meta.goal)}</h1>", f"<p class='meta'>{' &middot; '.join(facts)}</p>"]
     if meta.usage is not None:
         lines.append(f"<p class='meta'><b>usage</b> {e(_usage_line(meta.usage))}</p>")
     if meta.answer is not None:
@@ -87,19 +128,50 @@ def render_report(trajectory: Trajectory, run_dir: Path) -> str:
         lines.append(f"<p class='err'>{e(meta.message)}</p>")
     if meta.replay_of:
         lines.append(f"<p class='meta'><b>replay of</b> {e(meta.replay_of)}</p>")
-    if meta.options:
-        options = ", ".join(f"{e(str(k))}={e(str(v))}" for k, v in meta.options.items() if v is not None)
-        lines.append(f"<p class='meta'>{options}</p>")
-    sections, pointer = [], None
-    for step in trajectory.steps:
-        sections.append(_step_html(step, run_dir, pointer))
-        pointer = _pointer_after(step, pointer)
-    steps = "\n".join(sections) or "<p>No step was taken.</p>"
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>qvl-agent: {e(meta.goal[:80])}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>{e(meta.goal)}</h1>{''.join(lines)}</header><main>{steps}</main></body></html>"
-    )
+    options = {k: v for k, v in meta.options.items() if v is not None}
+    if options:
+        rows = "".join(f"<tr><td class='label'>{e(str(k))}</td><td>{e(_plain(v))}</td></tr>"
+                       for k, v in options.items())
+        lines.append(f"<details><summary>options, started {e(meta.started_at)}</summary>"
+                     f"<table>{rows}</table></details>")
+    lines.append(f"<p class='legend'>{e(_LEGEND)}</p>")
+    return "".join(lines)
+
+
+def _duration(started: str, finished: str | None) -> float | None:
+    from datetime import datetime
+
+    if not finished:
+        return None
+    try:
+        return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+    except ValueError:
+        return None
+
+
+def _seconds(s: float) -> str:
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def _rounded(value: object) -> object:
+    """Numbers as a person reads them: 921.2422360248447 -> 921.2; whole numbers as ints."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else round(value, 1)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _plain(value: object) -> str:
+    """An option's value without Python's quoting: lists joined, numbers rounded."""
+    value = _rounded(value)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _usage_line(usage: Usage) -> str:
@@ -120,7 +192,7 @@ def _pointer_after(step: Step, pointer: Point | None) -> Point | None:
     return pointer
 
 
-def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
+def _step_html(step: Step, run_dir: Path, pointer: Point | None, self_contained: bool = False) -> str:
     e = html.escape
     if step.human is not None:
         return _human_html(step)
@@ -141,7 +213,7 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
         if step.replay.source == "diverged":
             title = f"Step {step.index}: {e(describe(step.replay.recorded))}"
         title += f" <span class='badge' style='background:{color}'>{label}</span>"
-    shot = _screenshot_html(step, run_dir, pointer)
+    shot = _screenshot_html(step, run_dir, pointer, self_contained)
     details = []
     if step.replay is not None and (step.replay.note or step.replay.recorded_step):
         what = f"recorded step {step.replay.recorded_step}" if step.replay.recorded_step else ""
@@ -163,14 +235,14 @@ def _step_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
         details.append(f"<div class='label'>model answer (raw)</div><pre>{e(step.raw)}</pre>")
     if step.call is not None:
         details.append("<div class='label'>parsed call (frame pixels)</div>"
-                       f"<pre>{e(json.dumps(step.call, ensure_ascii=False))}</pre>")
+                       f"<pre>{e(json.dumps(_rounded(step.call), ensure_ascii=False))}</pre>")
     if step.action is not None:
+        action = _rounded(step.action.model_dump(mode="json"))
         details.append("<div class='label'>action (screen coordinates)</div>"
-                       f"<pre>{e(step.action.model_dump_json())}</pre>")
+                       f"<pre>{e(json.dumps(action, ensure_ascii=False))}</pre>")
     t = step.timings
-    rows = [("observe", f"{t.observe_s * 1000:.0f} ms"), ("think", f"{t.think_s * 1000:.0f} ms"),
-            ("model", f"{t.model_s * 1000:.0f} ms"), ("execute", f"{t.execute_s * 1000:.0f} ms"),
-            ("step", f"{t.wall_s * 1000:.0f} ms")]
+    rows = [("time", f"observe {_seconds(t.observe_s)} · think {_seconds(t.think_s)} (model "
+                     f"{_seconds(t.model_s)}) · act {_seconds(t.execute_s)} · step {_seconds(t.wall_s)}")]
     if step.prompt_tokens is not None:
         images = f" ({step.image_tokens} image)" if step.image_tokens is not None else ""
         rows.append(("tokens", f"{step.prompt_tokens} in{images} / {step.completion_tokens} out"))
@@ -206,22 +278,30 @@ def _human_html(step: Step) -> str:
             f"turn ({e(turn.decision)})</h2>{''.join(lines)}</section>")
 
 
-def _screenshot_html(step: Step, run_dir: Path, pointer: Point | None) -> str:
+def _screenshot_html(step: Step, run_dir: Path, pointer: Point | None,
+                     self_contained: bool = False) -> str:
     if not step.screenshot or not (run_dir / step.screenshot).is_file():
         if step.call_index:
             return "<p class='meta'>(no new screenshot: it ran right after the call above)</p>"
         return "<p class='meta'>(no screenshot)</p>"
-    try:
-        with Image.open(run_dir / step.screenshot) as image:
-            buffer = io.BytesIO()
-            image.convert("RGB").save(buffer, format="JPEG", quality=80)
-    except OSError:
-        return "<p class='meta'>(screenshot unreadable)</p>"
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    overlay = _overlay(step, pointer)
     name = html.escape(step.screenshot)
-    return (f"<div class='shot'><img alt='step {step.index}' src='data:image/jpeg;base64,{data}'>"
-            f"{overlay}</div><a class='meta' href='{name}'>{name}</a>")
+    if self_contained:
+        try:
+            with Image.open(run_dir / step.screenshot) as image:
+                buffer = io.BytesIO()
+                image.convert("RGB").save(buffer, format="JPEG", quality=80)
+        except OSError:
+            return "<p class='meta'>(screenshot unreadable)</p>"
+        source = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        link = ""
+    else:  # the run folder's own PNG: one copy of each screenshot
+        source = name
+        link = f"<a class='meta' href='{name}'>{name}</a>"
+    overlay = _overlay(step, pointer)
+    zoom = f"zoom-{step.index}-{step.call_index}"
+    return (f"<input type='checkbox' class='zoom' id='{zoom}'><label for='{zoom}' "
+            f"title='click for full size'><span class='shot'><img alt='step {step.index}' "
+            f"src='{source}'>{overlay}</span></label><br>{link}")
 
 
 def _overlay(step: Step, pointer: Point | None) -> str:

@@ -71,7 +71,7 @@ def run(
     human = terminal_human(options.out, confirm, confirm_pattern)
     with human or nullcontext():
         result = run_goal(options, secrets=secrets, oversight=human.oversight if human else None)
-    line = f"{result.outcome}: {OUTCOME[result.outcome]} after {len(result.steps)} step(s)"
+    line = f"{result.outcome}: {OUTCOME[result.outcome]} after {len(result.steps)} step{'s' if len(result.steps) != 1 else ''}"
     if result.answer is not None:
         line += f"; answer: {result.answer}"
     if result.message and result.outcome not in ("success", "answered"):

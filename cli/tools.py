@@ -26,11 +26,21 @@ def suites() -> None:
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="A run directory (it holds meta.json).")]) -> None:
-    """Rebuild RUN_DIR/report.html from the run's files."""
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (meta.json) or an eval's --out (eval.json).")],
+    self_contained: Annotated[bool, typer.Option("--self-contained", help="A run: embed the screenshots, for one file to share (default: the page shows the PNGs beside it).")] = False,
+) -> None:
+    """Rebuild RUN_DIR/report.html from the run's files (a run, or a whole eval)."""
     from qvl_agent.agent.report import write_report
+    from qvl_agent.eval.report import is_eval_dir, write_eval_report
 
-    typer.echo(f"report: {write_report(run_dir)}")
+    if is_eval_dir(run_dir):
+        if self_contained:
+            raise typer.BadParameter("--self-contained applies to a run's report; an eval's "
+                                     "links to each instance's folder")
+        typer.echo(f"report: {write_eval_report(run_dir)}")
+        return
+    typer.echo(f"report: {write_report(run_dir, self_contained=self_contained)}")
 
 
 @app.command("tiny-model")

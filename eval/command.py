@@ -14,6 +14,7 @@ from qvl_agent.envs.validation import validated
 from qvl_agent.eval.config import EvalConfig
 from qvl_agent.eval.progress import EvalView, summary_table
 from qvl_agent.eval.replaying import replay_screen
+from qvl_agent.eval.report import write_eval_report
 from qvl_agent.eval.runner import check_recorded, plan, plan_notes, read_recorded, run_eval
 from qvl_agent.eval.summary import write_summary_json, write_summary_md
 from qvl_agent.tasks.registry import get_suite
@@ -127,15 +128,18 @@ def run_eval_command(values: dict[str, Any], env_flags: dict[str, Any]) -> int:
                                                 planned, config.policy.kind)
         write_summary_json(config.out / "summary.json", title, results, planned,
                            config.policy.kind)
+        report: Path | None = write_eval_report(config.out, planned=planned)
     except StorageError as exc:
         if stopped is None:
             raise
-        summary, stopped = None, StorageError(f"{stopped}; the summaries did not fit either "
-                                              f"({exc})")
-    Console(highlight=False).print(summary_table(results))
+        summary = report = None
+        stopped = StorageError(f"{stopped}; the summaries did not fit either ({exc})")
+    Console(highlight=False, soft_wrap=True).print(summary_table(results))
     print(f"results: {config.out / 'results.jsonl'}")
     if summary is not None:
-        print(f"report: {summary} (each instance links to its own report.html)")
+        print(f"summary: {summary}")
+    if report is not None:
+        print(f"report: {report} (each instance links to its own report.html)")
     again = f"qvl-agent eval --resume --out {config.out}"  # eval.json holds the options
     if stopped is not None:
         raise StorageError(f"{stopped}. The evaluation stopped with {len(results)} of {planned} "

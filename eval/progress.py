@@ -40,7 +40,7 @@ class EvalView:
             note = f" - {escape(result.message[:100])}" if result.message and result.outcome != "success" else ""
             self._bar.console.print(
                 f"[{style}]{result.outcome:<7}[/{style}] {escape(result.instance)} "
-                f"[dim]{result.steps} steps, {result.duration_s:.1f}s[/dim]{note}")
+                f"[dim]{result.steps} step{'s' if result.steps != 1 else ''}, {result.duration_s:.1f}s[/dim]{note}")
         solved = f"solved {state.successes}/{state.done}" + (f", errors {state.errors}" if state.errors else "")
         self._bar.update(self._task, total=state.total, completed=state.done, description=solved)
 

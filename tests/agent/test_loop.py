@@ -143,7 +143,7 @@ def test_scripted_policy_plays_a_list_and_says_when_it_runs_out(tmp_path):
     policy = ScriptedPolicy([TypeText(text="hi")], name="oracle")
     trajectory = run_episode(env, policy, "g")
     assert env.executed == [TypeText(text="hi")]
-    assert trajectory.status == "error" and "no action left after 1 steps" in trajectory.meta.message
+    assert trajectory.status == "error" and "no action left after 1 step" in trajectory.meta.message
     trajectory = run_episode(FakeEnv(), ScriptedPolicy([Terminate(status="failure")]), "g")
     assert trajectory.status == "failure"
 
@@ -162,7 +162,7 @@ def test_run_directory_and_report(tmp_path):
         assert f"id='step-{i}'" in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<circle" in page and "marker-end" in page  # the click and the drag are drawn
-    assert "data:image/jpeg;base64," in page
+    assert "src='step_001.png'" in page  # the run folder's own PNGs, not a second copy
 
 
 def test_a_run_directory_is_never_mixed_with_another_run(tmp_path):

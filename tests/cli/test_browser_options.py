@@ -137,7 +137,7 @@ def test_browser_path_comes_first(first_run):
 def test_exit_code_is_0_after_an_answer(first_run):
     result = first_run["result"]
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("answered: the agent answered after 2 step(s); answer: 42")
+    assert result.stdout.startswith("answered: the agent answered after 2 steps; answer: 42")
     assert load_run(first_run["out"]).meta.answer == "42"
 
 

@@ -202,9 +202,17 @@ def test_eval_outcomes_and_report_path(android_eval):
     assert len(run["steps"]) == 4  # one step per instance: the model's terminate
     # The README: the run ends with where its report is.
     last = run["stdout"].strip().splitlines()[-1]
-    assert last == f"report: {run['out'] / 'summary.md'} (each instance links to its own report.html)"
+    assert last == f"report: {run['out'] / 'report.html'} (each instance links to its own report.html)"
     for r in results:
         assert (run["out"] / r["report"]).is_file()
+    # The eval's own page: intervals per task, every instance linked, a filter for failures.
+    page = (run["out"] / "report.html").read_text()
+    assert "solved 2 of 4: 50% (95% CI 15-85%)" in page
+    assert "<td>android/toggle-wifi</td><td class='n'>0/2</td><td class='n'>0%</td><td class='n'>0-66%</td>" in page
+    for r in results:
+        assert f"<a href='{r['report']}'>report</a>" in page
+    assert "<label for='show-failures'>not solved (2)</label>" in page
+    assert page.count("<tr class='o-failure'>") == 2
 
 
 @pytest.mark.slow
@@ -289,3 +297,13 @@ def test_tiny_model_writes_a_folder_that_ground_then_loads(tmp_path):
     else:
         assert used.returncode == 2, used.stdout + used.stderr
         assert used.stderr.strip().splitlines()[-1].startswith("error: no bbox_2d or point_2d found in '")
+
+
+@pytest.mark.slow
+def test_report_rebuilds_an_eval_folder_too(android_eval):
+    out = android_eval["out"]
+    (out / "report.html").unlink()
+    result = run_cli("report", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"report: {out / 'report.html'}"
+    assert "solved 2 of 4: 50%" in (out / "report.html").read_text()

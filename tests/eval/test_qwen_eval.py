@@ -50,7 +50,7 @@ def test_qwen_policy_runs_miniwob_against_the_fake_server(tmp_path):
 
     meta = json.loads((out / "runs" / run_dir_name("miniwob/click-test", 0) / "meta.json").read_text())
     assert meta["model"].startswith("Qwen2.5-VL-7B-Instruct @ http://127.0.0.1")
-    assert f"report: {out / 'summary.md'}" in result.stdout
+    assert f"summary: {out / 'summary.md'}" in result.stdout
     # summary.json: each task's usage is what the server counted for that task's requests.
     summary = json.loads((out / "summary.json").read_text())
     clicked = [r for r in qwen.requests if r.goal == "Click the button."]

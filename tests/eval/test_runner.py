@@ -93,7 +93,7 @@ def test_a_killed_worker_is_an_error_and_the_run_goes_on(tmp_path):
     assert killed["instance"] == "slow/t0#0" and killed["status"] == "crashed"
     assert "killed (signal 9)" in killed["message"]
     assert sorted(r["instance"] for r in got if r["outcome"] == "success") == [f"slow/t{i}#0" for i in (1, 2, 3)]
-    assert f"report: {out / 'summary.md'}" in stdout
+    assert f"summary: {out / 'summary.md'}" in stdout
 
     again = run_cli("eval", "--suite", str(suite), "--policy", "oracle", "--out", str(out), "--resume")
     assert again.returncode == 0
