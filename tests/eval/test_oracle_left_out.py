@@ -1,0 +1,19 @@
+"""`--policy oracle` on MiniWoB: the pages without an oracle are left out, and the user is told."""
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_pages_without_an_oracle_are_counted_and_the_header_keeps_its_path_whole(tmp_path):
+    out = tmp_path / ("a-folder-name-long-enough-that-an-80-column-console-would-wrap-it" * 2) / "run"
+    result = run_cli("eval", "--suite", "miniwob", "--policy", "oracle",
+                     "--tasks", "^miniwob/(click-button|book-flight)$", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"eval: suite miniwob (browser), policy oracle, 1 instance, 1 worker -> {out}"
+    assert lines[1] == ("eval: left out 1 of 2 tasks: they have no oracle solver, and --policy "
+                        "oracle runs only tasks that have one (`qvl-agent suites` counts them)")
+    assert f"results: {out / 'results.jsonl'}" in result.stdout.splitlines()
