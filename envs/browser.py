@@ -191,7 +191,18 @@ class BrowserEnv(EnvBase):
         return self._page
 
     def goto(self, url: str) -> None:
-        """Open ``url`` in the current page and wait for it to load."""
+        """Open ``url`` in the current page and wait for it to load.
+
+        Raises:
+            ConfigError: ``url``'s host is not on the allow-list (``--allow-domain``).
+            EnvError: the page cannot be opened.
+        """
+        if self.config.allowed_domains is not None and not self._allowed(url):
+            host = urlsplit(url).hostname or url
+            raise ConfigError(
+                f"cannot open {url}: its host {host} is not on the allow-list (--allow-domain "
+                f"{' --allow-domain '.join(self._domains) or '(none)'}); add --allow-domain {host}, "
+                "or start from a page on an allowed host")
         try:
             self._page.goto(url, wait_until="load")
         except self._error as exc:
