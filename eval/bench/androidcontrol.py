@@ -11,7 +11,10 @@ mobile_use cookbook's form. Its answer becomes an ``Action`` through ``parse_too
   (``hit_box``) and, separately, within 14% of the screen of the person's point
   (``hit_distance``, the AITW / OS-Atlas rule); without a target box the box rule falls back
   to the distance rule;
-- typed text and app names compare case- and whitespace-insensitively; scroll by direction.
+- typed text and app names compare case- and whitespace-insensitively; scroll by direction;
+- the documented ``type`` action (tap the field at x, y, type the text, press enter) is
+  scored as ``input_text`` by its text: Qwen's ``type`` names no field (it types into the
+  focused one), so there is no point to compare.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def gold_action(action: dict[str, Any], width: int, height: int) -> Action:
                          end=Point(x=cx + dx * span_x, y=cy + dy * span_y))
         case "open_app":
             return OpenApp(name=str(action["app_name"]))
-        case "input_text":
+        case "input_text" | "type":
             return TypeText(text=str(action["text"]))
         case "navigate_home":
             return SystemButton(button="home")
@@ -102,11 +105,15 @@ def control_type(action: Action) -> tuple[str, dict[str, Any]]:
     return action.kind, {}
 
 
+# A gold action type scored as another: "type" (tap, type, enter) by its text, as input_text.
+_GOLD_TYPE = {"type": "input_text"}
+
+
 def judge(step: ControlStep, predicted: Action) -> dict[str, Any]:
     """Type match, and the step's success under the box rule and under the distance rule."""
     gold = step.action
     kind, args = control_type(predicted)
-    type_match = kind == gold["action_type"]
+    type_match = kind == _GOLD_TYPE.get(gold["action_type"], gold["action_type"])
     row: dict[str, Any] = {"pred_type": kind, "pred_args": args, "type_match": type_match}
     if not type_match:
         return row | {"hit_box": False, "hit_distance": False}
@@ -140,7 +147,7 @@ def predict_step(backend: VLMBackend, episode: Episode, step: ControlStep, level
                             max_pixels=backend.max_pixels)
     history = [PastStep(call=from_action(gold_action(s.action, s.width, s.height), frame,
                                          "mobile_use").to_json(), answer="")
-               for s in episode.steps[:step.index]]
+               for s in episode.steps[:step.index] if s.problem is None]
     goal = episode.goal if level == "high" else step.instruction
     generation = backend.generate(agent_messages("mobile_use", frame.size, goal, frame.resize(image),
                                                  history), max_new_tokens=max_new_tokens)

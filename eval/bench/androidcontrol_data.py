@@ -27,10 +27,12 @@ from qvl_agent.eval.bench.tfrecord import message_classes, parse_example, read_r
 __all__ = ["UIElement", "ControlStep", "Episode", "ACTION_TYPES", "detect_control_layout",
            "read_episodes", "write_jsonl_episodes", "forest_elements", "target_element"]
 
-ACTION_TYPES = ("click", "long_press", "scroll", "open_app", "input_text", "navigate_home",
-                "navigate_back", "wait")
+# "type" is the documented combined action (tap the field at x, y, type, press enter); it is
+# scored by its text, as input_text (eval.bench.androidcontrol).
+ACTION_TYPES = ("click", "long_press", "scroll", "open_app", "input_text", "type",
+                "navigate_home", "navigate_back", "wait")
 _REQUIRED = {"click": ("x", "y"), "long_press": ("x", "y"), "scroll": ("direction",),
-             "open_app": ("app_name",), "input_text": ("text",)}
+             "open_app": ("app_name",), "input_text": ("text",), "type": ("text",)}
 
 
 class UIElement(BaseModel):
@@ -66,6 +68,8 @@ class ControlStep(BaseModel):
     action: dict[str, Any]
     instruction: str
     target: int | None = Field(None, description="index of the tapped element in elements")
+    problem: str | None = Field(None, description="why the action cannot be scored (a bad "
+                                "record): the step is skipped and counted, the run goes on")
 
     def image(self) -> Any:
         import io
@@ -100,43 +104,70 @@ def _shards(folder: Path) -> list[Path]:
         p.name.startswith("android_control") or ".tfrecord" in p.name) and p.suffix != ".json")
 
 
-def read_episodes(folder: Path, *, episode_ids: Sequence[str] = ()) -> Iterator[Episode]:
-    """Each episode of ``folder`` (only ``episode_ids`` when given), in file order."""
+def read_episodes(folder: Path, *, episode_ids: Sequence[str] = (),
+                  skipped: list[str] | None = None) -> Iterator[Episode]:
+    """Each episode of ``folder`` (only ``episode_ids`` when given), in file order.
+
+    Args:
+        skipped: when given, a record that cannot be read (not JSON, a missing field, a
+            missing screenshot) is left out and its problem appended here, so one bad record
+            does not end a run; otherwise it raises ``ConfigError``. (A file that cannot be
+            read at all, a cut shard, always raises.)
+    """
     folder = Path(folder)
     wanted = set(episode_ids)
     if detect_control_layout(folder) == "jsonl":
-        source: Iterator[Episode] = _jsonl_episodes(folder)
+        source: Iterator[Episode | ConfigError] = _jsonl_episodes(folder)
     else:
-        source = (_tf_episode(record, f"{path}, record {i}")
+        source = (_or_problem(_tf_episode, record, f"{path}, record {i}")
                   for path in _shards(folder) for i, record in enumerate(read_records(path)))
     for episode in source:
-        if not wanted or episode.episode_id in wanted:
+        if isinstance(episode, ConfigError):
+            if skipped is None:
+                raise episode
+            skipped.append(str(episode))
+        elif not wanted or episode.episode_id in wanted:
             yield episode
 
 
-def _check_actions(actions: list[Any], where: str) -> list[dict[str, Any]]:
-    checked = []
+def _or_problem(read: Any, *args: Any) -> Episode | ConfigError:
+    """``read(*args)``, or the problem that makes the record unreadable (``args[-1]`` says
+    where it is)."""
+    try:
+        return read(*args)
+    except ConfigError as exc:
+        return exc
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a field of the wrong type
+        return ConfigError(f"{args[-1]}: malformed record ({exc.__class__.__name__}: {exc})")
+
+
+def _check_actions(actions: list[Any], where: str) -> list[tuple[dict[str, Any], str | None]]:
+    """Each action as a dict, with why it cannot be scored (None when it can)."""
+    checked: list[tuple[dict[str, Any], str | None]] = []
     for i, action in enumerate(actions):
         if isinstance(action, (bytes, str)):
             try:
                 action = json.loads(action)
             except ValueError:
-                raise ConfigError(f"{where}: action {i} is not JSON: {action!r:.80}") from None
+                checked.append(({}, f"{where}: action {i} is not JSON: {action!r:.80}"))
+                continue
         if not isinstance(action, dict) or action.get("action_type") not in ACTION_TYPES:
-            raise ConfigError(f"{where}: action {i} has no known action_type "
-                              f"({', '.join(ACTION_TYPES)}): {action!r:.80}")
+            checked.append((action if isinstance(action, dict) else {},
+                            f"{where}: action {i} has no known action_type "
+                            f"({', '.join(ACTION_TYPES)}): {action!r:.80}"))
+            continue
         missing = [k for k in _REQUIRED.get(action["action_type"], ()) if k not in action]
-        if missing:
-            raise ConfigError(f"{where}: action {i} ({action['action_type']}) lacks {', '.join(missing)}")
-        checked.append(action)
+        problem = (f"{where}: action {i} ({action['action_type']}) lacks {', '.join(missing)}"
+                   if missing else None)
+        checked.append((action, problem))
     return checked
 
 
 def _episode(where: str, episode_id: Any, goal: Any, screenshots: list[Any], widths: list[Any],
              heights: list[Any], trees: list[list[UIElement]], actions: list[Any],
              instructions: list[Any], targets: list[Any] | None) -> Episode:
-    actions = _check_actions(actions, where)
-    n = len(actions)
+    checked = _check_actions(actions, where)
+    n = len(checked)
     if len(screenshots) < n or len(widths) < n or len(heights) < n or len(trees) < n:
         raise ConfigError(f"{where}: {n} actions but {len(screenshots)} screenshots, "
                           f"{len(widths)} widths, {len(heights)} heights, {len(trees)} trees")
@@ -145,8 +176,8 @@ def _episode(where: str, episode_id: Any, goal: Any, screenshots: list[Any], wid
     if targets is not None and len(targets) != n:
         raise ConfigError(f"{where}: {n} actions but {len(targets)} targets")
     steps = [ControlStep(index=i, screenshot=screenshots[i], width=int(widths[i]),
-                         height=int(heights[i]), elements=trees[i], action=actions[i],
-                         instruction=_text(instructions[i]),
+                         height=int(heights[i]), elements=trees[i], action=checked[i][0],
+                         problem=checked[i][1], instruction=_text(instructions[i]),
                          target=targets[i] if targets is not None else None) for i in range(n)]
     return Episode(episode_id=str(episode_id), goal=_text(goal), steps=steps)
 
@@ -192,33 +223,38 @@ def forest_elements(data: bytes, where: str = "tree") -> list[UIElement]:
     return elements
 
 
-def _jsonl_episodes(folder: Path) -> Iterator[Episode]:
+def _jsonl_episodes(folder: Path) -> Iterator[Episode | ConfigError]:
     path = folder / "episodes.jsonl"
     with open(path, encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {number}"
-            try:
-                data = json.loads(line)
-            except ValueError as exc:
-                raise ConfigError(f"{where}: not JSON ({exc})") from None
-            fields = ("episode_id", "goal", "screenshots", "screenshot_widths",
-                      "screenshot_heights", "accessibility_trees", "actions", "step_instructions")
-            missing = [k for k in fields if k not in data]
-            if missing:
-                raise ConfigError(f"{where}: missing field(s) {', '.join(missing)}")
-            try:
-                trees = [[UIElement.model_validate(e) for e in tree] for tree in data["accessibility_trees"]]
-            except (ValidationError, TypeError) as exc:
-                raise ConfigError(f"{where}: a tree element is malformed: {str(exc).splitlines()[0]}") from None
-            screenshots = [folder / name for name in data["screenshots"]]
-            for shot in screenshots[:len(data["actions"])]:
-                if not shot.is_file():
-                    raise ConfigError(f"{where}: screenshot {shot} not found")
-            yield _episode(where, data["episode_id"], data["goal"], screenshots,
-                           data["screenshot_widths"], data["screenshot_heights"], trees,
-                           data["actions"], data["step_instructions"], data.get("targets"))
+            if line.strip():
+                yield _or_problem(_jsonl_episode, folder, line, f"{path}, line {number}")
+
+
+def _jsonl_episode(folder: Path, line: str, where: str) -> Episode:
+    """One line of episodes.jsonl; any problem is a ConfigError naming the line."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: an episode is a JSON object, got {type(data).__name__}")
+    fields = ("episode_id", "goal", "screenshots", "screenshot_widths",
+              "screenshot_heights", "accessibility_trees", "actions", "step_instructions")
+    missing = [k for k in fields if k not in data]
+    if missing:
+        raise ConfigError(f"{where}: missing field(s) {', '.join(missing)}")
+    try:
+        trees = [[UIElement.model_validate(e) for e in tree] for tree in data["accessibility_trees"]]
+    except (ValidationError, TypeError) as exc:
+        raise ConfigError(f"{where}: a tree element is malformed: {str(exc).splitlines()[0]}") from None
+    screenshots = [folder / name for name in data["screenshots"]]
+    for shot in screenshots[:len(data["actions"])]:
+        if not shot.is_file():
+            raise ConfigError(f"{where}: screenshot {shot} not found")
+    return _episode(where, data["episode_id"], data["goal"], screenshots,
+                    data["screenshot_widths"], data["screenshot_heights"], trees,
+                    data["actions"], data["step_instructions"], data.get("targets"))
 
 
 def write_jsonl_episodes(folder: Path, episodes: Sequence[dict[str, Any]]) -> Path:

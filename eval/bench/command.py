@@ -119,10 +119,16 @@ def run_androidcontrol(*, data: Path, out: Path, backend_factory: Callable[[], V
     workers = usable_concurrency(backend, concurrency)
     results = BenchResults(out / "results.jsonl")
     rows: list[dict[str, Any]] = []
-    episodes = islice(read_episodes(data, episode_ids=wanted), limit)
+    # A bad record never ends a run: an unreadable episode or an action that cannot be
+    # scored is left out, counted, and said once at the end.
+    bad_episodes: list[str] = []
+    bad_steps: list[str] = []
+    episodes = islice(read_episodes(data, episode_ids=wanted, skipped=bad_episodes), limit)
     try:
         while batch := list(islice(episodes, chunk)):
-            pairs = [(episode, step) for episode in batch for step in episode.steps]
+            bad_steps += [step.problem for episode in batch for step in episode.steps if step.problem]
+            pairs = [(episode, step) for episode in batch for step in episode.steps
+                     if step.problem is None]
             rows += run_samples(
                 pairs, lambda pair: predict_step(backend, pair[0], pair[1], level,  # type: ignore[arg-type]
                                                  max_new_tokens=max_new_tokens),
@@ -145,6 +151,9 @@ def run_androidcontrol(*, data: Path, out: Path, backend_factory: Callable[[], V
                "breakdown": breakdown(rows, ["gold_type"], "hit_box"),
                "breakdown_distance": breakdown(rows, ["gold_type"], "hit_distance"),
                "breakdown_type": breakdown(rows, ["gold_type"], "type_match")}
+    if bad_steps or bad_episodes:
+        summary["skipped"] = {"steps": len(bad_steps), "episodes": len(bad_episodes),
+                              "first": (bad_episodes + bad_steps)[:5]}
     write_summary(out, f"AndroidControl ({level} level): {data.name}", summary, extra_metrics={
         "action-type accuracy": summary["type_accuracy"],
         "step success, tap inside the target element's box": summary["step_success_box"],

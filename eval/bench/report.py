@@ -80,6 +80,10 @@ def write_summary(out: Path, title: str, summary: dict[str, Any],
                      f"{_pct(s['ci95'][0])}-{_pct(s['ci95'][1])}%)")
     if extra_metrics:
         lines.append("")
+    if skipped := summary.get("skipped"):
+        lines += [f"- skipped, not scored: {skipped['steps']} step(s) and {skipped['episodes']} "
+                  "episode(s) whose records could not be read; the first:",
+                  *(f"  - {problem}" for problem in skipped["first"]), ""]
     for key, scores in summary.get("breakdown", {}).items():
         lines += _table(f"by {key}", scores)
     if summary.get("misses_html"):

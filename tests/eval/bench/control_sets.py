@@ -101,7 +101,7 @@ class GoldAnswerer:
                 extra = {"time": 1} if name == "long_press" else {}
                 return tool_call("mobile_use", action=name, **extra,
                                  coordinate=[round(x * frame_w / width), round(y * frame_h / height)])
-            case "input_text":
+            case "input_text" | "type":
                 return tool_call("mobile_use", action="type", text="  " + action["text"].upper() + " ")
             case "open_app":
                 return tool_call("mobile_use", action="open", text=action["app_name"].lower())

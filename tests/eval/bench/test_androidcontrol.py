@@ -349,3 +349,37 @@ def test_a_gold_scroll_is_a_swipe_over_30_percent_through_the_centre():
     assert swipe("right") == Swipe(start=Point(x=702, y=1200), end=Point(x=378, y=1200))
     assert swipe("left") == Swipe(start=Point(x=378, y=1200), end=Point(x=702, y=1200))
     assert gold_action({"action_type": "wait"}, 1080, 2400) == Wait(seconds=2.0)
+
+
+@pytest.mark.slow
+def test_a_type_record_is_scored_and_a_bad_record_never_ends_the_run(control_set, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(control_set["jsonl"], data)
+    records = episodes(data)
+    contact = next(e for e in records if e["episode_id"] == "android_add-contact-0")
+    typed = contact["actions"].index(next(a for a in contact["actions"] if a["action_type"] == "input_text"))
+    # The documented combined action: tap the field, type, press enter.
+    contact["actions"][typed] = {"action_type": "type", "text": contact["actions"][typed]["text"],
+                                 "x": 540, "y": 800}
+    other = next(e for e in records if e is not contact)
+    other["actions"][-1] = {"action_type": "teleport", "to": "the moon"}  # no such action
+    lines = [json.dumps(e) for e in records] + ['{"episode_id": "cut off in the mid']
+    (data / "episodes.jsonl").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    with FakeQwen(GoldAnswerer(control_set["jsonl"], "high")) as server:
+        result = run_cli("bench", "androidcontrol", "--data", str(data), "--endpoint", server.url,
+                         "--max-pixels", str(SMALL), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    warning, = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warning.startswith("warning: skipped 1 step(s) and 1 episode(s) whose records could "
+                              "not be scored (listed in summary.md); the first: ")
+    assert "line 5: not JSON" in warning
+    rows = _rows(out)
+    assert f"{other['episode_id']}/{len(other['actions']) - 1}" not in rows
+    scored = rows[f"android_add-contact-0/{typed}"]
+    assert scored["gold_type"] == "type" and scored["type_match"] and scored["hit_box"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["skipped"]["steps"] == 1 and summary["skipped"]["episodes"] == 1
+    assert "skipped, not scored: 1 step(s) and 1 episode(s)" in (out / "summary.md").read_text()
