@@ -37,9 +37,15 @@ def grounding(
     from qvl_agent.eval.datasets.grounding import build_grounding
 
     writable_folder(out)
-    made = build_grounding(source.value, out, n=n, seed=seed, device=device, browser_path=browser_path)
+    made = build_grounding(source.value, out, n=n, seed=seed, device=device, browser_path=browser_path,
+                           say=_say)
     typer.echo(f"wrote {made['records']} records on {made['images']} screenshots to {made['file']}")
     typer.echo(f"run it: qvl-agent bench screenspot --data {out} --endpoint URL")
+
+
+def _say(line: str) -> None:
+    """What a dataset build is doing, as it goes (a minute or more of screens otherwise silent)."""
+    typer.echo(f"dataset: {line}", err=True)
 
 
 @dataset_app.command()
@@ -55,7 +61,7 @@ def androidcontrol(
     from qvl_agent.eval.datasets.androidcontrol import build_androidcontrol
 
     writable_folder(out)
-    made = build_androidcontrol(out, suite=suite, seeds=seeds, tasks=tasks, device=device)
+    made = build_androidcontrol(out, suite=suite, seeds=seeds, tasks=tasks, device=device, say=_say)
     typer.echo(f"wrote {made['episodes']} episodes to {made['file']}"
                + (f"; not solved, left out: {', '.join(made['failed'])}" if made["failed"] else ""))
     typer.echo(f"run it: qvl-agent bench androidcontrol --data {out} --endpoint URL")

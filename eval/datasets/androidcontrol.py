@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from qvl_agent.agent.loop import run_episode
@@ -106,8 +107,10 @@ def step_instruction(action: dict[str, Any], target: UIElement | None) -> str:
 
 
 def build_androidcontrol(out: Path, *, suite: str = "android", seeds: int = 1,
-                         tasks: str | None = None, device: str = "sim") -> dict[str, Any]:
-    """Run the suite's oracles and append the solved episodes to ``out/episodes.jsonl``."""
+                         tasks: str | None = None, device: str = "sim",
+                         say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Run the suite's oracles and append the solved episodes to ``out/episodes.jsonl``;
+    ``say`` is told what is happening (the screen starting, each episode as it ends)."""
     from qvl_agent.tasks.registry import get_suite
 
     chosen = get_suite(suite)
@@ -126,17 +129,23 @@ def build_androidcontrol(out: Path, *, suite: str = "android", seeds: int = 1,
     (out / "screenshots").mkdir(parents=True, exist_ok=True)
     from qvl_agent.envs.factory import open_env
 
+    say(f"starting the screen ({'the virtual phone' if device.startswith('sim') else device})")
     env = open_env(chosen.spec({"device": device}))
     kept, failed = 0, []
+    total = len(todo) * seeds
     try:
         for task_cls in todo:
             for seed in range(seeds):
                 episode = _episode(env, task_cls, seed, out)
+                done = kept + len(failed) + 1
                 if episode is None:
                     failed.append(f"{task_cls.id}-{seed}")
+                    say(f"[{done}/{total}] {task_cls.id}#{seed}: not solved, left out")
                     continue
                 write_jsonl_episodes(out, [episode])
                 kept += 1
+                say(f"[{done}/{total}] {task_cls.id}#{seed}: kept, "
+                    f"{len(episode['actions'])} steps")
     finally:
         env.close()
     return {"episodes": kept, "failed": failed, "file": str(out / "episodes.jsonl")}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,9 +67,10 @@ _DOM_ELEMENTS = """() => {
 
 def build_grounding(source: Source, out: Path, *, n: int | None = None, seed: int = 0,
                     device: str = "sim", browser_path: str | None = None,
-                    pages: tuple[str, ...] = MINIWOB_PAGES) -> dict[str, Any]:
+                    pages: tuple[str, ...] = MINIWOB_PAGES,
+                    say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """Write the set to ``out``; returns ``{"records": k, "images": m, "file": ...}``.
-    ``pages``: the MiniWoB pages to capture (``miniwob`` only)."""
+    ``pages``: the MiniWoB pages to capture (``miniwob`` only); ``say`` is told each screen."""
     if source not in _SPLIT:
         raise ConfigError(f"--from {source}: expected android-sim or miniwob")
     if n is not None and n < 1:
@@ -79,10 +80,12 @@ def build_grounding(source: Source, out: Path, *, n: int | None = None, seed: in
     images.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     screens = 0
+    say(f"starting the screen ({'the virtual phone' if source == 'android-sim' else 'Chromium'})")
     shots = _sim_screens(device) if source == "android-sim" else _miniwob_screens(seed, browser_path, pages)
     for name, screenshot, elements in shots:
         file = f"{source}_{name}.png"
         kept = _unique(elements, screenshot.size)
+        say(f"{name}: {len(kept)} labelled elements")
         if not kept:
             continue
         screenshot.save(images / file)

@@ -11,6 +11,7 @@ system prompt states), and the loss covers the last assistant turn only. Keeps
 from __future__ import annotations
 
 import json
+import sys
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,8 +117,16 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
               progress: Any = None) -> dict[str, Any]:
     """Fine-tune ``model`` on ``data``; writes the weights (or LoRA adapter) and a report to ``out``.
 
+    ``progress``: show transformers' bars, each after a line (``progress`` called with it, or
+    printed to stderr when it is True) that says which stage it measures.
     Returns the report: validation loss before and after, steps, samples.
     """
+    def say(line: str) -> None:
+        if callable(progress):
+            progress(line)
+        elif progress:
+            print(f"train: {line}", file=sys.stderr, flush=True)
+
     require_extra("train", "qvl-agent train", *(("peft",) if options.lora else ()))
     import torch
     from transformers import (AutoProcessor, Qwen2_5_VLForConditionalGeneration, Trainer,
@@ -130,6 +139,7 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
     if not train_rows:
         raise ConfigError(f"{data / 'train.jsonl'} has no samples")
     path = resolve_weights(model)
+    say(f"loading {model}")
     processor = AutoProcessor.from_pretrained(path)
     # The images are frames already (sides multiples of 28, area within the agent's limits):
     # wide limits keep the processor from resizing them again, which encode_sample checks.
@@ -145,6 +155,7 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
             r=options.lora_rank, lora_alpha=2 * options.lora_rank, lora_dropout=0.0,
             # the language model's projections only; the vision tower stays as trained
             target_modules=r"^(?!.*visual).*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$"))
+    say(f"encoding {len(train_rows)} training and {len(val_rows)} validation samples")
     train = [encode_sample(row, processor, data) for row in train_rows]
     val = [encode_sample(row, processor, data) for row in val_rows]
     arguments = TrainingArguments(
@@ -159,9 +170,15 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
     trainer = Trainer(model=network, args=arguments, train_dataset=train,
                       eval_dataset=val or None,
                       data_collator=_collate(processor.tokenizer.pad_token_id))
+    if val:
+        say(f"validation loss before training ({len(val)} samples)")
     before = trainer.evaluate()["eval_loss"] if val else None
+    say(f"training on {len(train)} samples")
     result = trainer.train()
+    if val:
+        say(f"validation loss after training ({len(val)} samples)")
     after = trainer.evaluate()["eval_loss"] if val else None
+    say(f"saving to {out}")
     out.mkdir(parents=True, exist_ok=True)
     if options.lora:  # merged, so that --model OUT loads like any checkpoint
         network = network.merge_and_unload()

@@ -200,6 +200,12 @@ def test_export_and_train_from_the_command_line(exported, oracle_runs, tiny_chec
     assert report["steps"] == 8
     assert report["validation_loss_after"] < report["validation_loss_before"]
     assert "validation loss:" in result.stdout
+    # Each of transformers' bars follows a line that says what it measures.
+    said = [line for line in result.stderr.splitlines() if line.startswith("train: ")]
+    stages = ["train: validation loss before training (", "train: training on ",
+              "train: validation loss after training (", f"train: saving to {tmp_path / 'tuned'}"]
+    assert [next(i for i, line in enumerate(said) if line.startswith(stage)) for stage in stages] \
+        == list(range(len(said) - 4, len(said)))
     assert (tmp_path / "tuned" / "config.json").is_file()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,11 @@ def control_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                      "--tasks", TASKS, "--out", str(root / "jsonl"), timeout=600)
     assert result.returncode == 0, result.stderr
     assert "wrote 4 episodes" in result.stdout
+    # A minute of phone work says what it is doing as it goes.
+    said = [line for line in result.stderr.splitlines() if line.startswith("dataset: ")]
+    assert said[0] == "dataset: starting the screen (the virtual phone)"
+    assert [re.sub(r"android/[\w-]+", "T", line) for line in said[1:]] == [
+        f"dataset: [{i}/4] T#0: kept, " + line.rsplit(", ", 1)[1] for i, line in enumerate(said[1:], 1)]
     return {"jsonl": root / "jsonl", "tfrecord": write_tfrecord_copy(root / "jsonl", root / "tf")}
 
 

@@ -34,6 +34,8 @@ def test_android_sim_set_scores_100_and_a_shifted_subset_its_complement(tmp_path
                      "--n", "14", "--seed", "3")
     assert result.returncode == 0, result.stderr
     assert "wrote 14 records" in result.stdout
+    assert "dataset: starting the screen (the virtual phone)" in result.stderr.splitlines()
+    assert "dataset: home: " in result.stderr  # each screen as it is captured
     layout, samples = load_screenspot(folder)
     assert layout == "v2" and len(samples) == 14
     assert {s.split for s in samples} == {"mobile"}
