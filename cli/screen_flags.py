@@ -66,6 +66,10 @@ _FLAGS: dict[str, tuple[Any, Any, str | None]] = {
     "monitor": (Annotated[Optional[int], typer.Option(
         "--monitor", help="Desktop: which monitor to see and act on, 1-based (default: the "
                           "primary).")], None, "monitor"),
+    "open_": (Annotated[Optional[list[str]], typer.Option(
+        "--open", help="Desktop: a program to start before the first screenshot, e.g. --open "
+                       "mousepad or --open 'xterm -e top' (repeat); run inside the display's "
+                       "sandbox, waited for until its window shows.")], None, "open"),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

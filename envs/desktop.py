@@ -30,6 +30,7 @@ import os
 import shutil
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -84,6 +85,9 @@ class DesktopConfig(BaseModel):
     type_delay_ms: int = Field(8, ge=0, le=200, description="xdotool's delay between typed keys")
     sandbox: bool = Field(True, description="a virtual display: inside a bubblewrap sandbox "
                                             "(envs.sandbox); False: a plain Xvfb on this machine")
+    open: list[str] = Field(default_factory=list, description="programs to start before the "
+                            "first look, each waited for until its window shows")
+    open_timeout_s: float = Field(30.0, gt=0, le=300, description="longest wait for each window")
 
 
 class DesktopEnv(EnvBase):
@@ -117,6 +121,8 @@ class DesktopEnv(EnvBase):
             # Screenshot pixels per logical unit (2 on a Retina screen, 1 on X11); read once,
             # as pyautogui reads its screen size once.
             self._ratio = self._scale()
+            for command in self.config.open:
+                self._open(command)
         except QvlError:
             self._release()
             raise
@@ -137,6 +143,40 @@ class DesktopEnv(EnvBase):
         self.display = open_display(self.config.display, sandbox=self.config.sandbox)
         self._connect()
         return True
+
+    def _open(self, command: str) -> None:
+        """Start ``command`` on this display (in its sandbox) and wait until a new window of
+        it shows: the first screenshot then has something to act on."""
+        import shlex
+
+        try:
+            args = shlex.split(command)
+        except ValueError as exc:
+            raise ConfigError(f"--open {command!r}: {exc}") from None
+        if not args:
+            raise ConfigError("--open needs a command, e.g. --open mousepad")
+        before = self._windows()
+        process = self.display.launch(args, cwd=self.display.user_home,
+                                      log=Path(args[0]).name)
+        deadline = time.monotonic() + self.config.open_timeout_s
+        while not (self._windows() - before):
+            code = process.poll()
+            if code is not None and code != 0:
+                raise EnvError(f"--open {command!r} exited with status {code} before its window "
+                               "showed")
+            if time.monotonic() > deadline:
+                raise EnvError(f"--open {command!r} showed no window within "
+                               f"{self.config.open_timeout_s:g} s")
+            time.sleep(0.1)
+        self.settle()
+
+    def _windows(self) -> set[int]:
+        """The top-level windows the window manager lists (``_NET_CLIENT_LIST``)."""
+        from Xlib import X
+
+        root = self._x.screen().root
+        listed = root.get_full_property(self._x.intern_atom("_NET_CLIENT_LIST"), X.AnyPropertyType)
+        return set(listed.value) if listed is not None else set()
 
     # -- the Env contract -------------------------------------------------------------
 

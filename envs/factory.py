@@ -66,6 +66,6 @@ def open_env(spec: EnvSpec | EnvKind | str, /, **options: Any) -> Env:
             from qvl_agent.envs.desktop import DesktopConfig, DesktopEnv
 
             return DesktopEnv(DesktopConfig(display=spec.display, monitor=spec.monitor,
-                                            sandbox=spec.sandbox))
+                                            sandbox=spec.sandbox, open=spec.open))
         case _:
             assert_never(spec)

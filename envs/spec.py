@@ -199,6 +199,10 @@ class DesktopSpec(_Spec):
                           "bubblewrap sandbox (envs.sandbox); False: a plain Xvfb on this machine")
     unsafe_host: bool = Field(False, description="desktop suites: allow an existing display "
                               "(':N'), where tasks' commands act on this machine's own files")
+    open: list[str] = Field(default_factory=list, description="programs to start on the "
+                            "display (inside its sandbox) before the first screenshot, each a "
+                            "command line split like a shell's (no shell runs it) and waited "
+                            "for until its window shows")
 
     @field_validator("display")
     @classmethod

@@ -109,3 +109,26 @@ def test_run_on_a_virtual_display_is_sandboxed_by_default(tmp_path):
     run = load_run(out)
     assert [step.extras["sandboxed"] for step in run.steps] == [True]
     assert run.meta.options["display"] == "virtual" and run.meta.options["sandbox"] is True
+
+
+@pytest.mark.slow
+def test_open_starts_the_app_before_the_first_screenshot(tmp_path):
+    """`--display virtual` alone is an empty black screen; `--open mousepad` puts the editor
+    on it, inside the sandbox, before the model's first look."""
+    with FakeQwen(lambda r: tool_call(action="terminate", status="success")) as server:
+        result = run_cli("run", "write a note", "--env", "desktop", "--display", "virtual",
+                         "--open", "mousepad", "--endpoint", server.url, "--out", str(tmp_path / "run"))
+        first = server.requests[0]
+    assert result.returncode == 0, result.stderr
+    assert _white_pixels(first) > 128 * 72 // 5  # the editor's page, not the bare desktop
+
+
+@pytest.mark.slow
+def test_open_of_a_program_that_is_not_there_is_one_line(tmp_path):
+    with FakeQwen(lambda r: tool_call(action="terminate", status="success")) as server:
+        result = run_cli("run", "write a note", "--env", "desktop", "--display", "virtual",
+                         "--open", "no-such-editor --new", "--endpoint", server.url,
+                         "--out", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no-such-editor cannot be started in the sandbox")
+    assert len(result.stderr.splitlines()) == 1
