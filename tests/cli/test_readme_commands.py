@@ -307,3 +307,22 @@ def test_report_rebuilds_an_eval_folder_too(android_eval):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"report: {out / 'report.html'}"
     assert "solved 2 of 4: 50%" in (out / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_the_readmes_activate_line_puts_qvl_agent_on_the_path():
+    """After the two set-up commands the README's `qvl-agent ...` lines work once the
+    environment is activated, as the README says; the line is run as written."""
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text()
+    blocks = re.findall(r"```\n(.*?)```", readme, re.DOTALL)
+    line, = [text for block in blocks for text in block.splitlines()
+             if text.startswith("source .venv/bin/activate")]
+    bare = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(Path.home())}
+    assert subprocess.run(["bash", "-c", "command -v qvl-agent"], env=bare, cwd=root,
+                          capture_output=True).returncode != 0  # not there before
+    command = line.split("#")[0].strip()
+    result = subprocess.run(["bash", "-c", f"{command} && qvl-agent suites"], env=bare, cwd=root,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("suite ")
