@@ -237,3 +237,16 @@ def test_web_options_javascript_xpath_uploads_and_records(tmp_path):
     assert "web.chromeArgs" in (tmp_path / "run" / "report.html").read_text()
     assert steps[1].extras["grounder"] == "xpath"
     assert steps[-1].extras["rpa"] == "recordToReport: after" and steps[-1].extras["content"] == "all done"
+
+
+def test_the_cache_goes_to_the_user_cache_folder_not_the_working_directory(site, tmp_path):
+    args = login_args(site, "1", tmp_path / "run", tmp_path / "unused", "--grounder", "dom")
+    at = args.index("--cache-dir")
+    del args[at:at + 2]  # the default
+    respond = responder(lambda asked: None, SCREEN, query=json.dumps(INVOICES), result=True)
+    with FakeQwen(respond) as server:
+        result = run_cli(*args, "--endpoint", server.url, cwd=tmp_path,
+                         env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "xdg" / "qvl-agent" / "rpa" / "login-flow.cache.yaml").is_file()
+    assert not (tmp_path / "qvl_cache").exists()
