@@ -14,6 +14,6 @@ def test_pages_without_an_oracle_are_counted_and_the_header_keeps_its_path_whole
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert lines[0] == f"eval: suite miniwob (browser), policy oracle, 1 instance, 1 worker -> {out}"
-    assert lines[1] == ("eval: left out 1 of 2 tasks: they have no oracle solver, and --policy "
-                        "oracle runs only tasks that have one (`qvl-agent suites` counts them)")
+    assert lines[1] == ("eval: --policy oracle: 1 of 2 tasks have no oracle and are left out: "
+                        "miniwob/book-flight")
     assert f"results: {out / 'results.jsonl'}" in result.stdout.splitlines()
