@@ -242,7 +242,7 @@ def test_ctrl_c_twice_stops_with_a_complete_run_directory_and_exit_130(tmp_path)
             terminal.kill()
 
     assert code == 130, screen[-3000:]
-    assert "interrupted: the run was interrupted after 3 step(s)" in screen
+    assert "interrupted: the run was interrupted after 3 steps" in screen
     assert "Traceback" not in screen
     meta = json.loads((out / "meta.json").read_text())
     assert meta["status"] == "interrupted" and meta["finished_at"]
