@@ -88,8 +88,9 @@ def main() -> None:
     _show_notices()
     if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
         # Not a terminal (a pipe, a file, CI): rich would assume 80 columns and cut --help's
-        # option lists; 120 fits every one. Lines that hold paths are never wrapped.
-        os.environ["COLUMNS"] = "120"
+        # option lists (a help's longest word, such as --device's list of phones, must fit
+        # its column); 160 fits every one. Lines that hold paths are never wrapped.
+        os.environ["COLUMNS"] = "160"
     try:
         code = app(prog_name="qvl-agent", standalone_mode=False)  # returns a typer.Exit's code instead of exiting
         sys.exit(_code(code) if isinstance(code, int) else 0)

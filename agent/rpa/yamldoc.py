@@ -90,8 +90,10 @@ def _yaml_problem(where: str, text: str, exc: yaml.YAMLError) -> str:
         return f"{where}: not valid YAML ({problem})"
     at = f"{where}:{mark.line + 1}"
     lines = text.splitlines()
-    shown = f" {shorten(lines[mark.line].rstrip(), 80)}" if mark.line < len(lines) else ""
-    if "'\\t'" in raw or "\t" in raw:
+    text_line = lines[mark.line] if mark.line < len(lines) else ""
+    shown = f" {shorten(text_line.rstrip(), 80)}" if text_line else ""
+    indent = text_line[:len(text_line) - len(text_line.lstrip())]
+    if "\t" in indent or "'\\t'" in raw:
         return (f"{at}: a tab in the indentation{shown}; YAML indents with spaces only: "
                 "replace the tab with spaces")
     if any(words in raw for words in _INDENTATION):
