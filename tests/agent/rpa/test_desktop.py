@@ -28,7 +28,7 @@ def test_a_terminal_prompt_is_found_by_ocr_and_answered(tmp_path):
     run = load_run(tmp_path / "run")
     # The script's `display: virtual` is a plain Xvfb: the answer above is on this machine.
     assert run.meta.options["screen"] == {"kind": "desktop", "display": "virtual",
-                                          "sandbox": False, "unsafe_host": False}
+                                          "sandbox": False, "unsafe_host": False, "open": []}
     steps = run.steps
     assert [s.extras.get("grounder") for s in steps[:2]] == ["ocr", "ocr"]
     assert steps[1].action.kind == "click"
