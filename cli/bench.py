@@ -110,8 +110,9 @@ def androidcontrol(
                f"type accuracy {pct(s['type_accuracy'])}, step success {pct(s['step_success_box'])} "
                f"(box) / {pct(s['step_success_distance'])} (14% rule), unparseable {s['unparseable']}")
     if skipped := s.get("skipped"):
-        typer.echo(f"warning: skipped {skipped['steps']} step(s) and {skipped['episodes']} "
-                   f"episode(s) whose records could not be scored (listed in summary.md); the "
+        steps, episodes = skipped["steps"], skipped["episodes"]
+        typer.echo(f"warning: skipped {steps} step{'s' if steps != 1 else ''} and {episodes} "
+                   f"episode{'s' if episodes != 1 else ''} whose records could not be scored (listed in summary.md); the "
                    f"first: {skipped['first'][0]}", err=True)
     typer.echo(f"results: {out / 'results.jsonl'}")
     typer.echo(f"summary: {out / 'summary.md'}")

@@ -81,8 +81,9 @@ def write_summary(out: Path, title: str, summary: dict[str, Any],
     if extra_metrics:
         lines.append("")
     if skipped := summary.get("skipped"):
-        lines += [f"- skipped, not scored: {skipped['steps']} step(s) and {skipped['episodes']} "
-                  "episode(s) whose records could not be read; the first:",
+        steps, episodes = skipped["steps"], skipped["episodes"]
+        lines += [f"- skipped, not scored: {steps} step{'s' if steps != 1 else ''} and {episodes} "
+                  f"episode{'s' if episodes != 1 else ''} whose records could not be read; the first:",
                   *(f"  - {problem}" for problem in skipped["first"]), ""]
     for key, scores in summary.get("breakdown", {}).items():
         lines += _table(f"by {key}", scores)

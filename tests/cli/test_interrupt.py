@@ -100,7 +100,8 @@ def test_ctrl_c_or_sigterm_leave_a_complete_run_directory(tmp_path, how, code, s
     run = load_run(out)
     assert run.meta.status == "interrupted" and run.steps[0].action.kind == "click"
     page = (out / "report.html").read_text()
-    assert "Step 1: click" in page and "<img alt='step 1' src='data:image/" in page
+    # The report shows step 1's screenshot from the run folder (one copy of it).
+    assert "Step 1: click" in page and f"<img alt='step 1' src='{lines[0]['screenshot']}'>" in page
     # Nothing of the run is left running (no orphaned Chromium): Chromium's helpers got the
     # same signal and may take a moment to exit on a loaded machine.
     deadline = time.monotonic() + 15

@@ -379,7 +379,7 @@ def test_a_type_record_is_scored_and_a_bad_record_never_ends_the_run(control_set
                          "--max-pixels", str(SMALL), "--out", str(out))
     assert result.returncode == 0, result.stderr
     warning, = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert warning.startswith("warning: skipped 1 step(s) and 1 episode(s) whose records could "
+    assert warning.startswith("warning: skipped 1 step and 1 episode whose records could "
                               "not be scored (listed in summary.md); the first: ")
     assert "line 5: not JSON" in warning
     rows = _rows(out)
@@ -388,4 +388,4 @@ def test_a_type_record_is_scored_and_a_bad_record_never_ends_the_run(control_set
     assert scored["gold_type"] == "type" and scored["type_match"] and scored["hit_box"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["skipped"]["steps"] == 1 and summary["skipped"]["episodes"] == 1
-    assert "skipped, not scored: 1 step(s) and 1 episode(s)" in (out / "summary.md").read_text()
+    assert "skipped, not scored: 1 step and 1 episode whose" in (out / "summary.md").read_text()
