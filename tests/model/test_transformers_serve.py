@@ -73,6 +73,8 @@ def test_a_run_goes_past_step_0_on_transformers_serve(served, tmp_path):
     assert "refused the request" not in result.stderr, result.stderr
     assert result.stderr.count("note: the model server at") == 1
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["status"] == "max_steps", meta  # the random model's answer, fed back, not an error
+    # The random model's answers are unusable, fed back three times (--max-steps counts only
+    # executed actions), never a refused request.
+    assert meta["status"] == "model_errors" and "unusable answers in a row" in meta["message"], meta
     step = json.loads((out / "trajectory.jsonl").read_text().splitlines()[0])
     assert step["raw"] and step["prompt_tokens"] > 1196  # 1288x728: the frame's tokens, checked exactly
