@@ -22,7 +22,7 @@ from qvl_agent.envs.base import EnvBase, EnvKind, Observation, Size
 from qvl_agent.envs.chromium import find_chromium, launch_args
 from qvl_agent.envs.cookies import read_cookies
 from qvl_agent.envs.errors import (
-    EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
+    ConfigError, EnvDisconnectedError, EnvError, EnvNotFoundError, UnsupportedActionError,
 )
 from qvl_agent.envs.keys import is_character
 from qvl_agent.envs.serve import FolderServer

@@ -85,6 +85,9 @@ def test_run_stops_at_once_on_a_full_disk_and_leaves_every_file_whole(small_disk
 
 
 def test_eval_stops_on_a_full_disk_keeps_results_whole_and_resumes(small_disk, tmp_path):
+    # About 1 MB free: the 18 instances take about 1.9 MB (their reports show the run
+    # folders' PNGs, no second copy of each screenshot), so the disk fills half-way.
+    _fill(small_disk, 1_000_000)
     out = small_disk / "eval"
     result = run_cli("eval", "--suite", "web", "--policy", "oracle", "--seeds", "3",
                      "--out", str(out), timeout=600)
