@@ -102,7 +102,7 @@ def check_prompt_tokens(backend: _Counter, messages: list[Message], prompt_token
     needed = sum(image_tokens(size) for size in sizes)
     fed = needed + prompt_tokens - expected  # the image tokens the server made, if the text is ours
     largest = max(sizes, key=lambda s: s[0] * s[1])
-    shown = f"{len(sizes)} screenshot(s) of {largest[0]}x{largest[1]}"
+    shown = f"{len(sizes)} screenshot{'s' if len(sizes) != 1 else ''} of {largest[0]}x{largest[1]}"
     made = server_resized(sizes, fed, shrink=prompt_tokens < expected) if fed > 0 else None
     if made is None:
         raise ConfigError(
@@ -126,7 +126,7 @@ def check_prompt_tokens(backend: _Counter, messages: list[Message], prompt_token
     raise ConfigError(
         f"the server at {backend.base_url} enlarges the screenshots: it fed the model "
         f"{prompt_tokens} prompt tokens where the exact count is {expected} ({needed} for "
-        f"{shown}, it used {fed}, as a min_pixels of {limit} would), so every click would land "
+        f"{shown}; it used {fed}, as for {biggest[0]}x{biggest[1]}), so every click would land "
         f"off target. Lower its min_pixels (vLLM: --mm-processor-kwargs "
         f"'{{\"min_pixels\": 3136}}') or raise --min-pixels here"
     )

@@ -115,3 +115,22 @@ def test_a_shrink_names_the_size_the_server_made_and_the_advice_converges():
         suggested = int(re.search(r"--max-pixels (\d+)", str(info.value)).group(1))
         smaller = Frame.for_image(screenshot(), SCREEN, max_pixels=suggested)
         OpenAIBackend(server.url, max_pixels=suggested).generate(messages_for(smaller))
+
+
+def test_an_enlarging_server_names_the_size_it_made():
+    from types import SimpleNamespace
+
+    from qvl_agent.model.token_check import check_prompt_tokens
+
+    small = Size(width=280, height=280)
+    frame = Frame.for_image(Image.new("RGB", (280, 280), "white"), small)  # 10x10 patches
+    messages = agent_messages("computer_use", frame.size, "press the button",
+                              frame.resize(Image.new("RGB", (280, 280), "white")), [])
+    probe = 500
+    expected = expected_prompt_tokens(probe, [frame.size])
+    server = SimpleNamespace(base_url="http://127.0.0.1:9/v1")  # its min_pixels made 560x560
+    with pytest.raises(ConfigError) as info:
+        check_prompt_tokens(server, messages, expected + 20 * 20 - 10 * 10, probe=probe)
+    message = str(info.value)
+    assert "enlarges the screenshots" in message and "as for 560x560" in message
+    assert "1 screenshot of 280x280" in message and "--min-pixels" in message
