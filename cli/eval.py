@@ -32,7 +32,7 @@ def eval_(
     context: typer.Context,
     suite: Annotated[Optional[str], typer.Option("--suite", help="A suite name (see `qvl-agent suites`) or a folder of task JSON files (not needed with --resume).")] = None,
     tasks: Annotated[Optional[str], typer.Option("--tasks", help="Regular expression over task ids.")] = None,
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 of every task.")] = 1,
+    seeds: Annotated[str, typer.Option("--seeds", help="N: seeds 0..N-1 of every task; A:B: seeds A..B-1 (e.g. held-out seeds 100:120).")] = "1",
     policy: Annotated[PolicyChoice, typer.Option("--policy", help="qwen (the model), oracle (the tasks' own solvers) or random (a baseline).")] = PolicyChoice.qwen,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes, each with its own env.")] = 1,
     executor: Annotated[ExecutorChoice, typer.Option("--executor", help="local (worker processes here) or ray (actors on a Ray cluster; needs the optional extra 'ray').")] = ExecutorChoice.local,
@@ -52,7 +52,9 @@ def eval_(
 ) -> None:
     """Run a suite x seeds; results.jsonl as it goes, then summary.md with a Wilson interval."""
     from qvl_agent.eval.command import resumed_values, run_eval_command
+    from qvl_agent.eval.config import parse_seeds
 
+    first_seed, count = parse_seeds(seeds)
     if resume and out is None:
         raise typer.BadParameter("--resume needs the --out of the run to finish")
     if resume_keep_errors and not resume:
@@ -70,7 +72,7 @@ def eval_(
     env_flags = {k: v for k, v in {"device": device, "browser_path": browser_path,
                                    "display": display, "unsafe_host": unsafe_host}.items() if v}
     values = dict(
-        suite=suite, tasks=tasks, seeds=seeds, workers=workers, resume=resume,
+        suite=suite, tasks=tasks, seeds=count, first_seed=first_seed, workers=workers, resume=resume,
         resume_keep_errors=resume_keep_errors,
         executor=executor.value, ray_address=ray_address, time_limit_s=time_limit,
         max_steps=max_steps, out=out,

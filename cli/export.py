@@ -31,7 +31,7 @@ def sft(
     out: Annotated[Path, typer.Option("--out", help="Folder for the dataset (must not hold one).")],
     fmt: Annotated[FormatChoice, typer.Option("--format", help="messages (TRL, ms-swift) or sharegpt (LLaMA-Factory).")] = FormatChoice.messages,
     only_success: Annotated[bool, typer.Option("--only-success/--all", help="Keep only solved episodes (an eval's checker, else the agent's own end).")] = True,
-    validation: Annotated[float, typer.Option("--validation", help="Share of tasks (not steps) held out for validation.")] = 0.2,
+    validation: Annotated[float, typer.Option("--validation", help="Share of tasks (not steps) held out for validation (default: none, every task trains; held-out seeds are then measured by eval --seeds A:B).")] = 0.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the task split.")] = 0,
     min_pixels: MinPixelsOpt = 3136,
     max_pixels: MaxPixelsOpt = 12845056,

@@ -48,8 +48,22 @@ def tiny_model(
     folder: Annotated[Path, typer.Argument(help="Where to write the checkpoint.")],
     seed: Annotated[int, typer.Option(help="Seed of the random weights.")] = 0,
 ) -> None:
-    """Write a tiny random Qwen2.5-VL checkpoint (for trying the pipeline without weights)."""
+    """Write a tiny Qwen2.5-VL (random weights) that the loop of the README can train on the CPU."""
     from qvl_agent.model.tiny import write_tiny_checkpoint
 
     path = write_tiny_checkpoint(folder, seed=seed)
-    typer.echo(f"wrote a tiny random Qwen2.5-VL to {path}; try: qvl-agent ground IMG 'x' --model {path}")
+    # Its answers are noise until trained, so grounding or running it shows nothing; the
+    # closed loop is what it is for (README: training data and fine-tuning).
+    typer.echo(f"wrote a tiny Qwen2.5-VL to {path}: random weights, so its answers are noise until "
+               "it is trained. Train it on the toolkit's own runs (a few minutes on a CPU):")
+    for line in tiny_loop(str(path)):
+        typer.echo(f"  {line}")
+
+
+def tiny_loop(model: str, runs: str = "runs/oracle-click", data: str = "data/click") -> list[str]:
+    """The four commands that train a tiny checkpoint and evaluate it on unseen seeds."""
+    tasks = "'click-test$|click-dialog$|focus-text$'"
+    return [f"qvl-agent eval --suite miniwob --tasks {tasks} --policy oracle --seeds 100 --out {runs}",
+            f"qvl-agent export sft {runs} --out {data}",
+            f"qvl-agent train {data} --model {model} --out {model}-trained",
+            f"qvl-agent eval --suite miniwob --tasks {tasks} --model {model}-trained --seeds 100:120"]

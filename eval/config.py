@@ -9,10 +9,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qvl_agent.agent.usage import Usage
+from qvl_agent.envs.errors import ConfigError
 from qvl_agent.envs.spec import EnvSpec
 from qvl_agent.model.options import ModelOptions
 
-__all__ = ["PolicySpec", "EvalConfig", "InstanceResult", "instance_id", "run_dir_name", "Outcome"]
+__all__ = ["PolicySpec", "EvalConfig", "InstanceResult", "instance_id", "run_dir_name", "Outcome",
+           "parse_seeds"]
 
 Outcome = Literal["success", "failure", "error"]
 
@@ -26,6 +28,20 @@ def run_dir_name(task_id: str, seed: int) -> str:
     readable = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{task_id}-{seed}")
     digest = hashlib.sha1(instance_id(task_id, seed).encode()).hexdigest()[:6]
     return f"{readable}-{digest}"
+
+
+def parse_seeds(text: str) -> tuple[int, int]:
+    """``--seeds``: ``N`` (seeds 0..N-1) or ``A:B`` (seeds A..B-1, as a Python range) to
+    ``(first seed, count)``. Raises ``ConfigError`` naming the accepted forms."""
+    first, sep, end = text.strip().partition(":")
+    try:
+        values = (0, int(first)) if not sep else (int(first), int(end) - int(first))
+    except ValueError:
+        values = (-1, 0)
+    if values[0] < 0 or values[1] < 1:
+        raise ConfigError(f"--seeds {text!r}: give a count N (seeds 0..N-1, N >= 1) or a range "
+                          "A:B (seeds A..B-1, 0 <= A < B), e.g. --seeds 20 or --seeds 100:120")
+    return values
 
 
 class PolicySpec(BaseModel):
@@ -52,7 +68,9 @@ class EvalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     suite: str
     tasks: str | None = Field(None, description="regular expression over task ids")
-    seeds: int = Field(1, ge=1, le=10_000)
+    seeds: int = Field(1, ge=1, le=10_000, description="how many seeds per task")
+    first_seed: int = Field(0, ge=0, description="seeds first_seed..first_seed+seeds-1 "
+                            "(--seeds A:B names held-out seeds)")
     policy: PolicySpec = Field(default_factory=PolicySpec)
     workers: int = Field(1, ge=1, le=64)
     executor: Literal["local", "ray"] = Field(

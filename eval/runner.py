@@ -45,12 +45,13 @@ def plan(config: EvalConfig, suite: Suite) -> list[tuple[str, int]]:
     """The (task id, seed) pairs of the run, in order; oracle runs skip tasks without one,
     replays what has no recording."""
     tasks, _ = _selected(config, suite)
-    instances = [(t.id, seed) for seed in range(config.seeds) for t in tasks]
+    seeds = range(config.first_seed, config.first_seed + config.seeds)
+    instances = [(t.id, seed) for seed in seeds for t in tasks]
     if config.policy.kind == "replay":
         instances = [i for i in instances if recorded(config.policy, *i)]
         if not instances:
             raise ConfigError(f"--replay {config.policy.replay} holds no recording of these "
-                              f"instances of suite {suite.name!r} (seeds 0..{config.seeds - 1})")
+                              f"instances of suite {suite.name!r} (seeds {seeds.start}..{seeds.stop - 1})")
     return instances
 
 

@@ -5,7 +5,20 @@ with the same files a Qwen2.5-VL-Instruct checkpoint has (``config.json``, safet
 weights, a byte-level BPE ``tokenizer.json`` with Qwen's special tokens, the image processor
 config and the official chat template), so ``TransformersBackend`` loads it through the
 very ``from_pretrained`` path it uses for ``Qwen/Qwen2.5-VL-7B-Instruct``. Its answers are
-noise, which is what the loop's error handling needs to be tested against.
+noise until it is trained, which is what the loop's error handling needs to be tested
+against; and it can be trained: ``qvl-agent train`` on the toolkit's own exported runs teaches
+it to solve simple tasks (../shared/notes/tiny-training.md, the README's training section).
+
+What makes it learn, within the same transformers classes (config values only):
+- the text rotary base is small (``rope_theta`` 20, not 1e6) and M-RoPE gives most of a
+  16-dim head's frequencies to the image's height and width (``mrope_section`` [2, 3, 3],
+  not [4, 2, 2]): with the real model's values on so small a head, an image token's position
+  turns its query by ~1e-3 radians or less, and the model cannot tell where anything is;
+- the tokenizer splits text as Qwen2's own does (its pre-tokenizer regex, NFC), so every
+  digit is its own token, as in the real vocabulary: coordinates are written digit by digit.
+
+``config.json`` carries ``qvl_agent_tiny`` (see ``tiny_marker``), so ``qvl-agent train`` can
+pick the settings a from-scratch tiny model needs.
 
     python -m qvl_agent.model.tiny /tmp/tiny-qwen   # or qvl-agent tiny-model DIR
 """
@@ -20,7 +33,8 @@ from pathlib import Path
 from qvl_agent.envs.extras import require_extra
 from qvl_agent.model.frame import MAX_PIXELS, MIN_PIXELS
 
-__all__ = ["write_tiny_checkpoint", "SPECIAL_TOKENS"]
+__all__ = ["write_tiny_checkpoint", "SPECIAL_TOKENS", "QWEN2_PRETOKENIZE_REGEX", "TINY_MARKER",
+           "tiny_marker"]
 
 # Qwen2.5-VL's special tokens, in the order of their ids in the real vocabulary.
 SPECIAL_TOKENS = [
@@ -32,6 +46,13 @@ SPECIAL_TOKENS = [
 ]
 _PLAIN_ADDED = frozenset(SPECIAL_TOKENS[14:])
 _BPE_VOCAB = 1024  # base vocabulary before the special tokens
+# transformers' models/qwen2/tokenization_qwen2.py (the pre_tokenizer of Qwen2's and
+# Qwen2.5-VL's tokenizer.json): one token per digit ("\\p{N}" alone), letters with one
+# leading non-letter, punctuation runs with an optional leading space.
+QWEN2_PRETOKENIZE_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
+                           r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+TINY_MARKER = "qvl_agent_tiny"  # the config.json key that says qvl-agent tiny-model wrote it
+TINY_VERSION = 2  # 1: rope_theta 1e6, mrope [4, 2, 2], merged digits (could not learn)
 
 
 def _corpus() -> list[str]:
@@ -44,10 +65,16 @@ def _corpus() -> list[str]:
 
 
 def _tokenizer_json() -> str:
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import (AddedToken, Regex, Tokenizer, decoders, models, normalizers,
+                            pre_tokenizers, trainers)
 
     tokenizer = Tokenizer(models.BPE(unk_token=None, byte_fallback=False))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    # Qwen2's own: NFC, its split regex, then bytes to the byte-level alphabet (no regex).
+    tokenizer.normalizer = normalizers.NFC()
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=_BPE_VOCAB,
@@ -105,13 +132,16 @@ def write_tiny_checkpoint(path: str | Path, *, seed: int = 0, hidden_size: int =
     heads = max(1, hidden_size // 16)
     head_dim = hidden_size // heads
     half = head_dim // 2
-    mrope = [half - 2 * (half // 3), half // 3, half // 3]  # sums to head_dim / 2
+    # Frequencies per section (time, height, width), summing to head_dim / 2; most go to
+    # the image's two axes ([2, 3, 3] for a 16-dim head).
+    spatial = (3 * half) // 8
+    mrope = [half - 2 * spatial, spatial, spatial]
     config = Qwen2_5_VLConfig(
         text_config={
             "vocab_size": vocab_size, "hidden_size": hidden_size,
             "intermediate_size": hidden_size * 2, "num_hidden_layers": layers,
             "num_attention_heads": heads, "num_key_value_heads": max(1, heads // 2),
-            "max_position_embeddings": 32768, "rope_theta": 1000000.0,
+            "max_position_embeddings": 32768, "rope_theta": 20.0,
             "rope_scaling": {"type": "mrope", "mrope_section": mrope},
             "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],
@@ -126,6 +156,7 @@ def write_tiny_checkpoint(path: str | Path, *, seed: int = 0, hidden_size: int =
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
         bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
         pad_token_id=ids["<|endoftext|>"],
+        **{TINY_MARKER: {"version": TINY_VERSION, "seed": seed}},
     )
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
@@ -133,8 +164,21 @@ def write_tiny_checkpoint(path: str | Path, *, seed: int = 0, hidden_size: int =
     model.generation_config.eos_token_id = [ids["<|im_end|>"], ids["<|endoftext|>"]]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.save_pretrained(path, safe_serialization=True)
-    (path / "qvl_tiny.json").write_text(json.dumps({"tiny": True, "seed": seed}) + "\n")
     return path
+
+
+def tiny_marker(checkpoint: str | Path) -> dict | None:
+    """What ``config.json`` of ``checkpoint`` says about a tiny-model origin; None if none.
+
+    A checkpoint trained from a tiny one keeps the mark (the config is saved with it).
+    """
+    config = Path(checkpoint) / "config.json"
+    try:
+        values = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    mark = values.get(TINY_MARKER)
+    return mark if isinstance(mark, dict) else None
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def split_by_task(tasks: list[str], validation: float, seed: int) -> dict[str, s
 
 
 def export_sft(paths: list[Path], out: Path, *, fmt: Format = "messages", only_success: bool = True,
-               validation: float = 0.2, seed: int = 0, options: PromptOptions) -> ExportSummary:
+               validation: float = 0.0, seed: int = 0, options: PromptOptions) -> ExportSummary:
     """Write the samples of the episodes under ``paths`` to ``out``; returns the summary."""
     episodes = find_episodes(paths)
     summary = ExportSummary(episodes=len(episodes))

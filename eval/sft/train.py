@@ -11,34 +11,70 @@ system prompt states), and the loss covers the last assistant turn only. Keeps
 from __future__ import annotations
 
 import json
-import sys
+import math
 import re
-from dataclasses import dataclass
+import sys
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image
 
 from qvl_agent.envs.errors import ConfigError
 from qvl_agent.envs.extras import require_extra
 
-__all__ = ["TrainOptions", "train_sft", "encode_sample", "IGNORE"]
+__all__ = ["TrainOptions", "train_sft", "encode_sample", "resolve_options", "training_processor", "IGNORE", "TINY_DEFAULTS",
+           "REAL_DEFAULTS"]
 
 IGNORE = -100
 _RESOLUTION = re.compile(r"The screen's resolution is (\d+)x(\d+)\.")
 
 
+Schedule = Literal["constant", "cosine", "linear"]
+
+
 @dataclass(frozen=True)
 class TrainOptions:
-    epochs: float = 1.0
+    """How to fine-tune; a field left None takes the checkpoint's default (``resolve_options``)."""
+
+    epochs: float | None = None
     max_steps: int = -1
-    learning_rate: float = 1e-5
-    batch_size: int = 1
+    learning_rate: float | None = None
+    batch_size: int | None = None
     gradient_accumulation: int = 1
+    schedule: Schedule | None = None
+    warmup: float | None = None  # share of the optimizer steps spent warming up
     lora: bool = False
     lora_rank: int = 16
     device: str | None = None
     seed: int = 0
+
+
+# A released checkpoint is fine-tuned gently: a full fine-tune of the 3B/7B at 1e-5 (LoRA:
+# 1e-4), one pass, one sample per step, as the earlier version of this command did.
+REAL_DEFAULTS: dict[str, Any] = dict(epochs=1.0, batch_size=1, schedule="constant", warmup=0.0)
+# A tiny-model checkpoint learns from scratch: a fixed budget of steps (whatever the data's
+# size, so the run's length is known), a high rate with warm-up and cosine decay. Measured on
+# MiniWoB and the virtual phone by benchmarks/closed_loop.py.
+TINY_DEFAULTS: dict[str, Any] = dict(max_steps=600, learning_rate=3e-3, batch_size=8, schedule="cosine", warmup=0.05)
+
+
+def resolve_options(options: TrainOptions, tiny: bool) -> TrainOptions:
+    """``options`` with every None replaced by the default for a tiny or a released checkpoint.
+
+    For a tiny one, ``--epochs`` or ``--max-steps`` replaces the default step budget.
+    """
+    defaults = TINY_DEFAULTS if tiny else REAL_DEFAULTS
+    filled: dict[str, Any] = {key: value for key, value in defaults.items()
+                              if key != "max_steps" and getattr(options, key) is None}
+    if options.learning_rate is None and not tiny:
+        filled["learning_rate"] = 1e-4 if options.lora else 1e-5
+    if options.epochs is None:
+        filled["epochs"] = 1.0  # the Trainer needs one; a step budget overrides it
+        if tiny and options.max_steps <= 0:
+            filled["max_steps"] = TINY_DEFAULTS["max_steps"]
+    return replace(options, **filled)
 
 
 def _rows(data: Path, split: str) -> list[dict[str, Any]]:
@@ -85,6 +121,22 @@ def encode_sample(row: dict[str, Any], processor: Any, data: Path) -> dict[str, 
     return sample
 
 
+def training_processor(path: str | Path) -> Any:
+    """The checkpoint's own processor, as ``train`` uses it to encode samples.
+
+    The images are frames already (sides multiples of 28, area within the agent's limits):
+    wide limits keep the processor from resizing them again, which ``encode_sample`` checks.
+    """
+    from transformers import AutoProcessor
+
+    from qvl_agent.model.frame import MIN_PIXELS
+    from qvl_agent.model.transformers_backend import set_pixel_limits
+
+    processor = AutoProcessor.from_pretrained(path)
+    set_pixel_limits(processor.image_processor, MIN_PIXELS, 16384 * 28 * 28)
+    return processor
+
+
 def _last_assistant_start(ids: list[int], processor: Any) -> int:
     header = processor.tokenizer.encode("<|im_start|>assistant\n", add_special_tokens=False)
     for i in range(len(ids) - len(header), -1, -1):
@@ -94,17 +146,29 @@ def _last_assistant_start(ids: list[int], processor: Any) -> int:
 
 
 def _collate(pad_id: int):
+    """Batches padded on the left, so that every answer ends at the last position.
+
+    Then only the last ``logits_to_keep`` positions (the longest answer and the one before
+    it) go through the LM head and the loss: the same loss as over the whole sequence, without
+    a vocabulary-sized row for each of the ~1,000 prompt tokens. ``mm_token_type_ids`` is kept
+    (padded with 0): without it Qwen2.5-VL trains with 1D positions while ``generate`` uses
+    M-RoPE's 3D ones.
+    """
     import torch
 
     def collate(batch: list[dict[str, Any]]) -> dict[str, Any]:
         length = max(len(s["input_ids"]) for s in batch)
 
         def pad(key: str, value: int) -> Any:
-            return torch.stack([torch.nn.functional.pad(s[key], (0, length - len(s[key])), value=value)
+            return torch.stack([torch.nn.functional.pad(s[key], (length - len(s[key]), 0), value=value)
                                 for s in batch])
 
+        labels = pad("labels", IGNORE)
+        learnt = (labels != IGNORE).any(dim=0).nonzero()
+        keep = length - int(learnt[0]) + 1 if len(learnt) else 1
         out = {"input_ids": pad("input_ids", pad_id), "attention_mask": pad("attention_mask", 0),
-               "labels": pad("labels", IGNORE), "mm_token_type_ids": pad("mm_token_type_ids", 0)}
+               "labels": labels[:, length - keep:], "logits_to_keep": keep,
+               "mm_token_type_ids": pad("mm_token_type_ids", 0)}
         if any("pixel_values" in s for s in batch):
             out["pixel_values"] = torch.cat([s["pixel_values"] for s in batch if "pixel_values" in s])
             out["image_grid_thw"] = torch.cat([s["image_grid_thw"] for s in batch if "image_grid_thw" in s])
@@ -117,9 +181,13 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
               progress: Any = None) -> dict[str, Any]:
     """Fine-tune ``model`` on ``data``; writes the weights (or LoRA adapter) and a report to ``out``.
 
+    Options left None take the defaults of the checkpoint: a tiny-model one's config says so
+    (``TINY_DEFAULTS``), anything else is a released model (``REAL_DEFAULTS``).
+
     ``progress``: show transformers' bars, each after a line (``progress`` called with it, or
     printed to stderr when it is True) that says which stage it measures.
-    Returns the report: validation loss before and after, steps, samples.
+
+    Returns the report: validation loss before and after, steps, samples, the options used.
     """
     def say(line: str) -> None:
         if callable(progress):
@@ -129,21 +197,20 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
 
     require_extra("train", "qvl-agent train", *(("peft",) if options.lora else ()))
     import torch
-    from transformers import (AutoProcessor, Qwen2_5_VLForConditionalGeneration, Trainer,
-                              TrainingArguments)
+    from transformers import Qwen2_5_VLForConditionalGeneration, Trainer, TrainingArguments
 
-    from qvl_agent.model.frame import MIN_PIXELS
-    from qvl_agent.model.transformers_backend import resolve_weights, set_pixel_limits
+    from qvl_agent.model.tiny import tiny_marker
+    from qvl_agent.model.transformers_backend import resolve_weights
 
+    started = time.perf_counter()
     train_rows, val_rows = _rows(data, "train"), _rows(data, "validation")
     if not train_rows:
         raise ConfigError(f"{data / 'train.jsonl'} has no samples")
     path = resolve_weights(model)
     say(f"loading {model}")
-    processor = AutoProcessor.from_pretrained(path)
-    # The images are frames already (sides multiples of 28, area within the agent's limits):
-    # wide limits keep the processor from resizing them again, which encode_sample checks.
-    set_pixel_limits(processor.image_processor, MIN_PIXELS, 16384 * 28 * 28)
+    tiny = tiny_marker(path) is not None
+    options = resolve_options(options, tiny)
+    processor = training_processor(path)
     torch.manual_seed(options.seed)
     device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
@@ -158,11 +225,14 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
     say(f"encoding {len(train_rows)} training and {len(val_rows)} validation samples")
     train = [encode_sample(row, processor, data) for row in train_rows]
     val = [encode_sample(row, processor, data) for row in val_rows]
+    steps = options.max_steps if options.max_steps > 0 else math.ceil(
+        math.ceil(len(train) / options.batch_size) / options.gradient_accumulation * options.epochs)
     arguments = TrainingArguments(
         output_dir=str(out), per_device_train_batch_size=options.batch_size,
         per_device_eval_batch_size=1, gradient_accumulation_steps=options.gradient_accumulation,
         num_train_epochs=options.epochs, max_steps=options.max_steps,
-        learning_rate=options.learning_rate, lr_scheduler_type="constant", warmup_steps=0,
+        learning_rate=options.learning_rate, lr_scheduler_type=options.schedule,
+        warmup_steps=round(options.warmup * steps),
         logging_steps=1, save_strategy="no", eval_strategy="no", report_to=[],
         remove_unused_columns=False, use_cpu=device == "cpu", seed=options.seed,
         dataloader_num_workers=0, bf16=dtype == torch.bfloat16, disable_tqdm=progress is None,
@@ -187,7 +257,9 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
     report = {"model": model, "data": str(data), "train_samples": len(train),
               "validation_samples": len(val), "steps": result.global_step,
               "train_loss": result.training_loss, "validation_loss_before": before,
-              "validation_loss_after": after, "lora": options.lora,
-              "learning_rate": options.learning_rate}
+              "validation_loss_after": after, "lora": options.lora, "tiny_defaults": tiny,
+              "learning_rate": options.learning_rate, "batch_size": options.batch_size,
+              "schedule": options.schedule, "warmup": options.warmup, "seed": options.seed,
+              "seconds": round(time.perf_counter() - started, 1)}
     (out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report

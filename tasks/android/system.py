@@ -12,11 +12,12 @@ from typing import ClassVar
 
 
 from qvl_agent.agent.trajectory import Trajectory
-from qvl_agent.envs.actions import Action, OpenApp, Terminate
+from qvl_agent.envs.actions import Action, Click, OpenApp, Terminate
 from qvl_agent.envs.base import Env
 from qvl_agent.tasks.android.common import AndroidTask
 from qvl_agent.tasks.android.device import (
     VENDOR_PACKAGES, device_of, foreground_app, phone_kind, radio_on, set_radio, tap, tap_switch,
+    ui_nodes,
 )
 from qvl_agent.tasks.android.settings_paths import RADIO_INTENTS, settings_path
 from qvl_agent.tasks.base import TaskParams
@@ -109,5 +110,8 @@ class OpenAppTask(AndroidTask):
         return float(foreground_app(env) in self.params.packages)
 
     def oracle(self, env: Env) -> Iterator[Action]:
-        yield OpenApp(name=self.params.label)
+        # As a person does: tap the app's icon on the home screen (the launcher labels it with
+        # the app's name); a home screen without it gets the open action.
+        icons = [node for node in ui_nodes(env) if node.content_desc == self.params.label]
+        yield Click(at=icons[0].center) if icons else OpenApp(name=self.params.label)
         yield Terminate(status="success")
