@@ -30,6 +30,7 @@ def train(
     grad_accum: Annotated[int, typer.Option("--grad-accum", help="Steps per optimizer update.")] = 1,
     schedule: Annotated[Optional[ScheduleChoice], typer.Option("--schedule", help="Learning-rate schedule after the warm-up (default: constant; a tiny-model checkpoint: cosine).")] = None,
     warmup: Annotated[Optional[float], typer.Option("--warmup", min=0.0, max=0.5, help="Share of the steps spent warming the rate up from 0 (default: 0; a tiny-model checkpoint: 0.05).")] = None,
+    freeze_vision: Annotated[Optional[bool], typer.Option("--freeze-vision/--train-vision", help="Keep the vision tower as it is (default: train it; a tiny-model checkpoint: frozen, its outputs computed once per image).")] = None,
     lora: Annotated[bool, typer.Option("--lora", help="Train LoRA adapters on the language model (peft) instead of every weight.")] = False,
     lora_rank: Annotated[int, typer.Option("--lora-rank", help="LoRA rank.")] = 16,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the data order (and of LoRA's initial adapters): the same data, seed and machine give the same weights.")] = 0,
@@ -47,12 +48,13 @@ def train(
     report = train_sft(data, model, out, TrainOptions(
         epochs=epochs, max_steps=max_steps, learning_rate=lr, batch_size=batch_size,
         gradient_accumulation=grad_accum, schedule=schedule.value if schedule else None,
-        warmup=warmup, lora=lora, lora_rank=lora_rank, device=torch_device, seed=seed),
+        warmup=warmup, freeze_vision=freeze_vision, lora=lora, lora_rank=lora_rank, device=torch_device, seed=seed),
         progress=True)
     which = "a tiny-model checkpoint's" if report["tiny_defaults"] else "a released checkpoint's"
     typer.echo(f"trained {report['steps']} steps of {report['batch_size']} on {report['train_samples']} "
                f"samples in {report['seconds']:.0f} s ({which} defaults: lr {report['learning_rate']:g}, "
-               f"{report['schedule']} after {report['warmup']:.0%} warm-up); final train loss "
+               f"{report['schedule']} after {report['warmup']:.0%} warm-up"
+               f"{', vision frozen' if report['freeze_vision'] else ''}); mean train loss "
                f"{report['train_loss']:.4f}")
     if report["validation_loss_before"] is not None:
         typer.echo(f"validation loss: {report['validation_loss_before']:.4f} -> "

@@ -56,11 +56,12 @@ TINY_VERSION = 2  # 1: rope_theta 1e6, mrope [4, 2, 2], merged digits (could not
 
 
 def _corpus() -> list[str]:
-    """Text to learn merges from: the agent prompts themselves, plus plain JSON and digits."""
+    """Text to learn merges from: the agent prompts, an answer, the chat roles (digits are
+    never merged: the pre-tokenizer splits them one by one)."""
     tools = resources.files("qvl_agent.model").joinpath("data/tools.json").read_text(encoding="utf-8")
     lines = [tools, '{"name": "computer_use", "arguments": {"action": "left_click", '
-             '"coordinate": [935, 406]}}', "The user query:  Task progress Step 1: 2: 3:"]
-    lines += [" ".join(str(n) for n in range(i, i + 50)) for i in range(0, 2000, 50)]
+             '"coordinate": [935, 406]}}', "The user query:  Task progress Step 1: 2: 3:",
+             "system\nuser\nassistant\n" * 20]
     return lines
 
 

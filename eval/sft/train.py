@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 import sys
 import time
@@ -45,6 +46,7 @@ class TrainOptions:
     gradient_accumulation: int = 1
     schedule: Schedule | None = None
     warmup: float | None = None  # share of the optimizer steps spent warming up
+    freeze_vision: bool | None = None  # keep the vision tower as it is (its outputs computed once)
     lora: bool = False
     lora_rank: int = 16
     device: str | None = None
@@ -53,11 +55,13 @@ class TrainOptions:
 
 # A released checkpoint is fine-tuned gently: a full fine-tune of the 3B/7B at 1e-5 (LoRA:
 # 1e-4), one pass, one sample per step, as the earlier version of this command did.
-REAL_DEFAULTS: dict[str, Any] = dict(epochs=1.0, batch_size=1, schedule="constant", warmup=0.0)
+REAL_DEFAULTS: dict[str, Any] = dict(epochs=1.0, batch_size=1, schedule="constant", warmup=0.0,
+                                     freeze_vision=False)
 # A tiny-model checkpoint learns from scratch: a fixed budget of steps (whatever the data's
 # size, so the run's length is known), a high rate with warm-up and cosine decay. Measured on
 # MiniWoB and the virtual phone by benchmarks/closed_loop.py.
-TINY_DEFAULTS: dict[str, Any] = dict(max_steps=600, learning_rate=3e-3, batch_size=8, schedule="cosine", warmup=0.05)
+TINY_DEFAULTS: dict[str, Any] = dict(max_steps=600, learning_rate=3e-3, batch_size=8, schedule="cosine",
+                                     warmup=0.05, freeze_vision=True)
 
 
 def resolve_options(options: TrainOptions, tiny: bool) -> TrainOptions:
@@ -189,15 +193,10 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
 
     Returns the report: validation loss before and after, steps, samples, the options used.
     """
-    def say(line: str) -> None:
-        if callable(progress):
-            progress(line)
-        elif progress:
-            print(f"train: {line}", file=sys.stderr, flush=True)
-
+    say = _announcer(progress)
     require_extra("train", "qvl-agent train", *(("peft",) if options.lora else ()))
     import torch
-    from transformers import Qwen2_5_VLForConditionalGeneration, Trainer, TrainingArguments
+    from transformers import Qwen2_5_VLForConditionalGeneration
 
     from qvl_agent.model.tiny import tiny_marker
     from qvl_agent.model.transformers_backend import resolve_weights
@@ -225,8 +224,62 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
     say(f"encoding {len(train_rows)} training and {len(val_rows)} validation samples")
     train = [encode_sample(row, processor, data) for row in train_rows]
     val = [encode_sample(row, processor, data) for row in val_rows]
+    if options.freeze_vision:
+        for parameter in network.model.visual.parameters():
+            parameter.requires_grad_(False)
     steps = options.max_steps if options.max_steps > 0 else math.ceil(
         math.ceil(len(train) / options.batch_size) / options.gradient_accumulation * options.epochs)
+    fitted = None
+    if tiny and not options.lora:
+        network.to(device)
+        keys = [_system_turn(row) for row in train_rows]
+        fitted = _fit_shared(network, train, keys, val, [_system_turn(r) for r in val_rows],
+                             options, steps, progress, say)
+    if fitted is None:
+        fitted = _fit_trainer(network, train, val, options, steps, device, dtype, processor,
+                              out, progress, say)
+    global_step, train_loss, before, after = fitted
+    say(f"saving to {out}")
+    out.mkdir(parents=True, exist_ok=True)
+    if options.lora:  # merged, so that --model OUT loads like any checkpoint
+        network = network.merge_and_unload()
+    network.save_pretrained(out)
+    processor.save_pretrained(out)
+    report = {"model": model, "data": str(data), "train_samples": len(train),
+              "validation_samples": len(val), "steps": global_step,
+              "train_loss": train_loss, "validation_loss_before": before,
+              "validation_loss_after": after, "lora": options.lora, "tiny_defaults": tiny,
+              "learning_rate": options.learning_rate, "batch_size": options.batch_size,
+              "schedule": options.schedule, "warmup": options.warmup, "seed": options.seed,
+              "freeze_vision": options.freeze_vision,
+              "seconds": round(time.perf_counter() - started, 1)}
+    (out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def _announcer(progress: Any) -> Any:
+    """``say(line)``: the line before each of the bars, naming the stage it measures
+    (``progress`` called with it, or printed to stderr when it is True)."""
+    def say(line: str) -> None:
+        if callable(progress):
+            progress(line)
+        elif progress:
+            print(f"train: {line}", file=sys.stderr, flush=True)
+    return say
+
+
+def _system_turn(row: dict[str, Any]) -> str:
+    first = row["messages"][0]
+    return first["content"] if first["role"] == "system" and isinstance(first["content"], str) else ""
+
+
+def _fit_trainer(network: Any, train: list, val: list, options: TrainOptions, steps: int,
+                 device: str, dtype: Any, processor: Any, out: Path,
+                 progress: Any, say: Any) -> tuple[int, float, float | None, float | None]:
+    """transformers' Trainer: a released checkpoint (GPU, bf16, LoRA)."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+
     arguments = TrainingArguments(
         output_dir=str(out), per_device_train_batch_size=options.batch_size,
         per_device_eval_batch_size=1, gradient_accumulation_steps=options.gradient_accumulation,
@@ -248,18 +301,107 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
     if val:
         say(f"validation loss after training ({len(val)} samples)")
     after = trainer.evaluate()["eval_loss"] if val else None
-    say(f"saving to {out}")
-    out.mkdir(parents=True, exist_ok=True)
-    if options.lora:  # merged, so that --model OUT loads like any checkpoint
-        network = network.merge_and_unload()
-    network.save_pretrained(out)
-    processor.save_pretrained(out)
-    report = {"model": model, "data": str(data), "train_samples": len(train),
-              "validation_samples": len(val), "steps": result.global_step,
-              "train_loss": result.training_loss, "validation_loss_before": before,
-              "validation_loss_after": after, "lora": options.lora, "tiny_defaults": tiny,
-              "learning_rate": options.learning_rate, "batch_size": options.batch_size,
-              "schedule": options.schedule, "warmup": options.warmup, "seed": options.seed,
-              "seconds": round(time.perf_counter() - started, 1)}
-    (out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return report
+    return result.global_step, result.training_loss, before, after
+
+
+def _fit_shared(network: Any, train: list, keys: list[str], val: list, val_keys: list[str],
+                options: TrainOptions, steps: int,
+                progress: Any, say: Any) -> tuple[int, float, float | None, float | None] | None:
+    """A plain AdamW loop over shared-prefix batches (``eval.sft.prefix``): a tiny checkpoint.
+
+    Returns None, leaving the work to the Trainer, if this transformers computes the
+    shared-prefix loss of the first batch differently from the plain forward pass.
+    """
+    import torch
+    from transformers import get_scheduler
+
+    from qvl_agent.eval.sft.prefix import (add_positions, grouped_batches, image_features,
+                                           shared_prefix_loss)
+
+    rng = random.Random(options.seed)
+    for sample in train + val:
+        add_positions(network, sample)
+    first = [train[i] for i in grouped_batches(keys, options.batch_size, random.Random(options.seed))[0]]
+    if not _same_loss(network, first):
+        print("train: this transformers version runs shared-prefix batches differently; "
+              "training without them (slower)")
+        return None
+    if options.freeze_vision:  # the frozen tower's outputs, once per image
+        for sample in train + val:
+            sample["image_embeds"] = image_features(network, sample)
+            del sample["pixel_values"]
+    parameters = [p for p in network.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=options.learning_rate, weight_decay=0.0)
+    scheduler = get_scheduler(options.schedule, optimizer, num_warmup_steps=round(options.warmup * steps),
+                              num_training_steps=steps)
+    if val:
+        say(f"validation loss before training ({len(val)} samples)")
+    before = _mean_loss(network, val, val_keys, options.batch_size)
+    say(f"training on {len(train)} samples")
+    network.train()
+    losses: list[float] = []
+    bar = _progress_bar(steps, progress)
+    batches: list[list[int]] = []
+    while len(losses) < steps:
+        loss = 0.0
+        for _ in range(options.gradient_accumulation):
+            if not batches:
+                batches = grouped_batches(keys, options.batch_size, rng)
+            part = shared_prefix_loss(network, [train[i] for i in batches.pop()])
+            (part / options.gradient_accumulation).backward()
+            loss += float(part) / options.gradient_accumulation
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss)
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    bar.close()
+    network.eval()
+    if val:
+        say(f"validation loss after training ({len(val)} samples)")
+    return len(losses), sum(losses) / len(losses), before, _mean_loss(network, val, val_keys,
+                                                                        options.batch_size)
+
+
+def _same_loss(network: Any, batch: list[dict[str, Any]]) -> bool:
+    """The shared-prefix loss of ``batch`` equals the plain forward pass's."""
+    import torch
+
+    from qvl_agent.eval.sft.prefix import shared_prefix_loss
+
+    device = next(network.parameters()).device
+    with torch.no_grad():
+        inputs = {k: (v.to(device) if hasattr(v, "to") else v)
+                  for k, v in _collate(0)(batch).items()}
+        plain = float(network(**inputs).loss)
+        try:
+            shared = float(shared_prefix_loss(network, batch))
+        except (TypeError, AttributeError, RuntimeError, KeyError):
+            return False
+    return abs(plain - shared) <= 1e-4 * max(1.0, abs(plain))
+
+
+def _mean_loss(network: Any, samples: list, keys: list[str], batch_size: int) -> float | None:
+    """The loss over ``samples``' answer tokens (no gradients); None without samples."""
+    import torch
+
+    from qvl_agent.eval.sft.prefix import IGNORE, grouped_batches, shared_prefix_loss
+
+    if not samples:
+        return None
+    total = tokens = 0.0
+    with torch.no_grad():
+        for batch in grouped_batches(keys, batch_size, random.Random(0), fill=False):
+            chosen = [samples[i] for i in batch]
+            count = sum(int((s["labels"][1:] != IGNORE).sum()) for s in chosen)
+            total += float(shared_prefix_loss(network, chosen)) * count
+            tokens += count
+    return total / tokens
+
+
+def _progress_bar(steps: int, progress: Any) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, desc="train", disable=progress is None, unit="step")
