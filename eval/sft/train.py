@@ -214,6 +214,9 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
     device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     network = Qwen2_5_VLForConditionalGeneration.from_pretrained(path, dtype=dtype)
+    if options.freeze_vision:  # (LoRA below leaves the tower as it is anyway)
+        for parameter in network.model.visual.parameters():
+            parameter.requires_grad_(False)
     if options.lora:
         from peft import LoraConfig, get_peft_model
 
@@ -224,9 +227,6 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
     say(f"encoding {len(train_rows)} training and {len(val_rows)} validation samples")
     train = [encode_sample(row, processor, data) for row in train_rows]
     val = [encode_sample(row, processor, data) for row in val_rows]
-    if options.freeze_vision:
-        for parameter in network.model.visual.parameters():
-            parameter.requires_grad_(False)
     steps = options.max_steps if options.max_steps > 0 else math.ceil(
         math.ceil(len(train) / options.batch_size) / options.gradient_accumulation * options.epochs)
     fitted = None

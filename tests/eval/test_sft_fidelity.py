@@ -16,22 +16,23 @@ from pathlib import Path
 
 import pytest
 
-from qvl_agent.agent.runner import ModelOptions
+from qvl_agent.envs.spec import AndroidSpec
 from qvl_agent.eval.config import EvalConfig, PolicySpec
 from qvl_agent.eval.runner import run_eval
 from qvl_agent.eval.worker import InstanceRunner
+from qvl_agent.model.options import ModelOptions
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
-CASES = {  # suite: (task, seed, env options); several steps each, so the progress shows history
-    "miniwob": ("miniwob/click-checkboxes", 3, {}),
-    "android": ("android/open-app", 0, {"device": "sim"}),
+CASES = {  # suite: (task, seed, screen); several steps each, so the progress shows history
+    "miniwob": ("miniwob/click-checkboxes", 3, None),
+    "android": ("android/open-app", 0, AndroidSpec(device="sim")),
 }
 
 
-def _config(suite: str, out: Path, policy: PolicySpec, task: str, seed: int, env: dict) -> EvalConfig:
-    return EvalConfig(suite=suite, tasks=f"^{task}$", policy=policy, out=out, env_options=env,
+def _config(suite: str, out: Path, policy: PolicySpec, task: str, seed: int, env: AndroidSpec | None) -> EvalConfig:
+    return EvalConfig(suite=suite, tasks=f"^{task}$", policy=policy, out=out, env=env,
                       first_seed=seed)
 
 
