@@ -282,7 +282,10 @@ def test_tiny_model_writes_a_folder_that_ground_then_loads(tmp_path):
     folder = tmp_path / "tiny"
     made = run_cli("tiny-model", str(folder), timeout=300)
     assert made.returncode == 0, made.stderr
-    assert f"wrote a tiny random Qwen2.5-VL to {folder}" in made.stdout
+    assert f"wrote a tiny Qwen2.5-VL to {folder}" in made.stdout
+    # What it suggests next is the loop that trains it (random answers ground nothing).
+    assert "ground" not in made.stdout
+    assert f"qvl-agent train data/click --model {folder} --out {folder}-trained" in made.stdout
     assert (folder / "config.json").is_file()
     assert list(folder.glob("*.safetensors"))
 
