@@ -173,3 +173,23 @@ def test_resume_refuses_options_that_would_mix_two_setups(tmp_path):
     with pytest.raises(ConfigError, match=r"eval.json was not written by this version"):
         run_eval(EvalConfig(suite="web", tasks="mug", out=out, resume=True,
                             policy=PolicySpec(kind="oracle")))
+
+
+@pytest.mark.parametrize("given, seeds", [("3", [0, 1, 2]), ("100:103", [100, 101, 102]), (" 7:8 ", [7])])
+def test_seeds_name_a_count_or_a_held_out_range(given, seeds):
+    from qvl_agent.eval.config import parse_seeds
+    from qvl_agent.eval.runner import plan
+
+    first, count = parse_seeds(given)
+    config = EvalConfig(suite="web", tasks="^web/", seeds=count, first_seed=first, out=Path("/tmp/never"))
+    planned = plan(config, get_suite("web"))
+    assert sorted({seed for _, seed in planned}) == seeds
+    assert len(planned) == len(seeds) * len(get_suite("web").tasks)
+
+
+@pytest.mark.parametrize("given", ["0", "5:5", "9:3", "-1:4", "a:b", "1:2:3", ""])
+def test_seeds_that_name_nothing_are_one_line(given):
+    from qvl_agent.eval.config import parse_seeds
+
+    with pytest.raises(ConfigError, match=r"give a count N .* or a range A:B"):
+        parse_seeds(given)
