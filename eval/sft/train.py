@@ -58,8 +58,8 @@ class TrainOptions:
 REAL_DEFAULTS: dict[str, Any] = dict(epochs=1.0, batch_size=1, schedule="constant", warmup=0.0,
                                      freeze_vision=False)
 # A tiny-model checkpoint learns from scratch: a fixed budget of steps (whatever the data's
-# size, so the run's length is known), a high rate with warm-up and cosine decay. Measured on
-# MiniWoB and the virtual phone by benchmarks/closed_loop.py.
+# size, so the run's length is known), a high rate with warm-up and cosine decay (after
+# ../shared/notes/tiny-training.md; benchmarks/closed_loop.py measures them on the loop).
 TINY_DEFAULTS: dict[str, Any] = dict(max_steps=600, learning_rate=3e-3, batch_size=8, schedule="cosine",
                                      warmup=0.05, freeze_vision=True)
 
