@@ -53,6 +53,8 @@ def resumed_values(values: dict[str, Any], env_flags: dict[str, Any],
         elif name in _ENV_FLAGS:
             if name in env_flags:
                 merged["env_flags"] = {**merged.get("env_flags", {}), name: env_flags[name]}
+        elif name == "seeds":  # --seeds N or A:B: the count and the first seed together
+            merged["seeds"], merged["first_seed"] = values["seeds"], values.get("first_seed", 0)
         elif name not in ("resume", "out"):
             field = _FIELD_OF_FLAG.get(name, name)
             merged[field] = values[field]

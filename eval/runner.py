@@ -186,6 +186,9 @@ def check_recorded(config: EvalConfig) -> None:
 
 def _measured(config: EvalConfig) -> dict[str, Any]:
     values = config.model_dump(mode="json", exclude=_MAY_CHANGE)
+    first = values.pop("first_seed", 0)  # --seeds A:B sets both: compared as the flag reads
+    if first:
+        values["seeds"] = f"{first}:{first + values['seeds']}"
     if values["env"] is not None:
         values["env"].pop("browser_path", None)  # which binary, not which screen
     values["policy"]["model"].pop("torch_device", None)

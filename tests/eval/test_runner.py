@@ -193,3 +193,26 @@ def test_seeds_that_name_nothing_are_one_line(given):
 
     with pytest.raises(ConfigError, match=r"give a count N .* or a range A:B"):
         parse_seeds(given)
+
+
+def test_resume_keeps_a_seed_range_and_refuses_another(tmp_path):
+    """eval --resume: --seeds A:B sets the count and the first seed together, typed again or
+    not, and a range that differs from the run's is refused by the flag as it is typed."""
+    from qvl_agent.eval.command import resumed_values
+    from qvl_agent.eval.runner import check_recorded
+    from qvl_agent.model.options import ModelOptions
+
+    out = tmp_path / "out"
+    out.mkdir()
+    recorded = EvalConfig(suite="web", tasks="mug", seeds=20, first_seed=100, out=out,
+                          env=BrowserSpec(), policy=PolicySpec(kind="oracle"))
+    (out / "eval.json").write_text(recorded.model_dump_json())
+    values = dict(suite=None, tasks=None, seeds=1, first_seed=0, out=out, resume=True,
+                  policy=dict(kind="qwen", model=ModelOptions(), replay=None, replay_seed=None))
+    for typed, given in ((values, set()), ({**values, "seeds": 20, "first_seed": 100}, {"seeds"})):
+        merged = resumed_values(typed, {}, given)
+        assert (merged["seeds"], merged["first_seed"]) == (20, 100)
+        check_recorded(EvalConfig.model_validate(merged))
+    other = resumed_values({**values, "seeds": 20, "first_seed": 0}, {}, {"seeds"})
+    with pytest.raises(ConfigError, match=r"--seeds: '100:120' then, 20 now"):
+        check_recorded(EvalConfig.model_validate(other))
