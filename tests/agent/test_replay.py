@@ -174,19 +174,19 @@ def test_a_secret_is_typed_with_the_value_given_for_the_replay(tmp_path):
     env = FakeEnv(screen=(640, 400), screenshot=screen())
     out = tmp_path / "recorded"
     run_episode(env, ScriptedPolicy(SIGN_IN), "Sign in", recorder=RunRecorder(out),
-                secrets={"PIN": "1234"})
-    assert env.executed[3] == TypeText(text="1234")
+                secrets={"PIN": "pin-1234-a"})
+    assert env.executed[3] == TypeText(text="pin-1234-a")
     recording = Recording.load(out)
-    assert "1234" not in (out / "trajectory.jsonl").read_text() and recording.secret_names == ["PIN"]
+    assert "pin-1234-a" not in (out / "trajectory.jsonl").read_text() and recording.secret_names == ["PIN"]
 
     env = FakeEnv(screen=(640, 400), screenshot=screen())
     policy = ReplayPolicy(recording, env)
-    trajectory = run_episode(env, policy, "Sign in", secrets={"PIN": "9876"},
+    trajectory = run_episode(env, policy, "Sign in", secrets={"PIN": "pin-9876-b"},
                              recorder=RunRecorder(tmp_path / "replayed"))
     # The secrets line after the goal is no new goal: the recorded 'ada' still fits.
     assert trajectory.status == "success" and policy.stats["replanned"] == 0
-    assert env.executed == [*SIGN_IN[:3], TypeText(text="9876")]
-    assert "9876" not in (tmp_path / "replayed" / "trajectory.jsonl").read_text()
+    assert env.executed == [*SIGN_IN[:3], TypeText(text="pin-9876-b")]
+    assert "pin-9876-b" not in (tmp_path / "replayed" / "trajectory.jsonl").read_text()
 
 
 def test_a_replay_without_the_secrets_the_run_typed_is_refused_before_it_starts(tmp_path):
@@ -196,7 +196,7 @@ def test_a_replay_without_the_secrets_the_run_typed_is_refused_before_it_starts(
 
     out = tmp_path / "recorded"
     run_episode(FakeEnv(screen=(640, 400), screenshot=screen()), ScriptedPolicy(SIGN_IN), "Sign in",
-                recorder=RunRecorder(out), secrets={"PIN": "1234"})
+                recorder=RunRecorder(out), secrets={"PIN": "pin-1234-a"})
     for given in (None, Secrets.from_mapping({"OTHER": "x"})):
         with pytest.raises(ConfigError, match=r"typed the secret\(s\) PIN.*--secret PIN"):
             replay_run(ReplayOptions(run_dir=out, progress=False), secrets=given)
@@ -213,10 +213,10 @@ def test_a_secret_the_run_typed_is_the_scripts_variable_in_its_export(tmp_path):
                    started_at=now_iso(), options={"screen": {"url": "http://127.0.0.1:9/login.html"}})
     actions = [Click(at=Point(x=300, y=200)), TypeText(text="<secret:PIN>"), Terminate(status="success")]
     run_episode(FakeEnv(screen=(640, 400), screenshot=screen()), ScriptedPolicy(actions), "Sign in",
-                recorder=RunRecorder(out), meta=meta, secrets={"PIN": "1234"})
+                recorder=RunRecorder(out), meta=meta, secrets={"PIN": "pin-1234-a"})
     script = tmp_path / "sign-in.yaml"
     exported = export_script(out, script, cache_dir=tmp_path / "cache")
     flow = yaml.safe_load(script.read_text())["tasks"][0]["flow"]
     assert [step["value"] for step in flow if "aiInput" in step] == ["${PIN}"]
     assert exported.secrets == ["PIN"] and "--secret PIN" in script.read_text().splitlines()[2]
-    assert "1234" not in script.read_text()
+    assert "pin-1234-a" not in script.read_text()
