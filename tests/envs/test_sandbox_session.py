@@ -85,17 +85,29 @@ def test_a_background_process_from_setup_lives_until_the_episode_ends(virtual_de
     running = "ps -eo args | grep -c '^/bin/sh ./my_process.sh'"
     idle = task_type.from_seed(0)
     idle.setup(env)
-    time.sleep(1.0)  # the setup's shell returns before its background job has started
-    assert int(_sh(env, running)) == 1  # still running after its setup step returned
+    # The setup's shell returns before its background job has started: wait for it (bounded).
+    assert _count_within(env, running, 1)  # running after its setup step returned
+    time.sleep(0.5)
+    assert int(_sh(env, running)) == 1  # and still running a moment later
     untouched = run_episode(env, ScriptedPolicy([Terminate(status="success")]), idle.goal)
     assert idle.evaluate(env, untouched) == 0.0
     solved = task_type.from_seed(0)
     solved.setup(env)  # the next task's reset ended the last episode's process...
-    time.sleep(1.0)
-    assert int(_sh(env, running)) == 1  # ...and this setup started a new one
+    assert _count_within(env, running, 1)  # ...and this setup started a new one
     trajectory = run_episode(env, ScriptedPolicy(list(solved.oracle(env))), solved.goal)
     assert solved.evaluate(env, trajectory) == 1.0
     assert int(env.display.run(running, shell=True).stdout) == 0  # the agent ended it
+
+
+def _count_within(env, command, expected, seconds=30.0):
+    """Whether ``command``'s count reaches ``expected`` within ``seconds`` (a loaded
+    machine starts a background job late, never early)."""
+    deadline = time.monotonic() + seconds
+    while int(env.display.run(command, shell=True, timeout=60).stdout or 0) != expected:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def _task(tmp_path, config, result):
