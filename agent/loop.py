@@ -237,15 +237,9 @@ def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajector
     step = Step(index=index, started_at=now_iso(), timings=timings)
     hooks.start(step)
     begun = started = time.perf_counter()
-    observation = guard.observe(env.observe())  # a shown secret is masked for all that follows
+    seen = env.observe()
     timings.observe_s = time.perf_counter() - started
-    step._observation = observation
-    step.screen = observation.screen
-    step.screenshot_size = observation.screenshot.size
-    step.extras = _small(observation.extras)
-    if recorder is not None:
-        step.screenshot = recorder.save_screenshot(index, observation.screenshot)
-    guard.screenshot = step.screenshot
+    observation = _see(step, seen, guard, recorder)
 
     started = time.perf_counter()
     try:
@@ -256,14 +250,7 @@ def _step(env: Env, policy: Policy, goal: str, index: int, trajectory: Trajector
         raise _StepFailed(step, exc) from None  # the step is recorded with what it saw
     timings.think_s = time.perf_counter() - started
     if decision.observation is not None:  # the policy looked again: record what it judged
-        observation = guard.observe(decision.observation)
-        step._observation = observation
-        step.screen = observation.screen
-        step.screenshot_size = observation.screenshot.size
-        step.extras = _small(observation.extras)
-        if recorder is not None:
-            step.screenshot = recorder.save_screenshot(index, observation.screenshot)
-        guard.screenshot = step.screenshot
+        observation = _see(step, decision.observation, guard, recorder)
     _fill(step, decision)
     if decision.stop is not None:
         return step, decision, observation
@@ -371,6 +358,20 @@ class _StepFailed(Exception):
     def __init__(self, step: Step, error: QvlError | StopRun | KeyboardInterrupt) -> None:
         super().__init__(str(error))
         self.step, self.error = step, error
+
+
+def _see(step: Step, seen: Observation, guard: Guard, recorder: Recorder | None) -> Observation:
+    """Record on ``step`` what it saw (a shown secret masked for all that follows) and
+    return that observation."""
+    observation = guard.observe(seen)
+    step._observation = observation
+    step.screen = observation.screen
+    step.screenshot_size = observation.screenshot.size
+    step.extras = _small(observation.extras)
+    if recorder is not None:
+        step.screenshot = recorder.save_screenshot(step.index, observation.screenshot)
+    guard.screenshot = step.screenshot
+    return observation
 
 
 def _fill(step: Step, decision: Decision) -> None:

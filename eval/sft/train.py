@@ -404,4 +404,4 @@ def _mean_loss(network: Any, samples: list, keys: list[str], batch_size: int) ->
 def _progress_bar(steps: int, progress: Any) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=steps, desc="train", disable=progress is None, unit="step")
+    return tqdm(total=steps, desc="training", disable=progress is None, unit="step")
