@@ -147,20 +147,9 @@ def _item(recording: Recording, step: Step, action: Action, cache: TaskCache, no
         case KeyPress(keys=keys):
             return {"aiKeyboardPress": "+".join(midscene_key(k) for k in keys)}
         case Scroll(dx=dx, dy=dy):
-            horizontal = abs(dx) > abs(dy)
-            amount = dx if horizontal else dy
-            direction = ("right" if amount > 0 else "left") if horizontal else \
-                ("down" if amount > 0 else "up")
-            return {"aiScroll": None, "direction": direction, "scrollType": "singleAction",
-                    "distance": max(1, round(abs(amount)))}
+            return _scroll(dx, dy)
         case Swipe(start=start, end=end):  # a finger moving up scrolls the content down
-            dx, dy = start.x - end.x, start.y - end.y
-            horizontal = abs(dx) > abs(dy)
-            amount = dx if horizontal else dy
-            direction = ("right" if amount > 0 else "left") if horizontal else \
-                ("down" if amount > 0 else "up")
-            return {"aiScroll": None, "direction": direction, "scrollType": "singleAction",
-                    "distance": max(1, round(abs(amount)))}
+            return _scroll(start.x - end.x, start.y - end.y)
         case Wait(seconds=seconds):
             return {"sleep": round(seconds * 1000)}
         case SystemButton(button="enter"):
@@ -233,3 +222,13 @@ def midscene_key(key: str) -> str:
     if len(key) == 1:
         return key
     return _KEY_NAMES.get(key, key[:1].upper() + key[1:])
+
+
+def _scroll(dx: float, dy: float) -> dict[str, Any]:
+    """Midscene's aiScroll for content moved by (dx, dy): the larger axis, at least 1 px."""
+    horizontal = abs(dx) > abs(dy)
+    amount = dx if horizontal else dy
+    direction = ("right" if amount > 0 else "left") if horizontal else \
+        ("down" if amount > 0 else "up")
+    return {"aiScroll": None, "direction": direction, "scrollType": "singleAction",
+            "distance": max(1, round(abs(amount)))}

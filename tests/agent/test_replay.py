@@ -220,3 +220,28 @@ def test_a_secret_the_run_typed_is_the_scripts_variable_in_its_export(tmp_path):
     assert [step["value"] for step in flow if "aiInput" in step] == ["${PIN}"]
     assert exported.secrets == ["PIN"] and "--secret PIN" in script.read_text().splitlines()[2]
     assert "pin-1234-a" not in script.read_text()
+
+
+def test_a_wheel_scroll_and_a_finger_swipe_become_midscenes_scroll_the_content_way(tmp_path):
+    """A wheel scrolling 300 px down and a finger moving up 350 px both move the content down;
+    a finger moving right moves it left."""
+    import yaml
+
+    from qvl_agent.agent.replay.midscene import export_script
+    from qvl_agent.agent.trajectory import RunMeta, now_iso
+    from qvl_agent.envs.actions import Scroll, Swipe
+
+    out = tmp_path / "recorded"
+    meta = RunMeta(goal="Scroll", env="browser", tool="computer_use", model="scripted",
+                   started_at=now_iso(), options={"screen": {"url": "http://127.0.0.1:9/list.html"}})
+    actions = [Scroll(at=Point(x=300, y=200), dy=300),
+               Swipe(start=Point(x=300, y=350), end=Point(x=300, y=0)),
+               Swipe(start=Point(x=100, y=200), end=Point(x=400, y=210)),
+               Terminate(status="success")]
+    run_episode(FakeEnv(screen=(640, 400), screenshot=screen()), ScriptedPolicy(actions), "Scroll",
+                recorder=RunRecorder(out), meta=meta)
+    script = tmp_path / "scroll.yaml"
+    export_script(out, script, cache_dir=tmp_path / "cache")
+    flow = yaml.safe_load(script.read_text())["tasks"][0]["flow"]
+    assert [(s["direction"], s["distance"]) for s in flow if "aiScroll" in s] == \
+        [("down", 300), ("down", 350), ("left", 300)]
