@@ -224,18 +224,16 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
             r=options.lora_rank, lora_alpha=2 * options.lora_rank, lora_dropout=0.0,
             # the language model's projections only; the vision tower stays as trained
             target_modules=r"^(?!.*visual).*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$"))
-    say(f"encoding {len(train_rows)} training and {len(val_rows)} validation samples")
-    train = [encode_sample(row, processor, data) for row in train_rows]
-    val = [encode_sample(row, processor, data) for row in val_rows]
     steps = options.max_steps if options.max_steps > 0 else math.ceil(
-        math.ceil(len(train) / options.batch_size) / options.gradient_accumulation * options.epochs)
+        math.ceil(len(train_rows) / options.batch_size) / options.gradient_accumulation * options.epochs)
     fitted = None
     if tiny and not options.lora:
         network.to(device)
-        keys = [_system_turn(row) for row in train_rows]
-        fitted = _fit_shared(network, train, keys, val, [_system_turn(r) for r in val_rows],
-                             options, steps, progress, say)
+        fitted = _fit_shared(network, train_rows, val_rows, processor, data, options, steps, progress, say)
     if fitted is None:
+        say(f"encoding {len(train_rows)} training and {len(val_rows)} validation samples")
+        train = [encode_sample(row, processor, data) for row in train_rows]
+        val = [encode_sample(row, processor, data) for row in val_rows]
         fitted = _fit_trainer(network, train, val, options, steps, device, dtype, processor,
                               out, progress, say)
     global_step, train_loss, before, after = fitted
@@ -245,8 +243,8 @@ def train_sft(data: Path, model: str, out: Path, options: TrainOptions = TrainOp
         network = network.merge_and_unload()
     network.save_pretrained(out)
     processor.save_pretrained(out)
-    report = {"model": model, "data": str(data), "train_samples": len(train),
-              "validation_samples": len(val), "steps": global_step,
+    report = {"model": model, "data": str(data), "train_samples": len(train_rows),
+              "validation_samples": len(val_rows), "steps": global_step,
               "train_loss": train_loss, "validation_loss_before": before,
               "validation_loss_after": after, "lora": options.lora, "tiny_defaults": tiny,
               "learning_rate": options.learning_rate, "batch_size": options.batch_size,
@@ -304,13 +302,16 @@ def _fit_trainer(network: Any, train: list, val: list, options: TrainOptions, st
     return result.global_step, result.training_loss, before, after
 
 
-def _fit_shared(network: Any, train: list, keys: list[str], val: list, val_keys: list[str],
+def _fit_shared(network: Any, train_rows: list, val_rows: list, processor: Any, data: Path,
                 options: TrainOptions, steps: int,
                 progress: Any, say: Any) -> tuple[int, float, float | None, float | None] | None:
     """A plain AdamW loop over shared-prefix batches (``eval.sft.prefix``): a tiny checkpoint.
 
     Returns None, leaving the work to the Trainer, if this transformers computes the
     shared-prefix loss of the first batch differently from the plain forward pass.
+    Samples are encoded one at a time; with the vision tower frozen each keeps its image
+    features instead of its pixels (7 MB for a 476x616 frame: 2,000 samples' pixels would
+    hold 14 GB at once).
     """
     import torch
     from transformers import get_scheduler
@@ -318,18 +319,32 @@ def _fit_shared(network: Any, train: list, keys: list[str], val: list, val_keys:
     from qvl_agent.eval.sft.prefix import (add_positions, grouped_batches, image_features,
                                            shared_prefix_loss)
 
-    rng = random.Random(options.seed)
-    for sample in train + val:
+    def encode(row: dict[str, Any]) -> dict[str, Any]:
+        sample = encode_sample(row, processor, data)
         add_positions(network, sample)
-    first = [train[i] for i in grouped_batches(keys, options.batch_size, random.Random(options.seed))[0]]
+        if options.freeze_vision and checked:  # the frozen tower's outputs, once per image
+            sample["image_embeds"] = image_features(network, sample)
+            del sample["pixel_values"]
+        return sample
+
+    rng = random.Random(options.seed)
+    keys, val_keys = [_system_turn(row) for row in train_rows], [_system_turn(r) for r in val_rows]
+    checked = False
+    first = [encode(train_rows[i]) for i in grouped_batches(keys, options.batch_size,
+                                                             random.Random(options.seed))[0]]
     if not _same_loss(network, first):
         print("train: this transformers version runs shared-prefix batches differently; "
               "training without them (slower)")
         return None
-    if options.freeze_vision:  # the frozen tower's outputs, once per image
-        for sample in train + val:
-            sample["image_embeds"] = image_features(network, sample)
-            del sample["pixel_values"]
+    checked = True
+    say(f"encoding {len(train_rows)} training and {len(val_rows)} validation samples")
+    bar = _progress_bar(len(train_rows) + len(val_rows), progress, "encoding", "sample")
+    train, val = [], []
+    for rows, samples in ((train_rows, train), (val_rows, val)):
+        for row in rows:
+            samples.append(encode(row))
+            bar.update(1)
+    bar.close()
     parameters = [p for p in network.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=options.learning_rate, weight_decay=0.0)
     scheduler = get_scheduler(options.schedule, optimizer, num_warmup_steps=round(options.warmup * steps),
@@ -401,7 +416,7 @@ def _mean_loss(network: Any, samples: list, keys: list[str], batch_size: int) ->
     return total / tokens
 
 
-def _progress_bar(steps: int, progress: Any) -> Any:
+def _progress_bar(total: int, progress: Any, desc: str = "training", unit: str = "step") -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=steps, desc="training", disable=progress is None, unit="step")
+    return tqdm(total=total, desc=desc, disable=progress is None, unit=unit)
