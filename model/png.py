@@ -44,6 +44,13 @@ def _pool() -> ThreadPoolExecutor:
                               thread_name_prefix="qvl-png")
 
 
+# A forked child inherits the pool but not its threads: the pool, believing its idle
+# workers alive, starts none, and the child's first encode waits forever for its pieces
+# (a fork-started multiprocessing worker, a test runner that forks per test). The child
+# makes its own pool instead.
+os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return (struct.pack(">I", len(data)) + kind + data
             + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))

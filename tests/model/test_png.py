@@ -57,3 +57,21 @@ def test_an_image_sent_again_is_encoded_once():
     first = to_openai_messages([{"role": "user", "content": [{"type": "image", "image": image}]}])
     again = to_openai_messages([{"role": "user", "content": [{"type": "image", "image": image}]}])
     assert first[0]["content"][0]["image_url"]["url"] is again[0]["content"][0]["image_url"]["url"]
+
+
+
+def test_a_forked_child_encodes_too():
+    """The pool's threads do not survive a fork: the child must not wait for them forever."""
+    import multiprocessing
+    import os
+
+    image = noisy((1932, 1092))  # several pieces: every one goes to the pool
+    expected = encode_png(image)  # the parent's pool now has (idle) threads
+    child = multiprocessing.get_context("fork").Process(
+        target=lambda: os._exit(0 if encode_png(image) == expected else 3), daemon=True)
+    child.start()
+    child.join(60)  # a bound on a hang, not on speed: the encode takes milliseconds
+    if child.is_alive():
+        child.kill()
+        pytest.fail("encode_png in a forked child never finished: it waited for the parent's threads")
+    assert child.exitcode == 0  # 3: the child's PNG differs from the parent's
