@@ -51,9 +51,7 @@ class Module:
 
 
 MODULES = {
-    # Without the test that renders the real chat template for 10 requests (8 s a mutant).
-    "token_check": Module("qvl_agent/model/token_check.py",
-                          ("tests/model/test_token_check.py", "-k", "not exact_count_is_what")),
+    "token_check": Module("qvl_agent/model/token_check.py", ("tests/model/test_token_check.py",)),
     "metrics": Module("qvl_agent/eval/metrics.py", ("tests/eval/test_metrics.py",)),
     "results": Module("qvl_agent/eval/jsonl.py",
                       ("tests/eval/test_results.py", "tests/eval/test_jsonl.py")),

@@ -101,7 +101,10 @@ def test_a_count_no_resize_explains_is_a_different_rendering_not_a_resize(tokeni
     exact = count_tokens(to_openai_messages(messages_for(frame)), [frame.resize(screenshot())])
     probe = exact - frame.image_tokens + 1
     assert f"counted {exact - 9} prompt tokens where the exact count is {exact}" in message
-    assert f"({probe} for the text" in message and "qvl-agent doctor" in message
+    assert f"({probe} for the text" in message and "a difference of -9 that no resize" in message
+    assert message.endswith("Check that it serves a Qwen2.5-VL-Instruct checkpoint with its own "
+                            "chat template (no --chat-template), and run qvl-agent doctor "
+                            "--endpoint URL")
     assert "--max-pixels" not in message  # no pixel limit fixes it
 
 
@@ -134,3 +137,79 @@ def test_an_enlarging_server_names_the_size_it_made():
     message = str(info.value)
     assert "enlarges the screenshots" in message and "as for 560x560" in message
     assert "1 screenshot of 280x280" in message and "--min-pixels" in message
+
+
+def _images(*sizes):
+    return [{"role": "user", "content": [
+        {"type": "image", "image": Image.new("RGB", size, "white")} for size in sizes]}]
+
+
+def _server_made(sizes, **limits):
+    """What a server's processor (qwen-vl-utils' own smart_resize) makes of each size."""
+    from qwen_vl_utils import smart_resize
+
+    limits = {"min_pixels": 3136, "max_pixels": 12845056, **limits}
+    return [(w, h) for width, height in sizes
+            for h, w in [smart_resize(height, width, factor=28, **limits)]]
+
+
+def _refusal(sizes, made, probe=500):
+    """The check's message for a server that fed the model ``made`` for frames of ``sizes``."""
+    from types import SimpleNamespace
+
+    from qvl_agent.model.token_check import check_prompt_tokens, image_tokens
+
+    fed = sum(image_tokens(size) for size in made)
+    needed = sum(image_tokens(size) for size in sizes)
+    server = SimpleNamespace(base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(ConfigError) as info:
+        check_prompt_tokens(server, _images(*sizes), expected_prompt_tokens(probe, sizes) + fed - needed,
+                            probe=probe)
+    return str(info.value)
+
+
+def test_the_probe_has_the_placeholder_text_where_each_image_was():
+    messages = [{"role": "system", "content": "be brief"},
+                {"role": "user", "content": [{"type": "text", "text": "look"},
+                                             {"type": "image", "image": Image.new("RGB", (56, 56))},
+                                             {"type": "text", "text": "then click"}]}]
+    assert text_probe(messages, "<pad>") == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": [{"type": "text", "text": "look"}, {"type": "text", "text": "<pad>"},
+                                     {"type": "text", "text": "then click"}]}]
+
+
+def test_a_server_that_cannot_count_the_probe_is_not_checked():
+    from types import SimpleNamespace
+
+    from qvl_agent.model.token_check import check_prompt_tokens
+
+    server = SimpleNamespace(base_url="http://127.0.0.1:9/v1", count_prompt_tokens=lambda m: None)
+    check_prompt_tokens(server, _images((280, 280)), 12345)  # no /tokenize, no usage: no check
+
+
+@pytest.mark.parametrize("max_pixels", [2103472, 1055264, 511952, 500976, 35280, 7056, 3920])
+def test_the_sizes_named_are_the_sizes_a_server_made_of_frames_of_two_sizes(max_pixels):
+    from qvl_agent.model.token_check import image_tokens, server_resized
+
+    sizes = [(1932, 1092), (1316, 728)]
+    made = _server_made(sizes, max_pixels=max_pixels)
+    assert server_resized(sizes, sum(image_tokens(size) for size in made), shrink=True) == made
+
+
+def test_a_shrink_of_screenshots_of_several_sizes_names_the_largest_of_each():
+    sizes = [(840, 812), (1120, 280), (280, 1120)]
+    made = _server_made(sizes, max_pixels=341040)
+    assert made[0] == (588, 560)  # the largest by area: neither the widest nor the tallest
+    message = _refusal(sizes, made)
+    assert "shrinks the screenshots" in message and "3 screenshots of 840x812;" in message
+    assert "as for 588x560)" in message and message.endswith(f"--max-pixels {588 * 560} here")
+    assert f"\"max_pixels\": {840 * 812}}}'" in message
+
+
+def test_an_enlargement_just_past_four_times_each_side_is_named():
+    made = _server_made([(280, 168)], min_pixels=16 * 280 * 168 + 1)
+    assert made == [(1148, 700)]  # 41x25 blocks from 10x6: the smallest limit above 16x rounds up
+    message = _refusal([(280, 168)], made)
+    assert "enlarges the screenshots" in message and "as for 1148x700)" in message
+    assert "1 screenshot of 280x168;" in message
