@@ -188,11 +188,14 @@ def test_a_server_that_cannot_count_the_probe_is_not_checked():
     check_prompt_tokens(server, _images((280, 280)), 12345)  # no /tokenize, no usage: no check
 
 
-@pytest.mark.parametrize("max_pixels", [2103472, 1055264, 511952, 500976, 35280, 7056, 3920])
-def test_the_sizes_named_are_the_sizes_a_server_made_of_frames_of_two_sizes(max_pixels):
+@pytest.mark.parametrize("sizes, max_pixels", [
+    *[([(1932, 1092), (1316, 728)], limit)
+      for limit in [2103472, 1055264, 511952, 500976, 35280, 7056, 3920]],
+    ([(280, 280), (308, 252)], 99 * 28 * 28),  # 10x10 and 11x9 blocks: only the first shrinks
+])
+def test_the_sizes_named_are_the_sizes_a_server_made_of_frames_of_two_sizes(sizes, max_pixels):
     from qvl_agent.model.token_check import image_tokens, server_resized
 
-    sizes = [(1932, 1092), (1316, 728)]
     made = _server_made(sizes, max_pixels=max_pixels)
     assert server_resized(sizes, sum(image_tokens(size) for size in made), shrink=True) == made
 
@@ -213,3 +216,12 @@ def test_an_enlargement_just_past_four_times_each_side_is_named():
     message = _refusal([(280, 168)], made)
     assert "enlarges the screenshots" in message and "as for 1148x700)" in message
     assert "1 screenshot of 280x168;" in message
+
+
+def test_the_sizes_named_are_the_sizes_a_server_enlarged_frames_of_two_sizes_to():
+    from qvl_agent.model.token_check import image_tokens, server_resized
+
+    sizes = [(56, 56), (56, 112)]  # 4 and 8 blocks; the server's min_pixels is 9 blocks
+    made = _server_made(sizes, min_pixels=9 * 28 * 28)
+    assert made == [(84, 84), (84, 140)]
+    assert server_resized(sizes, sum(image_tokens(size) for size in made), shrink=False) == made
