@@ -59,21 +59,23 @@ MODULES = {
                     ("tests/model/test_frame.py", "tests/model/test_frame_properties.py")),
     "parsing": Module("qvl_agent/model/parsing.py", ("tests/model/test_parsing.py",)),
     "convert": Module("qvl_agent/model/convert.py", ("tests/model/test_convert.py",)),
-    # The scoring: the point an answer gives (the end-to-end runs take 30 s a mutant and
-    # cover predict_sample; its mutants are left unrun and uncounted here).
+    # The scoring: the point an answer gives.
     "screenspot": Module("qvl_agent/eval/bench/screenspot.py",
                          ("tests/eval/bench/test_screenspot.py", "-k", "read_point"),
                          ("read_point", "_is_number")),
+    # The rest of it: one sample through a backend to a results row, scored end to end.
+    "screenspot_predict": Module("qvl_agent/eval/bench/screenspot.py",
+                                 ("tests/eval/bench/test_screenspot.py", "-m", "not slow"),
+                                 ("predict_sample", "screenspot_messages")),
     "androidcontrol": Module("qvl_agent/eval/bench/androidcontrol.py",
                              ("tests/eval/bench/test_androidcontrol.py", "-m", "not android"),
                              ("judge", "control_type", "scroll_direction", "gold_action")),
     "sandbox_mounts": Module("qvl_agent/envs/sandbox_mounts.py",
                              ("tests/envs/test_sandbox_mounts.py",)),
-    # mutmut leaves decorated functions alone: _probe (lru_cache) is not mutated, only
-    # check_bubblewrap; test_sandbox_refusals covers _probe's messages all the same.
+    # mutmut leaves decorated functions alone: _probe is _probe_now wrapped in lru_cache.
     "sandbox_probe": Module("qvl_agent/envs/sandbox.py",
                             ("tests/envs/test_sandbox_refusals.py", "-k", "not cli"),
-                            ("_probe", "check_bubblewrap")),
+                            ("_probe_now", "check_bubblewrap")),
     "secrets": Module("qvl_agent/agent/secrets.py", ("tests/agent/test_secrets.py",),
                       ("mask_values", "redact", "_forms", "reveal", "uses")),
 }

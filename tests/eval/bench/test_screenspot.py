@@ -255,3 +255,75 @@ def test_a_server_that_dies_mid_run_loses_nothing_and_resume_finishes(sets, tmp_
         summary = _run(sets["v2"], out, server, resume=True)
         assert len(server.requests) == 15
     assert (summary["n"], summary["accuracy"]) == (20, 1.0)
+
+
+@pytest.mark.parametrize("root, limits", [(True, {"max_pixels": SMALL}),
+                                          (False, {"min_pixels": 4_000_000})])
+def test_a_row_holds_the_sample_the_answer_and_its_point_in_image_pixels(sets, root, limits):
+    from PIL import Image
+
+    from qvl_agent.eval.bench.screenspot import predict_sample
+    from qvl_agent.model.frame import Frame
+
+    _, samples = load_screenspot(sets["pro"])
+    sample = next(s for s in samples if s.instruction == "add an alarm")
+    with Image.open(sample.image) as image:
+        size = image.size
+    frame = Frame.for_image(Image.new("RGB", size), size, **limits)  # the backend's limits
+    assert frame.size != size  # so a point left in frame pixels would be off
+    centre = sample.center
+    fx, fy = round(centre[0] * frame.width / size[0]), round(centre[1] * frame.height / size[1])
+    answer = "Thought: the bell.\n" + tool_call(action="left_click", coordinate=[fx, fy])
+    with FakeQwen(lambda request: answer) as server:
+        row = predict_sample(OpenAIBackend(server.url, **limits), sample, "computer_use",
+                             root=sets["pro"] if root else None)
+    request = server.requests[0]
+    assert request.image.size == request.frame == frame.size and request.texts[-1] == "add an alarm"
+    assert request.body["max_tokens"] == 128
+    x, y = fx * size[0] / frame.width, fy * size[1] / frame.height
+    assert row == {
+        "id": "clock_mobile/0", "record_id": "clock_0", "split": "clock_mobile",
+        "instruction": "add an alarm",
+        "image": "images/clock/clock.png" if root else str(sample.image),
+        "image_size": list(size), "frame": list(frame.size), "box": [170.0, 600.0, 230.0, 660.0],
+        "ui_type": "icon", "platform": "android", "application": "clock", "group": "Dev",
+        "data_source": None, "raw": answer, "model_s": row["model_s"],
+        "parsed": True, "error": None, "point_frame": [fx, fy],
+        "point": [round(x, 2), round(y, 2)], "hit": True,
+    }
+    assert isinstance(row["model_s"], float) and row["model_s"] == round(row["model_s"], 3) > 0
+
+
+def test_the_chat_of_a_sample_is_the_published_one_for_either_prompt():
+    from PIL import Image
+
+    from qvl_agent.eval.bench.screenspot import screenspot_messages
+    from qvl_agent.model.prompts import system_prompt
+
+    image = Image.new("RGB", (1316, 728))
+    assert screenspot_messages(image, "the logo", "computer_use") == [
+        {"role": "system", "content": system_prompt("computer_use", 1316, 728)},
+        {"role": "user", "content": [{"type": "image", "image": image},
+                                     {"type": "text", "text": "the logo"}]}]
+    assert screenspot_messages(image, "the logo", "grounding") == [
+        {"role": "user", "content": [
+            {"type": "image", "image": image},
+            {"type": "text", "text": "Locate the logo in the image, output its bbox coordinates "
+                                     "using JSON format."}]}]
+
+
+def test_an_unparseable_answer_is_a_row_with_the_reason_and_no_point(sets):
+    from qvl_agent.eval.bench.screenspot import predict_sample
+
+    _, samples = load_screenspot(sets["v2"])
+    with FakeQwen(lambda request: "I cannot see it.") as server:
+        row = predict_sample(OpenAIBackend(server.url, max_pixels=SMALL), samples[0], "computer_use")
+    assert row["raw"] == "I cannot see it." and row["instruction"] == samples[0].instruction
+    assert {key: row[key] for key in ("parsed", "error", "point_frame", "point", "hit")} == {
+        "parsed": False, "point_frame": None, "point": None, "hit": False,
+        "error": "no tool call found in 'I cannot see it.'. Answer with exactly one tool call: "
+                 '<tool_call> {"name": "<tool>", "arguments": {"action": ...}} </tool_call>'}
+    assert set(row) == {  # the same columns as a parsed answer's row
+        "id", "record_id", "split", "instruction", "image", "image_size", "frame", "box",
+        "ui_type", "platform", "application", "group", "data_source", "raw", "model_s",
+        "parsed", "error", "point_frame", "point", "hit"}
