@@ -97,8 +97,8 @@ def check_bubblewrap() -> None:
         raise EnvNotFoundError(problem)
 
 
-@lru_cache(maxsize=4)
-def _probe(bwrap: str) -> str | None:
+def _probe_now(bwrap: str) -> str | None:
+    """What stops the sandbox here (None: nothing); ``_probe`` keeps the answer."""
     if platform.system() != "Linux":
         return (f"--display virtual runs desktop tasks in a bubblewrap sandbox, which needs "
                 f"Linux (this is {platform.system()}); run them on Linux, or on your own "
@@ -127,6 +127,12 @@ def _probe(bwrap: str) -> str | None:
             "kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile for bwrap); "
             "in a container, allow unshare/mount (e.g. docker --security-opt seccomp=unconfined "
             "--security-opt apparmor=unconfined, or a privileged container)")
+
+
+# The answer per bwrap path, for the process. Wrapped, not decorated: mutation testing
+# (benchmarks/mutation.py) leaves decorated functions alone, and these messages are what a
+# user reads when the sandbox cannot run.
+_probe = lru_cache(maxsize=4)(_probe_now)
 
 
 class SandboxProcess:
