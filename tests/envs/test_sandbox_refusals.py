@@ -34,11 +34,12 @@ def fresh_probe():
 
 
 def fake_bwrap(folder: Path, *, says: str = "", status: int = 0) -> Path:
-    """A ``bwrap`` on a PATH of its own that records its arguments, says ``says`` on stderr
-    and exits with ``status``."""
+    """A ``bwrap`` on a PATH of its own that records its arguments (and $QVL_PROBE_MARK), says
+    ``says`` on stderr and exits with ``status``."""
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "bwrap"
     script.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {folder}/args\n"
+                      f"printf '%s' \"${{QVL_PROBE_MARK-unset}}\" > {folder}/mark\n"
                       f"printf '%s\\n' \"{says}\" >&2\nexit {status}\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return folder
@@ -62,6 +63,7 @@ def test_no_bubblewrap_says_what_to_install(tmp_path, monkeypatch):
 
 def test_no_user_namespaces_says_what_to_enable(tmp_path, monkeypatch):
     folder = fake_bwrap(tmp_path / "bin", says=NO_USERNS, status=1)
+    monkeypatch.setenv("QVL_PROBE_MARK", "1")
     monkeypatch.setenv("PATH", str(folder))
     with pytest.raises(EnvNotFoundError) as caught:
         sandbox.check_bubblewrap()
@@ -69,6 +71,15 @@ def test_no_user_namespaces_says_what_to_enable(tmp_path, monkeypatch):
     assert f"bubblewrap cannot create its sandbox here ({NO_USERNS})" in message
     assert "kernel.unprivileged_userns_clone=1" in message and "max_user_namespaces" in message
     assert "apparmor_restrict_unprivileged_userns=0" in message
+    assert message == (
+        f"bubblewrap cannot create its sandbox here ({NO_USERNS}). Enable unprivileged user "
+        "namespaces: sysctl -w kernel.unprivileged_userns_clone=1 (Debian) and "
+        "user.max_user_namespaces > 0; on Ubuntu 23.10+ also "
+        "kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile for bwrap); "
+        "in a container, allow unshare/mount (e.g. docker --security-opt seccomp=unconfined "
+        "--security-opt apparmor=unconfined, or a privileged container)")
+    # bwrap gets no environment of ours, as the sandbox's own --clearenv.
+    assert (folder / "mark").read_text() == "unset"
     # The probe asks for the namespaces the sandbox uses, with the system read-only.
     args = (folder / "args").read_text().split("\n")[:-1]
     tail = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true"]
@@ -111,7 +122,21 @@ def test_a_bwrap_that_works_is_accepted(tmp_path, monkeypatch):
 def test_other_systems_are_told_the_sandbox_needs_linux(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox.platform, "system", lambda: "Darwin")
     monkeypatch.setenv("PATH", str(fake_bwrap(tmp_path / "bin")))
-    with pytest.raises(EnvNotFoundError, match=r"needs Linux \(this is Darwin\).*--unsafe-host"):
+    with pytest.raises(EnvNotFoundError) as caught:
+        sandbox.check_bubblewrap()
+    assert str(caught.value) == (
+        "--display virtual runs desktop tasks in a bubblewrap sandbox, which needs Linux (this "
+        "is Darwin); run them on Linux, or on your own display with --display :N --unsafe-host "
+        "(tasks may then change your files)")
+
+
+def test_a_user_the_sandbox_cannot_map_is_told_why(tmp_path, monkeypatch):
+    def no_identity():
+        raise EnvNotFoundError("no subordinate ids for you in /etc/subuid")
+
+    monkeypatch.setattr(sandbox, "host_identity", no_identity)
+    monkeypatch.setenv("PATH", str(fake_bwrap(tmp_path / "bin")))
+    with pytest.raises(EnvNotFoundError, match="^no subordinate ids for you in /etc/subuid$"):
         sandbox.check_bubblewrap()
 
 

@@ -272,7 +272,9 @@ def test_a_row_holds_the_sample_the_answer_and_its_point_in_image_pixels(sets, r
     frame = Frame.for_image(Image.new("RGB", size), size, **limits)  # the backend's limits
     assert frame.size != size  # so a point left in frame pixels would be off
     centre = sample.center
-    fx, fy = round(centre[0] * frame.width / size[0]), round(centre[1] * frame.height / size[1])
+    # A pixel off the centre's: a point in image pixels with more than two decimals.
+    fx, fy = (round(centre[0] * frame.width / size[0]) + 1,
+              round(centre[1] * frame.height / size[1]) + 1)
     answer = "Thought: the bell.\n" + tool_call(action="left_click", coordinate=[fx, fy])
     with FakeQwen(lambda request: answer) as server:
         row = predict_sample(OpenAIBackend(server.url, **limits), sample, "computer_use",
