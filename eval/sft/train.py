@@ -319,24 +319,22 @@ def _fit_shared(network: Any, train_rows: list, val_rows: list, processor: Any, 
     from qvl_agent.eval.sft.prefix import (add_positions, grouped_batches, image_features,
                                            shared_prefix_loss)
 
-    def encode(row: dict[str, Any]) -> dict[str, Any]:
+    def encode(row: dict[str, Any], compact: bool = True) -> dict[str, Any]:
         sample = encode_sample(row, processor, data)
         add_positions(network, sample)
-        if options.freeze_vision and checked:  # the frozen tower's outputs, once per image
+        if options.freeze_vision and compact:  # the frozen tower's outputs, once per image
             sample["image_embeds"] = image_features(network, sample)
             del sample["pixel_values"]
         return sample
 
     rng = random.Random(options.seed)
     keys, val_keys = [_system_turn(row) for row in train_rows], [_system_turn(r) for r in val_rows]
-    checked = False
-    first = [encode(train_rows[i]) for i in grouped_batches(keys, options.batch_size,
-                                                             random.Random(options.seed))[0]]
+    first = [encode(train_rows[i], compact=False)  # _same_loss runs the plain pass on pixels
+             for i in grouped_batches(keys, options.batch_size, random.Random(options.seed))[0]]
     if not _same_loss(network, first):
         print("train: this transformers version runs shared-prefix batches differently; "
               "training without them (slower)")
         return None
-    checked = True
     say(f"encoding {len(train_rows)} training and {len(val_rows)} validation samples")
     bar = _progress_bar(len(train_rows) + len(val_rows), progress, "encoding", "sample")
     train, val = [], []
