@@ -7,12 +7,17 @@ Every step is the command a user runs (``qvl-agent tiny-model``, ``eval --policy
     tiny-model TINY
     eval --suite miniwob --tasks TASKS --policy oracle --seeds N            (training seeds 0..N-1)
     eval --suite android --device sim --tasks open-app --policy oracle --seeds M
-    export sft ORACLE-RUNS --out DATA
+    export sft ORACLE-RUNS --out DATA --max-pixels P
     train DATA --model TINY --out TRAINED                                   (its defaults)
-    eval ... --policy random | --model TINY | --model TRAINED --seeds A:B   (held-out seeds)
+    eval ... --policy random | --model TINY | --model TRAINED --seeds A:B   (held-out seeds,
+                                                                             --max-pixels P)
 
 The trained model is evaluated as any model is: the cookbook prompt, the real processor,
-success read from the page or the phone. The untrained model gets ``--max-new-tokens 64`` and
+success read from the page or the phone. The model's frames are capped at ``--max-pixels``
+(default 100352 = 128 x 28 x 28: MiniWoB's 480x630 page becomes a 252x336 frame, 108 image
+tokens, and the phone's 1080x2400 screen 196x448, 112 tokens, where the full size would take
+374 and 3,354): the export and the evaluations use the same cap, as a user's would, and the
+agent maps the frame's coordinates back to the screen. The untrained model gets ``--max-new-tokens 64`` and
 the trained one ``--max-new-tokens 256`` (a right answer is ~35 tokens; without a cap an answer
 the model never learnt runs to 2,048 tokens of noise, 85 s per phone instance, which changes
 nothing but the time). Prints a table of success per task and the time of each
@@ -20,7 +25,8 @@ step; ``--json`` writes both. The machine's load average is printed too: on a sh
 the times are not this script's alone. Trained checkpoints stay in --out (not committed).
 
     .venv/bin/python benchmarks/closed_loop.py [--out DIR] [--train-seeds 500] [--held-out 1000:1020]
-        [--tasks REGEX] [--hard REGEX] [--no-android] [--train-args "--max-steps 150"] [--json FILE]
+        [--tasks REGEX] [--hard REGEX] [--no-android] [--max-pixels 100352]
+        [--train-args "--max-steps 150"] [--json FILE]
 """
 
 from __future__ import annotations
@@ -71,6 +77,8 @@ def main() -> None:
                         "(500 per task: click-test 80%% held out, 100: 45%%)")
     parser.add_argument("--android-seeds", type=int, default=20, help="oracle seeds of the android task")
     parser.add_argument("--held-out", default="1000:1020", help="seeds A:B to evaluate on")
+    parser.add_argument("--max-pixels", type=int, default=100352,
+                        help="largest frame area, for the export and the model's evaluations (as --max-pixels)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--train-args", default="", help="extra flags for `qvl-agent train` (none: its defaults)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -97,12 +105,13 @@ def main() -> None:
                                        "--seeds", str(seeds), "--workers", str(args.workers),
                                        "--out", str(run), log=logs / f"oracle-{suite}.log")
         oracle_runs.append(str(run))
-    times["export"] = qvl("export", "sft", *oracle_runs, "--out", str(data), log=logs / "export.log")
+    pixels = ["--max-pixels", str(args.max_pixels)]
+    times["export"] = qvl("export", "sft", *oracle_runs, "--out", str(data), *pixels, log=logs / "export.log")
     times["train"] = qvl("train", str(data), "--model", str(tiny), "--out", str(trained),
                          *shlex.split(args.train_args), log=logs / "train.log")
     policies = {"random": ["--policy", "random"],
-                "untrained": ["--model", str(tiny), "--max-new-tokens", "64"],
-                "trained": ["--model", str(trained), "--max-new-tokens", "256"]}
+                "untrained": ["--model", str(tiny), "--max-new-tokens", "64", *pixels],
+                "trained": ["--model", str(trained), "--max-new-tokens", "256", *pixels]}
     scores: dict[str, dict[str, tuple[int, int]]] = {}
     for name, flags in policies.items():
         for suite, tasks, env, _ in suites:

@@ -23,7 +23,7 @@ def train(
     data: Annotated[Path, typer.Argument(help="The --out of `qvl-agent export sft --format messages`.")],
     model: Annotated[str, typer.Option("--model", help="Checkpoint to start from: a folder or a hub id.")],
     out: Annotated[Path, typer.Option("--out", help="Where the fine-tuned weights (or adapter) go.")],
-    epochs: Annotated[Optional[float], typer.Option("--epochs", help="Passes over the training split (default: 1; a tiny-model checkpoint: 600 steps instead).")] = None,
+    epochs: Annotated[Optional[float], typer.Option("--epochs", help="Passes over the training split (default: 1; a tiny-model checkpoint: 3000 steps instead).")] = None,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Stop after N optimizer steps (overrides --epochs).")] = -1,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default: 1e-5 full, 1e-4 with --lora; a tiny-model checkpoint: 3e-3).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Samples per device step (default: 1; a tiny-model checkpoint: 8).")] = None,

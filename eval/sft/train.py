@@ -60,7 +60,7 @@ REAL_DEFAULTS: dict[str, Any] = dict(epochs=1.0, batch_size=1, schedule="constan
 # A tiny-model checkpoint learns from scratch: a fixed budget of steps (whatever the data's
 # size, so the run's length is known), a high rate with warm-up and cosine decay (after
 # ../shared/notes/tiny-training.md; benchmarks/closed_loop.py measures them on the loop).
-TINY_DEFAULTS: dict[str, Any] = dict(max_steps=600, learning_rate=3e-3, batch_size=8, schedule="cosine",
+TINY_DEFAULTS: dict[str, Any] = dict(max_steps=3000, learning_rate=3e-3, batch_size=8, schedule="cosine",
                                      warmup=0.05, freeze_vision=True)
 
 
@@ -359,7 +359,7 @@ def _fit_shared(network: Any, train_rows: list, val_rows: list, processor: Any, 
         loss = 0.0
         for _ in range(options.gradient_accumulation):
             if not batches:
-                batches = grouped_batches(keys, options.batch_size, rng)
+                batches = grouped_batches(keys, options.batch_size, rng, balance=True)
             part = shared_prefix_loss(network, [train[i] for i in batches.pop()])
             (part / options.gradient_accumulation).backward()
             loss += float(part) / options.gradient_accumulation

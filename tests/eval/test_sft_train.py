@@ -118,6 +118,17 @@ def test_batches_keep_one_system_prompt_and_see_every_sample():
     assert sorted(i for batch in exact for i in batch) == list(range(len(keys)))
 
 
+def test_balanced_batches_give_a_small_kind_of_screen_its_share():
+    keys = ["miniwob"] * 1600 + ["phone"] * 16
+    batches = grouped_batches(keys, 8, random.Random(0), balance=True)
+    phone = [b for b in batches if keys[b[0]] == "phone"]
+    assert len(batches) - len(phone) == 200 and len(phone) == 20  # 200 x sqrt(16 / 1600)
+    assert all(len(b) == 8 and len({keys[i] for i in b}) == 1 for b in batches)
+    seen = [i for b in phone for i in b]
+    assert sorted(set(seen)) == list(range(1600, 1616)) and all(seen.count(i) == 10 for i in set(seen))
+    assert sorted(i for b in batches if keys[b[0]] == "miniwob" for i in b) == list(range(1600))
+
+
 @pytest.mark.parametrize("given, tiny, expected", [
     (TrainOptions(), True, dict(max_steps=TINY_DEFAULTS["max_steps"], learning_rate=3e-3, batch_size=8,
                                 schedule="cosine", freeze_vision=True)),
