@@ -127,11 +127,10 @@ def main() -> None:
     print(f"Closed loop: tiny Qwen2.5-VL trained on oracle runs (miniwob seeds 0..{args.train_seeds - 1}"
           + ("" if args.no_android else f", android seeds 0..{args.android_seeds - 1}")
           + f"), evaluated on held-out seeds {args.held_out}\n")
-    print(f"{'task':<24} {'random':>9} {'untrained':>10} {'trained':>9}")
+    print(f"{'task':<24}" + "".join(f"{name:>12}" for name in policies))
     for task in sorted(scores):
         cells = [scores[task].get(name, (0, 0)) for name in policies]
-        print(f"{task:<24} " + " ".join(f"{s:>{w - 5}}/{n:<2} {100 * s / max(n, 1):>3.0f}%"[-w:].rjust(w)
-                                        for (s, n), w in zip(cells, (9, 10, 9))))
+        print(f"{task:<24}" + "".join(f"{f'{s}/{n} {100 * s / max(n, 1):.0f}%':>12}" for s, n in cells))
     print(f"\ntrain: {report['steps']} steps of {report['batch_size']} on {report['train_samples']} samples, "
           f"lr {report['learning_rate']:g} {report['schedule']}, mean loss {report['train_loss']:.3f}, "
           f"{report['seconds']:.0f} s")
