@@ -14,10 +14,11 @@ Every step is the command a user runs (``qvl-agent tiny-model``, ``eval --policy
 
 The trained model is evaluated as any model is: the cookbook prompt, the real processor,
 success read from the page or the phone. The model's frames are capped at ``--max-pixels``
-(default 100352 = 128 x 28 x 28: MiniWoB's 480x630 page becomes a 252x336 frame, 108 image
-tokens, and the phone's 1080x2400 screen 196x448, 112 tokens, where the full size would take
-374 and 3,354): the export and the evaluations use the same cap, as a user's would, and the
-agent maps the frame's coordinates back to the screen. The untrained model gets ``--max-new-tokens 64`` and
+(default 200704 = 256 x 28 x 28: MiniWoB's 480x630 page becomes a 364x504 frame, 234 image
+tokens, and the phone's 1080x2400 screen 280x644, 230 tokens, where the full size would take
+374 and 3,354; at 100352, 108 tokens, the tiny model learns where buttons are much worse):
+the export and the evaluations use the same cap, as a user's would, and the agent maps the
+frame's coordinates back to the screen. The untrained model gets ``--max-new-tokens 64`` and
 the trained one ``--max-new-tokens 256`` (a right answer is ~35 tokens; without a cap an answer
 the model never learnt runs to 2,048 tokens of noise, 85 s per phone instance, which changes
 nothing but the time). Prints a table of success per task and the time of each
@@ -25,7 +26,7 @@ step; ``--json`` writes both. The machine's load average is printed too: on a sh
 the times are not this script's alone. Trained checkpoints stay in --out (not committed).
 
     .venv/bin/python benchmarks/closed_loop.py [--out DIR] [--train-seeds 500] [--held-out 1000:1020]
-        [--tasks REGEX] [--hard REGEX] [--no-android] [--max-pixels 100352]
+        [--tasks REGEX] [--hard REGEX] [--no-android] [--max-pixels 200704]
         [--train-args "--max-steps 150"] [--json FILE]
 """
 
@@ -77,7 +78,7 @@ def main() -> None:
                         "(500 per task: click-test 80%% held out, 100: 45%%)")
     parser.add_argument("--android-seeds", type=int, default=20, help="oracle seeds of the android task")
     parser.add_argument("--held-out", default="1000:1020", help="seeds A:B to evaluate on")
-    parser.add_argument("--max-pixels", type=int, default=100352,
+    parser.add_argument("--max-pixels", type=int, default=200704,
                         help="largest frame area, for the export and the model's evaluations (as --max-pixels)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--train-args", default="", help="extra flags for `qvl-agent train` (none: its defaults)")

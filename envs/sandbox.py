@@ -269,6 +269,10 @@ class SandboxDisplay(SandboxFiles, Display):
     def window_manager_args(self) -> list[str]:
         return ["--config-file", f"{DESKTOP_DIR}/openbox.xml"]  # with ctrl+alt+t
 
+    @property
+    def shared_folder(self) -> Path | None:
+        return self.runtime / "logs" if self.runtime is not None else None  # bound at its own path
+
     def stop(self) -> None:
         if self._stopped:
             return

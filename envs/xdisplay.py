@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,12 @@ class Display:
     def window_manager_args(self) -> list[str]:
         """Options for openbox (a sandbox gives it a configuration with ctrl+alt+t)."""
         return []
+
+    @property
+    def shared_folder(self) -> Path | None:
+        """A folder that programs on this display and this process both see at the same path
+        (the runtime folder; a sandbox binds its logs folder); None without one."""
+        return self.runtime
 
     def start_session(self) -> None:
         """Start the desktop session's services (a sandbox's D-Bus and PulseAudio); a display
@@ -295,17 +302,31 @@ def _read_number(fd: int, server: subprocess.Popen, timeout: float) -> str:
 
 
 def start_window_manager(display: Display, timeout: float) -> None:
-    """openbox: windows get decorations and focus as on a user's desktop."""
+    """openbox: windows get decorations and focus as on a user's desktop.
+
+    Returns once openbox runs its ``--startup`` command, which it does after it has grabbed its
+    key bindings: ``_NET_SUPPORTING_WM_CHECK`` is set before that, and a ctrl+alt+t sent in
+    between was lost (under load a task's first shortcut opened no terminal).
+    """
     if shutil.which("openbox") is None:
         raise EnvNotFoundError("--display virtual starts the openbox window manager, which is "
                                "not installed (Debian: apt install openbox)")
-    manager = display.launch(["openbox", "--sm-disable", *display.window_manager_args],
+    shared = display.shared_folder
+    ready = shared / "openbox.ready" if shared is not None else None
+    startup = ["--startup", shlex.join(["touch", str(ready)])] if ready is not None else []
+    if ready is not None:
+        ready.unlink(missing_ok=True)
+    manager = display.launch(["openbox", "--sm-disable", *display.window_manager_args, *startup],
                              log="openbox")
     display._infrastructure.add(manager.pid)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        check = display.run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], timeout=10)
-        if "window id" in check.stdout:
-            return
+        if ready is not None:
+            if ready.exists():
+                return
+        else:
+            check = display.run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], timeout=10)
+            if "window id" in check.stdout:
+                return
         time.sleep(0.05)
     raise EnvNotFoundError(f"the window manager did not start on {display.name} within {timeout:g} s")
