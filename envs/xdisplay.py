@@ -304,9 +304,9 @@ def _read_number(fd: int, server: subprocess.Popen, timeout: float) -> str:
 def start_window_manager(display: Display, timeout: float) -> None:
     """openbox: windows get decorations and focus as on a user's desktop.
 
-    Returns once openbox runs its ``--startup`` command, which it does after it has grabbed its
-    key bindings: ``_NET_SUPPORTING_WM_CHECK`` is set before that, and a ctrl+alt+t sent in
-    between was lost (under load a task's first shortcut opened no terminal).
+    Returns once openbox runs its ``--startup`` command, at the end of its set-up (key bindings
+    included), not at ``_NET_SUPPORTING_WM_CHECK``, which it sets when it takes the screen,
+    before the rest: a shortcut sent in between could be lost.
     """
     if shutil.which("openbox") is None:
         raise EnvNotFoundError("--display virtual starts the openbox window manager, which is "
