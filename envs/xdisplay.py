@@ -311,22 +311,15 @@ def start_window_manager(display: Display, timeout: float) -> None:
     if shutil.which("openbox") is None:
         raise EnvNotFoundError("--display virtual starts the openbox window manager, which is "
                                "not installed (Debian: apt install openbox)")
-    shared = display.shared_folder
-    ready = shared / "openbox.ready" if shared is not None else None
-    startup = ["--startup", shlex.join(["touch", str(ready)])] if ready is not None else []
-    if ready is not None:
-        ready.unlink(missing_ok=True)
-    manager = display.launch(["openbox", "--sm-disable", *display.window_manager_args, *startup],
-                             log="openbox")
+    assert display.shared_folder is not None, "a display this process started has a runtime folder"
+    ready = display.shared_folder / "openbox.ready"
+    ready.unlink(missing_ok=True)
+    manager = display.launch(["openbox", "--sm-disable", *display.window_manager_args,
+                              "--startup", shlex.join(["touch", str(ready)])], log="openbox")
     display._infrastructure.add(manager.pid)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if ready is not None:
-            if ready.exists():
-                return
-        else:
-            check = display.run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], timeout=10)
-            if "window id" in check.stdout:
-                return
+        if ready.exists():
+            return
         time.sleep(0.05)
     raise EnvNotFoundError(f"the window manager did not start on {display.name} within {timeout:g} s")

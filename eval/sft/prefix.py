@@ -156,14 +156,12 @@ def grouped_batches(keys: list[str], batch_size: int, rng: random.Random, *,
         if balance:
             count = max(count, round(-(-largest // batch_size) * (len(members) / largest) ** 0.5))
         order: list[int] = []
-        while len(order) < count * batch_size and (len(order) < len(members) or balance):
+        for _ in range(-(-count * batch_size // len(members)) if balance else 1):
             shuffled = members[:]
             rng.shuffle(shuffled)
             order += shuffled
         for start in range(0, count * batch_size, batch_size):
             chunk = order[start:start + batch_size]
-            if not chunk:
-                break
             missing = min(batch_size, len(members)) - len(chunk)
             if fill and missing > 0:
                 chunk += rng.sample([m for m in members if m not in chunk], missing)
