@@ -15,7 +15,15 @@ What makes it learn, within the same transformers classes (config values only):
   not [4, 2, 2]): with the real model's values on so small a head, an image token's position
   turns its query by ~1e-3 radians or less, and the model cannot tell where anything is;
 - the tokenizer splits text as Qwen2's own does (its pre-tokenizer regex, NFC), so every
-  digit is its own token, as in the real vocabulary: coordinates are written digit by digit.
+  digit is its own token, as in the real vocabulary: coordinates are written digit by digit;
+- the image processor centres pixels on white (``image_mean`` 1.0, CLIP's ``image_std``), not
+  on CLIP's mean: the vision tower normalizes each patch (RMSNorm), so with CLIP's mean a
+  uniform light-grey patch (a MiniWoB button, 239/255) points the same way as a white one
+  (~0.01 rad apart) and a random tiny tower cannot tell the button from the page around it;
+  centred on white, the page's background is zero and anything drawn on it stands out.
+  Click-test, 500 training seeds, 500 steps with the tower frozen: held-out 17/20 against
+  13/20 (the random policy's level) with CLIP's mean. Every path reads the mean from the
+  checkpoint's processor, as it does the released models' CLIP values.
 
 ``config.json`` carries ``qvl_agent_tiny`` (see ``tiny_marker``), so ``qvl-agent train`` can
 pick the settings a from-scratch tiny model needs.
@@ -52,7 +60,10 @@ _BPE_VOCAB = 1024  # base vocabulary before the special tokens
 QWEN2_PRETOKENIZE_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
                            r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
 TINY_MARKER = "qvl_agent_tiny"  # the config.json key that says qvl-agent tiny-model wrote it
-TINY_VERSION = 2  # 1: rope_theta 1e6, mrope [4, 2, 2], merged digits (could not learn)
+TINY_VERSION = 3  # 1: rope_theta 1e6, mrope [4, 2, 2], merged digits (could not learn)
+# 2: CLIP's image mean (grey on white was invisible to the tower)
+WHITE_MEAN = [1.0, 1.0, 1.0]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]  # OPENAI_CLIP_STD, as Qwen2.5-VL's processor
 
 
 def _corpus() -> list[str]:
@@ -124,7 +135,8 @@ def write_tiny_checkpoint(path: str | Path, *, seed: int = 0, hidden_size: int =
     chat_template = resources.files("qvl_agent.model").joinpath("data/chat_template.jinja").read_text(
         encoding="utf-8")
     image_processor = Qwen2VLImageProcessor(min_pixels=min_pixels, max_pixels=max_pixels,
-                                            patch_size=14, merge_size=2, temporal_patch_size=2)
+                                            patch_size=14, merge_size=2, temporal_patch_size=2,
+                                            image_mean=WHITE_MEAN, image_std=CLIP_STD)
     processor = Qwen2_5_VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
                                     video_processor=Qwen2VLVideoProcessor(),
                                     chat_template=chat_template)
