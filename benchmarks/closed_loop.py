@@ -16,7 +16,7 @@ The trained model is evaluated as any model is: the cookbook prompt, the real pr
 success read from the page or the phone. The model's frames are capped at ``--max-pixels``
 (default 200704 = 256 x 28 x 28: MiniWoB's 480x630 page becomes a 364x504 frame, 234 image
 tokens, and the phone's 1080x2400 screen 280x644, 230 tokens, where the full size would take
-374 and 3,354; at 100352, 108 tokens, the tiny model learns where buttons are much worse):
+374 and 3,354):
 the export and the evaluations use the same cap, as a user's would, and the agent maps the
 frame's coordinates back to the screen. The untrained model gets ``--max-new-tokens 64`` and
 the trained one ``--max-new-tokens 256`` (a right answer is ~35 tokens; without a cap an answer

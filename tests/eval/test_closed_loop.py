@@ -55,8 +55,10 @@ def test_a_tiny_model_trained_on_oracle_runs_solves_held_out_seeds(tiny_checkpoi
         "untrained": ["--model", str(tiny_checkpoint), "--max-new-tokens", "64"],
         "trained": ["--model", str(trained)]}.items()}
     held_out = 20
-    # Measured on 2 shared cores: trained 12/20, random 2/20, untrained 0/20 (its answers
-    # never parse). The trained model must beat both by a clear margin, as it learnt where
-    # the button is from the pixels; a chance click rarely lands on it.
-    assert scores["trained"] >= 0.4 * held_out, scores
-    assert scores["trained"] >= max(scores["random"], scores["untrained"]) + 0.3 * held_out, scores
+    print("held-out seeds solved:", scores)
+    # Measured on 2 cores: trained 16/20, random 2/20, untrained 0/20 (its answers never
+    # parse). A model that ignores the pixels and clicks where buttons usually are solves
+    # ~12/20 (the trained model did, before the tiny processor centred pixels on white and
+    # the grey button became visible to it): 13 needs the button found in each screenshot.
+    assert scores["trained"] >= 0.65 * held_out, scores
+    assert scores["trained"] >= max(scores["random"], scores["untrained"]) + 0.5 * held_out, scores
