@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+# A test run started as a background job of a script (`pytest &`, or `( ... & )`) inherits
+# SIGINT ignored, and so would every command the tests start: a Ctrl-C test could never stop
+# them (tests/cli/test_interrupt.py, tests/eval/test_ray.py). A person's Ctrl-C reaches a
+# command in a terminal; give the commands started here that default back.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 DATA = Path(__file__).parent / "data"
 
