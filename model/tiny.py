@@ -23,8 +23,8 @@ What makes it learn, within the same transformers classes (config values only):
   centred on white, the page's background is zero and anything drawn on it stands out.
   Click-test, 500 training seeds, 364x504 frames, 500 steps with the tower frozen: 17/20
   held-out seeds; with CLIP's mean it learnt nothing of the button's place (3-13/20, the
-  random policy's level). Every path reads the mean from the
-  checkpoint's processor, as it does the released models' CLIP values.
+  random policy's level). Every path reads the mean from the checkpoint's processor, as it
+  does the released models' CLIP values.
 
 ``config.json`` carries ``qvl_agent_tiny`` (see ``tiny_marker``), so ``qvl-agent train`` can
 pick the settings a from-scratch tiny model needs.
@@ -61,10 +61,10 @@ _BPE_VOCAB = 1024  # base vocabulary before the special tokens
 QWEN2_PRETOKENIZE_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
                            r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
 TINY_MARKER = "qvl_agent_tiny"  # the config.json key that says qvl-agent tiny-model wrote it
-TINY_VERSION = 3  # 1: rope_theta 1e6, mrope [4, 2, 2], merged digits (could not learn)
-# 2: CLIP's image mean (grey on white was invisible to the tower)
-WHITE_MEAN = [1.0, 1.0, 1.0]
-CLIP_STD = [0.26862954, 0.26130258, 0.27577711]  # OPENAI_CLIP_STD, as Qwen2.5-VL's processor
+# Earlier versions: 1 rope_theta 1e6, mrope [4, 2, 2], merged digits (could not learn);
+# 2 CLIP's image mean (a grey button on a white page was invisible to the tower).
+TINY_VERSION = 3
+WHITE_MEAN = [1.0, 1.0, 1.0]  # the image processor's mean: a white page becomes zero
 
 
 def _corpus() -> list[str]:
@@ -119,6 +119,7 @@ def write_tiny_checkpoint(path: str | Path, *, seed: int = 0, hidden_size: int =
         PreTrainedTokenizerFast, Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
         Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor,
     )
+    from transformers.image_utils import OPENAI_CLIP_STD  # Qwen2.5-VL's own std
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -137,7 +138,7 @@ def write_tiny_checkpoint(path: str | Path, *, seed: int = 0, hidden_size: int =
         encoding="utf-8")
     image_processor = Qwen2VLImageProcessor(min_pixels=min_pixels, max_pixels=max_pixels,
                                             patch_size=14, merge_size=2, temporal_patch_size=2,
-                                            image_mean=WHITE_MEAN, image_std=CLIP_STD)
+                                            image_mean=WHITE_MEAN, image_std=OPENAI_CLIP_STD)
     processor = Qwen2_5_VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
                                     video_processor=Qwen2VLVideoProcessor(),
                                     chat_template=chat_template)
